@@ -1,0 +1,3 @@
+from plume.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,128 @@
+"""RFC 9457 problem details, with a French `detail` a secretary can read.
+
+Handlers raise `Problem`; every other exception is turned into one here, so no route ever answers
+with a stack trace or with text from the request.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+log = logging.getLogger("plume")
+
+PROBLEM_JSON = "application/problem+json"
+
+FRENCH_TITLES = {
+    400: "Requête invalide",
+    401: "Authentification requise",
+    403: "Accès refusé",
+    404: "Introuvable",
+    405: "Méthode non autorisée",
+    409: "Conflit",
+    413: "Contenu trop volumineux",
+    415: "Type de contenu non pris en charge",
+    422: "Données invalides",
+    429: "Trop de requêtes",
+    500: "Erreur interne du serveur",
+    503: "Service indisponible",
+    504: "Délai dépassé",
+}
+
+FRENCH_DETAILS = {
+    400: "La requête est mal formée.",
+    401: "Jeton d'accès manquant ou invalide. Vérifiez votre jeton dans les réglages de Plume.",
+    403: "Votre rôle ne permet pas cette action.",
+    404: "La ressource demandée n'existe pas.",
+    405: "Cette méthode n'est pas autorisée sur cette adresse.",
+    413: "Le contenu envoyé dépasse la taille autorisée.",
+    415: "Ce type de contenu n'est pas pris en charge.",
+    429: "Trop de requêtes en peu de temps. Réessayez dans un instant.",
+    500: "Une erreur interne est survenue. Le service informatique peut consulter le journal du serveur.",
+    503: "Le service est momentanément indisponible. Réessayez dans un instant.",
+}
+
+
+class Problem(Exception):
+    """An error meant for the person using Plume. `detail` is French and holds no user text."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        title: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.title = title or FRENCH_TITLES.get(status, "Erreur")
+        self.code = code
+        self.headers = headers or {}
+        self.extensions = extensions
+
+
+def problem_response(problem: Problem, request: Request | None = None) -> Response:
+    body: dict[str, Any] = {
+        "type": f"urn:plume:problem:{problem.code}" if problem.code else "about:blank",
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    body.update(problem.extensions)
+    return Response(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
+
+
+def _handle_problem(request: Request, exc: Problem) -> Response:
+    return problem_response(exc, request)
+
+
+def _handle_validation(request: Request, exc: ValidationException) -> Response:
+    errors = []
+    for item in exc.extra or []:
+        if isinstance(item, dict):
+            errors.append({"field": item.get("key") or item.get("source") or "", "message": str(item.get("message", ""))})
+    fields = ", ".join(f"« {e['field']} »" for e in errors if e["field"])
+    detail = f"Données invalides pour {fields}." if fields else "Le corps de la requête est invalide (JSON attendu)."
+    return problem_response(Problem(422, detail, code="validation", errors=errors), request)
+
+
+def _handle_http(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    detail = exc.detail if _looks_french(exc.detail) else FRENCH_DETAILS.get(status, FRENCH_TITLES.get(status, "Erreur"))
+    headers = dict(exc.headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="plume"')
+    return problem_response(Problem(status, detail, headers=headers), request)
+
+
+def _handle_unexpected(request: Request, exc: Exception) -> Response:
+    # Only the exception type and code locations: messages may quote the user's text.
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}" for f in reversed(frames[-6:]))
+    log.error("unexpected %s on %s %s at %s", type(exc).__name__, request.method, request.url.path, where)
+    return problem_response(Problem(500, FRENCH_DETAILS[500]), request)
+
+
+def _looks_french(text: str | None) -> bool:
+    # Litestar's own messages are English; ours always carry a French accent or apostrophe.
+    return bool(text) and any(ch in text for ch in "éèàêçôùâîûœ’«»'") and not text.startswith("Validation failed")
+
+
+EXCEPTION_HANDLERS = {
+    Problem: _handle_problem,
+    ValidationException: _handle_validation,
+    HTTPException: _handle_http,
+    Exception: _handle_unexpected,
+}
+
+__all__ = ["Problem", "problem_response", "EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType"]

@@ -1,0 +1,67 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from plume import __version__
+from plume.api import CAPABILITIES
+from plume.api.problems import EXCEPTION_HANDLERS
+from plume.config import Settings
+from plume.security.audit import AuditLog
+from plume.security.auth import authentication_middleware
+from plume.security.middleware import audit_middleware
+from plume.security.tokens import UserStore
+
+
+def create_app(settings: Settings) -> Litestar:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    route_handlers, lifespans = [], []
+    for name in CAPABILITIES:
+        module = importlib.import_module(f"plume.api.{name}")
+        route_handlers.extend(module.ROUTES)
+        if hasattr(module, "LIFESPAN"):
+            lifespans.append(module.LIFESPAN)
+    return Litestar(
+        route_handlers=route_handlers,
+        lifespan=lifespans,
+        state=_initial_state(settings),
+        middleware=[audit_middleware, authentication_middleware()],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        cors_config=_cors(settings),
+        openapi_config=OpenAPIConfig(
+            title="Plume", version=__version__, path="/schema",
+            description="API de Plume, l'assistant d'écriture local de la commune.",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        logging_config=None,
+        debug=False,
+    )
+
+
+def _initial_state(settings: Settings):
+    from litestar.datastructures import State
+
+    return State({
+        "settings": settings,
+        "users": UserStore(settings.users_file),
+        "audit": AuditLog(settings.audit_file),
+        "health_sources": {},
+    })
+
+
+def _cors(settings: Settings) -> CORSConfig | None:
+    # The add-ins are served from the API's own origin; allow only that origin (none when unset).
+    if not settings.public_url:
+        return None
+    return CORSConfig(allow_origins=[settings.public_url.rstrip("/")], allow_headers=["Authorization", "Content-Type"])
+
+
+logging.getLogger("plume").setLevel(logging.INFO)

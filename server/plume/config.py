@@ -1,0 +1,76 @@
+"""Settings: built-in defaults, then a TOML file, then PLUME_* environment variables, then CLI flags.
+
+Every key is documented in docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = REPO_ROOT / "data"
+    templates_dir: Path = REPO_ROOT / "templates"
+    models_file: Path = REPO_ROOT / "onnx_models" / "models.toml"
+    # Public HTTPS origin the add-ins use (e.g. https://plume.lelocle.ch); empty = same as served.
+    public_url: str = ""
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Limits: request body, uploaded document, text sent to a writing task.
+    max_body_bytes: int = 20 * 1024 * 1024
+    max_document_bytes: int = 10 * 1024 * 1024
+    max_zip_entries: int = 2000
+    max_zip_inflated_bytes: int = 100 * 1024 * 1024
+    max_text_chars: int = 200_000
+    audit_retention_days: int = 365
+    token_lifetime_days: int = 365
+    rate_limit_per_minute: int = 120
+    # Inference scheduling.
+    queue_size: int = 32
+    request_timeout_s: float = 120.0
+    # Minutes a person saves per task, for the usage report.
+    minutes_saved: dict[str, float] = msgspec.field(default_factory=dict)
+    soffice: str = "soffice"
+
+    @property
+    def users_file(self) -> Path:
+        return self.data_dir / "users.json"
+
+    @property
+    def audit_file(self) -> Path:
+        return self.data_dir / "audit.jsonl"
+
+
+_PATH_KEYS = {"data_dir", "templates_dir", "models_file", "tls_cert", "tls_key"}
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Merge defaults, the TOML file (PLUME_CONFIG), PLUME_* variables and explicit overrides."""
+    values: dict[str, Any] = {}
+    config_file = config_file or (Path(os.environ["PLUME_CONFIG"]) if os.environ.get("PLUME_CONFIG") else None)
+    if config_file:
+        with open(config_file, "rb") as fh:
+            values.update(tomllib.load(fh))
+    for field in Settings.__struct_fields__:
+        env = os.environ.get(f"PLUME_{field.upper()}")
+        if env is not None and field != "minutes_saved":
+            values[field] = env
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    for key in _PATH_KEYS & values.keys():
+        values[key] = str(values[key])
+    return msgspec.convert(values, Settings, strict=False, dec_hook=_decode_path)
+
+
+def _decode_path(type_: type, obj: Any) -> Any:
+    if type_ is Path:
+        return Path(obj).expanduser()
+    raise NotImplementedError

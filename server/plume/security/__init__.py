@@ -1,0 +1,1 @@
+"""Tokens, roles, the audit log and input limits."""

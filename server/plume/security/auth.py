@@ -1,0 +1,46 @@
+"""Bearer-token authentication for every route but /health and the add-in's static files."""
+
+from __future__ import annotations
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
+
+from plume.api.problems import Problem
+from plume.security.roles import Role
+from plume.security.tokens import User, UserStore
+
+PUBLIC_PATHS = {"^/health$", "^/addin/", "^/favicon.ico$"}
+
+UNAUTHORIZED = (
+    "Jeton d'accès manquant, invalide, révoqué ou expiré. "
+    "Vérifiez votre jeton dans les réglages de Plume ou demandez-en un au service informatique."
+)
+
+
+class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        store: UserStore = connection.app.state.users
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        user = store.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            raise Problem(401, UNAUTHORIZED, code="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="plume"'})
+        return AuthenticationResult(user=user, auth=None)
+
+
+def authentication_middleware() -> DefineMiddleware:
+    return DefineMiddleware(BearerTokenMiddleware, exclude=list(PUBLIC_PATHS))
+
+
+def requires(role: Role):
+    """A guard: the caller's role must be at least `role`."""
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        user: User = connection.user
+        if not user.role.allows(role):
+            raise Problem(403, f"Cette action demande le rôle « {role} » ; votre rôle est « {user.role} ».",
+                          code="forbidden")
+
+    guard.__name__ = f"requires_{role.name.lower()}"
+    return guard

@@ -1,0 +1,62 @@
+"""Audit middleware: one line per request with sizes, duration and status — never content."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+AUDIT_KEY = "plume.audit"
+
+
+def note(scope_or_request: Any, **fields: Any) -> None:
+    """Let a handler add task/template/model to its request's audit line."""
+    scope = getattr(scope_or_request, "scope", scope_or_request)
+    scope.setdefault(AUDIT_KEY, {}).update({k: v for k, v in fields.items() if v is not None})
+
+
+def audit_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        state = {"status": 500, "bytes": 0}
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["status"] = message["status"]
+            elif message["type"] == "http.response.body":
+                state["bytes"] += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await app(scope, receive, counting_send)
+        finally:
+            _write(scope, state, time.perf_counter() - started)
+
+    return middleware
+
+
+def _write(scope: Scope, state: dict, elapsed: float) -> None:
+    audit = scope["app"].state.get("audit")
+    if audit is None or scope["path"] == "/health":
+        return
+    user = scope.get("user")
+    headers = dict(scope.get("headers") or [])
+    extra = dict(scope.get(AUDIT_KEY) or {})
+    path_params = scope.get("path_params") or {}
+    if "template_id" in path_params:
+        extra.setdefault("template", str(path_params["template_id"]))
+    route = scope.get("path_template") or scope["path"]
+    audit.write(
+        user=getattr(user, "name", None),
+        method=scope.get("method", ""),
+        route=route,
+        status=state["status"],
+        duration_ms=round(elapsed * 1000, 2),
+        request_bytes=int(headers.get(b"content-length", b"0") or 0),
+        response_bytes=state["bytes"],
+        **extra,
+    )

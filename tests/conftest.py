@@ -1,0 +1,101 @@
+"""Shared fixtures: a real Plume server in a subprocess, reached over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = Path(os.environ.get("PLUME_SAMPLES", REPO.parent / "shared" / "samples"))
+TINY_MODELS = REPO / "onnx_models" / "tiny" / "models.toml"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def plume_cli(*args: str, data: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "plume", *args]
+    if data is not None:
+        cmd += ["--data", str(data)]
+    return subprocess.run(cmd, capture_output=True, text=True, check=check, cwd=REPO)
+
+
+@dataclass
+class PlumeServer:
+    url: str
+    data: Path
+    process: subprocess.Popen
+    tokens: dict[str, str] = field(default_factory=dict)
+    log: Path | None = None
+
+    def client(self, role: str | None = "user", **kwargs) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=kwargs.pop("timeout", 120), **kwargs)
+
+    def add_user(self, name: str, role: str) -> str:
+        out = plume_cli("users", "add", name, "--role", role, data=self.data)
+        return out.stdout.strip().splitlines()[-1]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def start_server(tmp: Path, *extra: str, env: dict[str, str] | None = None, users: bool = True) -> PlumeServer:
+    """Start `plume serve` on a free port with its own data folder; wait until /health answers."""
+    port = free_port()
+    data = tmp / "data"
+    log = tmp / "server.log"
+    cmd = [sys.executable, "-m", "plume", "serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(data), *extra]
+    process = subprocess.Popen(cmd, cwd=REPO, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
+                               env={**os.environ, **(env or {})})
+    server = PlumeServer(url=f"http://127.0.0.1:{port}", data=data, process=process, log=log)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"plume serve exited:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{server.url}/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        server.stop()
+        raise RuntimeError(f"plume serve did not answer:\n{log.read_text()}")
+    if users:
+        for role in ("user", "template-owner", "admin"):
+            server.tokens[role] = server.add_user(f"test-{role}", role)
+    return server
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[PlumeServer]:
+    """The repo's templates and the tiny model catalog (when it exists)."""
+    tmp = tmp_path_factory.mktemp("plume")
+    extra = ["--models", str(TINY_MODELS)] if TINY_MODELS.exists() else []
+    srv = start_server(tmp, *extra)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def samples() -> Path:
+    if not SAMPLES.exists():
+        pytest.skip(f"sample folder missing: {SAMPLES}")
+    return SAMPLES
