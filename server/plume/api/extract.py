@@ -1,0 +1,3 @@
+"""Routes for this capability land with their issue."""
+
+ROUTES: list = []

@@ -1,0 +1,69 @@
+"""The engine interface: what the scheduler asks of a model runtime.
+
+Engines know nothing of tasks or HTTP. Implementations: `onnx_genai.py` (decoder LLMs through
+onnxruntime-genai), `seq2seq.py` (encoder-decoder translation models through onnxruntime +
+tokenizers), `upstream.py` (any OpenAI-compatible server). `catalog.py` reads models.toml and
+`create_engine(entry)` builds the right engine for an entry.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+
+import msgspec
+
+
+class GenerationParams(msgspec.Struct, kw_only=True):
+    max_new_tokens: int = 256
+    temperature: float = 0.0  # 0 = greedy
+    top_p: float = 1.0
+    stop: list[str] = msgspec.field(default_factory=list)
+    num_beams: int = 1  # encoder-decoder engines only
+    seed: int | None = None
+
+
+class Chunk(msgspec.Struct):
+    """A piece of generated text and how many tokens it stands for."""
+
+    text: str
+    tokens: int = 1
+
+
+class CancelToken:
+    """Set by the scheduler when the client went away or the time limit passed; engines check it
+    between decoding steps so the generation really stops."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+class EngineError(RuntimeError):
+    """The engine failed (broken model file, runtime error). Message holds no user text."""
+
+
+class Engine(ABC):
+    model_id: str
+    context_length: int
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int: ...
+
+    @abstractmethod
+    def format_chat(self, messages: list[dict[str, str]]) -> str:
+        """The prompt text for these chat messages (the model's chat template applied)."""
+
+    @abstractmethod
+    def generate(self, prompt: str, params: GenerationParams, cancel: CancelToken) -> Iterator[Chunk]:
+        """Blocking generator of text chunks; the scheduler runs it on a worker thread."""
+
+    def close(self) -> None:  # noqa: B027 - optional
+        """Free the model's memory."""
