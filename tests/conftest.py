@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,6 +19,17 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = Path(os.environ.get("PLUME_SAMPLES", REPO.parent / "shared" / "samples"))
 TINY_MODELS = REPO / "onnx_models" / "tiny" / "models.toml"
+NETGUARD = REPO / "tests" / "netguard"
+OUTBOUND_LOG = Path(os.environ.setdefault("PLUME_OUTBOUND_LOG", str(Path(tempfile.gettempdir()) / f"plume-outbound-{os.getpid()}.log")))
+
+# Every process the tests start refuses non-loopback connections and records the attempt
+# (tests/netguard/sitecustomize.py); so does this one.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETGUARD), os.environ.get("PYTHONPATH")]))
+_spec = importlib.util.spec_from_file_location("plume_netguard", NETGUARD / "sitecustomize.py")
+_spec.loader.exec_module(importlib.util.module_from_spec(_spec))
+
+# Hub libraries must never try the network, even by accident.
+os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
 
 
 def free_port() -> int:
@@ -58,13 +71,17 @@ class PlumeServer:
 
 
 def start_server(tmp: Path, *extra: str, env: dict[str, str] | None = None, users: bool = True) -> PlumeServer:
-    """Start `plume serve` on a free port with its own data folder; wait until /health answers."""
+    """Start `plume serve` on a free port with its own data folder; wait until /health answers.
+
+    The per-user rate limit is off unless `env` sets PLUME_RATE_LIMIT_PER_MINUTE: the suite sends
+    far more requests per minute than a person would."""
+    env = {"PLUME_RATE_LIMIT_PER_MINUTE": "0", **(env or {})}
     port = free_port()
     data = tmp / "data"
     log = tmp / "server.log"
     cmd = [sys.executable, "-m", "plume", "serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(data), *extra]
     process = subprocess.Popen(cmd, cwd=REPO, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
-                               env={**os.environ, **(env or {})})
+                               env={**os.environ, **env})
     server = PlumeServer(url=f"http://127.0.0.1:{port}", data=data, process=process, log=log)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:

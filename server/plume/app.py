@@ -17,6 +17,7 @@ from plume.config import Settings
 from plume.security.audit import AuditLog
 from plume.security.auth import authentication_middleware
 from plume.security.middleware import audit_middleware
+from plume.security.ratelimit import rate_limit_middleware
 from plume.security.tokens import UserStore
 
 
@@ -32,7 +33,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=route_handlers,
         lifespan=lifespans,
         state=_initial_state(settings),
-        middleware=[audit_middleware, authentication_middleware()],
+        middleware=[audit_middleware, authentication_middleware(), rate_limit_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         cors_config=_cors(settings),

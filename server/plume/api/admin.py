@@ -1,3 +1,64 @@
-"""Routes for this capability land with their issue."""
+"""Admin routes: the usage report. The audit log is purged past its retention period at start
+and then once a day."""
 
-ROUTES: list = []
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Annotated
+
+from litestar import Litestar, Request, Response, get
+from litestar.params import Parameter
+
+from plume.api.problems import Problem
+from plume.ops.usage import to_csv, to_html, usage_rows
+from plume.security.auth import requires
+from plume.security.roles import Role
+
+log = logging.getLogger("plume")
+
+
+@get("/v1/admin/usage", guards=[requires(Role.ADMIN)], summary="Rapport d'utilisation", tags=["admin"])
+async def usage(
+    request: Request,
+    start: Annotated[str | None, Parameter(query="from", description="AAAA-MM-JJ")] = None,
+    end: Annotated[str | None, Parameter(query="to", description="AAAA-MM-JJ")] = None,
+    format: str = "json",
+) -> Response:
+    try:
+        first = date.fromisoformat(start) if start else None
+        last = date.fromisoformat(end) if end else None
+    except ValueError:
+        raise Problem(422, "Les dates « from » et « to » doivent être au format AAAA-MM-JJ.", code="validation")
+    if format not in {"json", "csv", "html"}:
+        raise Problem(422, "Le format doit être json, csv ou html.", code="validation")
+    settings = request.app.state.settings
+    rows = usage_rows(request.app.state.audit.read(), first, last, settings.minutes_saved)
+    if format == "csv":
+        return Response(to_csv(rows), media_type="text/csv; charset=utf-8")
+    if format == "html":
+        return Response(to_html(rows, first, last), media_type="text/html; charset=utf-8")
+    return Response({"from": start, "to": end, "rows": rows})
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    async def purge_daily() -> None:
+        while True:
+            dropped = await asyncio.to_thread(app.state.audit.purge, app.state.settings.audit_retention_days)
+            if dropped:
+                log.info("audit: %d lines past retention purged", dropped)
+            await asyncio.sleep(24 * 3600)
+
+    task = asyncio.create_task(purge_daily())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+ROUTES = [usage]
+LIFESPAN = lifespan

@@ -18,6 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("name")
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.USER.value)
     add.add_argument("--days", type=int, help="durée de validité du jeton en jours")
+    add.add_argument("--service", help="service de la commune (pour le rapport d'utilisation)")
     add_settings_options(add)
     add.set_defaults(func=_add)
 
@@ -42,7 +43,7 @@ def _store(args) -> tuple[UserStore, int]:
 def _add(args) -> int:
     store, days = _store(args)
     try:
-        token = store.add(args.name, Role(args.role), args.days or days)
+        token = store.add(args.name, Role(args.role), args.days or days, args.service)
     except UserError as exc:
         print(exc, file=sys.stderr)
         return 1

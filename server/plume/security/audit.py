@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import msgspec
 class AuditEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
     time: str
     user: str | None
+    service: str | None = None
     method: str
     route: str
     status: int
@@ -36,8 +38,31 @@ class AuditLog:
         with self._lock, open(self.path, "ab") as fh:
             fh.write(line)
 
+    def purge(self, retention_days: int, now: datetime | None = None) -> int:
+        """Drop lines older than the retention period (nLPD: keep no longer than needed).
+        Rewrites the file atomically; returns how many lines were dropped."""
+        if not self.path.exists():
+            return 0
+        cutoff = ((now or datetime.now(UTC)) - timedelta(days=retention_days)).isoformat()
+        with self._lock:
+            lines = self.path.read_bytes().splitlines(keepends=True)
+            kept = [line for line in lines if line.strip() and _time_of(line) >= cutoff]
+            if len(kept) == len(lines):
+                return 0
+            tmp = self.path.with_suffix(".purge")
+            tmp.write_bytes(b"".join(kept))
+            os.replace(tmp, self.path)
+        return len(lines) - len(kept)
+
     def read(self) -> list[AuditEntry]:
         if not self.path.exists():
             return []
         decoder = msgspec.json.Decoder(AuditEntry)
         return [decoder.decode(line) for line in self.path.read_bytes().splitlines() if line.strip()]
+
+
+def _time_of(line: bytes) -> str:
+    try:
+        return msgspec.json.decode(line)["time"]
+    except (msgspec.DecodeError, KeyError, TypeError):
+        return ""  # an unreadable line is older than any cutoff: purged

@@ -52,6 +52,7 @@ def _write(scope: Scope, state: dict, elapsed: float) -> None:
     route = scope.get("path_template") or scope["path"]
     audit.write(
         user=getattr(user, "name", None),
+        service=getattr(user, "service", None),
         method=scope.get("method", ""),
         route=route,
         status=state["status"],

@@ -30,6 +30,7 @@ class User(msgspec.Struct, kw_only=True):
     created: datetime
     expires: datetime | None = None
     revoked: bool = False
+    service: str | None = None  # the commune's service (for the usage report)
 
     def is_active(self, now: datetime | None = None) -> bool:
         now = now or datetime.now(UTC)
@@ -68,7 +69,7 @@ class UserStore:
         return None
 
     # -- writing --------------------------------------------------------------------------
-    def add(self, name: str, role: Role, lifetime_days: int | None = None) -> str:
+    def add(self, name: str, role: Role, lifetime_days: int | None = None, service: str | None = None) -> str:
         """Create a user and return the token, which is never stored in clear."""
         name = name.strip()
         if not name:
@@ -80,7 +81,8 @@ class UserStore:
             token = TOKEN_PREFIX + secrets.token_urlsafe(32)
             now = datetime.now(UTC)
             expires = now + timedelta(days=lifetime_days) if lifetime_days else None
-            self._users.append(User(name=name, role=role, token_hash=hash_token(token), created=now, expires=expires))
+            self._users.append(User(name=name, role=role, token_hash=hash_token(token), created=now,
+                                    expires=expires, service=service))
             self._save()
             return token
 
@@ -100,7 +102,7 @@ class UserStore:
         if not current:
             raise UserError(f"Aucun utilisateur actif nommé « {name} ».")
         self.revoke(name)
-        return self.add(name, current[-1].role, lifetime_days)
+        return self.add(name, current[-1].role, lifetime_days, current[-1].service)
 
     # -- storage --------------------------------------------------------------------------
     def _reload_if_changed(self) -> None:
@@ -134,5 +136,6 @@ def dump_users_json(users: list[User]) -> str:
     """Users without their hashes, for `plume users list --json`."""
     return json.dumps(
         [{"name": u.name, "role": str(u.role), "created": u.created.isoformat(),
-          "expires": u.expires.isoformat() if u.expires else None, "revoked": u.revoked} for u in users],
+          "expires": u.expires.isoformat() if u.expires else None, "revoked": u.revoked,
+          "service": u.service} for u in users],
         ensure_ascii=False, indent=2)

@@ -1,0 +1,1 @@
+"""Operations: the usage report for the Council, backup and restore."""

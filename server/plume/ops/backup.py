@@ -1,0 +1,55 @@
+"""Backup and restore of what the commune cannot rebuild: users (hashed tokens), uploaded template
+versions and the template folder. Models are not included (reinstall them, see docs/models.md);
+the audit log is included only on request, as it follows its own retention period."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import time
+from pathlib import Path
+
+from plume.config import Settings
+
+
+def backup(settings: Settings, target: Path, include_audit: bool = False) -> list[str]:
+    members = []
+    with tarfile.open(target, "w:gz") as tar:
+        if settings.users_file.exists():
+            tar.add(settings.users_file, arcname="data/users.json")
+            members.append("data/users.json")
+        uploads = settings.data_dir / "templates"
+        if uploads.exists():
+            tar.add(uploads, arcname="data/templates")
+            members.append("data/templates/")
+        if settings.templates_dir.exists():
+            tar.add(settings.templates_dir, arcname="templates")
+            members.append("templates/")
+        if include_audit and settings.audit_file.exists():
+            tar.add(settings.audit_file, arcname="data/audit.jsonl")
+            members.append("data/audit.jsonl")
+        stamp = f"plume-backup {time.strftime('%Y-%m-%dT%H:%M:%S')}\n".encode()
+        info = tarfile.TarInfo("BACKUP-INFO")
+        info.size = len(stamp)
+        tar.addfile(info, io.BytesIO(stamp))
+    return members
+
+
+def restore(settings: Settings, source: Path) -> list[str]:
+    """Unpack a backup into the data folder and the template folder. The `data` filter refuses
+    absolute paths, `..`, links out of the target and device files."""
+    restored = []
+    with tarfile.open(source, "r:gz") as tar:
+        names = tar.getnames()
+        if "BACKUP-INFO" not in names:
+            raise ValueError("Ce fichier n'est pas une sauvegarde Plume.")
+        for prefix, target in (("data/", settings.data_dir), ("templates/", settings.templates_dir)):
+            members = [m for m in tar.getmembers() if m.name.startswith(prefix)]
+            for m in members:
+                m.name = m.name[len(prefix):]
+            members = [m for m in members if m.name]
+            if members:
+                target.mkdir(parents=True, exist_ok=True)
+                tar.extractall(target, members=members, filter="data")
+                restored.append(f"{prefix} → {target}")
+    return restored

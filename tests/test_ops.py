@@ -1,0 +1,126 @@
+"""Operations: usage report, audit export and retention, backup/restore, rate limit, token expiry."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from plume.security.audit import AuditLog
+from tests.conftest import plume_cli, start_server
+
+
+def _seed_audit(data, now=None):
+    log = AuditLog(data / "audit.jsonl")
+    for user, service, route, ms in [
+        ("anne", "Contrôle des habitants", "/v1/templates/{template_id}/render", 120.0),
+        ("anne", "Contrôle des habitants", "/v1/templates/{template_id}/render", 80.0),
+        ("luc", "Contrôle des habitants", "/v1/templates/{template_id}/render", 100.0),
+        ("luc", "Chancellerie", "/v1/text/plain-language", 900.0),
+    ]:
+        log.write(user=user, service=service, method="POST", route=route, status=200, duration_ms=ms)
+    log.write(user="luc", service="Chancellerie", method="POST", route="/v1/text/translate", status=503, duration_ms=5.0)
+    log.write(user="luc", method="GET", route="/v1/templates", status=200, duration_ms=3.0)
+
+
+def test_usage_report_counts_tasks_users_latency_and_time_saved(tmp_path):
+    data = tmp_path / "data"
+    _seed_audit(data)
+    out = plume_cli("usage", "--format", "csv", data=data).stdout
+    rows = list(csv.DictReader(io.StringIO(out)))
+    month = datetime.now(UTC).strftime("%Y-%m")
+    render = next(r for r in rows if r["tache"] == "render")
+    assert render == {"mois": month, "tache": "render", "service": "Contrôle des habitants", "requetes": "3",
+                      "utilisateurs": "2", "latence_mediane_ms": "100.0", "minutes_economisees": "30.0"}
+    assert {r["tache"] for r in rows} == {"render", "plain-language"}  # failures and listings are not usage
+
+
+def test_usage_html_report_has_charts_and_no_script(tmp_path):
+    data = tmp_path / "data"
+    _seed_audit(data)
+    out = plume_cli("usage", "--format", "html", "--from", "2020-01-01", "--to", "2099-12-31", data=data).stdout
+    assert out.count("<svg") == 3 and "<script" not in out
+    assert "Langage clair" in out and "heures" in out
+
+
+def test_usage_route_is_for_admins_only(server):
+    with server.client("user") as client:
+        assert client.get("/v1/admin/usage").status_code == 403
+    with server.client("admin") as client:
+        response = client.get("/v1/admin/usage", params={"from": "2020-01-01", "format": "json"})
+        assert response.status_code == 200 and "rows" in response.json()
+        assert client.get("/v1/admin/usage", params={"from": "hier"}).status_code == 422
+
+
+def test_audit_purge_drops_lines_past_retention(tmp_path):
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.write(user="a", method="GET", route="/x", status=200, duration_ms=1.0)
+    lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+    old = json.loads(lines[0]) | {"time": (datetime.now(UTC) - timedelta(days=400)).isoformat()}
+    (tmp_path / "audit.jsonl").write_text(json.dumps(old) + "\n" + lines[0] + "\n")
+    assert log.purge(365) == 1
+    assert len(log.read()) == 1
+
+
+def test_audit_export_filters_by_user(tmp_path):
+    data = tmp_path / "data"
+    _seed_audit(data)
+    out = plume_cli("audit", "export", "--user", "anne", data=data).stdout
+    assert [json.loads(l)["user"] for l in out.splitlines()] == ["anne", "anne"]
+
+
+def test_backup_and_restore_bring_back_users_and_templates(tmp_path):
+    data, templates = tmp_path / "data", tmp_path / "templates"
+    (templates / "lettre").mkdir(parents=True)
+    (templates / "lettre" / "template.toml").write_text('id = "lettre"\n')
+    token = plume_cli("users", "add", "anne", data=data).stdout.splitlines()[-1]
+    plume_cli("backup", str(tmp_path / "b.tar.gz"), "--templates", str(templates), data=data)
+    new_data, new_templates = tmp_path / "new-data", tmp_path / "new-templates"
+    plume_cli("restore", str(tmp_path / "b.tar.gz"), "--templates", str(new_templates), data=new_data)
+    assert (new_templates / "lettre" / "template.toml").read_text() == 'id = "lettre"\n'
+    assert "anne\tuser\tactif" in plume_cli("users", "list", data=new_data).stdout
+    assert token not in (new_data / "users.json").read_text()
+    bad = tmp_path / "bad.tar.gz"
+    bad.write_bytes(b"not a tarball")
+    assert plume_cli("restore", str(bad), data=new_data, check=False).returncode == 1
+
+
+def test_rate_limit_answers_429_with_retry_after(tmp_path):
+    srv = start_server(tmp_path, env={"PLUME_RATE_LIMIT_PER_MINUTE": "3"})
+    try:
+        with srv.client("user") as client:
+            codes = [client.get("/schema/openapi.json").status_code for _ in range(4)]
+            assert codes[:3] != [429] * 3 and codes[3] == 429
+            last = client.get("/schema/openapi.json")
+            assert last.status_code == 429 and int(last.headers["retry-after"]) >= 1
+            assert "Trop de requêtes" in last.json()["detail"]
+        with srv.client("admin") as other:  # another person is not slowed down
+            assert other.get("/schema/openapi.json").status_code != 429
+    finally:
+        srv.stop()
+
+
+def test_expired_token_is_refused(tmp_path):
+    srv = start_server(tmp_path)
+    try:
+        token = srv.add_user("temp", "user")
+        users = json.loads((srv.data / "users.json").read_text())
+        for u in users:
+            if u["name"] == "temp":
+                u["expires"] = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+        (srv.data / "users.json").write_text(json.dumps(users))
+        response = httpx.get(f"{srv.url}/schema/openapi.json", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401
+    finally:
+        srv.stop()
+
+
+def test_rotate_replaces_the_token(tmp_path):
+    old = plume_cli("users", "add", "anne", data=tmp_path).stdout.splitlines()[-1]
+    new = plume_cli("users", "rotate", "anne", data=tmp_path).stdout.splitlines()[-1]
+    assert new != old and new.startswith("plm_")
+    listed = plume_cli("users", "list", data=tmp_path).stdout
+    assert "anne\tuser\trévoqué" in listed and "anne\tuser\tactif" in listed
