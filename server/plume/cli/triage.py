@@ -1,5 +1,91 @@
-"""Commands for this group land with their issue."""
+"""`plume triage PATH`: sort a file, a folder of .eml, an mbox or a Maildir; JSON or CSV on stdout,
+a progress bar on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import sys
+from pathlib import Path
+
+import msgspec
+
+FIELDS = ("file", "category", "priority", "service", "language", "deadline", "needs_reply", "summary", "reasons",
+          "phishing")
 
 
-def register(subparsers) -> None:
-    pass
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("triage", help="trier des courriels (.eml, dossier, mbox, Maildir)",
+                                   description="Trie des courriels : catégorie, priorité, service, échéance, "
+                                               "réponse attendue, résumé et raisons.")
+    parser.add_argument("path", type=Path, help="fichier .eml, dossier de .eml, fichier mbox ou dossier Maildir")
+    parser.add_argument("--format", choices=("json", "csv"), default="json", help="format de sortie (défaut json)")
+    parser.add_argument("--rules", type=Path, help="fichier de règles TOML (défaut : celui livré avec Plume)")
+    parser.add_argument("--models", type=Path, help="catalogue des modèles (models.toml) pour classer avec un modèle")
+    parser.add_argument("--quiet", action="store_true", help="pas de barre de progression")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from plume.mail import iter_mailbox
+    from plume.tasks.triage import RulesError, load_rules
+
+    if not args.path.exists():
+        print(f"Introuvable : {args.path}", file=sys.stderr)
+        return 2
+    try:
+        rules = load_rules(args.rules)
+    except RulesError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    messages = list(iter_mailbox(args.path))
+    results = asyncio.run(_triage_all(messages, rules, args.models, not args.quiet))
+    rows = [msgspec.to_builtins(r) for r in results]
+    if args.format == "json":
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        writer = csv.DictWriter(sys.stdout, fieldnames=FIELDS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "reasons": " ; ".join(row["reasons"]), "phishing": " ; ".join(row["phishing"]),
+                             "needs_reply": "true" if row["needs_reply"] else "false", "deadline": row["deadline"] or ""})
+    return 0
+
+
+async def _triage_all(messages, rules, models_file: Path | None, progress: bool):
+    from plume.tasks.common import InvalidModelOutput
+    from plume.tasks.triage import triage, triage_by_rules
+
+    inference = _inference(models_file) if models_file else None
+    results = []
+    for done, mail in enumerate(messages, start=1):
+        try:
+            results.append(await triage(mail, rules, inference))
+        except InvalidModelOutput:
+            result = triage_by_rules(mail, rules)
+            result.reasons.insert(0, "le modèle n'a pas donné de réponse valide : classement par les règles")
+            results.append(result)
+        if progress:
+            _bar(done, len(messages))
+    if progress and messages:
+        sys.stderr.write("\n")
+    return results
+
+
+def _bar(done: int, total: int, width: int = 30) -> None:
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\rTri des courriels [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    sys.stderr.flush()
+
+
+def _inference(models_file: Path):
+    """The inference core built from a catalog (issue 3); None when it is not available."""
+    try:
+        from plume.inference import load_inference  # type: ignore[attr-defined]
+    except ImportError:
+        print("Le moteur d'inférence n'est pas disponible : tri par les règles.", file=sys.stderr)
+        return None
+    return load_inference(models_file)

