@@ -13,6 +13,8 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from plume.inference.base import ModelUnavailable
+
 log = logging.getLogger("plume")
 
 PROBLEM_JSON = "application/problem+json"
@@ -105,6 +107,12 @@ def _handle_http(request: Request, exc: HTTPException) -> Response:
     return problem_response(Problem(status, detail, headers=headers), request)
 
 
+def _handle_model_unavailable(request: Request, exc: Exception) -> Response:
+    # No usable model for the task: 503 with the exact command that installs one (plume.inference.base).
+    return problem_response(Problem(503, str(exc), code="model-unavailable", task=exc.task,
+                                    install_command=exc.install_command), request)
+
+
 def _handle_unexpected(request: Request, exc: Exception) -> Response:
     # Only the exception type and code locations: messages may quote the user's text.
     frames = traceback.extract_tb(exc.__traceback__)
@@ -120,6 +128,7 @@ def _looks_french(text: str | None) -> bool:
 
 EXCEPTION_HANDLERS = {
     Problem: _handle_problem,
+    ModelUnavailable: _handle_model_unavailable,
     ValidationException: _handle_validation,
     HTTPException: _handle_http,
     Exception: _handle_unexpected,

@@ -1,0 +1,263 @@
+"""One scheduler in front of every engine.
+
+- Bounded: at most `queue_size` requests are admitted at once (waiting or running); past that the
+  request is refused at once with 503 and `Retry-After`, never queued without limit.
+- Fair: each user has their own line; when an engine slot frees up, users are served round-robin,
+  so one person sending twenty summaries does not starve a colleague's single translation.
+- Concurrent: an engine takes up to `engine.max_batch` requests at once (engines that batch
+  concurrent requests into one forward pass — continuous batching — say how many; others take 1).
+- Engines are blocking generators; each runs on a worker thread and its chunks are bridged to the
+  event loop. Time limit and client disconnect both set the request's CancelToken, which the engine
+  checks between decoding steps, so the generation really stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from plume.api.problems import Problem
+from plume.inference.engine import CancelToken, Chunk, Engine, EngineError, GenerationParams
+from plume.inference.metrics import Metrics
+
+log = logging.getLogger("plume.scheduler")
+
+_END = object()
+_ids = itertools.count(1)
+
+
+class QueueFull(Problem):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(503, "Plume est très sollicité en ce moment : toutes les places de la file d'attente sont "
+                              f"prises. Réessayez dans {retry_after} secondes.", code="queue-full",
+                         headers={"Retry-After": str(retry_after)}, retry_after=retry_after)
+
+
+class GenerationTimeout(Problem):
+    def __init__(self, limit_s: float) -> None:
+        super().__init__(504, f"La génération a dépassé le temps maximal de {limit_s:g} secondes et a été arrêtée. "
+                              "Essayez avec un texte plus court.", code="timeout")
+
+
+class GenerationFailed(Problem):
+    def __init__(self, model: str) -> None:
+        super().__init__(500, f"Le modèle « {model} » a rencontré une erreur pendant la génération. Le service "
+                              "informatique peut consulter le journal du serveur.", code="engine-error")
+
+
+@dataclass(eq=False)
+class Job:
+    """One admitted request. `generate` is the blocking call the worker thread runs."""
+
+    user: str
+    task: str
+    engine: Engine
+    generate: Callable[[CancelToken], Any]
+    loop: asyncio.AbstractEventLoop
+    id: int = field(default_factory=lambda: next(_ids))
+    cancel: CancelToken = field(default_factory=CancelToken)
+    out: asyncio.Queue = field(default_factory=asyncio.Queue)
+    admitted_at: float = field(default_factory=time.monotonic)
+    started_at: float | None = None
+    first_token_at: float | None = None
+    tokens: int = 0
+    state: str = "waiting"  # waiting | running | done
+
+
+def engine_slots(engine: Engine) -> int:
+    """How many requests an engine runs at once (engines that batch say so with `max_batch`)."""
+    return max(1, int(getattr(engine, "max_batch", 1) or 1))
+
+
+class Scheduler:
+    def __init__(self, *, queue_size: int, timeout_s: float, metrics: Metrics, max_threads: int = 64) -> None:
+        self.queue_size = max(1, queue_size)
+        self.timeout_s = timeout_s
+        self.metrics = metrics
+        self._lines: dict[str, deque[Job]] = {}  # per user, waiting jobs in arrival order
+        self._turn: deque[str] = deque()  # users with waiting jobs, next to serve first
+        self._running: dict[int, int] = {}  # id(engine) -> running jobs
+        self._admitted = 0
+        self._pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="plume-gen")
+        self._recent: deque[tuple[float, int]] = deque()  # (time, tokens) for the throughput gauge
+        self._durations: deque[float] = deque(maxlen=50)
+        metrics.throughput.set_function(self._tokens_per_second)
+
+    # -- admission ---------------------------------------------------------------------------------
+
+    @property
+    def depth(self) -> int:
+        """Requests waiting for an engine (not yet running)."""
+        return sum(len(line) for line in self._lines.values())
+
+    @property
+    def admitted(self) -> int:
+        return self._admitted
+
+    def submit(self, *, engine: Engine, task: str, user: str | None,
+               generate: Callable[[CancelToken], Any]) -> Job:
+        """Admit a request or refuse it at once (503 + Retry-After). Call from the event loop."""
+        if self._admitted >= self.queue_size:
+            self.metrics.rejected.labels("queue-full").inc()
+            raise QueueFull(self._retry_after())
+        job = Job(user=user or "anonyme", task=task, engine=engine, generate=generate, loop=asyncio.get_running_loop())
+        self._admitted += 1
+        if job.user not in self._lines or not self._lines[job.user]:
+            self._lines.setdefault(job.user, deque())
+            self._turn.append(job.user)
+        self._lines[job.user].append(job)
+        self._dispatch()
+        return job
+
+    def _retry_after(self) -> int:
+        # Time for the queue ahead to drain, from recent request durations; between 1 s and 2 min.
+        typical = sorted(self._durations)[len(self._durations) // 2] if self._durations else 5.0
+        running = max(1, sum(self._running.values()))
+        return max(1, min(120, math.ceil(typical * max(1, self.depth) / running)))
+
+    # -- dispatch (event loop only) ------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        """Start waiting jobs whose engine has a free slot, one user at a time in turn."""
+        progressed = True
+        while progressed and self._turn:
+            progressed = False
+            for _ in range(len(self._turn)):
+                user = self._turn[0]
+                self._turn.rotate(-1)
+                job = self._first_startable(self._lines[user])
+                if job is None:
+                    continue
+                self._lines[user].remove(job)
+                if not self._lines[user]:
+                    self._turn.remove(user)
+                    del self._lines[user]
+                self._start(job)
+                progressed = True
+                break  # restart the round from the user now at the front
+        self.metrics.queue_depth.set(self.depth)
+
+    def _first_startable(self, line: deque[Job]) -> Job | None:
+        for job in line:
+            if self._running.get(id(job.engine), 0) < engine_slots(job.engine):
+                return job
+        return None
+
+    def _start(self, job: Job) -> None:
+        job.state = "running"
+        job.started_at = time.monotonic()
+        self._running[id(job.engine)] = self._running.get(id(job.engine), 0) + 1
+        self.metrics.queue_wait.observe(job.started_at - job.admitted_at)
+        self.metrics.running.labels(job.engine.model_id).inc()
+        self._pool.submit(self._work, job)
+
+    def _finished(self, job: Job) -> None:
+        job.state = "done"
+        self._running[id(job.engine)] -= 1
+        self._admitted -= 1
+        self.metrics.running.labels(job.engine.model_id).dec()
+        if job.started_at is not None:
+            self._durations.append(time.monotonic() - job.started_at)
+        self._dispatch()
+
+    def _withdraw(self, job: Job) -> None:
+        """A waiting job whose client left or timed out: drop it from its line."""
+        line = self._lines.get(job.user)
+        if line and job in line:
+            line.remove(job)
+            if not line:
+                del self._lines[job.user]
+                self._turn.remove(job.user)
+            job.state = "done"
+            self._admitted -= 1
+            self.metrics.queue_depth.set(self.depth)
+
+    # -- worker thread -------------------------------------------------------------------------------
+
+    def _work(self, job: Job) -> None:
+        emit = job.loop.call_soon_threadsafe
+        try:
+            for chunk in job.generate(job.cancel):
+                if chunk.tokens:
+                    self._count(job, chunk.tokens)
+                emit(job.out.put_nowait, chunk)
+                if job.cancel.cancelled:
+                    break
+            emit(job.out.put_nowait, _END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting request
+            emit(job.out.put_nowait, exc)
+        finally:
+            emit(self._finished, job)
+
+    def _count(self, job: Job, tokens: int) -> None:
+        if job.first_token_at is None:
+            job.first_token_at = time.monotonic()
+        job.tokens += tokens
+        self.metrics.tokens.labels(job.engine.model_id).inc(tokens)
+        self._recent.append((time.monotonic(), tokens))
+
+    def _tokens_per_second(self) -> float:
+        horizon = time.monotonic() - 10.0
+        while self._recent and self._recent[0][0] < horizon:
+            self._recent.popleft()
+        return sum(n for _, n in list(self._recent)) / 10.0
+
+    # -- results (event loop) --------------------------------------------------------------------------
+
+    async def chunks(self, job: Job) -> AsyncIterator[Chunk]:
+        """The job's chunks as they come. Leaving early (client gone, error) cancels the generation;
+        passing the time limit cancels it and raises 504."""
+        deadline = job.admitted_at + self.timeout_s
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                try:
+                    if remaining <= 0:
+                        raise TimeoutError
+                    item = await asyncio.wait_for(job.out.get(), remaining)
+                except TimeoutError:
+                    self.metrics.rejected.labels("timeout").inc()
+                    raise GenerationTimeout(self.timeout_s) from None
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise self._as_problem(job, item)
+                yield item
+        finally:
+            job.cancel.cancel()  # no-op once finished; stops the engine otherwise
+            if job.state == "waiting":
+                self._withdraw(job)
+            self._observe(job)
+
+    def _as_problem(self, job: Job, exc: BaseException) -> BaseException:
+        if isinstance(exc, Problem):
+            return exc
+        # Only the type: engine messages may quote the prompt.
+        kind = "engine error" if isinstance(exc, EngineError) else "unexpected"
+        log.error("engine %s failed (%s): %s", job.engine.model_id, kind, type(exc).__name__)
+        return GenerationFailed(job.engine.model_id)
+
+    def _observe(self, job: Job) -> None:
+        end = time.monotonic()
+        self.metrics.latency.labels(job.task).observe(end - job.admitted_at)
+        if job.first_token_at is not None:
+            self.metrics.first_token.labels(job.task).observe(job.first_token_at - job.admitted_at)
+            if end > job.first_token_at and job.tokens > 1:
+                self.metrics.decode_rate.labels(job.engine.model_id).observe((job.tokens - 1) / (end - job.first_token_at))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def params_for(max_new_tokens: int, temperature: float = 0.0, top_p: float = 1.0, stop: list[str] | None = None,
+               **extra: Any) -> GenerationParams:
+    return GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
+                            stop=list(stop or []), **{k: v for k, v in extra.items() if v is not None})
