@@ -187,6 +187,7 @@ async def _collect_unless_gone(request: Request, generation: Generation) -> str:
     try:
         return "".join([piece async for piece in generation])
     finally:
+        generation.cancel()
         watcher.cancel()
         with suppress(asyncio.CancelledError):
             await watcher
@@ -204,8 +205,8 @@ async def _sse(generation: Generation, completion_id: str, created: int, model: 
         body = {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}], **extra}
         return b"data: " + msgspec.json.encode(body) + b"\n\n"
 
-    yield frame({"role": "assistant", "content": ""}, None)
     try:
+        yield frame({"role": "assistant", "content": ""}, None)
         async for piece in generation:
             yield frame({"content": piece}, None)
     except Problem as problem:  # headers are already sent: report the error in the stream, as OpenAI does
@@ -213,6 +214,8 @@ async def _sse(generation: Generation, completion_id: str, created: int, model: 
         yield b"data: " + msgspec.json.encode(error) + b"\n\n"
         yield b"data: [DONE]\n\n"
         return
+    finally:
+        generation.cancel()  # a no-op when finished; stops the engine when the client went away
     yield frame({}, generation.finish_reason)
     if include_usage:
         yield b"data: " + msgspec.json.encode({**base, "choices": [], "usage": _usage(generation)}) + b"\n\n"

@@ -2,8 +2,8 @@
 
 - Bounded: at most `queue_size` requests are admitted at once (waiting or running); past that the
   request is refused at once with 503 and `Retry-After`, never queued without limit.
-- Fair: each user has their own line; when an engine slot frees up, users are served round-robin,
-  so one person sending twenty summaries does not starve a colleague's single translation.
+- Fair: each user has their own line; when an engine slot frees up, the user served least recently
+  goes first (round-robin), so one person sending twenty summaries does not starve a colleague's single translation.
 - Concurrent: an engine takes up to `engine.max_batch` requests at once (engines that batch
   concurrent requests into one forward pass — continuous batching — say how many; others take 1).
 - Engines are blocking generators; each runs on a worker thread and its chunks are bridged to the
@@ -83,7 +83,8 @@ class Scheduler:
         self.timeout_s = timeout_s
         self.metrics = metrics
         self._lines: dict[str, deque[Job]] = {}  # per user, waiting jobs in arrival order
-        self._turn: deque[str] = deque()  # users with waiting jobs, next to serve first
+        self._served: dict[str, int] = {}  # user -> when last served (a serial number)
+        self._serial = 0
         self._running: dict[int, int] = {}  # id(engine) -> running jobs
         self._admitted = 0
         self._pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="plume-gen")
@@ -110,10 +111,7 @@ class Scheduler:
             raise QueueFull(self._retry_after())
         job = Job(user=user or "anonyme", task=task, engine=engine, generate=generate, loop=asyncio.get_running_loop())
         self._admitted += 1
-        if job.user not in self._lines or not self._lines[job.user]:
-            self._lines.setdefault(job.user, deque())
-            self._turn.append(job.user)
-        self._lines[job.user].append(job)
+        self._lines.setdefault(job.user, deque()).append(job)
         self._dispatch()
         return job
 
@@ -126,23 +124,22 @@ class Scheduler:
     # -- dispatch (event loop only) ------------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        """Start waiting jobs whose engine has a free slot, one user at a time in turn."""
-        progressed = True
-        while progressed and self._turn:
-            progressed = False
-            for _ in range(len(self._turn)):
-                user = self._turn[0]
-                self._turn.rotate(-1)
-                job = self._first_startable(self._lines[user])
-                if job is None:
-                    continue
-                self._lines[user].remove(job)
-                if not self._lines[user]:
-                    self._turn.remove(user)
-                    del self._lines[user]
-                self._start(job)
-                progressed = True
-                break  # restart the round from the user now at the front
+        """Start waiting jobs whose engine has a free slot, least recently served user first."""
+        while True:
+            choice = None
+            for user, line in self._lines.items():  # insertion order breaks ties: who came first
+                job = self._first_startable(line)
+                if job is not None and (choice is None or self._served.get(user, 0) < choice[0]):
+                    choice = (self._served.get(user, 0), user, job)
+            if choice is None:
+                break
+            _, user, job = choice
+            self._lines[user].remove(job)
+            if not self._lines[user]:
+                del self._lines[user]
+            self._serial += 1
+            self._served[user] = self._serial
+            self._start(job)
         self.metrics.queue_depth.set(self.depth)
 
     def _first_startable(self, line: deque[Job]) -> Job | None:
@@ -175,7 +172,6 @@ class Scheduler:
             line.remove(job)
             if not line:
                 del self._lines[job.user]
-                self._turn.remove(job.user)
             job.state = "done"
             self._admitted -= 1
             self.metrics.queue_depth.set(self.depth)
@@ -232,10 +228,14 @@ class Scheduler:
                     raise self._as_problem(job, item)
                 yield item
         finally:
-            job.cancel.cancel()  # no-op once finished; stops the engine otherwise
-            if job.state == "waiting":
-                self._withdraw(job)
+            self.abandon(job)
             self._observe(job)
+
+    def abandon(self, job: Job) -> None:
+        """The requester is gone: stop the engine, or give the place in the queue back."""
+        job.cancel.cancel()  # no-op once finished
+        if job.state == "waiting":
+            self._withdraw(job)
 
     def _as_problem(self, job: Job, exc: BaseException) -> BaseException:
         if isinstance(exc, Problem):

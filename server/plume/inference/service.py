@@ -297,7 +297,8 @@ class Generation:
         self._stop = StopFilter(params.stop)
 
     def cancel(self) -> None:
-        self.job.cancel.cancel()
+        """Stop generating (the engine stops at its next step) or leave the queue."""
+        self.service.scheduler.abandon(self.job)
 
     async def __aiter__(self) -> AsyncIterator[str]:
         outcome = "error"

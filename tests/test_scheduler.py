@@ -1,0 +1,163 @@
+"""The scheduler on its own: fairness between users, the bounded queue, time limit, cancellation.
+
+The engine here is a small real Engine that decodes one "token" per step at a known pace and counts
+its steps, so the tests can see exactly when a generation runs and when it stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from plume.api.problems import Problem
+from plume.inference.engine import CancelToken, Chunk, Engine, GenerationParams
+from plume.inference.metrics import Metrics
+from plume.inference.scheduler import Scheduler
+
+
+class PacedEngine(Engine):
+    """Emits `max_new_tokens` words, one every `step_s` seconds, checking the cancel token each step."""
+
+    def __init__(self, step_s: float = 0.002, max_batch: int = 1) -> None:
+        self.model_id = "paced"
+        self.context_length = 1000
+        self.step_s = step_s
+        self.max_batch = max_batch
+        self.steps = 0
+        self.lock = threading.Lock()
+        self.started: list[str] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def format_chat(self, messages):
+        return " ".join(m["content"] for m in messages)
+
+    def generate(self, prompt: str, params: GenerationParams, cancel: CancelToken):
+        with self.lock:
+            self.started.append(prompt)
+        for i in range(params.max_new_tokens):
+            if cancel.cancelled:
+                return
+            time.sleep(self.step_s)
+            with self.lock:
+                self.steps += 1
+            yield Chunk(f"w{i} ", 1)
+
+
+def submit(scheduler: Scheduler, engine: PacedEngine, user: str, label: str, tokens: int):
+    params = GenerationParams(max_new_tokens=tokens)
+    return scheduler.submit(engine=engine, task="test", user=user,
+                            generate=lambda cancel: engine.generate(label, params, cancel))
+
+
+async def drain(scheduler: Scheduler, job) -> str:
+    return "".join([chunk.text async for chunk in scheduler.chunks(job)])
+
+
+def test_users_are_served_in_turn():
+    async def scenario():
+        engine = PacedEngine()
+        scheduler = Scheduler(queue_size=20, timeout_s=30, metrics=Metrics())
+        jobs = [submit(scheduler, engine, "anne", f"anne-{i}", 3) for i in range(5)]
+        jobs.append(submit(scheduler, engine, "bruno", "bruno-0", 3))
+        await asyncio.gather(*(drain(scheduler, job) for job in jobs))
+        return engine.started
+
+    order = asyncio.run(scenario())
+    # Anne's first request was already running; Bruno's single request comes right after it,
+    # not behind Anne's four other ones.
+    assert order[:2] == ["anne-0", "bruno-0"]
+    assert order[2:] == ["anne-1", "anne-2", "anne-3", "anne-4"]
+
+
+def test_queue_full_is_refused_with_retry_after():
+    async def scenario():
+        engine = PacedEngine(step_s=0.01)
+        scheduler = Scheduler(queue_size=2, timeout_s=30, metrics=Metrics())
+        first = submit(scheduler, engine, "anne", "a", 20)
+        second = submit(scheduler, engine, "bruno", "b", 20)
+        with pytest.raises(Problem) as refused:
+            submit(scheduler, engine, "carla", "c", 20)
+        await asyncio.gather(drain(scheduler, first), drain(scheduler, second))
+        third = submit(scheduler, engine, "carla", "c", 2)  # room again once they finished
+        await drain(scheduler, third)
+        return refused.value
+
+    problem = asyncio.run(scenario())
+    assert problem.status == 503
+    assert int(problem.headers["Retry-After"]) >= 1
+    assert "file d'attente" in problem.detail
+
+
+def test_batching_engine_runs_requests_together():
+    async def scenario(max_batch: int) -> float:
+        engine = PacedEngine(step_s=0.01, max_batch=max_batch)
+        scheduler = Scheduler(queue_size=20, timeout_s=30, metrics=Metrics())
+        started = time.perf_counter()
+        jobs = [submit(scheduler, engine, f"user{i}", str(i), 10) for i in range(4)]
+        await asyncio.gather(*(drain(scheduler, job) for job in jobs))
+        return time.perf_counter() - started
+
+    one_at_a_time = asyncio.run(scenario(1))
+    together = asyncio.run(scenario(4))
+    assert together < one_at_a_time / 2
+
+
+def test_leaving_early_stops_the_engine():
+    async def scenario():
+        engine = PacedEngine(step_s=0.01)
+        scheduler = Scheduler(queue_size=4, timeout_s=30, metrics=Metrics())
+        job = submit(scheduler, engine, "anne", "a", 1000)
+        stream = scheduler.chunks(job)
+        for _ in range(3):
+            await anext(stream)
+        await stream.aclose()  # what the HTTP layer does when the client disconnects
+        await asyncio.sleep(0.2)
+        steps_after_close = engine.steps
+        await asyncio.sleep(0.3)
+        return steps_after_close, engine.steps, scheduler.admitted
+
+    at_close, later, admitted = asyncio.run(scenario())
+    assert at_close < 30  # stopped within a step or two, not after 1000
+    assert later == at_close  # and stays stopped
+    assert admitted == 0  # its place in the queue is free again
+
+
+def test_time_limit_cancels_and_answers_504():
+    async def scenario():
+        engine = PacedEngine(step_s=0.01)
+        scheduler = Scheduler(queue_size=4, timeout_s=0.3, metrics=Metrics())
+        job = submit(scheduler, engine, "anne", "a", 1000)
+        with pytest.raises(Problem) as timed_out:
+            await drain(scheduler, job)
+        await asyncio.sleep(0.1)
+        steps = engine.steps
+        await asyncio.sleep(0.2)
+        return timed_out.value, steps, engine.steps
+
+    problem, steps, later = asyncio.run(scenario())
+    assert problem.status == 504
+    assert steps < 100 and later == steps
+
+
+def test_waiting_request_that_leaves_gives_its_place_back():
+    async def scenario():
+        engine = PacedEngine(step_s=0.01)
+        scheduler = Scheduler(queue_size=2, timeout_s=30, metrics=Metrics())
+        running = submit(scheduler, engine, "anne", "a", 30)
+        waiting = submit(scheduler, engine, "bruno", "b", 30)
+        assert scheduler.depth == 1
+        leaving = asyncio.create_task(drain(scheduler, waiting))
+        await asyncio.sleep(0.05)
+        leaving.cancel()  # the client hangs up before its turn
+        await asyncio.gather(leaving, return_exceptions=True)
+        depth_after = scheduler.depth
+        await drain(scheduler, running)
+        return depth_after, engine.started, scheduler.admitted
+
+    depth, started, admitted = asyncio.run(scenario())
+    assert depth == 0 and started == ["a"] and admitted == 0
