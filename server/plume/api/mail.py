@@ -1,3 +1,108 @@
-"""Routes for this capability land with their issue."""
+"""POST /v1/mail/triage and /v1/mail/acknowledge: an e-mail as raw .eml or as fields."""
 
-ROUTES: list = []
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+from litestar import Request, Response, post
+
+from plume.api.problems import Problem
+from plume.api.task_support import Engine, check_size, inference_for, task_errors
+from plume.mail import MailMessage, MessageTooLarge, from_fields, parse_message
+from plume.security.middleware import note
+from plume.tasks import acknowledge as ack_task
+from plume.tasks import triage as triage_task
+
+
+class MailIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Either `eml` (the raw message) or the fields `from`, `subject`, `body`, `date`."""
+
+    eml: str | None = None
+    sender: str = msgspec.field(name="from", default="")
+    subject: str = ""
+    body: str = ""
+    date: str | None = None
+    engine: Engine = "auto"
+
+
+class AcknowledgeIn(MailIn, kw_only=True):
+    format: Literal["text", "docx", "odt"] = "text"
+
+
+def rules_for(request: Request) -> triage_task.Rules:
+    """The commune's own rules (DATA/triage_rules.toml) when it has some, else the shipped ones."""
+    own: Path = request.app.state.settings.data_dir / "triage_rules.toml"
+    try:
+        return triage_task.load_rules(own if own.exists() else None)
+    except triage_task.RulesError as exc:
+        raise Problem(500, "Le fichier des règles de tri de la commune est invalide. Le service informatique "
+                           "peut le vérifier avec « plume triage --rules FICHIER ».", code="triage-rules") from exc
+
+
+def mail_of(request: Request, data: MailIn) -> MailMessage:
+    check_size(request, data.eml, data.body, data.subject)
+    if data.eml:
+        try:
+            return parse_message(data.eml, "message.eml")
+        except MessageTooLarge as exc:
+            raise Problem(413, "Le message dépasse la taille autorisée.", code="mail-too-large") from exc
+    if not (data.body.strip() or data.subject.strip()):
+        raise Problem(422, "Envoyez le message brut (« eml ») ou au moins son objet et son texte.", code="validation")
+    return from_fields(data.sender, data.subject, data.body, data.date)
+
+
+@post("/v1/mail/triage", summary="Trier un courriel", tags=["courriel"], status_code=200)
+async def triage_mail(request: Request, data: MailIn) -> dict[str, Any]:
+    mail = mail_of(request, data)
+    with task_errors():
+        inference = inference_for(request, triage_task.TASK, data.engine)
+        result = await triage_task.triage(mail, rules_for(request), inference, user=request.user.name)
+    return {**msgspec.to_builtins(result), "engine": inference.model_for(triage_task.TASK) if inference else "rules"}
+
+
+@post("/v1/mail/acknowledge", summary="Accusé de réception d'un courriel", tags=["courriel"], status_code=200)
+async def acknowledge_mail(request: Request, data: AcknowledgeIn) -> Any:
+    mail = mail_of(request, data)
+    commune = _commune_name(request)
+    with task_errors():
+        inference = inference_for(request, ack_task.TASK, data.engine)
+        ack = await ack_task.acknowledge(mail, rules_for(request), inference, user=request.user.name,
+                                         commune_name=commune)
+    if data.format == "text":
+        return msgspec.to_builtins(ack)
+    return render_letter(request, ack, data.format)
+
+
+def render_letter(request: Request, ack: ack_task.Acknowledgement, fmt: str) -> Response:
+    library = request.app.state.get("templates")
+    if library is None:
+        raise Problem(503, "La bibliothèque de modèles de lettres n'est pas disponible.", code="templates-unavailable")
+    note(request, template=ack_task.TEMPLATE_ID)
+    from plume.documents.library import FieldErrors, TemplateNotFound
+
+    try:
+        info = library.get(ack_task.TEMPLATE_ID)
+        values = ack_task.template_values(ack, [f.name for f in info.fields])
+        document = library.render(ack_task.TEMPLATE_ID, values, fmt)
+    except TemplateNotFound as exc:
+        raise Problem(404, "Le modèle « accuse-reception » n'existe pas dans la bibliothèque.",
+                      code="template-not-found") from exc
+    except FieldErrors as exc:
+        raise Problem(500, "Le modèle « accuse-reception » attend des champs que l'accusé de réception ne fournit pas.",
+                      code="template-fields", errors=getattr(exc, "errors", [])) from exc
+    return Response(document.content, media_type=document.media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{document.filename}"',
+                             "X-Plume-Reference": ack.reference})
+
+
+def _commune_name(request: Request) -> str:
+    library = request.app.state.get("templates")
+    commune = getattr(library, "commune", None)
+    if isinstance(commune, dict):
+        return str(commune.get("nom", ""))
+    return ""
+
+
+ROUTES = [triage_mail, acknowledge_mail]

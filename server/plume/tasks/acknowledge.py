@@ -1,0 +1,144 @@
+"""Acknowledgement of receipt: the same wording for every e-mail, with the facts the commune
+controls (reference, handling service, usual delay) taken from the triage rules, never from the
+message. A model may add one neutral sentence summarising the request."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date
+
+import msgspec
+from babel.dates import format_date
+
+from plume.inference.base import Inference, Message
+from plume.mail.parse import MailMessage
+from plume.tasks.common import complete_structured, fence
+from plume.tasks.triage import Rules, TriageResult, strip_injection, triage_by_rules
+
+TASK = "acknowledge"
+TEMPLATE_ID = "accuse-reception"
+DEFAULT_DELAY = "dix jours ouvrables"
+
+
+class Acknowledgement(msgspec.Struct, kw_only=True):
+    text: str
+    reference: str
+    sender: str
+    sender_email: str
+    received: str            # ISO date
+    subject: str
+    service: str
+    delay: str
+    summary: str | None
+    civility: str
+    warnings: list[str]
+    engine: str
+
+
+def reference_for(mail: MailMessage, received: date) -> str:
+    """AR-<year>-<4 digits>, the same for the same message (so a second click gives the same number)."""
+    key = f"{mail.sender_address}|{mail.subject}|{mail.date.isoformat() if mail.date else ''}|{mail.body[:500]}"
+    number = int(hashlib.sha256(key.encode()).hexdigest(), 16) % 10_000
+    return f"AR-{received.year}-{number:04d}"
+
+
+def civility_of(mail: MailMessage) -> str:
+    """'Madame', 'Monsieur' when the message says so (signature or salutation), else both."""
+    first = (mail.sender_name.split() or [""])[0].lower()
+    if re.search(r"^(?:mme|madame)\b", mail.sender_name, re.I) or first in _FEMININE:
+        return "Madame"
+    if re.search(r"^(?:m\.|monsieur)\s", mail.sender_name, re.I) or first in _MASCULINE:
+        return "Monsieur"
+    return "Madame, Monsieur"
+
+
+# A short list is enough: when unsure the letter says "Madame, Monsieur", which is always correct.
+_FEMININE = {"maria", "sophie", "claire", "anne", "marie", "nathalie", "isabelle", "catherine", "sandrine", "laura",
+             "julie", "sarah", "christine", "monique", "françoise", "valérie", "céline", "martine", "sylvie"}
+_MASCULINE = {"jean", "jean-marc", "paul", "pierre", "pierre-alain", "thomas", "michel", "daniel", "marc",
+              "nicolas", "philippe", "alain", "laurent", "david", "olivier", "patrick", "christophe", "andré"}
+
+
+def acknowledge_text(ack: Acknowledgement, commune_name: str = "") -> str:
+    """The uniform wording. Facts only from the commune's side, the summary in its own sentence."""
+    received = format_date(date.fromisoformat(ack.received), "d MMMM y", locale="fr_CH")
+    lines = [
+        f"Objet : accusé de réception – {ack.subject or 'votre message'}",
+        f"Référence : {ack.reference}",
+        "",
+        f"{ack.civility},",
+        "",
+        f"Nous accusons réception de votre message du {received}" + (f" intitulé « {ack.subject} »." if ack.subject else "."),
+    ]
+    if ack.summary:
+        lines.append(f"Nous comprenons votre demande ainsi : {ack.summary}")
+    lines += [
+        f"Votre demande a été transmise au service compétent ({ack.service}), qui la traitera dans un délai "
+        f"habituel de {ack.delay}.",
+        f"Merci de rappeler la référence {ack.reference} dans toute correspondance à ce sujet.",
+        "",
+        f"Nous vous prions d'agréer, {ack.civility}, nos salutations distinguées.",
+    ]
+    if commune_name:
+        lines += ["", commune_name]
+    return "\n".join(lines)
+
+
+class _Summary(msgspec.Struct):
+    summary: str
+
+
+def _one_sentence(value: _Summary) -> None:
+    text = value.summary.strip()
+    if not text or len(text) > 300 or text.count("\n") or len(re.findall(r"[.!?](?:\s|$)", text)) > 1:
+        raise ValueError("le résumé doit tenir en une seule phrase de moins de 300 caractères")
+
+
+async def acknowledge(mail: MailMessage, rules: Rules, inference: Inference | None = None, *,
+                      user: str | None = None, commune_name: str = "", today: date | None = None) -> Acknowledgement:
+    triage: TriageResult = triage_by_rules(mail, rules)
+    received = (mail.date.date() if mail.date else None) or today or date.today()
+    service = rules.service(triage.service)
+    warnings = []
+    if triage.phishing and triage.category == rules.phishing.category:
+        warnings.append("Message suspect (hameçonnage probable) : n'envoyez pas d'accusé de réception sans vérifier.")
+    if any("injection" in r for r in triage.reasons):
+        warnings.append("Le message contient un passage qui s'adresse à un assistant : il a été ignoré.")
+    ack = Acknowledgement(
+        text="", reference=reference_for(mail, received), sender=mail.sender_name or mail.sender_address,
+        sender_email=mail.sender_address, received=received.isoformat(), subject=mail.subject,
+        service=triage.service, delay=(service.delay if service and service.delay else DEFAULT_DELAY),
+        summary=None, civility=civility_of(mail), warnings=warnings, engine="rules",
+    )
+    if inference is not None:
+        body, _ = strip_injection(mail.body, rules)
+        fenced, rule = fence(f"Objet : {mail.subject}\n\n{body[:6000]}")
+        messages = [
+            Message("system", "Tu écris pour une administration communale suisse. Résume en une seule phrase neutre, "
+                              "en français, ce que demande l'expéditeur du message, sans rien promettre ni affirmer "
+                              "d'autre. Réponds uniquement par un objet JSON {\"summary\": \"...\"}. " + rule),
+            Message("user", fenced),
+        ]
+        answer, completion = await complete_structured(inference, TASK, messages, _Summary, user=user,
+                                                       max_tokens=120, check=_one_sentence)
+        ack.summary, ack.engine = " ".join(answer.summary.split()), completion.model
+    ack.text = acknowledge_text(ack, commune_name)
+    return ack
+
+
+def template_values(ack: Acknowledgement, field_names: list[str]) -> dict:
+    """Values for the accusé-de-réception template, keyed by the names its template.toml declares."""
+    candidates = {
+        "civilite": ack.civility if ack.civility in ("Madame", "Monsieur") else None,
+        "formule": ack.civility, "formule_appel": ack.civility, "appel": ack.civility,
+        "nom": ack.sender, "expediteur": ack.sender, "destinataire": ack.sender, "nom_complet": ack.sender,
+        "email": ack.sender_email, "courriel": ack.sender_email, "adresse_email": ack.sender_email,
+        "date_reception": ack.received, "date_message": ack.received, "date_demande": ack.received,
+        "objet": ack.subject, "sujet": ack.subject, "objet_demande": ack.subject,
+        "reference": ack.reference, "numero_reference": ack.reference, "ref": ack.reference,
+        "service": ack.service, "service_traitant": ack.service,
+        "delai": ack.delay, "delai_traitement": ack.delay, "delai_habituel": ack.delay,
+        "resume": ack.summary or "", "resume_demande": ack.summary or "",
+    }
+    return {name: candidates[name] for name in field_names if candidates.get(name) not in (None,)}
