@@ -1,3 +1,143 @@
-"""Routes for this capability land with their issue."""
+"""Letter templates: list, describe, render (.docx / .odt / .pdf), upload new versions."""
 
-ROUTES: list = []
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Any, Literal
+
+import anyio
+import msgspec
+from litestar import Request, Response, get, post, put
+from litestar.datastructures import UploadFile
+
+from plume.api.problems import Problem
+from plume.documents.library import (FieldErrors, FormatUnavailable, RenderedDocument, RenderFailed, TemplateInfo,
+                                     TemplateLibrary, TemplateNotFound, TemplateVersion, UploadRefused)
+from plume.security.auth import requires
+from plume.security.middleware import note
+from plume.security.roles import Role
+from plume.security.safezip import ZipLimits
+
+
+class TemplateSummary(msgspec.Struct, kw_only=True):
+    id: str
+    title: str
+    category: str
+    service: str
+    description: str
+    formats: list[str]
+    owner: str = ""
+    version: str = ""
+
+
+class RenderRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    values: dict[str, Any] = msgspec.field(default_factory=dict)
+    format: Literal["docx", "odt", "pdf"] = "docx"
+
+
+class UploadResult(msgspec.Struct, kw_only=True):
+    id: str
+    revision: int
+    files: list[str]
+    template: TemplateInfo
+
+
+@asynccontextmanager
+async def lifespan(app):
+    settings = app.state.settings
+    library = TemplateLibrary(
+        templates_dir=settings.templates_dir,
+        uploads_dir=settings.data_dir / "templates",
+        soffice=settings.soffice,
+        limits=ZipLimits(max_entries=settings.max_zip_entries, max_inflated_bytes=settings.max_zip_inflated_bytes),
+        max_document_bytes=settings.max_document_bytes,
+    )
+    app.state.templates = library
+    app.state.health_sources["templates"] = library
+    yield
+
+
+LIFESPAN = lifespan
+
+
+def _library(request: Request) -> TemplateLibrary:
+    return request.app.state.templates
+
+
+def _problem(exc: Exception) -> Problem:
+    """The library's exceptions as French problem+json (never the values themselves)."""
+    if isinstance(exc, TemplateNotFound):
+        return Problem(404, exc.detail, code="template-not-found")
+    if isinstance(exc, FieldErrors):
+        return Problem(422, exc.detail, code="invalid-values", errors=exc.errors)
+    if isinstance(exc, FormatUnavailable):
+        return Problem(exc.status, exc.detail, code="format-unavailable")
+    if isinstance(exc, RenderFailed):
+        return Problem(422, "Le modèle n'a pas pu être rempli avec ces valeurs (le modèle est peut-être à corriger : "
+                            "« plume templates check »).", code="render-failed")
+    if isinstance(exc, UploadRefused):
+        return Problem(exc.status, exc.detail, code="upload-refused", findings=[f.to_dict() for f in exc.findings])
+    raise exc
+
+
+@get("/v1/templates", summary="Liste des modèles de lettres", tags=["modèles"])
+async def list_templates(request: Request) -> list[TemplateSummary]:
+    return [TemplateSummary(id=t.id, title=t.title, category=t.category, service=t.service, description=t.description,
+                            formats=t.formats, owner=t.owner, version=t.version) for t in _library(request).list()]
+
+
+@get("/v1/templates/{template_id:str}", summary="Un modèle et ses champs", tags=["modèles"])
+async def get_template(request: Request, template_id: str) -> TemplateInfo:
+    try:
+        return _library(request).get(template_id)
+    except TemplateNotFound as exc:
+        raise _problem(exc) from None
+
+
+@get("/v1/templates/{template_id:str}/versions", summary="Versions d'un modèle", tags=["modèles"])
+async def template_versions(request: Request, template_id: str) -> list[TemplateVersion]:
+    try:
+        return _library(request).versions(template_id)
+    except TemplateNotFound as exc:
+        raise _problem(exc) from None
+
+
+@post("/v1/templates/{template_id:str}/render", summary="Remplir un modèle", tags=["modèles"], status_code=200,
+      responses=None)
+async def render_template(request: Request, template_id: str, data: RenderRequest) -> Response[bytes]:
+    note(request, task="template-render", template=template_id)
+    library = _library(request)
+    try:
+        if data.format == "pdf":
+            document: RenderedDocument = await anyio.to_thread.run_sync(library.render, template_id, data.values, "pdf")
+        else:
+            document = library.render(template_id, data.values, data.format)
+    except (TemplateNotFound, FieldErrors, FormatUnavailable, RenderFailed) as exc:
+        raise _problem(exc) from None
+    return Response(document.content, media_type=document.media_type,
+                    headers={"Content-Disposition": document.content_disposition()})
+
+
+@put("/v1/templates/{template_id:str}", summary="Téléverser une nouvelle version d'un modèle", tags=["modèles"],
+     guards=[requires(Role.TEMPLATE_OWNER)], status_code=201)
+async def upload_template(request: Request, template_id: str) -> UploadResult:
+    note(request, task="template-upload", template=template_id)
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise Problem(422, "Joignez le modèle dans la partie « file » (multipart/form-data).", code="upload-refused")
+    manifest = form.get("manifest")
+    manifest_bytes = (await manifest.read()) if isinstance(manifest, UploadFile) else (
+        manifest.encode("utf-8") if isinstance(manifest, str) and manifest else None)
+    data = await upload.read()
+    library = _library(request)
+    user = getattr(request.user, "name", None)
+    try:
+        version = await anyio.to_thread.run_sync(library.upload, template_id, upload.filename, data, manifest_bytes, user)
+        info = library.get(template_id)
+    except (UploadRefused, TemplateNotFound) as exc:
+        raise _problem(exc) from None
+    return UploadResult(id=template_id, revision=version.revision, files=version.files, template=info)
+
+
+ROUTES = [list_templates, get_template, template_versions, render_template, upload_template]

@@ -1,0 +1,186 @@
+"""What both formats share: a zip package rebuilt around re-rendered XML parts, and the prepared
+template that renders a context to bytes.
+
+Preparing reads the file once, merges the placeholders the word processor split across runs/spans,
+turns the XML into Jinja source and compiles it. Rendering then only runs the compiled templates
+over the parts that hold placeholders and appends them to a pre-built zip of the untouched parts,
+which stay compressed as they are.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2 import Template, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from plume.security.safezip import ZipLimits, read_zip
+
+BODY, HEADER, FOOTER = "corps", "en-tête", "pied de page"
+
+# {{ … }}, {% … %} and {# … #}: the tags a template may hold.
+JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+_QUOTES = str.maketrans({"«": '"', "»": '"', "“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "\u00a0": " ",
+                         "\u202f": " "})
+
+
+def normalize_tag(tag: str) -> str:
+    """Undo the word processor's typography and XML escaping inside a tag: Jinja needs `"`, `<`, `&`
+    raw (values are escaped at render time)."""
+    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&#39;", "'"),
+                         ("&amp;", "&")):
+        tag = tag.replace(entity, char)
+    return tag.translate(_QUOTES)
+
+
+class TemplateInvalid(Exception):
+    """The model cannot be prepared (Jinja syntax); `problems` are lint-style findings."""
+
+    def __init__(self, problems: list) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+class RenderFailed(Exception):
+    """The compiled template raised while filling (e.g. a filter given a value it cannot take)."""
+
+
+@dataclass
+class PartSource:
+    """One XML part as Jinja source, with what lint needs to point at a paragraph."""
+
+    name: str            # path inside the zip
+    label: str           # corps / en-tête / pied de page
+    head: str            # the XML declaration, kept out of Jinja
+    source: str          # Jinja source: one line per paragraph
+    line_labels: list[str] = field(default_factory=list)
+
+    def paragraph_text(self, lineno: int) -> str:
+        lines = self.source.split("\n")
+        if 1 <= lineno <= len(lines):
+            return strip_tags(lines[lineno - 1])
+        return ""
+
+    def label_of(self, lineno: int) -> str:
+        return self.line_labels[lineno - 1] if 1 <= lineno <= len(self.line_labels) else self.label
+
+    def paragraphs(self) -> list[tuple[int, str]]:
+        return [(n, strip_tags(line)) for n, line in enumerate(self.source.split("\n"), start=1)]
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def strip_tags(xml: str) -> str:
+    text = _TAG.sub("", xml)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&amp;", "&").strip()
+
+
+class ZipPackage:
+    """The document's zip: static entries pre-built once; rendered parts appended per render."""
+
+    def __init__(self, entries: dict[str, bytes], order: list[str], dynamic: set[str], stored: set[str]) -> None:
+        self.dynamic = dynamic
+        self.entries = entries
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name in order:
+                if name not in dynamic:
+                    archive.writestr(_info(name, stored), entries[name])
+        self._base = buffer.getvalue()
+        self._stored = stored
+
+    @classmethod
+    def read(cls, data: bytes, dynamic: set[str], limits: ZipLimits = ZipLimits()) -> ZipPackage:
+        raw = zipfile.ZipFile(io.BytesIO(data))
+        order = [i.filename for i in raw.infolist() if not i.is_dir()]
+        stored = {i.filename for i in raw.infolist() if i.compress_type == zipfile.ZIP_STORED}
+        return cls(read_zip(data, limits), order, dynamic, stored)
+
+    def build(self, rendered: dict[str, bytes]) -> bytes:
+        buffer = io.BytesIO(self._base)
+        buffer.seek(0, io.SEEK_END)
+        with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED, compresslevel=5) as archive:
+            for name, data in rendered.items():
+                archive.writestr(_info(name, self._stored), data)
+        return buffer.getvalue()
+
+
+def _info(name: str, stored: set[str]) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_STORED if name in stored or name == "mimetype" else zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+class PreparedTemplate:
+    """A model parsed and compiled once; `render(context)` gives the filled document's bytes."""
+
+    def __init__(self, fmt: str, package: ZipPackage, parts: list[PartSource], env: SandboxedEnvironment,
+                 postprocess: Callable[[str], str]) -> None:
+        self.format = fmt
+        self.package = package
+        self.parts = parts
+        self._postprocess = postprocess
+        self._compiled: list[tuple[PartSource, Template]] = []
+        problems = []
+        for part in parts:
+            try:
+                self._compiled.append((part, env.from_string(part.source)))
+            except TemplateError as exc:
+                problems.append(syntax_problem(part, exc))
+        if problems:
+            raise TemplateInvalid(problems)
+
+    def render(self, context: dict[str, Any]) -> bytes:
+        rendered = {}
+        for part, template in self._compiled:
+            try:
+                xml = template.render(context)
+            except TemplateError as exc:
+                raise RenderFailed(f"{part.label} : {type(exc).__name__}") from exc
+            except (ValueError, TypeError, ArithmeticError) as exc:
+                raise RenderFailed(f"{part.label} : {type(exc).__name__}") from exc
+            rendered[part.name] = (part.head + self._postprocess(xml)).encode("utf-8")
+        return self.package.build(rendered)
+
+
+@dataclass
+class Finding:
+    """One lint finding: where (file, part, paragraph text) and what, in French."""
+
+    message: str
+    file: str = ""
+    part: str = ""
+    paragraph: str = ""
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = " · ".join(x for x in (self.file, self.part) if x)
+        para = f" — paragraphe : « {self.paragraph[:120]} »" if self.paragraph else ""
+        return f"{where} : {self.message}{para}" if where else f"{self.message}{para}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"message": self.message, "file": self.file, "part": self.part, "paragraph": self.paragraph,
+                "severity": self.severity}
+
+
+def syntax_problem(part: PartSource, exc: TemplateError) -> Finding:
+    lineno = getattr(exc, "lineno", None) or 0
+    return Finding(message=french_syntax_message(exc), part=part.label_of(lineno),
+                   paragraph=part.paragraph_text(lineno))
+
+
+def french_syntax_message(exc: TemplateError) -> str:
+    text = str(getattr(exc, "message", None) or exc)
+    if "Unexpected end of template" in text:
+        return "bloc non fermé : il manque une balise de fin ({% endif %}, {% endfor %}…)"
+    match = re.search(r"Encountered unknown tag '(\w+)'", text)
+    if match:
+        return f"balise « {{% {match.group(1)} %}} » inattendue (sans bloc ouvrant correspondant, ou inconnue)"
+    return f"erreur de syntaxe Jinja : {text}"

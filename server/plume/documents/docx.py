@@ -1,0 +1,86 @@
+"""Word .docx models, through docxtpl's own XML patching.
+
+docxtpl's `patch_xml` merges tags split across runs and turns `{%p %}`, `{%tr %}`… into plain Jinja;
+`resolve_listing` turns newlines in values into `<w:br/>`. Plain docxtpl redoes all of it, plus
+python-docx's load and save, for every letter. Here it is done once per model: the body, headers,
+footers and notes are patched and compiled at prepare time, and each render only runs Jinja on
+those parts and appends them to the zip of the untouched ones.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+from docxtpl import DocxTemplate
+
+from plume.documents.base import (BODY, FOOTER, HEADER, JINJA_TAG, PartSource, PreparedTemplate, ZipPackage,
+                                  normalize_tag)
+from plume.documents.formatting import make_environment
+from plume.security.safezip import ZipLimits, parse_xml
+
+_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml."
+PART_LABELS = {
+    _MAIN + "document.main+xml": BODY,
+    _MAIN + "template.main+xml": BODY,
+    _MAIN + "header+xml": HEADER,
+    _MAIN + "footer+xml": FOOTER,
+    _MAIN + "footnotes+xml": "notes de bas de page",
+    _MAIN + "endnotes+xml": "notes de fin",
+}
+_HEAD = re.compile(r"^\s*<\?xml[^>]*\?>\s*")
+_PATCHER = DocxTemplate.__new__(DocxTemplate)  # patch_xml/resolve_listing use no instance state
+_ENV = make_environment(line_break=None)       # newlines are resolved by docxtpl's resolve_listing
+_DOCPR_ID = re.compile(r'(<wp:docPr\b[^>]*?\bid=")\d+')
+
+
+def templated_parts(entries: dict[str, bytes]) -> dict[str, str]:
+    """Zip names of the parts that may hold placeholders, with their label."""
+    types = parse_xml(entries["[Content_Types].xml"])
+    parts = {}
+    for override in types:
+        label = PART_LABELS.get(override.get("ContentType", ""))
+        if label:
+            parts[override.get("PartName", "").lstrip("/")] = label
+    return parts
+
+
+def read_parts(data: bytes, limits: ZipLimits = ZipLimits()) -> tuple[ZipPackage, list[PartSource]]:
+    probe = ZipPackage.read(data, set(), limits)
+    if "[Content_Types].xml" not in probe.entries:
+        from plume.security.safezip import UnsafeDocument
+        raise UnsafeDocument("Le fichier n'est pas un document Word (.docx) valide.")
+    labels = templated_parts(probe.entries)
+    parts = []
+    for name, label in labels.items():
+        xml = probe.entries.get(name, b"").decode("utf-8")
+        if "{" not in xml:
+            continue
+        parse_xml(xml.encode("utf-8"))  # refuses DOCTYPE/entities before any regex touches it
+        head = _HEAD.match(xml)
+        head_text = head.group(0) if head else ""
+        body = _PATCHER.patch_xml(xml[len(head_text):])
+        body = JINJA_TAG.sub(lambda m: normalize_tag(m.group(0)), body)
+        source = re.sub(r"<w:p([ >])", r"\n<w:p\1", body)
+        parts.append(PartSource(name=name, label=label, head=head_text, source=source,
+                                line_labels=[label] * (source.count("\n") + 1)))
+    package = ZipPackage.read(data, {p.name for p in parts}, limits)
+    return package, parts
+
+
+def _postprocess(xml: str) -> str:
+    xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
+    xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
+    if "\n" in xml or "\t" in xml:  # only values bring these: resolve them into <w:br/>, <w:tab/>
+        xml = _PATCHER.resolve_listing(xml)
+    if "<wp:docPr" in xml:  # loops may duplicate drawings: ids must stay unique
+        counter = itertools.count(1000)
+        xml = _DOCPR_ID.sub(lambda m: f"{m.group(1)}{next(counter)}", xml)
+    return xml
+
+
+def prepare_docx(path: Path | bytes, limits: ZipLimits = ZipLimits()) -> PreparedTemplate:
+    data = path if isinstance(path, bytes) else Path(path).read_bytes()
+    package, parts = read_parts(data, limits)
+    return PreparedTemplate("docx", package, parts, _ENV, _postprocess)

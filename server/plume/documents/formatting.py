@@ -1,0 +1,102 @@
+"""Swiss French formatting (Babel) and the sandboxed Jinja environments for the two formats.
+
+The commune writes amounts as `CHF 1'234.50` (apostrophe grouping, decimal point), which is not
+Babel's fr_CH output (`1 234,50 CHF`): amounts and numbers are formatted with an explicit pattern
+and the apostrophe forced; dates use Babel's fr_CH month names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from babel.dates import format_date as _babel_date
+from babel.numbers import format_decimal
+from jinja2 import ChainableUndefined
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
+
+from plume.documents.values import Money, parse_date
+
+LOCALE = "fr_CH"
+
+
+def format_date_long(value: date) -> str:
+    """`25 novembre 2026`; the first of the month is `1er` as French typography wants."""
+    text = _babel_date(value, "d MMMM y", locale=LOCALE)
+    return "1er" + text[1:] if value.day == 1 else text
+
+
+def format_date(value: Any, style: str = "long") -> str:
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, date):
+        value = parse_date(value)
+    if isinstance(value, datetime):
+        value = value.date()
+    if style == "long":
+        return format_date_long(value)
+    if style == "short":
+        return value.strftime("%d.%m.%Y")
+    return _babel_date(value, style, locale=LOCALE)
+
+
+def _swiss(value: Any, pattern: str) -> str:
+    # en_US gives "," grouping and "." decimals; the commune's grouping is the apostrophe.
+    return format_decimal(Decimal(str(value)), format=pattern, locale="en_US").replace(",", "'")
+
+
+def format_chf(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    return "CHF " + _swiss(value, "#,##0.00")
+
+
+def format_number(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    return _swiss(value, "#,##0.###")
+
+
+def display(value: Any) -> Any:
+    """How a bare `{{ value }}` prints, by type."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, Money):
+        return format_chf(value)
+    if isinstance(value, date):
+        return format_date(value)
+    if isinstance(value, int | float | Decimal):
+        return format_number(value)
+    return value
+
+
+def make_environment(line_break: Callable[[str], Markup] | None) -> SandboxedEnvironment:
+    """A sandbox that escapes values for XML; `line_break` turns a multi-line value into markup."""
+
+    def finalize(value: Any) -> Any:
+        value = display(value)
+        if line_break and isinstance(value, str) and not isinstance(value, Markup) and ("\n" in value or "\t" in value):
+            return line_break(value)
+        return value
+
+    env = SandboxedEnvironment(autoescape=True, finalize=finalize, undefined=ChainableUndefined,
+                               keep_trailing_newline=True)
+    env.filters.update(date=format_date, chf=format_chf, number=format_number)
+    return env
+
+
+def odt_line_break(value: str) -> Markup:
+    text = str(escape(value.replace("\r\n", "\n")))
+    return Markup(text.replace("\n", "<text:line-break/>").replace("\t", "<text:tab/>"))
+
+
+def plain_environment() -> SandboxedEnvironment:
+    """For file names: no XML escaping."""
+    env = SandboxedEnvironment(autoescape=False, finalize=display, undefined=ChainableUndefined)
+    env.filters.update(date=format_date, chf=format_chf, number=format_number)
+    return env

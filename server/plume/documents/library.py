@@ -1,0 +1,447 @@
+"""The template library: every letter model the server offers, prepared once and kept current.
+
+Two sources: the repo's `templates/<id>/` and uploaded versions in `<data>/templates/<id>/v<N>/`;
+the newest uploaded version of an id wins over the repo copy. Versions are whole snapshots
+(template.toml + models), written under a staging name and renamed into place, so a half-written
+version is never seen and an existing one is never overwritten.
+
+A change on disk is noticed by a cheap stat of the folders, at most once a second, when the library
+is used; only templates whose files changed are prepared again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+import msgspec
+
+from plume.documents import FORMATS, prepare
+from plume.documents.base import Finding, PreparedTemplate, RenderFailed, TemplateInvalid
+from plume.documents.formatting import plain_environment
+from plume.documents.lint import lint_template
+from plume.documents.manifest import TEMPLATE_ID, Manifest, ManifestError, load_manifest, parse_manifest
+from plume.documents.values import FieldErrors, validate
+from plume.security.safezip import UnsafeDocument, ZipLimits, check_xml_parts, read_zip
+
+log = logging.getLogger("plume.templates")
+
+Format = Literal["docx", "odt", "pdf"]
+_VERSION_DIR = re.compile(r"^v(\d+)$")
+
+
+# -- what other modules see ---------------------------------------------------------------------
+
+class FieldInfo(msgspec.Struct, kw_only=True):
+    name: str
+    label: str
+    type: str
+    required: bool
+    help: str = ""
+    example: Any = None
+    choices: list[str] = msgspec.field(default_factory=list)
+    columns: list[dict[str, Any]] = msgspec.field(default_factory=list)
+
+
+class TemplateInfo(msgspec.Struct, kw_only=True):
+    id: str
+    title: str
+    category: str
+    service: str
+    owner: str
+    version: str
+    description: str
+    formats: list[str]
+    fields: list[FieldInfo]
+    revision: int = 0          # 0 = the repo copy, N = uploaded version vN
+
+
+class TemplateVersion(msgspec.Struct, kw_only=True):
+    revision: int
+    source: Literal["dépôt", "téléversement"]
+    current: bool
+    files: list[str]
+    uploaded_at: str | None = None
+    uploaded_by: str | None = None
+    sha256: str | None = None
+
+
+@dataclass
+class RenderedDocument:
+    content: bytes
+    filename: str
+    media_type: str
+
+    def content_disposition(self) -> str:
+        ascii_name = ascii_filename(self.filename)
+        return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(self.filename, safe='')}"
+
+
+class TemplateNotFound(KeyError):
+    def __init__(self, template_id: str) -> None:
+        super().__init__(template_id)
+        self.template_id = template_id
+        self.detail = f"Le modèle « {template_id} » n'existe pas."
+
+
+class FormatUnavailable(Exception):
+    def __init__(self, detail: str, status: int = 422) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+
+
+class UploadRefused(Exception):
+    def __init__(self, status: int, detail: str, findings: list[Finding] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.findings = findings or []
+
+
+__all__ = ["TemplateLibrary", "TemplateInfo", "FieldInfo", "RenderedDocument", "TemplateVersion",
+           "TemplateNotFound", "FieldErrors", "FormatUnavailable", "UploadRefused", "RenderFailed"]
+
+
+# -- the library ---------------------------------------------------------------------------------
+
+@dataclass
+class _Entry:
+    info: TemplateInfo
+    manifest: Manifest
+    prepared: dict[str, PreparedTemplate]
+    folder: Path
+    signature: tuple
+
+
+@dataclass
+class TemplateLibrary:
+    templates_dir: Path
+    uploads_dir: Path
+    soffice: str = "soffice"
+    limits: ZipLimits = field(default_factory=ZipLimits)
+    max_document_bytes: int = 10 * 1024 * 1024
+    pdf_timeout_s: float = 90.0
+    poll_interval_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        self._entries: dict[str, _Entry] = {}
+        self.errors: dict[str, str] = {}
+        self._error_sigs: dict[str, tuple] = {}
+        self.commune: dict[str, Any] = {}
+        self._commune_sig: tuple = ()
+        self._lock = threading.RLock()
+        self._checked = 0.0
+        self._pdf_slots = threading.BoundedSemaphore(2)
+        self.refresh(force=True)
+
+    # -- reading ----------------------------------------------------------------------------
+    def list(self) -> list[TemplateInfo]:
+        self.refresh()
+        return sorted((e.info for e in self._entries.values()), key=lambda i: (i.category, i.title))
+
+    def get(self, template_id: str) -> TemplateInfo:
+        return self._entry(template_id).info
+
+    def manifest(self, template_id: str) -> Manifest:
+        return self._entry(template_id).manifest
+
+    def validate(self, template_id: str, values: Any) -> dict[str, Any]:
+        """Typed values (dates as date, amounts as Money…) or FieldErrors."""
+        return validate(self._entry(template_id).manifest, values)
+
+    def render(self, template_id: str, values: Any, fmt: Format = "docx") -> RenderedDocument:
+        entry = self._entry(template_id)
+        if fmt not in FORMATS:
+            raise FormatUnavailable(f"Format « {fmt} » inconnu : docx, odt ou pdf.")
+        typed = validate(entry.manifest, values)
+        context = {**typed, "today": date.today(), "commune": self.commune}
+        source_fmt = fmt if fmt != "pdf" else ("odt" if "odt" in entry.prepared else "docx")
+        prepared = entry.prepared.get(source_fmt)
+        if prepared is None:
+            raise FormatUnavailable(f"Le modèle « {template_id} » n'existe pas au format {fmt}.")
+        content = prepared.render(context)
+        name = self._filename(entry, context)
+        if fmt == "pdf":
+            content = self.to_pdf(content, source_fmt)
+        return RenderedDocument(content=content, filename=f"{name}.{fmt}", media_type=FORMATS[fmt])
+
+    def versions(self, template_id: str) -> list[TemplateVersion]:
+        current = self._entry(template_id).info.revision
+        result = []
+        repo = self.templates_dir / template_id
+        if (repo / "template.toml").exists():
+            result.append(TemplateVersion(revision=0, source="dépôt", current=current == 0, files=_model_files(repo)))
+        for number, folder in self._uploaded_versions(template_id):
+            meta = _read_json(folder / "upload.json")
+            result.append(TemplateVersion(revision=number, source="téléversement", current=current == number,
+                                          files=_model_files(folder), uploaded_at=meta.get("uploaded_at"),
+                                          uploaded_by=meta.get("uploaded_by"), sha256=meta.get("sha256")))
+        return result
+
+    def health(self) -> dict[str, Any]:
+        self.refresh()
+        return {"status": "ok", "count": len(self._entries), "invalid": sorted(self.errors)}
+
+    # -- uploads ----------------------------------------------------------------------------
+    def upload(self, template_id: str, file_name: str, data: bytes, manifest: bytes | None = None,
+               user: str | None = None) -> TemplateVersion:
+        """Check, lint and store a new version; the previous ones stay as they are."""
+        if not TEMPLATE_ID.match(template_id):
+            raise UploadRefused(422, "Identifiant de modèle invalide : lettres minuscules, chiffres et tirets.")
+        suffix = Path(file_name or "").suffix.lower()
+        if suffix not in (".docx", ".odt"):
+            raise UploadRefused(415, "Le fichier doit être un modèle .docx ou .odt.")
+        if len(data) > self.max_document_bytes or (manifest and len(manifest) > 1024 * 1024):
+            raise UploadRefused(413, "Le document dépasse la taille autorisée.")
+        try:
+            check_xml_parts(read_zip(data, self.limits))
+        except UnsafeDocument as exc:
+            raise UploadRefused(422, str(exc)) from None
+        with self._lock:
+            self.refresh(force=True)
+            current = self._entries.get(template_id)
+            manifest = manifest if manifest is not None else self._current_manifest_bytes(template_id, current)
+            try:
+                parsed = parse_manifest(manifest)
+            except ManifestError as exc:
+                raise UploadRefused(422, str(exc)) from None
+            if parsed.id != template_id:
+                raise UploadRefused(422, f"template.toml déclare l'identifiant « {parsed.id} », "
+                                         f"mais l'adresse vise « {template_id} ».")
+            return self._store(template_id, current, suffix, data, manifest, user)
+
+    def _current_manifest_bytes(self, template_id: str, current: _Entry | None) -> bytes:
+        if current is None:
+            raise UploadRefused(422, f"Le modèle « {template_id} » est nouveau : joignez son template.toml "
+                                     "(partie « manifest »).")
+        return (current.folder / "template.toml").read_bytes()
+
+    def _store(self, template_id: str, current: _Entry | None, suffix: str, data: bytes, manifest: bytes,
+               user: str | None) -> TemplateVersion:
+        base = self.uploads_dir / template_id
+        base.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=base))
+        try:
+            if current is not None:  # a version is a full snapshot: keep the other format's model
+                for name in _model_files(current.folder):
+                    shutil.copy2(current.folder / name, staging / name)
+            (staging / f"model{suffix}").write_bytes(data)
+            (staging / "template.toml").write_bytes(manifest)
+            findings = [f for f in lint_template(staging, commune=self.commune, expected_id=template_id)
+                        if f.severity == "error"]
+            if findings:
+                raise UploadRefused(422, "Le modèle contient des erreurs ; la version en place est conservée.",
+                                    findings=[_relative(f, staging) for f in findings])
+            meta = {"uploaded_at": datetime.now(UTC).isoformat(timespec="seconds"), "uploaded_by": user,
+                    "file": f"model{suffix}", "sha256": hashlib.sha256(data).hexdigest()}
+            (staging / "upload.json").write_text(json.dumps(meta), encoding="utf-8")
+            _fsync_dir(staging)
+            number = self._commit(base, staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self.refresh(force=True)
+        return next(v for v in self.versions(template_id) if v.revision == number)
+
+    def _commit(self, base: Path, staging: Path) -> int:
+        number = max((n for n, _ in self._uploaded_versions(base.name)), default=0) + 1
+        while True:
+            try:
+                os.rename(staging, base / f"v{number}")  # fails if it exists: never overwritten
+                _fsync_dir(base)
+                return number
+            except OSError:
+                if not (base / f"v{number}").exists():
+                    raise
+                number += 1
+
+    # -- PDF --------------------------------------------------------------------------------
+    def to_pdf(self, content: bytes, source_fmt: str) -> bytes:
+        soffice = shutil.which(self.soffice)
+        if soffice is None:
+            raise FormatUnavailable("La conversion en PDF demande LibreOffice, qui n'est pas installé sur le serveur. "
+                                    "Téléchargez le document en .docx ou .odt.", status=503)
+        with self._pdf_slots, tempfile.TemporaryDirectory(prefix="plume-pdf-") as tmp:
+            source = Path(tmp) / f"lettre.{source_fmt}"
+            source.write_bytes(content)
+            try:
+                subprocess.run([soffice, f"-env:UserInstallation=file://{tmp}/profile", "--headless", "--norestore",
+                                "--convert-to", "pdf", "--outdir", tmp, str(source)],
+                               capture_output=True, timeout=self.pdf_timeout_s, check=False)
+            except subprocess.TimeoutExpired:
+                raise FormatUnavailable("La conversion en PDF a pris trop de temps. Réessayez ou téléchargez le "
+                                        "document en .docx ou .odt.", status=503) from None
+            pdf = Path(tmp) / "lettre.pdf"
+            if not pdf.exists():
+                raise FormatUnavailable("La conversion en PDF a échoué. Téléchargez le document en .docx ou .odt.",
+                                        status=503)
+            return pdf.read_bytes()
+
+    # -- loading ----------------------------------------------------------------------------
+    def refresh(self, force: bool = False) -> None:
+        """Pick up added, changed and removed templates (a stat per file, at most once a second)."""
+        now = time.monotonic()
+        if not force and now - self._checked < self.poll_interval_s:
+            return
+        with self._lock:
+            self._checked = now
+            self._load_commune()
+            found = self._discover()
+            for template_id in list(self._entries):
+                if template_id not in found:
+                    del self._entries[template_id]
+            for template_id in list(self.errors):
+                if template_id not in found:
+                    del self.errors[template_id]
+                    self._error_sigs.pop(template_id, None)
+            for template_id, (folder, revision) in found.items():
+                signature = (str(folder), _signature(folder))
+                entry = self._entries.get(template_id)
+                if entry is not None and entry.signature == signature:
+                    continue
+                if self._error_sigs.get(template_id) == signature:
+                    continue  # still the same broken files: already reported
+                self._load(template_id, folder, revision, signature)
+
+    def _load(self, template_id: str, folder: Path, revision: int, signature: tuple) -> None:
+        try:
+            manifest = load_manifest(folder / "template.toml")
+            prepared = {}
+            for fmt in ("docx", "odt"):
+                model = folder / f"model.{fmt}"
+                if model.exists():
+                    prepared[fmt] = prepare(model, limits=self.limits)
+            if not prepared:
+                raise ManifestError("aucun model.docx ni model.odt")
+        except (OSError, ManifestError, TemplateInvalid, UnsafeDocument, ValueError, KeyError) as exc:
+            log.warning("template %s not loaded: %s", template_id, type(exc).__name__)
+            self.errors[template_id] = str(exc)
+            self._error_sigs[template_id] = signature
+            self._entries.pop(template_id, None)
+            return
+        if manifest.id != template_id:
+            log.warning("template %s: id in template.toml differs from folder name", template_id)
+        self.errors.pop(template_id, None)
+        self._error_sigs.pop(template_id, None)
+        self._entries[template_id] = _Entry(_info(template_id, manifest, sorted(prepared), revision), manifest,
+                                            prepared, folder, signature)
+
+    def _discover(self) -> dict[str, tuple[Path, int]]:
+        found: dict[str, tuple[Path, int]] = {}
+        if self.templates_dir.is_dir():
+            for folder in self.templates_dir.iterdir():
+                if (folder / "template.toml").is_file():
+                    found[folder.name] = (folder, 0)
+        if self.uploads_dir.is_dir():
+            for base in self.uploads_dir.iterdir():
+                versions = self._uploaded_versions(base.name)
+                if versions:
+                    number, folder = versions[-1]
+                    found[base.name] = (folder, number)
+        return found
+
+    def _uploaded_versions(self, template_id: str) -> list[tuple[int, Path]]:
+        base = self.uploads_dir / template_id
+        if not base.is_dir():
+            return []
+        versions = [(int(m.group(1)), p) for p in base.iterdir() if (m := _VERSION_DIR.match(p.name))]
+        return sorted(versions)
+
+    def _load_commune(self) -> None:
+        path = self.templates_dir / "commune.toml"
+        signature = _file_signature(path)
+        if signature == self._commune_sig:
+            return
+        self._commune_sig = signature
+        try:
+            self.commune = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+            log.warning("commune.toml unreadable")
+            self.commune = {}
+
+    def _entry(self, template_id: str) -> _Entry:
+        self.refresh()
+        entry = self._entries.get(template_id)
+        if entry is None:
+            raise TemplateNotFound(template_id)
+        return entry
+
+    def _filename(self, entry: _Entry, context: dict[str, Any]) -> str:
+        name = ""
+        if entry.manifest.output:
+            try:
+                name = plain_environment().from_string(entry.manifest.output).render(context)
+            except Exception:  # a bad pattern must not cost the letter: fall back to the id
+                name = ""
+        name = re.sub(r"[\x00-\x1f/\\:*?\"<>|]+", "-", name).strip(" .-")
+        return name[:150] or entry.info.id
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+def _info(template_id: str, manifest: Manifest, formats: list[str], revision: int) -> TemplateInfo:
+    fields = [FieldInfo(name=f.name, label=f.label or f.name, type=f.type, required=f.required, help=f.help,
+                        example=f.example, choices=list(f.choices),
+                        columns=[msgspec.to_builtins(c) for c in f.columns]) for f in manifest.fields]
+    return TemplateInfo(id=template_id, title=manifest.title, category=manifest.category, service=manifest.service,
+                        owner=manifest.owner, version=manifest.version, description=manifest.description,
+                        formats=[*formats, "pdf"], fields=fields, revision=revision)
+
+
+def ascii_filename(name: str) -> str:
+    """`relance-2026-Müller.docx` → `relance-2026-Muller.docx` for the plain `filename=` parameter."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_name).strip("-")
+    return ascii_name or "document"
+
+
+def _model_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name in ("template.toml", "model.docx", "model.odt"))
+
+
+def _file_signature(path: Path) -> tuple:
+    try:
+        stat = path.stat()
+        return (stat.st_mtime_ns, stat.st_size)
+    except FileNotFoundError:
+        return ()
+
+
+def _signature(folder: Path) -> tuple:
+    return tuple((name, _file_signature(folder / name)) for name in ("template.toml", "model.docx", "model.odt"))
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _relative(finding: Finding, staging: Path) -> Finding:
+    finding.file = Path(finding.file).name if finding.file else ""
+    return finding

@@ -1,0 +1,93 @@
+"""template.toml: the letter's identity and its fields, decoded into msgspec structs."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+FieldType = Literal["text", "date", "money", "number", "choice", "list", "bool"]
+TEMPLATE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+class Column(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: str
+    label: str = ""
+    type: FieldType = "text"
+    required: bool = False
+    help: str = ""
+    example: Any = None
+    choices: list[str] = msgspec.field(default_factory=list)
+
+
+class Field(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: str
+    label: str = ""
+    type: FieldType = "text"
+    required: bool = False
+    help: str = ""
+    example: Any = None
+    choices: list[str] = msgspec.field(default_factory=list)
+    columns: list[Column] = msgspec.field(default_factory=list)
+
+
+class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    id: str
+    title: str
+    category: str = ""
+    service: str = ""
+    owner: str = ""
+    version: str = ""
+    description: str = ""
+    output: str = ""
+    fields: list[Field] = msgspec.field(default_factory=list)
+
+    def examples(self) -> dict[str, Any]:
+        return {f.name: f.example for f in self.fields if f.example is not None}
+
+
+class ManifestError(ValueError):
+    """template.toml cannot be read; the message is French and names the problem."""
+
+
+def parse_manifest(data: bytes) -> Manifest:
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ManifestError(f"template.toml illisible : {exc}") from None
+    try:
+        manifest = msgspec.convert(raw, Manifest)
+    except msgspec.ValidationError as exc:
+        raise ManifestError(f"template.toml invalide : {exc}") from None
+    problems = manifest_problems(manifest)
+    if problems:
+        raise ManifestError("template.toml invalide : " + " ; ".join(problems))
+    return manifest
+
+
+def load_manifest(path: Path) -> Manifest:
+    return parse_manifest(path.read_bytes())
+
+
+def manifest_problems(manifest: Manifest) -> list[str]:
+    problems = []
+    if not TEMPLATE_ID.match(manifest.id):
+        problems.append(f"identifiant « {manifest.id} » : lettres minuscules, chiffres et tirets seulement")
+    seen: set[str] = set()
+    for field in manifest.fields:
+        if not field.name.isidentifier():
+            problems.append(f"nom de champ « {field.name} » : lettres, chiffres et _ seulement")
+        if field.name in seen:
+            problems.append(f"champ « {field.name} » déclaré deux fois")
+        seen.add(field.name)
+        if field.type == "choice" and not field.choices:
+            problems.append(f"champ « {field.name} » de type choice sans « choices »")
+        if field.columns and field.type != "list":
+            problems.append(f"champ « {field.name} » : « columns » seulement pour le type list")
+        for column in field.columns:
+            if column.type == "list":
+                problems.append(f"champ « {field.name} » : une colonne ne peut pas être une liste")
+    return problems

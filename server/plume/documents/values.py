@@ -1,0 +1,191 @@
+"""Field values: checked against template.toml and typed before any rendering.
+
+Every problem is collected (not just the first), each as {field, message} in French. Messages name
+the field and the expected form, never the value the person typed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from plume.documents.manifest import Column, Field, Manifest
+
+
+class Money(Decimal):
+    """An amount in francs: prints as `CHF 1'234.50` in a letter."""
+
+
+class FieldErrors(Exception):
+    """Values that do not fit the template's fields. `errors` is a list of {field, message}."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__(f"{len(errors)} champ(s) invalide(s)")
+        self.errors = errors
+
+    @property
+    def detail(self) -> str:
+        names = ", ".join(dict.fromkeys(f"« {e['field']} »" for e in self.errors))
+        first = self.errors[0]["message"] if self.errors else ""
+        return f"Valeurs invalides pour {names}. {first}".strip()
+
+
+class _Invalid(ValueError):
+    pass
+
+
+_EMPTY = (None, "", [])
+_SWISS_DATE = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*$")
+_TRUE = {"true", "oui", "vrai", "1", "yes", "ja"}
+_FALSE = {"false", "non", "faux", "0", "no", "nein"}
+
+
+def validate(manifest: Manifest, values: Any) -> dict[str, Any]:
+    """Check `values` against the manifest; return the typed values or raise FieldErrors."""
+    if not isinstance(values, dict):
+        raise FieldErrors([{"field": "values", "message": "Les valeurs doivent être un objet {champ: valeur}."}])
+    errors: list[dict[str, str]] = []
+    declared = {f.name: f for f in manifest.fields}
+    for name in values:
+        if name not in declared:
+            errors.append({"field": str(name), "message": f"Champ inconnu « {name} » : ce modèle ne le déclare pas."})
+    typed: dict[str, Any] = {}
+    for field in manifest.fields:
+        raw = values.get(field.name)
+        if raw in _EMPTY:
+            if field.required:
+                errors.append({"field": field.name, "message": f"« {_label(field)} » est obligatoire."})
+            elif field.type == "list":
+                typed[field.name] = []
+            elif field.type == "bool":
+                typed[field.name] = False
+            continue
+        try:
+            typed[field.name] = _convert_field(field, raw)
+        except _Invalid as exc:
+            errors.append({"field": field.name, "message": f"« {_label(field)} » : {exc}"})
+        except _RowErrors as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise FieldErrors(errors)
+    return typed
+
+
+def _label(field: Field | Column) -> str:
+    return field.label or field.name
+
+
+class _RowErrors(Exception):
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        self.errors = errors
+
+
+def _convert_field(field: Field, raw: Any) -> Any:
+    if field.type != "list":
+        return convert_scalar(field.type, raw, field.choices)
+    if not isinstance(raw, list):
+        raise _Invalid("une liste est attendue.")
+    if not field.columns:
+        return [convert_scalar("text", item) for item in raw if item not in _EMPTY]
+    return _convert_rows(field, raw)
+
+
+def _convert_rows(field: Field, rows: list) -> list[dict[str, Any]]:
+    errors: list[dict[str, str]] = []
+    typed_rows = []
+    columns = {c.name: c for c in field.columns}
+    for index, row in enumerate(rows, start=1):
+        where = f"{field.name}[{index}]"
+        if not isinstance(row, dict):
+            errors.append({"field": where, "message": f"« {_label(field)} », ligne {index} : un objet est attendu."})
+            continue
+        typed: dict[str, Any] = {}
+        for key in row:
+            if key not in columns:
+                errors.append({"field": f"{where}.{key}",
+                               "message": f"« {_label(field)} », ligne {index} : colonne inconnue « {key} »."})
+        for column in field.columns:
+            value = row.get(column.name)
+            if value in _EMPTY:
+                if column.required:
+                    errors.append({"field": f"{where}.{column.name}", "message":
+                                   f"« {_label(field)} », ligne {index} : « {_label(column)} » est obligatoire."})
+                typed[column.name] = None
+                continue
+            try:
+                typed[column.name] = convert_scalar(column.type, value, column.choices)
+            except _Invalid as exc:
+                errors.append({"field": f"{where}.{column.name}",
+                               "message": f"« {_label(field)} », ligne {index}, « {_label(column)} » : {exc}"})
+        typed_rows.append(typed)
+    if errors:
+        raise _RowErrors(errors)
+    return typed_rows
+
+
+def convert_scalar(kind: str, raw: Any, choices: list[str] | None = None) -> Any:
+    if kind == "text":
+        if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+            raise _Invalid("un texte est attendu.")
+        return str(raw)
+    if kind == "date":
+        return parse_date(raw)
+    if kind == "money":
+        return Money(_parse_decimal(raw, "un montant est attendu (par ex. 1234.50).").quantize(Decimal("0.01")))
+    if kind == "number":
+        number = _parse_decimal(raw, "un nombre est attendu.")
+        return int(number) if number == number.to_integral_value() and "." not in str(raw) else number
+    if kind == "bool":
+        return _parse_bool(raw)
+    if kind == "choice":
+        if not isinstance(raw, str) or raw not in (choices or []):
+            allowed = ", ".join(f"« {c} »" for c in choices or [])
+            raise _Invalid(f"choisir parmi {allowed}.")
+        return raw
+    raise _Invalid(f"type « {kind} » inconnu.")
+
+
+def parse_date(raw: Any) -> date:
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    if isinstance(raw, str):
+        text = raw.strip()
+        match = _SWISS_DATE.match(text)
+        try:
+            if match:
+                day, month, year = (int(g) for g in match.groups())
+                return date(year, month, day)
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                return date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise _Invalid("une date est attendue (AAAA-MM-JJ ou JJ.MM.AAAA).")
+
+
+def _parse_decimal(raw: Any, message: str) -> Decimal:
+    if isinstance(raw, bool):
+        raise _Invalid(message)
+    if isinstance(raw, int | float):
+        return Decimal(str(raw))
+    if isinstance(raw, str):
+        text = re.sub(r"^\s*(CHF|Fr\.)\s*|\s*(CHF|Fr\.|\.-|\.–)\s*$", "", raw.strip())
+        text = re.sub(r"['’\u202f\u00a0 ]", "", text).replace(",", ".")
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise _Invalid(message) from None
+        if number.is_finite():
+            return number
+    raise _Invalid(message)
+
+
+def _parse_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
+        return raw.strip().lower() in _TRUE
+    raise _Invalid("oui ou non (true/false) est attendu.")
