@@ -1,0 +1,207 @@
+"""Decoder LLMs through onnxruntime-genai (folders made by its model builder: genai_config.json,
+model.onnx, tokenizer.json).
+
+onnxruntime-genai runs the model with its KV cache and the search (greedy or sampling); the
+`tokenizers` library encodes and decodes (one tokenizer for counting, prompting and streaming) and
+jinja2 applies the chat template. Execution providers are tried in the catalog's order (CUDA, then
+CPU).
+
+Concurrency and batching:
+- `generate` may be called from several threads at once (`max_batch` of them, the scheduler's
+  slots): each call has its own onnxruntime-genai Generator over the one shared model.
+- `generate_batch` decodes prompts of the SAME token length in one batch (one pass over the weights
+  per step for all of them). Prompts of different lengths are refused: onnxruntime-genai 0.18 does
+  not mask left padding for GroupQueryAttention models on CPU (measured: the padded row's first
+  token already differs from a single run), so padding would change the answers.
+- onnxruntime-genai's continuous-batching `og.Engine` needs a model exported with paged attention
+  (CUDA builds); on the GPU box that is the way to batch ragged requests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from tokenizers import Tokenizer
+
+from plume.inference.engine import CancelToken, Chunk, Engine, EngineError, GenerationParams
+from plume.inference.textstream import TextStream
+
+log = logging.getLogger(__name__)
+
+# catalog provider name -> onnxruntime-genai provider name ("cpu" = no provider appended)
+GENAI_PROVIDERS = {"cuda": "cuda", "dml": "dml", "webgpu": "webgpu", "cpu": None}
+
+
+class GenAIEngine(Engine):
+    def __init__(self, folder: Path | str, *, model_id: str, context_length: int | None = None,
+                 providers: Sequence[str] = ("cuda", "cpu"), chat_template: str | None = None,
+                 max_batch: int = 4) -> None:
+        import onnxruntime_genai as og
+
+        self._og = og
+        self.folder = Path(folder)
+        self.model_id = model_id
+        config = self._read_json("genai_config.json")
+        model_config = config["model"]
+        self.context_length = min(context_length or model_config["context_length"], model_config["context_length"])
+        eos = model_config.get("eos_token_id", [])
+        self.eos_ids = set(eos if isinstance(eos, list) else [eos])
+        self.pad_id = int(model_config.get("pad_token_id", 0))
+        self.vocab_size = int(model_config.get("vocab_size", 0))
+        self.model, self.provider = self._load_model(providers)
+        try:
+            self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+        except Exception as exc:  # noqa: BLE001 - the library's own message is clear enough
+            raise EngineError(f"« {model_id} » : tokenizer.json illisible ({exc})") from exc
+        self._template = _compile_template(chat_template or self._template_source(), self._special_tokens())
+        self.max_batch = max_batch
+
+    # -- loading ----------------------------------------------------------------------------------
+
+    def _read_json(self, name: str) -> dict:
+        try:
+            return json.loads((self.folder / name).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise EngineError(f"« {self.model_id} » : fichier manquant {name} dans {self.folder}") from exc
+        except ValueError as exc:
+            raise EngineError(f"« {self.model_id} » : {name} illisible ({exc})") from exc
+
+    def _load_model(self, providers: Sequence[str]):
+        errors = []
+        for provider in providers or ["cpu"]:
+            try:
+                config = self._og.Config(str(self.folder))
+                config.clear_providers()
+                if GENAI_PROVIDERS.get(provider):
+                    config.append_provider(GENAI_PROVIDERS[provider])
+                model = self._og.Model(config)
+                log.info("model %s loaded on %s", self.model_id, provider)
+                return model, provider
+            except Exception as exc:  # noqa: BLE001 - try the next provider
+                errors.append(f"{provider}: {exc}")
+        raise EngineError(f"« {self.model_id} » : impossible de charger le modèle ({' | '.join(errors)})")
+
+    def _template_source(self) -> str:
+        jinja_file = self.folder / "chat_template.jinja"
+        if jinja_file.exists():
+            return jinja_file.read_text(encoding="utf-8")
+        config_file = self.folder / "tokenizer_config.json"
+        if config_file.exists():
+            template = json.loads(config_file.read_text(encoding="utf-8")).get("chat_template")
+            if isinstance(template, list):  # several named templates: take the default one
+                template = next((t["template"] for t in template if t.get("name") == "default"), None)
+            if template:
+                return template
+        raise EngineError(f"« {self.model_id} » : pas de modèle de conversation (chat_template) ; "
+                          "indiquez chat_template dans models.toml")
+
+    def _special_tokens(self) -> dict[str, str]:
+        config_file = self.folder / "tokenizer_config.json"
+        config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.exists() else {}
+        return {k: _token_text(config.get(k)) for k in ("bos_token", "eos_token")}
+
+    # -- Engine -----------------------------------------------------------------------------------
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def format_chat(self, messages: list[dict[str, str]]) -> str:
+        return self._template.render(messages=messages, add_generation_prompt=True)
+
+    def encode(self, prompt: str) -> list[int]:
+        ids = self.tokenizer.encode(prompt, add_special_tokens=False).ids
+        if not ids:
+            raise EngineError("invite vide")
+        return ids
+
+    def generate(self, prompt: str, params: GenerationParams, cancel: CancelToken) -> Iterator[Chunk]:
+        for chunks in self.generate_batch([prompt], params, [cancel]):
+            if chunks[0] is not None:
+                yield chunks[0]
+
+    def generate_batch(self, prompts: Sequence[str], params: GenerationParams,
+                       cancels: Sequence[CancelToken]) -> Iterator[list[Chunk | None]]:
+        """Decode several prompts together (same parameters). Yields, after each step, one item per
+        prompt: a Chunk of new text or None. A prompt whose CancelToken is set, or that met its end
+        or a stop string, stops receiving text; the batch ends when all have."""
+        encoded = [self.encode(p) for p in prompts]
+        if len({len(ids) for ids in encoded}) > 1:
+            raise EngineError("generate_batch : les invites d'un lot doivent avoir le même nombre de jetons")
+        longest = len(encoded[0])
+        max_length = min(longest + params.max_new_tokens, self.context_length)
+        if longest >= max_length:
+            raise EngineError(f"invite trop longue pour « {self.model_id} » ({longest} jetons, "
+                              f"contexte {self.context_length})")
+        streams = [TextStream(self.tokenizer, params.stop) for _ in prompts]
+        finished = [False] * len(prompts)
+        try:
+            generator = self._generator(encoded, params, max_length)
+            while not all(finished) and not generator.is_done():
+                for i, cancel in enumerate(cancels):
+                    finished[i] = finished[i] or cancel.cancelled
+                if all(finished):
+                    break
+                generator.generate_next_token()
+                yield self._step(generator.get_next_tokens(), streams, finished)
+        except EngineError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - runtime failures become EngineError
+            raise EngineError(f"« {self.model_id} » : échec de la génération ({exc})") from exc
+        yield [None if cancels[i].cancelled else s.flush() for i, s in enumerate(streams)]
+
+    def _generator(self, encoded: list[list[int]], params: GenerationParams, max_length: int):
+        og = self._og
+        gp = og.GeneratorParams(self.model)
+        options: dict = {"max_length": max_length, "batch_size": len(encoded)}
+        if params.temperature > 0:
+            options.update(do_sample=True, temperature=params.temperature, top_p=params.top_p,
+                           top_k=self.vocab_size or 50)
+            if params.seed is not None:
+                options["random_seed"] = params.seed
+        else:
+            options["do_sample"] = False
+        gp.set_search_options(**options)
+        generator = og.Generator(self.model, gp)
+        batch = np.array(encoded, dtype=np.int32)
+        generator.append_tokens(batch if len(encoded) > 1 else batch[0])
+        return generator
+
+    def _step(self, tokens: np.ndarray, streams: list[TextStream], finished: list[bool]) -> list[Chunk | None]:
+        out: list[Chunk | None] = []
+        for i, token in enumerate(np.asarray(tokens).reshape(-1)):
+            if finished[i]:
+                out.append(None)
+                continue
+            if int(token) in self.eos_ids:
+                finished[i] = True
+                out.append(Chunk("", 1))  # the end token counts as generated
+                continue
+            chunk = streams[i].push(int(token))
+            finished[i] = streams[i].stopped
+            out.append(chunk)
+        return out
+
+    def close(self) -> None:
+        self.model = None
+
+
+def _token_text(value) -> str:
+    if isinstance(value, dict):  # {"content": "<|im_end|>", ...}
+        return value.get("content", "")
+    return value or ""
+
+
+def _compile_template(source: str, special_tokens: dict[str, str]):
+    """The Hugging Face chat template, rendered the way transformers does (sandboxed jinja2)."""
+
+    def raise_exception(message: str) -> None:
+        raise EngineError(f"modèle de conversation : {message}")
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    env.globals["raise_exception"] = raise_exception
+    return env.from_string(source, globals=special_tokens)
