@@ -1,3 +1,190 @@
-"""Routes for this capability land with their issue."""
+"""POST /v1/text/plain-language, /v1/text/translate, /v1/text/summarize.
 
-ROUTES: list = []
+Each answers JSON, or Server-Sent Events when the client sends `Accept: text/event-stream` and a
+model writes the answer (events: progress, delta, restart, done, error; see docs/writing-tasks.md).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+import anyio
+import msgspec
+from litestar import Request, post
+from litestar.response import ServerSentEvent
+
+from plume.api.problems import Problem
+from plume.api.task_support import Engine, check_size, inference_for, task_errors, wants_stream
+from plume.inference.base import ModelUnavailable, NoInference
+from plume.language import apertium, lexicon, tags
+from plume.language.detect import detect
+from plume.security.middleware import note
+from plume.tasks import plain_language, summarize, translate
+
+Text = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class PlainLanguageRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    text: Text
+    level: Literal["B1", "A2"] = "B1"
+    engine: Engine = "auto"
+
+
+class TranslateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    text: Text
+    target: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2}(?:[-_][A-Za-z]{2})?$")]
+    source: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2}(?:[-_][A-Za-z]{2})?$")] | None = None
+    format: Literal["text", "html"] = "text"
+    engine: Engine = "auto"  # "rules" = Apertium
+
+
+class SummarizeRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    text: Text
+    length: Literal["short", "medium", "long"] = "medium"
+    engine: Engine = "auto"
+
+
+# -- plain language ------------------------------------------------------------------------------------------
+
+
+@post("/v1/text/plain-language", summary="Langage clair : mesures, diagnostics, réécriture", tags=["textes"],
+      status_code=200)
+async def plain_language_route(request: Request, data: PlainLanguageRequest) -> Any:
+    check_size(request, data.text)
+    terms = lexicon.for_data_dir(request.app.state.settings.data_dir)
+    with task_errors():
+        inference = inference_for(request, plain_language.TASK, data.engine)
+    if inference is None:
+        return await anyio.to_thread.run_sync(plain_language.with_rules, data.text, data.level, terms)
+    user = request.user.name
+    if wants_stream(request):
+        model = inference.model_for(plain_language.TASK) or "model"
+        generation = plain_language.rewrite_events(inference, data.text, data.level, terms, stream=True, user=user)
+
+        async def finish(rewritten: str) -> Any:
+            return await anyio.to_thread.run_sync(plain_language.finish_rewrite, data.text, rewritten, data.level,
+                                                  terms, model)
+        return _sse(_prefixed({"stage": "rewrite"}, generation), finish)
+    with task_errors():
+        return await plain_language.with_model(inference, data.text, data.level, terms, user=user)
+
+
+# -- translation ------------------------------------------------------------------------------------------------
+
+
+@post("/v1/text/translate", summary="Traduction (texte ou HTML avec balises de mise en forme)", tags=["textes"],
+      status_code=200)
+async def translate_route(request: Request, data: TranslateRequest) -> translate.TranslateResult:
+    check_size(request, data.text)
+    html = data.format == "html"
+    if html:
+        try:
+            tags.tokens(data.text)
+        except tags.TagError as exc:
+            raise Problem(422, str(exc), code="bad-tags") from exc
+    target = _language(data.target)
+    if target not in translate.TARGETS:
+        raise Problem(422, f"La langue cible « {target} » n'est pas prise en charge. Langues possibles : "
+                           f"{', '.join(translate.TARGETS)}.", code="unsupported-language", supported=list(translate.TARGETS))
+    source = _language(data.source) if data.source else await _detected(tags.plain(data.text) if html else data.text)
+    if source == target:
+        return translate.TranslateResult(text=data.text, source=source, target=target, engine="aucun",
+                                         warnings=["Le texte est déjà dans la langue cible."])
+    inference = request.app.state.get("inference") or NoInference()
+    try:
+        with task_errors():
+            result = await translate.translate(inference, data.text, source, target, html=html, engine=data.engine,
+                                               user=request.user.name)
+    except translate.NoEngine:
+        raise Problem(503, f"Aucun moyen de traduire {translate.from_to(source, target)} sur ce serveur : "
+                           "installez un modèle de traduction pour cette paire.", code="model-unavailable",
+                      install_command=ModelUnavailable(translate.TASK).install_command, task=translate.TASK) from None
+    except apertium.ApertiumError as exc:
+        raise Problem(503, f"Le traducteur Apertium n'a pas pu traduire le texte ({exc}).", code="apertium") from exc
+    note(request, task=translate.TASK, model=result.engine)
+    return result
+
+
+def _language(code: str) -> str:
+    return re.split(r"[-_]", code)[0].lower()
+
+
+async def _detected(text: str) -> str:
+    language, _score = await anyio.to_thread.run_sync(detect, text)
+    if language is None:
+        raise Problem(422, "Impossible de reconnaître la langue du texte : indiquez la langue source (« source »).",
+                      code="language-unknown")
+    if language not in translate.LANGUAGES:
+        raise Problem(422, f"La langue reconnue (« {language} ») n'est pas prise en charge. Indiquez la langue "
+                           "source (« source »).", code="unsupported-language")
+    return language
+
+
+# -- summary ---------------------------------------------------------------------------------------------------------
+
+
+@post("/v1/text/summarize", summary="Résumé d'un rapport", tags=["textes"], status_code=200)
+async def summarize_route(request: Request, data: SummarizeRequest) -> Any:
+    check_size(request, data.text)
+    with task_errors():
+        inference = inference_for(request, summarize.TASK, data.engine)
+    if inference is None:
+        return await anyio.to_thread.run_sync(summarize.with_rules, data.text, data.length)
+    user = request.user.name
+    if wants_stream(request):
+        model = inference.model_for(summarize.TASK) or "model"
+        parts = {"n": 1}
+
+        async def generation() -> AsyncIterator[tuple[str, Any]]:
+            async for kind, value in summarize.events(inference, data.text, data.length, stream=True, user=user):
+                if kind == "parts":
+                    parts["n"] = int(value)
+                else:
+                    yield kind, value
+
+        async def finish(summary: str) -> Any:
+            return summarize.SummaryResult(text=summary, length=data.length, engine=model, parts=parts["n"])
+        return _sse(generation(), finish)
+    with task_errors():
+        return await summarize.with_model(inference, data.text, data.length, user=user)
+
+
+# -- Server-Sent Events ------------------------------------------------------------------------------------------------
+
+
+async def _prefixed(progress: dict, events: AsyncIterator[tuple[str, Any]]) -> AsyncIterator[tuple[str, Any]]:
+    yield "progress", progress
+    async for event in events:
+        yield event
+
+
+def _sse(events: AsyncIterator[tuple[str, Any]], finish) -> ServerSentEvent:
+    """progress {stage, part, parts} · delta {text} · restart {reason}: drop the text received so far, a
+    second attempt begins · done: the same JSON as without streaming · error: a problem (status, detail)."""
+
+    def message(event: str, data: Any) -> dict[str, str]:
+        return {"event": event, "data": json.dumps(msgspec.to_builtins(data), ensure_ascii=False)}
+
+    async def stream() -> AsyncIterator[dict[str, str]]:
+        try:
+            with task_errors():
+                async for kind, value in events:
+                    if kind == "progress":
+                        yield message("progress", value)
+                    elif kind == "delta":
+                        yield message("delta", {"text": value})
+                    elif kind == "restart":
+                        yield message("restart", {"reason": value})
+                    elif kind == "final":
+                        yield message("done", await finish(value))
+        except Problem as problem:
+            yield message("error", {"status": problem.status, "title": problem.title, "detail": problem.detail,
+                                    **problem.extensions})
+
+    return ServerSentEvent(stream())
+
+
+ROUTES = [plain_language_route, translate_route, summarize_route]

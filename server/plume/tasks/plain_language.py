@@ -1,0 +1,108 @@
+"""Plain language: readability before/after, diagnostics, safe jargon substitutions (no model), and a
+full rewrite at level B1 or A2 when a model is installed, checked for lost facts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+
+from plume.inference.base import Inference, Message
+from plume.language import facts
+from plume.language.lexicon import Lexicon
+from plume.language.plain_rules import LONG_SENTENCE, Diagnostic, Substitution, diagnose, substitute
+from plume.language.readability import Readability, measure
+from plume.tasks.common import fence
+from plume.tasks.freetext import final_text, generate_checked
+
+TASK = "plain-language"
+
+LEVEL_RULES = {
+    "B1": "des phrases de 20 mots au plus, des mots courants, la voix active, une idée par phrase",
+    "A2": "des phrases très courtes (12 mots au plus), uniquement des mots très courants, la voix active, "
+          "une idée par phrase, aucun mot technique sans explication",
+}
+
+
+class Missing(msgspec.Struct):
+    kind: str  # date | montant | nombre | nom
+    text: str
+
+
+class PlainResult(msgspec.Struct, kw_only=True):
+    text: str
+    level: str
+    engine: str  # "rules" or the model id
+    before: Readability
+    after: Readability
+    diagnostics: list[Diagnostic]
+    substitutions: list[Substitution]
+    missing: list[Missing]
+
+
+def with_rules(text: str, level: str, lexicon: Lexicon) -> PlainResult:
+    """Diagnostics and safe substitutions: what the secretary gets with no model. Blocking (spaCy)."""
+    simpler, substitutions = substitute(text, lexicon)
+    return PlainResult(
+        text=simpler, level=level, engine="rules",
+        before=measure(text), after=measure(simpler),
+        diagnostics=diagnose(text, level, lexicon), substitutions=substitutions, missing=[],
+    )
+
+
+def prompt(text: str, level: str, lexicon: Lexicon) -> list[Message]:
+    fenced, rule = fence(text)
+    hints = sorted({f"« {m.term.jargon} » → « {m.term.simple} »" for m in lexicon.find(text)})
+    system = (
+        "Tu es rédacteur à l'administration communale du Locle (Suisse). Tu réécris des textes administratifs "
+        f"en langage clair, niveau {level} du CECR : {LEVEL_RULES[level]}. Tu t'adresses directement au lecteur "
+        "(« vous »). Tu gardes tous les faits : chaque nombre, date, montant, nom propre et référence légale "
+        "reste dans le texte, tel quel. Tu n'ajoutes aucune information. Réponds uniquement par le texte "
+        "réécrit, en français, sans titre ni commentaire. " + rule
+    )
+    user = f"Réécris ce texte en langage clair (niveau {level}).\n"
+    if hints:
+        user += "Termes à remplacer : " + " ; ".join(hints) + ".\n"
+    return [Message("system", system), Message("user", user + fenced)]
+
+
+def _check(source: str):
+    def check(output: str) -> None:
+        if len(output) > 3 * len(source) + 200:
+            raise ValueError("le texte réécrit est beaucoup plus long que l'original")
+        if len(output) < min(len(source) // 5, 200):
+            raise ValueError("le texte réécrit est beaucoup plus court que l'original : des informations manquent")
+    return check
+
+
+def max_tokens_for(text: str) -> int:
+    return min(4096, len(text) // 2 + 128)  # a rewrite is about as long as its source; French ≈ 3-4 chars/token
+
+
+def rewrite_events(inference: Inference, text: str, level: str, lexicon: Lexicon, *, stream: bool,
+                   user: str | None = None) -> AsyncIterator[tuple[str, str]]:
+    return generate_checked(inference, TASK, prompt(text, level, lexicon), _check(text), stream=stream,
+                            max_tokens=max_tokens_for(text), user=user)
+
+
+def finish_rewrite(text: str, rewritten: str, level: str, lexicon: Lexicon, model: str) -> PlainResult:
+    """Measures and the facts check on the model's rewrite. Blocking (spaCy)."""
+    return PlainResult(
+        text=rewritten, level=level, engine=model,
+        before=measure(text), after=measure(rewritten),
+        diagnostics=diagnose(text, level, lexicon), substitutions=[],
+        missing=[Missing(**m) for m in facts.missing(text, rewritten)],
+    )
+
+
+async def with_model(inference: Inference, text: str, level: str, lexicon: Lexicon, *, user: str | None = None,
+                     **_: Any) -> PlainResult:
+    import anyio
+
+    rewritten = await final_text(rewrite_events(inference, text, level, lexicon, stream=False, user=user))
+    model = inference.model_for(TASK) or "model"
+    return await anyio.to_thread.run_sync(finish_rewrite, text, rewritten, level, lexicon, model)
+
+
+__all__ = ["PlainResult", "with_rules", "with_model", "prompt", "rewrite_events", "finish_rewrite", "LONG_SENTENCE"]

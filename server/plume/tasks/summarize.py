@@ -1,0 +1,156 @@
+"""Summaries: extractive without a model; with a model, reports longer than the model's context are
+split by structure (headings, then paragraphs, then sentences), each part summarised, then merged."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import msgspec
+
+from plume.inference.base import Inference, Message
+from plume.language import extractive
+from plume.language.sentences import sentences
+from plume.tasks.common import fence
+from plume.tasks.freetext import final_text, generate_checked
+
+TASK = "summarize"
+CHARS_PER_TOKEN = 3  # conservative for French: real tokenizers give 3.5-4.5 characters per token
+PROMPT_RESERVE_TOKENS = 400
+LENGTH_WORDS = {"short": "3 à 5 phrases", "medium": "un paragraphe de 8 à 10 phrases", "long": "une page, avec des intertitres"}
+SUMMARY_TOKENS = {"short": 200, "medium": 400, "long": 900}
+_HEADING = re.compile(r"^\s*(?:#{1,6}\s+\S.*|(?:\d+(?:\.\d+)*\.?|[IVX]+\.|[A-Z]\.|Art(?:icle)?\.?\s*\d+\w*)\s+\S.{0,80}|[^.!?:;]{1,80})$")
+
+
+class Kept(msgspec.Struct):
+    start: int
+    end: int
+
+
+class SummaryResult(msgspec.Struct, kw_only=True):
+    text: str
+    length: str
+    engine: str  # "rules" or the model id
+    parts: int  # how many parts the model summarised (1 when the text fit; 0 without a model)
+    kept: list[Kept] = msgspec.field(default_factory=list)  # extractive: the sentences kept (offsets)
+
+
+def with_rules(text: str, length: str) -> SummaryResult:
+    summary, spans = extractive.summarize(text, length)
+    return SummaryResult(text=summary, length=length, engine="rules", parts=0,
+                         kept=[Kept(s.start, s.end) for s in spans])
+
+
+# -- splitting by structure --------------------------------------------------------------------------------
+
+
+def sections(text: str) -> list[str]:
+    """Blocks that start at a heading line (a short line without final punctuation, « 1. », « # », « Art. 3 »)."""
+    blocks: list[list[str]] = [[]]
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        next_has_text = i + 1 < len(lines) and lines[i + 1].strip()
+        if line.strip() and _HEADING.match(line) and next_has_text and any(blocks[-1]):
+            blocks.append([])
+        blocks[-1].append(line)
+    return ["\n".join(b).strip() for b in blocks if "\n".join(b).strip()]
+
+
+def split(text: str, budget_chars: int) -> list[str]:
+    """Parts of at most `budget_chars`, cut at section, then paragraph, then sentence boundaries."""
+    parts: list[str] = []
+    for piece in _pieces(text, budget_chars):
+        if parts and len(parts[-1]) + 2 + len(piece) <= budget_chars:
+            parts[-1] += "\n\n" + piece
+        else:
+            parts.append(piece)
+    return parts
+
+
+def _pieces(text: str, budget: int) -> list[str]:
+    out: list[str] = []
+    for section in sections(text):
+        if len(section) <= budget:
+            out.append(section)
+            continue
+        for paragraph in re.split(r"\n\s*\n|\n", section):
+            if len(paragraph) <= budget:
+                out.append(paragraph)
+                continue
+            for sentence in sentences(paragraph):
+                out += [sentence.text[i:i + budget] for i in range(0, len(sentence.text), budget)]
+    return [p for p in out if p.strip()]
+
+
+def budget_chars(inference: Inference, length: str) -> int:
+    context = inference.context_length(TASK) or 4096
+    return max(1000, (context - SUMMARY_TOKENS[length] - PROMPT_RESERVE_TOKENS) * CHARS_PER_TOKEN)
+
+
+# -- prompts ---------------------------------------------------------------------------------------------------
+
+
+SYSTEM = (
+    "Tu es secrétaire à l'administration communale du Locle (Suisse). Tu résumes des rapports en français "
+    "clair et neutre. Tu gardes les chiffres clés (montants, dates, délais, résultats de vote) et les "
+    "décisions, tels quels. Tu n'inventes rien. Réponds uniquement par le résumé, sans commentaire. "
+)
+
+
+def part_prompt(part: str, index: int, total: int) -> list[Message]:
+    fenced, rule = fence(part)
+    return [Message("system", SYSTEM + rule),
+            Message("user", f"Résume la partie {index} sur {total} de ce rapport en quelques phrases, "
+                            f"en gardant chiffres clés et décisions.\n{fenced}")]
+
+
+def final_prompt(text: str, length: str, merged: bool) -> list[Message]:
+    fenced, rule = fence(text)
+    what = "ces résumés partiels d'un même rapport en un seul résumé" if merged else "ce rapport"
+    return [Message("system", SYSTEM + rule),
+            Message("user", f"Résume {what} ({LENGTH_WORDS[length]}).\n{fenced}")]
+
+
+def _check(source: str):
+    def check(output: str) -> None:
+        if len(output) > max(1.2 * len(source), 600):
+            raise ValueError("le résumé est plus long que le texte résumé")
+    return check
+
+
+# -- running ------------------------------------------------------------------------------------------------------
+
+
+async def events(inference: Inference, text: str, length: str, *, stream: bool,
+                 user: str | None = None) -> AsyncIterator[tuple[str, object]]:
+    """("progress", {...}) per part, then generate_checked's events for the final summary, and
+    ("parts", n) last."""
+    budget = budget_chars(inference, length)
+    parts = split(text, budget) if len(text) > budget else [text]
+    merged = len(parts) > 1
+    while len(parts) > 1:
+        summaries = []
+        for i, part in enumerate(parts, 1):
+            yield "progress", {"stage": "part", "part": i, "parts": len(parts)}
+            summaries.append(await final_text(generate_checked(
+                inference, TASK, part_prompt(part, i, len(parts)), _check(part), stream=False,
+                max_tokens=SUMMARY_TOKENS["medium"], user=user)))
+        joined = "\n\n".join(summaries)
+        parts = split(joined, budget) if len(joined) > budget else [joined]
+        if len(parts) >= len(summaries):  # no progress: stop splitting, summarise what fits
+            parts = [joined[:budget]]
+    yield "progress", {"stage": "final", "part": 1, "parts": 1}
+    async for event in generate_checked(inference, TASK, final_prompt(parts[0], length, merged), _check(parts[0]),
+                                        stream=stream, max_tokens=SUMMARY_TOKENS[length], user=user):
+        yield event
+    yield "parts", str(len(split(text, budget)) if len(text) > budget else 1)
+
+
+async def with_model(inference: Inference, text: str, length: str, *, user: str | None = None) -> SummaryResult:
+    summary, parts = "", 1
+    async for kind, value in events(inference, text, length, stream=False, user=user):
+        if kind == "final":
+            summary = value
+        elif kind == "parts":
+            parts = int(value)
+    return SummaryResult(text=summary, length=length, engine=inference.model_for(TASK) or "model", parts=parts)

@@ -1,0 +1,163 @@
+"""Translation: plain text or text with inline formatting tags (format "html").
+
+Engine choice for a pair: the catalog's translation model (encoder-decoder) for that pair, else the
+LLM, else Apertium for the pairs it has installed (fr↔es). Tags: an MT model or Apertium in HTML
+mode keep them; the LLM is asked to, and its output is checked; when tags come back wrong, the task
+repairs by translating the text between tags run by run and putting the original tags back.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import anyio
+import msgspec
+
+from plume.inference.base import Inference, Message, ModelUnavailable
+from plume.language import apertium, tags
+from plume.tasks.common import InvalidModelOutput, fence
+from plume.tasks.freetext import final_text, generate_checked
+
+TASK = "translate"
+LANGUAGES = {"fr": "français", "de": "allemand", "it": "italien", "en": "anglais", "pt": "portugais",
+             "es": "espagnol", "ca": "catalan", "rm": "romanche"}
+TARGETS = ("fr", "de", "it", "en", "pt", "es", "ca")
+
+
+def from_to(source: str, target: str) -> str:
+    """« de l'allemand vers le français »."""
+    def name(code: str) -> str:
+        return LANGUAGES.get(code, code)
+    start = f"de l'{name(source)}" if name(source)[0] in "aeiou" else f"du {name(source)}"
+    end = f"l'{name(target)}" if name(target)[0] in "aeiou" else f"le {name(target)}"
+    return f"{start} vers {end}"
+
+
+class TranslateResult(msgspec.Struct, kw_only=True):
+    text: str
+    source: str
+    target: str
+    engine: str  # model id or "apertium"
+    warnings: list[str] = msgspec.field(default_factory=list)
+
+
+class NoEngine(Exception):
+    """No model and no Apertium pair for this language pair."""
+
+
+def translation_model(inference: Inference, source: str, target: str) -> tuple[str | None, str | None]:
+    """(encoder-decoder model id for the pair, LLM id for the pair) from the catalog, either may be None."""
+    describe = getattr(inference, "describe_models", None)
+    if describe is None:
+        return None, inference.model_for(TASK)
+    mt = llm = None
+    for model in describe():
+        if TASK not in model.get("tasks", []) or model.get("status") == "unavailable":
+            continue
+        languages = set(model.get("languages") or [])
+        if "encoder" in str(model.get("kind")):
+            if f"{source}-{target}" in languages and mt is None:
+                mt = model["id"]
+        elif llm is None and (not languages or {source, target} <= languages):
+            llm = model["id"]
+    return mt, llm
+
+
+def choose(inference: Inference | None, source: str, target: str, engine: str) -> tuple[str, str | None]:
+    """("model", id) | ("llm", id) | ("apertium", None). engine: auto | model | rules."""
+    if engine != "rules" and inference is not None:
+        mt, llm = translation_model(inference, source, target)
+        if mt:
+            return "model", mt
+        if llm:
+            return "llm", llm
+    if engine != "model" and apertium.has_pair(source, target):
+        return "apertium", None
+    if engine == "model" or inference is not None and inference.has_model(TASK):
+        raise ModelUnavailable(TASK, f"Aucun modèle du catalogue ne traduit {from_to(source, target)}.")
+    raise NoEngine()
+
+
+# -- engines ------------------------------------------------------------------------------------------------------
+
+
+def llm_prompt(text: str, source: str, target: str, html: bool) -> list[Message]:
+    fenced, rule = fence(text)
+    keep = (" Le texte contient des balises HTML de mise en forme (<b>, <i>, <a href=…>…) : garde chaque balise, "
+            "dans le même ordre, autour des mots traduits correspondants, sans en ajouter ni en retirer.") if html else ""
+    system = (f"Tu es traducteur à l'administration communale du Locle (Suisse). Tu traduis du "
+              f"{LANGUAGES.get(source, source)} vers le {LANGUAGES.get(target, target)}, fidèlement, dans un style "
+              f"administratif clair. Les nombres, dates, montants et noms propres restent exacts.{keep} Réponds "
+              "uniquement par la traduction, sans commentaire. " + rule)
+    return [Message("system", system), Message("user", f"Traduis ce texte.\n{fenced}")]
+
+
+def _length_check(source: str):
+    def check(output: str) -> None:
+        if len(output) > 3 * len(source) + 200:
+            raise ValueError("la traduction est beaucoup plus longue que le texte")
+    return check
+
+
+def _tags_check(source: str):
+    length = _length_check(source)
+
+    def check(output: str) -> None:
+        length(output)
+        if found := tags.problems(source, output):
+            raise ValueError(found[0])
+    return check
+
+
+async def _by_model(inference: Inference, text: str, source: str, target: str, model: str, kind: str,
+                    html: bool, user: str | None) -> str:
+    options: dict[str, Any] = {"model": model, "language_pair": (source, target)}
+    max_tokens = min(4096, len(text) // 2 + 128)
+    if kind == "model":  # an MT model translates exactly what it is given: no prompt, no fence
+        messages = [Message("user", text)]
+        check = _length_check(text)
+    else:
+        messages = llm_prompt(text, source, target, html)
+        check = _tags_check(text) if html else _length_check(text)
+    return await final_text(generate_checked(inference, TASK, messages, check, stream=False,
+                                             max_tokens=max_tokens, user=user, **options))
+
+
+async def _by_runs(translate_one, text: str) -> str:
+    """The repair: translate each text run between tags alone, keep the original tags."""
+    pieces = []
+    for piece in tags.runs(text):
+        if isinstance(piece, str) and piece.strip():
+            lead, core, trail = re.match(r"(\s*)(.*?)(\s*)$", piece, re.DOTALL).groups()
+            pieces.append(lead + await translate_one(core) + trail)
+        else:
+            pieces.append(piece)
+    return tags.join(pieces)
+
+
+async def translate(inference: Inference | None, text: str, source: str, target: str, *, html: bool,
+                    engine: str = "auto", user: str | None = None) -> TranslateResult:
+    how, model = choose(inference, source, target, engine)
+    warnings: list[str] = []
+    if how == "apertium":
+        out = await anyio.to_thread.run_sync(lambda: apertium.translate(text, source, target, html=html))
+        if html and (found := tags.problems(text, out)):
+            warnings += found + ["Mise en forme réparée : chaque passage entre balises a été traduit séparément."]
+            out = await _by_runs(lambda run: anyio.to_thread.run_sync(apertium.translate, run, source, target), text)
+        return TranslateResult(text=out, source=source, target=target, engine="apertium", warnings=warnings)
+
+    async def one(run: str) -> str:
+        return await _by_model(inference, run, source, target, model, how, False, user)
+
+    if html and how == "model":
+        out = await _by_runs(one, text)  # MT models do not know tags: translate between them
+    elif html:
+        try:
+            out = await _by_model(inference, text, source, target, model, how, True, user)
+        except InvalidModelOutput:  # tags still wrong after the retry
+            warnings.append("Mise en forme réparée : chaque passage entre balises a été traduit séparément.")
+            out = await _by_runs(one, text)
+    else:
+        out = await _by_model(inference, text, source, target, model, how, False, user)
+    return TranslateResult(text=out, source=source, target=target, engine=model or how, warnings=warnings)
