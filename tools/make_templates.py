@@ -163,10 +163,12 @@ def closing(*signature: str) -> list[Para]:
 
 
 def fees_table(var: str, item: str) -> Table:
+    """Fees: one row per item (`{%tr for %}`), then the total in bold."""
     return Table(rows=[["Prestation", "Montant"],
                        [f"{{%tr for {item} in {var} %}}", ""],
                        [f"{{{{ {item}.libelle }}}}", f"{{{{ {item}.montant }}}}"],
-                       ["{%tr endfor %}", ""]],
+                       ["{%tr endfor %}", ""],
+                       ["**Total**", f"**{{{{ {var}|sum(attribute=\"montant\")|chf }}}}**"]],
                  widths_cm=[12.0, 4.0], right_columns=frozenset({1}))
 
 
@@ -206,16 +208,29 @@ def attestation_domicile() -> Letter:
 
 
 def accuse_reception() -> Letter:
+    # Also rendered by POST /v1/mail/acknowledge from an e-mail: civility, first name and postal
+    # address may be unknown there, so the letter works with the name and e-mail address alone.
     return Letter("accuse-reception", "{{ service }}", [
-        *recipient(),
+        ctl("{%p if civilite %}"),
+        P("{{ civilite }}", "address"),
+        ctl("{%p endif %}"),
+        P("{% if prenom %}{{ prenom }} {% endif %}{{ nom }}", "address"),
+        ctl("{%p if adresse %}"),
+        P("{{ adresse }}", "address"),
+        P("{{ npa_localite }}", "address"),
+        ctl("{%p endif %}"),
+        ctl("{%p if courriel %}"),
+        P(f"Par courriel{NBSP}: {{{{ courriel }}}}", "address"),
+        ctl("{%p endif %}"),
+        P("Le Locle, le {{ today|date(\"long\") }}", "date"),
         P(f"N/réf.{NBSP}: {{{{ reference }}}}", "ref"),
         P(f"Objet{NBSP}: accusé de réception – {{{{ objet }}}}", "subject"),
-        P("{{ civilite }},"),
+        P("{{ civilite|default(\"Madame, Monsieur\") }},"),
         P("Nous avons bien reçu, le {{ date_reception }}, votre envoi concernant l’objet cité en "
           "marge et vous en remercions."),
         P("Votre dossier a été confié au service compétent ({{ service }}), qui le traitera dans un "
-          "délai d’environ {{ delai_traitement }} jours ouvrables. Si des pièces devaient manquer, "
-          "nous vous contacterions rapidement."),
+          "délai habituel de {{ delai_traitement }}. Si des pièces devaient manquer, nous vous "
+          "contacterions rapidement."),
         ctl("{%p if annexes %}"),
         P(f"Votre envoi comprenait les documents suivants{NBSP}:"),
         ctl("{%p endif %}"),
@@ -225,7 +240,9 @@ def accuse_reception() -> Letter:
         P(f"Pour toute question, nous vous remercions de mentionner la référence {{{{ reference }}}} "
           f"dans votre correspondance. Vous pouvez également nous joindre au {{{{ commune.telephone }}}} "
           f"ou par courriel à {{{{ commune.email }}}}."),
-        *closing("{{ service }}"),
+        P("Veuillez agréer, {{ civilite|default(\"Madame, Monsieur\") }}, nos salutations distinguées."),
+        P("", "signature"),
+        P("{{ service }}", "signature"),
     ])
 
 
@@ -310,7 +327,7 @@ def autorisation_stationnement() -> Letter:
         P("que rien ne s’oppose dès lors à l’octroi de l’autorisation,"),
         P("Décide", "heading"),
         P(f"1.{NBSP}{{{{ civilite }}}} {{{{ prenom }}}} {{{{ nom }}}} est {she('autorisée', 'autorisé')} à "
-          f"occuper {{{{ nombre_places }}}} place(s) de stationnement à l’emplacement suivant{NBSP}: "
+          f"occuper {{{{ nombre_places }}}} place{{% if nombre_places > 1 %}}s{{% endif %}} de stationnement à l’emplacement suivant{NBSP}: "
           "{{ emplacement }}, du {{ date_debut }} au {{ date_fin }}, {{ horaire }}."),
         P(f"2.{NBSP}L’autorisation vaut pour le véhicule immatriculé **{{{{ immatriculation }}}}**. "
           "Elle doit être placée de manière bien visible derrière le pare-brise."),
