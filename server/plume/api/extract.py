@@ -8,7 +8,7 @@ import msgspec
 from litestar import Request, post
 
 from plume.api.problems import Problem
-from plume.api.task_support import Engine, check_size, inference_for, task_errors
+from plume.api.task_support import Engine, check_size, inference_for, model_or_rules, task_errors
 from plume.tasks import extract as extract_task
 
 
@@ -40,9 +40,13 @@ async def extract_fields(request: Request, template_id: str, data: ExtractIn) ->
     fields = template_fields(request, template_id)
     with task_errors():
         inference = inference_for(request, extract_task.TASK, data.engine)
-        result = await extract_task.extract(data.text, fields, inference, user=request.user.name,
+
+    async def run(model):
+        result = await extract_task.extract(data.text, fields, model, user=request.user.name,
                                             nlp=extract_task.french_pipeline)
-    return msgspec.to_builtins(result)
+        return msgspec.to_builtins(result)
+
+    return await model_or_rules(data.engine, inference, run)
 
 
 ROUTES = [extract_fields]

@@ -9,7 +9,7 @@ import msgspec
 from litestar import Request, Response, post
 
 from plume.api.problems import Problem
-from plume.api.task_support import Engine, check_size, inference_for, task_errors
+from plume.api.task_support import Engine, check_size, inference_for, model_or_rules, task_errors
 from plume.mail import MailMessage, MessageTooLarge, from_fields, parse_message
 from plume.security.middleware import note
 from plume.tasks import acknowledge as ack_task
@@ -29,6 +29,8 @@ class MailIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class AcknowledgeIn(MailIn, kw_only=True):
     format: Literal["text", "docx", "odt"] = "text"
+    # Values the clerk adds or corrects for the letter (e.g. the postal address), by template field name.
+    values: dict[str, Any] = {}
 
 
 def rules_for(request: Request) -> triage_task.Rules:
@@ -56,26 +58,35 @@ def mail_of(request: Request, data: MailIn) -> MailMessage:
 @post("/v1/mail/triage", summary="Trier un courriel", tags=["courriel"], status_code=200)
 async def triage_mail(request: Request, data: MailIn) -> dict[str, Any]:
     mail = mail_of(request, data)
+    rules = rules_for(request)
     with task_errors():
         inference = inference_for(request, triage_task.TASK, data.engine)
-        result = await triage_task.triage(mail, rules_for(request), inference, user=request.user.name)
-    return {**msgspec.to_builtins(result), "engine": inference.model_for(triage_task.TASK) if inference else "rules"}
+
+    async def run(model):
+        result = await triage_task.triage(mail, rules, model, user=request.user.name)
+        return {**msgspec.to_builtins(result), "engine": model.model_for(triage_task.TASK) if model else "rules"}
+
+    return await model_or_rules(data.engine, inference, run)
 
 
 @post("/v1/mail/acknowledge", summary="Accusé de réception d'un courriel", tags=["courriel"], status_code=200)
 async def acknowledge_mail(request: Request, data: AcknowledgeIn) -> Any:
     mail = mail_of(request, data)
-    commune = _commune_name(request)
+    commune, rules = _commune_name(request), rules_for(request)
     with task_errors():
         inference = inference_for(request, ack_task.TASK, data.engine)
-        ack = await ack_task.acknowledge(mail, rules_for(request), inference, user=request.user.name,
-                                         commune_name=commune)
-    if data.format == "text":
+
+    async def run(model):
+        ack = await ack_task.acknowledge(mail, rules, model, user=request.user.name, commune_name=commune)
         return msgspec.to_builtins(ack)
-    return render_letter(request, ack, data.format)
+
+    result = await model_or_rules(data.engine, inference, run)
+    if data.format == "text":
+        return result
+    return render_letter(request, msgspec.convert(result, ack_task.Acknowledgement), data.format, data.values)
 
 
-def render_letter(request: Request, ack: ack_task.Acknowledgement, fmt: str) -> Response:
+def render_letter(request: Request, ack: ack_task.Acknowledgement, fmt: str, values: dict[str, Any]) -> Response:
     library = request.app.state.get("templates")
     if library is None:
         raise Problem(503, "La bibliothèque de modèles de lettres n'est pas disponible.", code="templates-unavailable")
@@ -83,18 +94,22 @@ def render_letter(request: Request, ack: ack_task.Acknowledgement, fmt: str) -> 
     from plume.documents.library import FieldErrors, TemplateNotFound
 
     try:
-        info = library.get(ack_task.TEMPLATE_ID)
-        values = ack_task.template_values(ack, [f.name for f in info.fields])
-        document = library.render(ack_task.TEMPLATE_ID, values, fmt)
+        document = library.render(ack_task.TEMPLATE_ID, {**ack.values, **values}, fmt)
     except TemplateNotFound as exc:
         raise Problem(404, "Le modèle « accuse-reception » n'existe pas dans la bibliothèque.",
                       code="template-not-found") from exc
     except FieldErrors as exc:
-        raise Problem(500, "Le modèle « accuse-reception » attend des champs que l'accusé de réception ne fournit pas.",
-                      code="template-fields", errors=getattr(exc, "errors", [])) from exc
+        raise Problem(422, "Il manque des valeurs pour la lettre d'accusé de réception (par exemple l'adresse "
+                           "postale) : complétez-les dans « values ».", code="missing-values",
+                      errors=_field_errors(exc), values=ack.values) from exc
     return Response(document.content, media_type=document.media_type,
                     headers={"Content-Disposition": f'attachment; filename="{document.filename}"',
                              "X-Plume-Reference": ack.reference})
+
+
+def _field_errors(exc: Exception) -> Any:
+    errors = getattr(exc, "errors", None)
+    return msgspec.to_builtins(errors) if errors is not None else []
 
 
 def _commune_name(request: Request) -> str:

@@ -56,6 +56,25 @@ def task_errors():
                       title="Réponse du modèle invalide", code="invalid-model-output", task=exc.task) from exc
 
 
+MODEL_FAILED = ("Le modèle n'a pas produit de réponse valide, même après un second essai : résultat des règles "
+                "sans modèle.")
+
+
+async def model_or_rules(engine: Engine, inference: Inference | None,
+                         run: Callable[[Inference | None], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    """Run the task with the model; in "auto" mode an invalid model answer falls back to the rules'
+    complete result, with a warning that says so. In "model" mode it is a 502 (see task_errors)."""
+    with task_errors():
+        if inference is None or engine == "model":
+            return await run(inference)
+        try:
+            return await run(inference)
+        except InvalidModelOutput:
+            result = await run(None)
+            result.setdefault("warnings", []).append(MODEL_FAILED)
+            return result
+
+
 def wants_stream(request: Request) -> bool:
     return "text/event-stream" in request.headers.get("accept", "")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date
+from typing import Any
 
 import msgspec
 from babel.dates import format_date
@@ -18,22 +19,31 @@ from plume.tasks.triage import Rules, TriageResult, strip_injection, triage_by_r
 
 TASK = "acknowledge"
 TEMPLATE_ID = "accuse-reception"
-DEFAULT_DELAY = "dix jours ouvrables"
+DEFAULT_DELAY_DAYS = 10
 
 
 class Acknowledgement(msgspec.Struct, kw_only=True):
+    """The acknowledgement: its text, its facts, and the values for the letter template."""
+
     text: str
     reference: str
     sender: str
     sender_email: str
     received: str            # ISO date
     subject: str
-    service: str
-    delay: str
+    service: str             # the service's full name, as written in letters
+    delay_days: int          # usual handling delay in working days
     summary: str | None
-    civility: str
+    civility: str            # "Madame", "Monsieur" or "Madame, Monsieur" when unknown
+    attachments: list[str]
+    values: dict[str, Any]   # the accuse-reception template's fields
     warnings: list[str]
     engine: str
+
+    def sender_name_is_person(self) -> bool:
+        # "Imprimerie du Jura SA" or an address alone is no person's first and last name.
+        return "@" not in self.sender and not re.search(r"\b(?:SA|Sàrl|AG|GmbH|Sarl|Service|Atelier|Imprimerie)\b",
+                                                          self.sender)
 
 
 def reference_for(mail: MailMessage, received: date) -> str:
@@ -75,7 +85,7 @@ def acknowledge_text(ack: Acknowledgement, commune_name: str = "") -> str:
         lines.append(f"Nous comprenons votre demande ainsi : {ack.summary}")
     lines += [
         f"Votre demande a été transmise au service compétent ({ack.service}), qui la traitera dans un délai "
-        f"habituel de {ack.delay}.",
+        f"habituel de {ack.delay_days} jours ouvrables.",
         f"Merci de rappeler la référence {ack.reference} dans toute correspondance à ce sujet.",
         "",
         f"Nous vous prions d'agréer, {ack.civility}, nos salutations distinguées.",
@@ -108,8 +118,10 @@ async def acknowledge(mail: MailMessage, rules: Rules, inference: Inference | No
     ack = Acknowledgement(
         text="", reference=reference_for(mail, received), sender=mail.sender_name or mail.sender_address,
         sender_email=mail.sender_address, received=received.isoformat(), subject=mail.subject,
-        service=triage.service, delay=(service.delay if service and service.delay else DEFAULT_DELAY),
-        summary=None, civility=civility_of(mail), warnings=warnings, engine="rules",
+        service=(service.title or service.name) if service else triage.service,
+        delay_days=service.delay_days if service else DEFAULT_DELAY_DAYS,
+        summary=None, civility=civility_of(mail), attachments=[a.filename for a in mail.attachments],
+        values={}, warnings=warnings, engine="rules",
     )
     if inference is not None:
         body, _ = strip_injection(mail.body, rules)
@@ -124,21 +136,41 @@ async def acknowledge(mail: MailMessage, rules: Rules, inference: Inference | No
                                                        max_tokens=120, check=_one_sentence)
         ack.summary, ack.engine = " ".join(answer.summary.split()), completion.model
     ack.text = acknowledge_text(ack, commune_name)
+    ack.values = template_values(ack, mail)
     return ack
 
 
-def template_values(ack: Acknowledgement, field_names: list[str]) -> dict:
-    """Values for the accusé-de-réception template, keyed by the names its template.toml declares."""
-    candidates = {
-        "civilite": ack.civility if ack.civility in ("Madame", "Monsieur") else None,
-        "formule": ack.civility, "formule_appel": ack.civility, "appel": ack.civility,
-        "nom": ack.sender, "expediteur": ack.sender, "destinataire": ack.sender, "nom_complet": ack.sender,
-        "email": ack.sender_email, "courriel": ack.sender_email, "adresse_email": ack.sender_email,
-        "date_reception": ack.received, "date_message": ack.received, "date_demande": ack.received,
-        "objet": ack.subject, "sujet": ack.subject, "objet_demande": ack.subject,
-        "reference": ack.reference, "numero_reference": ack.reference, "ref": ack.reference,
-        "service": ack.service, "service_traitant": ack.service,
-        "delai": ack.delay, "delai_traitement": ack.delay, "delai_habituel": ack.delay,
-        "resume": ack.summary or "", "resume_demande": ack.summary or "",
+def template_values(ack: Acknowledgement, mail: MailMessage) -> dict[str, Any]:
+    """Values for templates/accuse-reception (its template.toml names them). The postal address comes
+    from the message's signature when it has one; the sidebar asks the clerk for what is left."""
+    from plume.tasks.extract import npa_locality, street_address
+
+    words = ack.sender.split() if ack.sender_name_is_person() else []
+    values: dict[str, Any] = {
+        "prenom": " ".join(words[:-1]) if len(words) > 1 else "",
+        "nom": words[-1] if words else ack.sender,
+        "date_reception": ack.received,
+        "objet": _lower_first(ack.subject),
+        "reference": ack.reference,
+        "service": ack.service,
+        "delai_traitement": ack.delay_days,
+        "annexes": ack.attachments,
     }
-    return {name: candidates[name] for name in field_names if candidates.get(name) not in (None,)}
+    if ack.civility in ("Madame", "Monsieur"):
+        values["civilite"] = ack.civility
+    body, _ = _signature_area(mail.body)
+    if street := street_address(body):
+        values["adresse"] = street.value
+    if npa := npa_locality(body):
+        values["npa_localite"] = npa.value
+    return {k: v for k, v in values.items() if v not in ("", None)}
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2].istitle() or text[1:2].islower() else text
+
+
+def _signature_area(body: str) -> tuple[str, bool]:
+    """The last lines of the message, where senders put their address."""
+    lines = [line for line in body.splitlines() if line.strip()]
+    return "\n".join(lines[-6:]), bool(lines)

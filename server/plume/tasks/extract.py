@@ -54,7 +54,7 @@ CIVILITY = re.compile(r"\b(?P<civ>Mme|Madame|Mlle|Mademoiselle|M\.|Monsieur|Mr\.
 _FEMALE = {"mme", "madame", "mlle", "mademoiselle", "frau"}
 STREET_TYPES = (r"rue|route|chemin|ch\.|avenue|av\.|place|impasse|allée|quai|boulevard|bd|sentier|passage|"
                 r"ruelle|faubourg|promenade|crêt|crêts|esplanade|rampe|montée|Strasse|Weg|Gasse")
-STREET = re.compile(rf"\b(?P<street>(?:{STREET_TYPES})\b[\s\w'’.-]{{1,40}}?\s\d{{1,4}}[a-zA-Z]?)\b(?=\s*[,;)\n]|\s+\d{{4}}\s)",
+STREET = re.compile(rf"\b(?P<street>(?:{STREET_TYPES})\b[\s\w'’.-]{{1,40}}?\s\d{{1,4}}[a-zA-Z]?)\b(?=\s*[,;)\n]|\s*$|\s+\d{{4}}\s)",
                     re.IGNORECASE)
 NPA_LOCALITY = re.compile(r"\b(?:CH-)?(?P<npa>[1-9]\d{3})\s+(?P<loc>[A-ZÀ-Ý][\w'’-]+(?:[ -](?:[A-ZÀ-Ý][\w'’-]+|le|la|"
                           r"les|de|du|des|sur|sous|en|près|am|im|bei)){0,4})")

@@ -32,8 +32,9 @@ TASK = "triage"
 # ----------------------------------------------------------------------------------------- rules
 class Service(msgspec.Struct):
     name: str
+    title: str = ""          # full name written in letters ("Service de l'urbanisme")
+    delay_days: int = 10     # usual handling delay, in working days
     keywords: list[str] = []
-    delay: str = ""
 
 
 class Category(msgspec.Struct):
