@@ -34,6 +34,8 @@ class Metrics:
                                      buckets=LATENCY_BUCKETS, registry=r)
         self.decode_rate = Histogram("plume_decode_tokens_per_second", "Débit de décodage d'une requête", ["model"],
                                      buckets=RATE_BUCKETS, registry=r)
+        self.batch_size = Histogram("plume_batch_size", "Requêtes décodées ensemble", buckets=(1, 2, 4, 8, 16, 32),
+                                    registry=r)
         self.throughput = Gauge("plume_tokens_per_second", "Débit total de génération (moyenne glissante, 10 s)",
                                 registry=r)
 

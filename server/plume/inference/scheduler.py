@@ -4,8 +4,11 @@
   request is refused at once with 503 and `Retry-After`, never queued without limit.
 - Fair: each user has their own line; when an engine slot frees up, the user served least recently
   goes first (round-robin), so one person sending twenty summaries does not starve a colleague's single translation.
-- Concurrent: an engine takes up to `engine.max_batch` requests at once (engines that batch
-  concurrent requests into one forward pass — continuous batching — say how many; others take 1).
+- Batched: an engine with `generate_batch` (GenAIEngine) decodes up to `max_batch` (default 8) waiting
+  requests with the same sampling settings together, one pass over the weights per step for all of
+  them. These are static batches: a request that arrives while a batch runs waits for the next one
+  (onnxruntime-genai's continuous-batching Engine needs paged attention, CUDA builds only). Engines
+  without batching run `max_batch` requests at once on threads (an upstream server batches itself).
 - Engines are blocking generators; each runs on a worker thread and its chunks are bridged to the
   event loop. Time limit and client disconnect both set the request's CancelToken, which the engine
   checks between decoding steps, so the generation really stops.
@@ -19,7 +22,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +34,7 @@ from plume.inference.metrics import Metrics
 log = logging.getLogger("plume.scheduler")
 
 _END = object()
+DEFAULT_BATCH = 8  # requests decoded together by a batching engine that does not say otherwise
 _ids = itertools.count(1)
 
 
@@ -60,8 +64,10 @@ class Job:
     user: str
     task: str
     engine: Engine
-    generate: Callable[[CancelToken], Any]
+    generate: Callable[[CancelToken], Iterator[Chunk]]
     loop: asyncio.AbstractEventLoop
+    prompt: str | None = None
+    params: GenerationParams | None = None
     id: int = field(default_factory=lambda: next(_ids))
     cancel: CancelToken = field(default_factory=CancelToken)
     out: asyncio.Queue = field(default_factory=asyncio.Queue)
@@ -73,8 +79,29 @@ class Job:
 
 
 def engine_slots(engine: Engine) -> int:
-    """How many requests an engine runs at once (engines that batch say so with `max_batch`)."""
+    """How many generations an engine runs at once: 1 batch for a batching engine; otherwise
+    `max_batch` concurrent calls for engines that say they take several (an upstream server)."""
+    if callable(getattr(engine, "generate_batch", None)):
+        return 1
     return max(1, int(getattr(engine, "max_batch", 1) or 1))
+
+
+def batch_limit(engine: Engine) -> int:
+    return max(1, int(getattr(engine, "max_batch", DEFAULT_BATCH) or DEFAULT_BATCH))
+
+
+def _batchable(job: Job) -> bool:
+    return job.prompt is not None and job.params is not None and callable(getattr(job.engine, "generate_batch", None))
+
+
+def _batch_key(job: Job) -> tuple:
+    """Requests batched together share their sampling settings (the token limit is kept per row)."""
+    p = job.params
+    return (p.temperature, p.top_p, p.num_beams, p.seed)
+
+
+def _fields(params: GenerationParams) -> dict[str, Any]:
+    return {name: getattr(params, name) for name in params.__struct_fields__}
 
 
 class Scheduler:
@@ -85,7 +112,7 @@ class Scheduler:
         self._lines: dict[str, deque[Job]] = {}  # per user, waiting jobs in arrival order
         self._served: dict[str, int] = {}  # user -> when last served (a serial number)
         self._serial = 0
-        self._running: dict[int, int] = {}  # id(engine) -> running jobs
+        self._busy: dict[int, int] = {}  # id(engine) -> generations (single or batched) running on it
         self._admitted = 0
         self._pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="plume-gen")
         self._recent: deque[tuple[float, int]] = deque()  # (time, tokens) for the throughput gauge
@@ -103,13 +130,18 @@ class Scheduler:
     def admitted(self) -> int:
         return self._admitted
 
-    def submit(self, *, engine: Engine, task: str, user: str | None,
-               generate: Callable[[CancelToken], Any]) -> Job:
-        """Admit a request or refuse it at once (503 + Retry-After). Call from the event loop."""
+    def submit(self, *, engine: Engine, task: str, user: str | None, prompt: str | None = None,
+               params: GenerationParams | None = None,
+               generate: Callable[[CancelToken], Iterator[Chunk]] | None = None) -> Job:
+        """Admit a request or refuse it at once (503 + Retry-After). Call from the event loop.
+        Give `prompt` and `params` (batched when the engine batches), or a `generate` callable."""
         if self._admitted >= self.queue_size:
             self.metrics.rejected.labels("queue-full").inc()
             raise QueueFull(self._retry_after())
-        job = Job(user=user or "anonyme", task=task, engine=engine, generate=generate, loop=asyncio.get_running_loop())
+        if generate is None:
+            generate = lambda cancel: engine.generate(prompt, params, cancel)  # noqa: E731
+        job = Job(user=user or "anonyme", task=task, engine=engine, generate=generate, prompt=prompt, params=params,
+                  loop=asyncio.get_running_loop())
         self._admitted += 1
         self._lines.setdefault(job.user, deque()).append(job)
         self._dispatch()
@@ -118,51 +150,72 @@ class Scheduler:
     def _retry_after(self) -> int:
         # Time for the queue ahead to drain, from recent request durations; between 1 s and 2 min.
         typical = sorted(self._durations)[len(self._durations) // 2] if self._durations else 5.0
-        running = max(1, sum(self._running.values()))
+        running = max(1, sum(self._busy.values()))
         return max(1, min(120, math.ceil(typical * max(1, self.depth) / running)))
 
     # -- dispatch (event loop only) ------------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        """Start waiting jobs whose engine has a free slot, least recently served user first."""
+        """Start waiting jobs whose engine is free, least recently served user first; a batching
+        engine takes, with that job, the next compatible waiting jobs (in the same fair order)."""
         while True:
-            choice = None
-            for user, line in self._lines.items():  # insertion order breaks ties: who came first
-                job = self._first_startable(line)
-                if job is not None and (choice is None or self._served.get(user, 0) < choice[0]):
-                    choice = (self._served.get(user, 0), user, job)
-            if choice is None:
+            order = sorted(self._lines, key=lambda user: self._served.get(user, 0))  # stable: arrival breaks ties
+            first = next((job for user in order for job in self._lines[user] if self._free(job.engine)), None)
+            if first is None:
                 break
-            _, user, job = choice
-            self._lines[user].remove(job)
-            if not self._lines[user]:
-                del self._lines[user]
-            self._serial += 1
-            self._served[user] = self._serial
-            self._start(job)
+            batch = [first]
+            if _batchable(first):
+                key = _batch_key(first)
+                limit = batch_limit(first.engine)
+                for user in order:
+                    for job in self._lines[user]:
+                        if len(batch) < limit and job is not first and job.engine is first.engine \
+                                and _batchable(job) and _batch_key(job) == key:
+                            batch.append(job)
+            for job in batch:
+                self._take(job)
+            self._start(batch)
         self.metrics.queue_depth.set(self.depth)
 
-    def _first_startable(self, line: deque[Job]) -> Job | None:
-        for job in line:
-            if self._running.get(id(job.engine), 0) < engine_slots(job.engine):
-                return job
-        return None
+    def _free(self, engine: Engine) -> bool:
+        return self._busy.get(id(engine), 0) < engine_slots(engine)
 
-    def _start(self, job: Job) -> None:
-        job.state = "running"
-        job.started_at = time.monotonic()
-        self._running[id(job.engine)] = self._running.get(id(job.engine), 0) + 1
-        self.metrics.queue_wait.observe(job.started_at - job.admitted_at)
-        self.metrics.running.labels(job.engine.model_id).inc()
-        self._pool.submit(self._work, job)
+    def _take(self, job: Job) -> None:
+        line = self._lines[job.user]
+        line.remove(job)
+        if not line:
+            del self._lines[job.user]
+        self._serial += 1
+        self._served[job.user] = self._serial
 
-    def _finished(self, job: Job) -> None:
+    def _start(self, jobs: list[Job]) -> None:
+        engine = jobs[0].engine
+        self._busy[id(engine)] = self._busy.get(id(engine), 0) + 1
+        now = time.monotonic()
+        for job in jobs:
+            job.state = "running"
+            job.started_at = now
+            self.metrics.queue_wait.observe(now - job.admitted_at)
+        self.metrics.running.labels(engine.model_id).inc(len(jobs))
+        self.metrics.batch_size.observe(len(jobs))
+        if len(jobs) == 1 and not _batchable(jobs[0]):
+            self._pool.submit(self._work, jobs[0])
+        else:
+            self._pool.submit(self._work_batch, jobs)
+
+    def _job_done(self, job: Job) -> None:
+        if job.state == "done":
+            return
         job.state = "done"
-        self._running[id(job.engine)] -= 1
         self._admitted -= 1
         self.metrics.running.labels(job.engine.model_id).dec()
         if job.started_at is not None:
             self._durations.append(time.monotonic() - job.started_at)
+
+    def _release(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            self._job_done(job)
+        self._busy[id(jobs[0].engine)] -= 1
         self._dispatch()
 
     def _withdraw(self, job: Job) -> None:
@@ -176,7 +229,7 @@ class Scheduler:
             self._admitted -= 1
             self.metrics.queue_depth.set(self.depth)
 
-    # -- worker thread -------------------------------------------------------------------------------
+    # -- worker threads ------------------------------------------------------------------------------
 
     def _work(self, job: Job) -> None:
         emit = job.loop.call_soon_threadsafe
@@ -191,7 +244,48 @@ class Scheduler:
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting request
             emit(job.out.put_nowait, exc)
         finally:
-            emit(self._finished, job)
+            emit(self._release, [job])
+
+    def _work_batch(self, jobs: list[Job]) -> None:
+        """One batched generation for several jobs. Stop strings are left to the service (so a row
+        ends only at its end token, its own token limit, or its cancellation, which this loop sees)."""
+        emit = jobs[0].loop.call_soon_threadsafe
+        stops = [CancelToken() for _ in jobs]  # what the engine sees, per row
+        ended = [False] * len(jobs)
+        limits = [job.params.max_new_tokens for job in jobs]
+        params = GenerationParams(**{**_fields(jobs[0].params), "stop": [], "max_new_tokens": max(limits)})
+
+        def end(i: int, item: Any = _END) -> None:
+            ended[i] = True
+            stops[i].cancel()
+            emit(jobs[i].out.put_nowait, item)
+            emit(self._job_done, jobs[i])
+
+        try:
+            for step in jobs[0].engine.generate_batch([job.prompt for job in jobs], params, stops):
+                for i, chunk in enumerate(step):
+                    if ended[i]:
+                        continue
+                    if chunk is not None:
+                        if chunk.tokens:
+                            self._count(jobs[i], chunk.tokens)
+                        if chunk.text:
+                            emit(jobs[i].out.put_nowait, chunk)
+                        elif chunk.tokens:  # an empty chunk mid-batch is the row's end token
+                            emit(jobs[i].out.put_nowait, chunk)
+                            end(i)
+                            continue
+                    if jobs[i].cancel.cancelled or jobs[i].tokens >= limits[i]:
+                        end(i)
+            for i in range(len(jobs)):
+                if not ended[i]:
+                    end(i)
+        except BaseException as exc:  # noqa: BLE001 - handed to every waiting request of the batch
+            for i in range(len(jobs)):
+                if not ended[i]:
+                    end(i, exc)
+        finally:
+            emit(self._release, jobs)
 
     def _count(self, job: Job, tokens: int) -> None:
         if job.first_token_at is None:

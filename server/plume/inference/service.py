@@ -155,17 +155,13 @@ class InferenceService:
 
     # -- choosing a model ----------------------------------------------------------------------------
 
-    def _candidates(self, task: str, language_pair: tuple[str, str] | None = None) -> list[ModelSlot]:
-        found = []
-        for slot in self.slots.values():
-            if task not in slot.tasks:
-                continue
-            if language_pair and not _speaks(slot.entry, language_pair):
-                continue
-            found.append(slot)
-        return found
+    def _candidates(self, task: str, language_pair: str | None = None) -> list[ModelSlot]:
+        """Slots serving `task`, best first (the catalog decides the order)."""
+        if self.catalog is None:
+            return []
+        return [self.slots[entry.id] for entry in self.catalog.for_task(task, language_pair)]
 
-    def _pick(self, task: str, language_pair: tuple[str, str] | None = None) -> ModelSlot | None:
+    def _pick(self, task: str, language_pair: str | None = None) -> ModelSlot | None:
         candidates = self._candidates(task, language_pair)
         for wanted in (READY, LOADING):  # catalog order among equals: the catalog says which is preferred
             for slot in candidates:
@@ -180,9 +176,11 @@ class InferenceService:
         pair = options.get("language_pair")
         if pair is None and options.get("source_language") and options.get("target_language"):
             pair = (options["source_language"], options["target_language"])
-        slot = self._pick(task, tuple(pair) if pair else None)
+        if isinstance(pair, tuple | list):
+            pair = "-".join(pair)  # the catalog writes pairs as "fr-de"
+        slot = self._pick(task, pair)
         if slot is None:
-            raise self._unavailable(task, self._candidates(task, tuple(pair) if pair else None))
+            raise self._unavailable(task, self._candidates(task, pair))
         return slot
 
     def slot_for_model(self, model_id: str, *, task: str = "chat") -> ModelSlot:
@@ -227,11 +225,11 @@ class InferenceService:
         prompt_tokens = (await asyncio.to_thread(engine.count_tokens, counted) if len(counted) > LONG_TEXT_CHARS
                          else engine.count_tokens(counted))
         params = _fit(params, prompt_tokens, engine, slot)
+        generate = None
         if prompt is None:
             generate = lambda cancel: engine.generate_chat(messages, params, cancel)  # noqa: E731
-        else:
-            generate = lambda cancel: engine.generate(prompt, params, cancel)  # noqa: E731
-        job = self.scheduler.submit(engine=engine, task=task, user=user, generate=generate)
+        job = self.scheduler.submit(engine=engine, task=task, user=user, prompt=prompt, params=params,
+                                    generate=generate)
         self.metrics.prompt_tokens.labels(slot.id).inc(prompt_tokens)
         return Generation(self, job, slot.id, prompt_tokens, params)
 
@@ -365,10 +363,6 @@ class _Unusable(Exception):
 
 
 def _create_engine(entry: Any) -> Engine:
-    if str(getattr(entry, "kind", "")) == "upstream":
-        from plume.inference.upstream import UpstreamEngine
-
-        return UpstreamEngine.from_entry(entry)
     from plume.inference.catalog import create_engine
 
     return create_engine(entry)
@@ -376,29 +370,14 @@ def _create_engine(entry: Any) -> Engine:
 
 def _check_files(entry: Any) -> list[str]:
     """French descriptions of what is wrong with the entry's files (empty: looks usable)."""
-    if str(getattr(entry, "kind", "")) == "upstream":
-        return []
     from plume.inference.catalog import check_files
 
-    result = check_files(entry)
-    if not result:
-        return []
-    if isinstance(result, str):
-        return [result]
-    return [str(item) for item in result]
+    return check_files(entry)
 
 
 def _speaks_chat(engine: Engine) -> bool:
     """Upstream servers apply their own chat template: they take the messages, not a prompt."""
     return callable(getattr(engine, "generate_chat", None))
-
-
-def _speaks(entry: Any, pair: tuple[str, str]) -> bool:
-    pairs = getattr(entry, "language_pairs", None)
-    if pairs:
-        return tuple(pair) in {tuple(p) for p in pairs}
-    languages = set(getattr(entry, "languages", []) or [])
-    return not languages or set(pair) <= languages
 
 
 def _fit(params: GenerationParams, prompt_tokens: int, engine: Engine, slot: ModelSlot) -> GenerationParams:
