@@ -1,0 +1,607 @@
+/* The Plume task pane: tabs, the template form, plain language, translation, streamed text tasks,
+ * settings. Plain ES2017 for the webviews Office uses; no framework, no build step. */
+(function () {
+  "use strict";
+  var $ = function (id) { return document.getElementById(id); };
+  var state = { settings: null, client: null, operation: null, templates: [], template: null,
+                plain: null, started: false };
+
+  /* ---------- strings ---------- */
+
+  function t(key, vars) {
+    var table = window.PlumeI18n[state.settings ? state.settings.language : "fr"] || window.PlumeI18n.fr;
+    var text = table[key] !== undefined ? table[key] : (window.PlumeI18n.fr[key] !== undefined ? window.PlumeI18n.fr[key] : key);
+    return text.replace(/\{(\w+)\}/g, function (_, name) { return vars && vars[name] !== undefined ? vars[name] : ""; });
+  }
+
+  function translatePage() {
+    document.documentElement.lang = state.settings.language === "de" ? "de-CH" : "fr-CH";
+    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n]"), function (el) {
+      el.textContent = t(el.getAttribute("data-i18n"));
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n-attr]"), function (el) {
+      var parts = el.getAttribute("data-i18n-attr").split(":");
+      el.setAttribute(parts[0], t(parts[1]));
+    });
+  }
+
+  /* ---------- messages, progress, cancel ---------- */
+
+  function showMessage(kind, text, code) {
+    var box = $("message");
+    box.className = "message " + kind;
+    box.textContent = text;
+    if (code) {
+      var pre = document.createElement("code");
+      pre.className = "install";
+      pre.textContent = code;
+      box.appendChild(pre);
+    }
+    box.hidden = false;
+  }
+
+  function clearMessage() { $("message").hidden = true; $("message").textContent = ""; }
+
+  function explain(error) {
+    switch (error && error.kind) {
+      case "unreachable": return [t("error.unreachable", { url: state.settings.serverUrl })];
+      case "unauthorized": return [t("error.unauthorized")];
+      case "forbidden": return [t("error.forbidden")];
+      case "model": return [t("error.model"), error.installCommand];
+      case "busy": return [t("error.busy")];
+      case "too-long": return [t("error.tooLong")];
+      case "cancelled": return [t("error.cancelled")];
+      case "word": return [t("error.word")];
+      case "user": return [error.message];
+      case "server": return [t("error.server") + " " + (error.detail || error.status)];
+      default:
+        if (window.console) console.error(error);
+        return [t("error.word")];
+    }
+  }
+
+  function userError(text) { var e = new Error(text); e.kind = "user"; return e; }
+
+  /* Run one piece of work with progress and a Cancel button that aborts its fetches. */
+  async function perform(busyKey, work) {
+    if (state.operation) return;
+    var controller = new AbortController();
+    state.operation = controller;
+    clearMessage();
+    $("busy-text").textContent = t(busyKey);
+    $("busy").hidden = false;
+    document.body.setAttribute("aria-busy", "true");
+    $("cancel").focus();
+    try {
+      await work(controller.signal, function (key, vars) { $("busy-text").textContent = t(key, vars); });
+    } catch (error) {
+      var parts = explain(error);
+      showMessage(error.kind === "cancelled" ? "info" : "error", parts[0], parts[1]);
+    } finally {
+      state.operation = null;
+      $("busy").hidden = true;
+      document.body.removeAttribute("aria-busy");
+    }
+  }
+
+  function cancel() { if (state.operation) state.operation.abort(); }
+
+  function checkNotCancelled(signal) {
+    if (signal.aborted) throw new window.PlumeApi.PlumeError("cancelled");
+  }
+
+  /* ---------- tabs ---------- */
+
+  function tabs() { return Array.prototype.slice.call(document.querySelectorAll("[role=tab]")); }
+
+  function selectTab(tab, focus) {
+    tabs().forEach(function (other) {
+      var selected = other === tab;
+      other.setAttribute("aria-selected", selected ? "true" : "false");
+      other.tabIndex = selected ? 0 : -1;
+      $(other.getAttribute("aria-controls")).hidden = !selected;
+    });
+    if (focus) tab.focus();
+    if (tab.id === "tab-modeles" && !state.templates.length && !state.operation) loadTemplates();
+  }
+
+  function tabKeys(event) {
+    var list = tabs(), index = list.indexOf(event.target), next = null;
+    if (event.key === "ArrowRight" || event.key === "ArrowDown") next = list[(index + 1) % list.length];
+    else if (event.key === "ArrowLeft" || event.key === "ArrowUp") next = list[(index - 1 + list.length) % list.length];
+    else if (event.key === "Home") next = list[0];
+    else if (event.key === "End") next = list[list.length - 1];
+    if (next) { event.preventDefault(); selectTab(next, true); }
+  }
+
+  /* ---------- Modèles ---------- */
+
+  function loadTemplates() {
+    return perform("busy.templates", async function (signal) {
+      var data = await state.client.json("GET", "/v1/templates", undefined, signal);
+      state.templates = Array.isArray(data) ? data : (data.templates || data.items || []);
+      if (!state.templates.length) throw userError(t("error.noTemplates"));
+      var categories = [];
+      state.templates.forEach(function (tpl) { if (tpl.category && categories.indexOf(tpl.category) === -1) categories.push(tpl.category); });
+      var select = $("template-category");
+      while (select.options.length > 1) select.remove(1);
+      categories.sort().forEach(function (c) { select.add(new Option(c, c)); });
+      filterTemplates();
+    });
+  }
+
+  function filterTemplates() {
+    var words = $("template-search").value.toLowerCase().split(/\s+/).filter(Boolean);
+    var category = $("template-category").value, list = $("template-list");
+    list.innerHTML = "";
+    state.templates.filter(function (tpl) {
+      var haystack = [tpl.title, tpl.id, tpl.category, tpl.service].join(" ").toLowerCase();
+      return (!category || tpl.category === category) && words.every(function (w) { return haystack.indexOf(w) !== -1; });
+    }).forEach(function (tpl) { list.add(new Option(tpl.title || tpl.id, tpl.id)); });
+  }
+
+  function chooseTemplate() {
+    var id = $("template-list").value;
+    if (!id) return;
+    perform("busy.templates", async function (signal) {
+      var tpl = await state.client.json("GET", "/v1/templates/" + encodeURIComponent(id), undefined, signal);
+      state.template = tpl;
+      $("template-title").textContent = tpl.title || tpl.id || id;
+      buildForm(tpl.fields || []);
+      $("template-uncertain").hidden = true;
+      $("template-detail").hidden = false;
+    });
+  }
+
+  function fieldId(name) { return "field-" + name; }
+
+  function buildForm(fields) {
+    var form = $("template-form");
+    form.innerHTML = "";
+    fields.forEach(function (field) {
+      var row = document.createElement("div");
+      row.className = "row field";
+      row.setAttribute("data-field", field.name);
+      var label = document.createElement("label");
+      label.htmlFor = fieldId(field.name);
+      label.textContent = field.label || field.name;
+      if (field.required) {
+        var star = document.createElement("span");
+        star.className = "required";
+        star.textContent = " *";
+        star.title = t("templates.required");
+        label.appendChild(star);
+      }
+      row.appendChild(label);
+      var input = inputFor(field);
+      input.id = fieldId(field.name);
+      label.id = fieldId(field.name) + "-label";
+      if (input.getAttribute("role") === "group") input.setAttribute("aria-labelledby", label.id);
+      input.name = field.name;
+      if (field.required) input.setAttribute("aria-required", "true");
+      row.appendChild(input);
+      var lines = field.type === "list" && !(field.columns && field.columns.length);
+      var helpText = field.help || (lines ? t("templates.listHelp") : "");
+      if (helpText) {
+        var help = document.createElement("p");
+        help.className = "help";
+        help.id = fieldId(field.name) + "-help";
+        help.textContent = helpText + (lines && field.help ? " (" + t("templates.listHelp") + ")" : "");
+        input.setAttribute("aria-describedby", help.id);
+        row.appendChild(help);
+      }
+      form.appendChild(row);
+    });
+  }
+
+  /* A list whose entries have columns (e.g. fees: label + amount) is edited as a small table. */
+  function tableFor(field) {
+    var group = document.createElement("div");
+    group.className = "list-table";
+    group.setAttribute("role", "group");
+    var rows = document.createElement("div");
+    rows.className = "list-rows";
+    group.appendChild(rows);
+    var add = document.createElement("button");
+    add.type = "button";
+    add.className = "secondary";
+    add.textContent = t("templates.addRow");
+    add.addEventListener("click", function () { addTableRow(group, field, {}).querySelector("input").focus(); });
+    group.appendChild(add);
+    setTable(group, field, Array.isArray(field.example) ? field.example : []);
+    return group;
+  }
+
+  function addTableRow(group, field, values) {
+    var row = document.createElement("div");
+    row.className = "list-row";
+    field.columns.forEach(function (column) {
+      var input = document.createElement("input");
+      input.type = column.type === "money" ? "number" : (column.type === "date" ? "date" : "text");
+      if (column.type === "money") input.step = "0.05";
+      input.setAttribute("data-column", column.name);
+      input.setAttribute("data-type", column.type || "text");
+      input.setAttribute("aria-label", (column.label || column.name));
+      input.placeholder = column.label || column.name;
+      if (values[column.name] !== undefined && values[column.name] !== null) input.value = String(values[column.name]);
+      row.appendChild(input);
+    });
+    var remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "secondary remove";
+    remove.textContent = "×";
+    remove.setAttribute("aria-label", t("templates.removeRow"));
+    remove.addEventListener("click", function () { row.parentNode.removeChild(row); });
+    row.appendChild(remove);
+    group.querySelector(".list-rows").appendChild(row);
+    return row;
+  }
+
+  function setTable(group, field, entries) {
+    group.querySelector(".list-rows").innerHTML = "";
+    entries.forEach(function (entry) { addTableRow(group, field, entry || {}); });
+  }
+
+  function readTable(group) {
+    return Array.prototype.map.call(group.querySelectorAll(".list-row"), function (row) {
+      var entry = {}, filled = false;
+      Array.prototype.forEach.call(row.querySelectorAll("input"), function (input) {
+        var value = input.value.trim();
+        if (value !== "") filled = true;
+        entry[input.getAttribute("data-column")] = input.getAttribute("data-type") === "money" && value !== "" ? Number(value) : value;
+      });
+      return filled ? entry : null;
+    }).filter(Boolean);
+  }
+
+  function inputFor(field) {
+    if (field.type === "list" && field.columns && field.columns.length) return tableFor(field);
+    var input;
+    var choices = field.choices || field.options || [];
+    if (field.type === "choice") {
+      input = document.createElement("select");
+      input.add(new Option(t("templates.choose"), ""));
+      choices.forEach(function (c) {
+        var value = typeof c === "object" ? c.value : c, label = typeof c === "object" ? (c.label || c.value) : c;
+        input.add(new Option(label, value));
+      });
+    } else if (field.type === "list") {
+      input = document.createElement("textarea");
+      input.rows = 3;
+    } else if (field.type === "bool") {
+      input = document.createElement("input");
+      input.type = "checkbox";
+    } else {
+      input = document.createElement("input");
+      input.type = field.type === "date" ? "date" : (field.type === "money" ? "number" : "text");
+      if (field.type === "money") input.step = "0.05";
+      if (field.example !== undefined && field.type !== "date") input.placeholder = String(field.example);
+    }
+    input.setAttribute("data-type", field.type || "text");
+    return input;
+  }
+
+  function formValues() {
+    var values = {}, missing = [];
+    (state.template.fields || []).forEach(function (field) {
+      var input = $(fieldId(field.name)), value;
+      if (input.classList.contains("list-table")) value = readTable(input);
+      else if (field.type === "bool") value = input.checked;
+      else if (field.type === "list") value = input.value.split(/\n/).map(function (s) { return s.trim(); }).filter(Boolean);
+      else if (field.type === "money") value = input.value === "" ? "" : Number(input.value);
+      else value = input.value.trim();
+      var empty = value === "" || (Array.isArray(value) && !value.length);
+      input.setAttribute("aria-invalid", field.required && empty ? "true" : "false");
+      if (field.required && empty) missing.push(field.label || field.name);
+      if (!empty) values[field.name] = value;
+    });
+    if (missing.length) throw userError(t("error.required", { fields: missing.join(", ") }));
+    return values;
+  }
+
+  function fillForm(result) {
+    var values = result.values || {}, filled = 0;
+    (state.template.fields || []).forEach(function (field) {
+      var input = $(fieldId(field.name));
+      if (!input || values[field.name] === undefined || values[field.name] === null) return;
+      var value = values[field.name];
+      if (input.classList.contains("list-table")) setTable(input, field, Array.isArray(value) ? value : []);
+      else if (field.type === "bool") input.checked = !!value;
+      else if (Array.isArray(value)) input.value = value.join("\n");
+      else input.value = String(value);
+      filled++;
+    });
+    var doubtful = namesOf(result.uncertain).concat(namesOf(result.missing));
+    Array.prototype.forEach.call(document.querySelectorAll("#template-form .field"), function (row) {
+      var name = row.getAttribute("data-field"), flagged = doubtful.indexOf(name) !== -1;
+      row.classList.toggle("uncertain", flagged);
+      var badge = row.querySelector(".badge");
+      if (flagged && !badge) {
+        badge = document.createElement("span");
+        badge.className = "badge";
+        badge.textContent = t("templates.uncertain");
+        row.querySelector("label").appendChild(badge);
+      } else if (!flagged && badge) badge.parentNode.removeChild(badge);
+    });
+    $("template-uncertain").hidden = !doubtful.length;
+    showMessage("ok", t("templates.filled", { count: filled }));
+  }
+
+  function namesOf(list) {
+    return (list || []).map(function (item) { return typeof item === "string" ? item : (item.name || item.field); });
+  }
+
+  function extractFromNotes() {
+    var notes = $("template-notes").value;
+    if (!state.template) return showMessage("error", t("error.noTemplate"));
+    if (!notes.trim()) return showMessage("error", t("error.emptyInput"));
+    perform("busy.extract", async function (signal) {
+      var result = await state.client.json("POST", "/v1/templates/" + encodeURIComponent(state.template.id) + "/extract",
+        { text: notes }, signal);
+      fillForm(result);
+    });
+  }
+
+  function blobToBase64(blob) {
+    return new Promise(function (resolve, reject) {
+      var reader = new FileReader();
+      reader.onload = function () { resolve(String(reader.result).split(",")[1] || ""); };
+      reader.onerror = function () { reject(reader.error); };
+      reader.readAsDataURL(blob);
+    });
+  }
+
+  function renderLetter(target) {
+    if (!state.template) return showMessage("error", t("error.noTemplate"));
+    if (target === "new" && !window.PlumeWord.canCreateDocument()) return showMessage("error", t("error.newDocument"));
+    perform("busy.render", async function (signal) {
+      var values = formValues();
+      var blob;
+      try {
+        blob = await state.client.blob("/v1/templates/" + encodeURIComponent(state.template.id) + "/render",
+          { values: values, format: "docx" }, signal);
+      } catch (error) {
+        markInvalid(error.fields || []);
+        throw error;
+      }
+      var base64 = await blobToBase64(blob);
+      checkNotCancelled(signal);
+      var title = state.template.title || state.template.id;
+      if (target === "new") {
+        await window.PlumeWord.openNewDocument(base64);
+        showMessage("ok", t("templates.created", { title: title }));
+      } else {
+        await window.PlumeWord.insertDocxAtSelection(base64);
+        showMessage("ok", t("templates.inserted", { title: title }));
+      }
+    });
+  }
+
+  function markInvalid(names) {
+    names.forEach(function (name) {
+      var input = $(fieldId(String(name).split(".").pop()));
+      if (input) input.setAttribute("aria-invalid", "true");
+    });
+  }
+
+  /* ---------- Langage clair ---------- */
+
+  var METRICS = ["kandel_moles", "lix", "rix", "words_per_sentence"];
+
+  function analysePlain() {
+    perform("busy.plain", async function (signal) {
+      var text = await window.PlumeWord.readSelectionText();
+      if (!text.trim()) throw userError(t("error.emptySelection"));
+      var result = await state.client.json("POST", "/v1/text/plain-language",
+        { text: text, level: $("plain-level").value }, signal);
+      state.plain = { original: text, text: result.text };
+      showPlain(result);
+    });
+  }
+
+  function number(value) {
+    return typeof value === "number" ? (Math.round(value * 10) / 10).toLocaleString(state.settings.language === "de" ? "de-CH" : "fr-CH") : (value === undefined ? "–" : String(value));
+  }
+
+  function showPlain(result) {
+    var before = result.before || {}, after = result.after || {}, rows = $("plain-scores");
+    rows.innerHTML = "";
+    METRICS.forEach(function (key) {
+      var tr = document.createElement("tr");
+      [t("plain.metric." + key), number(before[key]), number(after[key])].forEach(function (cell, i) {
+        var td = document.createElement(i ? "td" : "th");
+        td.textContent = cell;
+        tr.appendChild(td);
+      });
+      rows.appendChild(tr);
+    });
+    var list = $("plain-diagnostics");
+    list.innerHTML = "";
+    (result.diagnostics || []).forEach(function (d) {
+      var li = document.createElement("li");
+      li.textContent = describe(d, state.plain.original);
+      list.appendChild(li);
+    });
+    if (!list.children.length) {
+      var none = document.createElement("li");
+      none.textContent = t("plain.noDiagnostics");
+      list.appendChild(none);
+    }
+    $("plain-preview").textContent = result.text || "";
+    $("plain-result").hidden = false;
+  }
+
+  function describe(d, analysed) {
+    if (typeof d === "string") return d;
+    var main = d.message || d.detail || d.description || d.kind || d.rule || "";
+    var word = d.word || d.term || (d.kind === "jargon" && typeof d.start === "number" ? analysed.slice(d.start, d.end) : "");
+    var better = d.suggestion || d.replacement || d.alternative || "";
+    return [main, word && better ? "« " + word + " » → « " + better + " »" : (better ? "→ " + better : "")].filter(Boolean).join(" ");
+  }
+
+  function replacePlain() {
+    if (!state.plain) return;
+    perform("busy.working", async function () {
+      var current = await window.PlumeWord.readSelectionText();
+      if (current !== state.plain.original) throw userError(t("error.selectionChanged"));
+      await window.PlumeWord.replaceSelectionText(state.plain.text);
+      state.plain = null;
+      $("plain-result").hidden = true;
+      showMessage("ok", t("plain.replaced"));
+    });
+  }
+
+  /* ---------- Traduire ---------- */
+
+  function translateSelection() {
+    $("translate-done").hidden = true;
+    perform("busy.working", async function (signal, progress) {
+      var ooxml = await window.PlumeWord.readSelectionOoxml();
+      var pkg = window.PlumeOoxml.parsePackage(ooxml);
+      if (!pkg.paragraphs.length) throw userError(t("error.emptySelection"));
+      var source = $("translate-source").value, target = $("translate-target").value, engine = "";
+      for (var n = 0; n < pkg.paragraphs.length; n++) {
+        progress("busy.translate", { n: n + 1, total: pkg.paragraphs.length });
+        var body = { text: pkg.paragraphs[n].html, target: target, format: "html" };
+        if (source) body.source = source;
+        var result = await state.client.json("POST", "/v1/text/translate", body, signal);
+        engine = result.engine || engine;
+        window.PlumeOoxml.applyTranslation(pkg.paragraphs[n], result.text);
+      }
+      checkNotCancelled(signal);
+      await window.PlumeWord.replaceSelectionOoxml(window.PlumeOoxml.serialize(pkg.doc));
+      showMessage("ok", t("translate.done", { count: pkg.paragraphs.length, engine: engine || "?" }));
+    });
+  }
+
+  /* ---------- Résumer, Procès-verbal, Fiche explicative, Accusé de réception ---------- */
+
+  function setUpTextTask(panel) {
+    var task = panel.getAttribute("data-task");
+    panel.appendChild(document.importNode($("text-task-template").content, true));
+    var scope = panel.querySelector("[data-scope]");
+    if (panel.getAttribute("data-source") === "pasted") scope.parentNode.removeChild(scope);
+    else Array.prototype.forEach.call(scope.querySelectorAll("input"), function (radio) { radio.name = task + "-scope"; });
+    var runButton = panel.querySelector("[data-run]");
+    runButton.setAttribute("data-i18n", "task.run." + task);
+    runButton.id = task + "-run";
+    panel.querySelector("[data-insert]").id = task + "-insert";
+    panel.querySelector("[data-output]").id = task + "-output";
+    runButton.addEventListener("click", function () { runTextTask(panel); });
+    panel.querySelector("[data-insert]").addEventListener("click", function () { insertTaskResult(panel); });
+  }
+
+  async function taskInput(panel) {
+    var pasted = panel.querySelector("[data-input]");
+    if (pasted) {
+      if (!pasted.value.trim()) throw userError(t("error.emptyInput"));
+      return pasted.value;
+    }
+    var whole = panel.querySelector("[data-scope] input:checked").value === "document";
+    var text = whole ? await window.PlumeWord.readDocumentText() : await window.PlumeWord.readSelectionText();
+    if (!text.trim()) throw userError(t(whole ? "error.emptyDocument" : "error.emptySelection"));
+    return text;
+  }
+
+  function runTextTask(panel) {
+    var output = panel.querySelector("[data-output]"), result = panel.querySelector("[data-result]");
+    perform("busy.stream", async function (signal) {
+      var text = await taskInput(panel);
+      var body = panel.getAttribute("data-source") === "pasted" ? mailBody(text) : { text: text };
+      Array.prototype.forEach.call(panel.querySelectorAll("[data-option]"), function (el) { body[el.getAttribute("data-option")] = el.value; });
+      output.textContent = "";
+      result.hidden = false;
+      panel.removeAttribute("data-ready");
+      var final = await state.client.stream(panel.getAttribute("data-route"), body, signal, function (soFar) {
+        output.textContent = soFar;
+      });
+      output.textContent = final;
+      panel.setAttribute("data-ready", "true");
+    });
+  }
+
+  /* A pasted e-mail with its headers goes as the raw message; without them, as its text. */
+  function mailBody(text) {
+    return /^[A-Za-z][A-Za-z0-9-]*:[^\n]*\n/.test(text.replace(/^\s+/, "")) ? { eml: text } : { body: text };
+  }
+
+  function insertTaskResult(panel) {
+    var text = panel.querySelector("[data-output]").textContent;
+    if (!text || panel.getAttribute("data-ready") !== "true") return;
+    perform("busy.working", async function () {
+      await window.PlumeWord.insertParagraphsAfterSelection(text);
+      showMessage("ok", t("task.inserted"));
+    });
+  }
+
+  /* ---------- Réglages ---------- */
+
+  function showSettings() {
+    $("settings-server").value = state.settings.serverUrl;
+    $("settings-token").value = state.settings.token;
+    $("settings-language").value = state.settings.language;
+  }
+
+  async function saveSettings(event) {
+    event.preventDefault();
+    state.settings = {
+      serverUrl: ($("settings-server").value.trim() || window.location.origin).replace(/\/+$/, ""),
+      token: $("settings-token").value.trim(),
+      language: $("settings-language").value
+    };
+    try {
+      await window.PlumeSettings.save(state.settings);
+    } catch (error) {
+      return showMessage("error", t("error.word"));
+    }
+    translatePage();
+    state.templates = [];
+    showMessage("ok", t("settings.saved"));
+  }
+
+  function testConnection() {
+    perform("busy.test", async function (signal) {
+      await state.client.json("GET", "/v1/templates", undefined, signal);
+      showMessage("ok", t("settings.ok"));
+    });
+  }
+
+  /* ---------- start ---------- */
+
+  function start() {
+    if (state.started) return;
+    state.started = true;
+    state.settings = window.PlumeSettings.load();
+    state.client = new window.PlumeApi.Client(function () { return state.settings; });
+    Array.prototype.forEach.call(document.querySelectorAll(".text-task"), setUpTextTask);
+    translatePage();
+    showSettings();
+    tabs().forEach(function (tab) {
+      tab.addEventListener("click", function () { selectTab(tab, false); });
+      tab.addEventListener("keydown", tabKeys);
+    });
+    $("cancel").addEventListener("click", cancel);
+    document.addEventListener("keydown", function (e) { if (e.key === "Escape") cancel(); });
+    $("template-search").addEventListener("input", filterTemplates);
+    $("template-category").addEventListener("change", filterTemplates);
+    $("template-list").addEventListener("change", chooseTemplate);
+    $("template-extract").addEventListener("click", extractFromNotes);
+    $("template-insert").addEventListener("click", function () { renderLetter("selection"); });
+    $("template-new").addEventListener("click", function () { renderLetter("new"); });
+    $("plain-run").addEventListener("click", analysePlain);
+    $("plain-replace").addEventListener("click", replacePlain);
+    $("translate-run").addEventListener("click", translateSelection);
+    $("settings-form").addEventListener("submit", saveSettings);
+    $("settings-test").addEventListener("click", testConnection);
+    var first = state.settings.token ? $("tab-modeles") : $("tab-reglages");
+    selectTab(first, false);
+    document.body.setAttribute("data-ready", "true");
+  }
+
+  function whenDomReady(fn) {
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn); else fn();
+  }
+
+  if (window.Office && Office.onReady) Office.onReady(function () { whenDomReady(start); });
+  else whenDomReady(start);
+})();

@@ -1,0 +1,462 @@
+/* A stand-in for Office.js in Word, for the browser tests only (served in place of
+ * https://appsforoffice.microsoft.com/lib/1/hosted/office.js by Playwright's page.route).
+ *
+ * It implements the subset of the Word JavaScript API the Plume pane uses, with Word's rules:
+ *   - every object is a proxy bound to the RequestContext of its Word.run batch;
+ *   - methods only queue work; nothing happens to the document until context.sync();
+ *   - reading a property before load() + sync() throws PropertyNotLoaded, like Word;
+ *   - ClientResult.value (getOoxml) is only readable after sync();
+ *   - a proxy used after its batch ended throws InvalidObjectPath.
+ * The document is an in-memory list of paragraphs made of runs (text, bold, italic, underline,
+ * hyperlink, font, size). OOXML goes both ways as a flat pkg:package like Word's getOoxml, and
+ * insertFileFromBase64 really unzips the .docx it receives.
+ *
+ * Test hooks: window.__word (see the bottom of the file). Options before load:
+ * window.__WORD_STANDIN_CONFIG = {displayLanguage, wordApi: "1.3", roamingSettings: true}.
+ */
+(function () {
+  "use strict";
+  var config = window.__WORD_STANDIN_CONFIG || {};
+  var W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
+  var R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+  var PKG = "http://schemas.microsoft.com/office/2006/xmlPackage";
+  var RELS = "http://schemas.openxmlformats.org/package/2006/relationships";
+  var HYPERLINK_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink";
+
+  /* ---------------- the document ---------------- */
+
+  var model = {
+    paragraphs: [para([run("")])],
+    selection: { start: 0, end: 0, collapsed: true },
+    newDocuments: [],
+    operations: []          // what reached the document, for the tests: ["insertOoxml", …]
+  };
+
+  function run(text, f) {
+    f = f || {};
+    return { text: text, bold: !!f.bold, italic: !!f.italic, underline: !!f.underline, href: f.href || null,
+             font: f.font || "Calibri", size: f.size || 22 };
+  }
+  function para(runs) { return { runs: runs }; }
+  function paraText(p) { return p.runs.map(function (r) { return r.text; }).join(""); }
+  function clone(p) { return JSON.parse(JSON.stringify(p)); }
+
+  function OfficeError(code, message) {
+    var e = new Error(message || code);
+    e.name = "RichApi.Error";
+    e.code = code;
+    e.debugInfo = { code: code, message: message || code };
+    return e;
+  }
+
+  /* ---------------- request context and proxies ---------------- */
+
+  function RequestContext() {
+    this._queue = [];
+    this._closed = false;
+    this.document = new WordDocument(this);
+    this.application = new Application(this);
+  }
+  RequestContext.prototype._enqueue = function (op) {
+    if (this._closed) throw OfficeError("InvalidObjectPath", "The object was used outside its Word.run batch.");
+    this._queue.push(op);
+  };
+  RequestContext.prototype.sync = function () {
+    var self = this, queue = this._queue;
+    this._queue = [];
+    return (async function () {
+      if (self._closed) throw OfficeError("InvalidObjectPath", "sync() after the batch ended.");
+      await new Promise(function (r) { setTimeout(r, 5); });   // a round trip to the host
+      for (var i = 0; i < queue.length; i++) {
+        try { await queue[i](); } catch (error) {
+          throw error.code ? error : OfficeError("GeneralException", String(error && error.message || error));
+        }
+      }
+    })();
+  };
+  RequestContext.prototype.load = function (object, props) { object.load(props); return object; };
+
+  function ClientObject(context) { this.context = context; this._loaded = {}; }
+  ClientObject.prototype.load = function (props) {
+    var self = this, names = typeof props === "string" ? props.split(",") : (Array.isArray(props) ? props : Object.keys(props || {}));
+    names = names.map(function (n) { return n.trim(); }).filter(Boolean);
+    this.context._enqueue(function () {
+      names.forEach(function (name) { self._loaded[name] = self._read(name); });
+    });
+    return this;
+  };
+  ClientObject.prototype._property = function (name) {
+    if (!(name in this._loaded)) {
+      throw OfficeError("PropertyNotLoaded", "The property '" + name + "' is not available. Before reading the property's value, call the load method on the containing object and call \"context.sync()\" on the associated request context.");
+    }
+    return this._loaded[name];
+  };
+
+  function ClientResult(context) { this._done = false; this._value = undefined; }
+  Object.defineProperty(ClientResult.prototype, "value", {
+    get: function () {
+      if (!this._done) throw OfficeError("PropertyNotLoaded", "The value of the result object has not been loaded yet. Before reading the value property, call \"context.sync()\" on the associated request context.");
+      return this._value;
+    }
+  });
+
+  function inherit(Child) { Child.prototype = Object.create(ClientObject.prototype); Child.prototype.constructor = Child; }
+
+  function WordDocument(context) { ClientObject.call(this, context); this.body = new Body(context); }
+  inherit(WordDocument);
+  WordDocument.prototype.getSelection = function () {
+    var s = model.selection;
+    return new Range(this.context, function () { return { start: s.start, end: s.end, collapsed: s.collapsed }; });
+  };
+  WordDocument.prototype._read = function () { return undefined; };
+
+  function Body(context) { ClientObject.call(this, context); }
+  inherit(Body);
+  Body.prototype._read = function (name) {
+    if (name === "text") return model.paragraphs.map(paraText).join("\r");
+    throw OfficeError("InvalidArgument", "Body." + name + " is not in the stand-in.");
+  };
+  Object.defineProperty(Body.prototype, "text", { get: function () { return this._property("text"); } });
+
+  /* A range is a span of whole paragraphs [start, end]; `collapsed` is a caret in paragraph start. */
+  function Range(context, locate) { ClientObject.call(this, context); this._locate = locate; }
+  inherit(Range);
+  Range.prototype._read = function (name) {
+    var at = this._locate();
+    if (name === "text") return at.collapsed ? "" : model.paragraphs.slice(at.start, at.end + 1).map(paraText).join("\r");
+    if (name === "isEmpty") return !!at.collapsed;
+    throw OfficeError("InvalidArgument", "Range." + name + " is not in the stand-in.");
+  };
+  Object.defineProperty(Range.prototype, "text", { get: function () { return this._property("text"); } });
+  Object.defineProperty(Range.prototype, "isEmpty", { get: function () { return this._property("isEmpty"); } });
+
+  Range.prototype.getOoxml = function () {
+    var result = new ClientResult(this.context), self = this;
+    this.context._enqueue(function () {
+      var at = self._locate();
+      result._value = toOoxml(at.collapsed ? [] : model.paragraphs.slice(at.start, at.end + 1));
+      result._done = true;
+    });
+    return result;
+  };
+
+  function checkLocation(location, allowed) {
+    if (allowed.indexOf(location) === -1) throw OfficeError("InvalidArgument", "Invalid insertLocation " + location);
+  }
+
+  /* Replace the range's paragraphs by `paragraphs`; a caret in an empty paragraph replaces it, a caret
+   * elsewhere inserts after its paragraph. Returns the new range. */
+  function replaceParagraphs(at, paragraphs) {
+    var start = at.start, count = at.end - at.start + 1;
+    if (at.collapsed) {
+      if (paraText(model.paragraphs[start]) === "") count = 1; else { start += 1; count = 0; }
+    }
+    Array.prototype.splice.apply(model.paragraphs, [start, count].concat(paragraphs));
+    if (!model.paragraphs.length) model.paragraphs.push(para([run("")]));
+    var end = start + Math.max(paragraphs.length, 1) - 1;
+    model.selection = { start: start, end: end, collapsed: false };
+    return { start: start, end: end, collapsed: false };
+  }
+
+  Range.prototype.insertOoxml = function (ooxml, location) {
+    checkLocation(location, ["Replace"]);
+    var self = this, after = {};
+    this.context._enqueue(function () {
+      var paragraphs = fromXmlString(ooxml);
+      Object.assign(after, replaceParagraphs(self._locate(), paragraphs));
+      model.operations.push("insertOoxml");
+    });
+    return new Range(this.context, function () { return after; });
+  };
+
+  Range.prototype.insertText = function (text, location) {
+    checkLocation(location, ["Replace", "Start", "End", "Before", "After"]);
+    if (location !== "Replace") throw OfficeError("InvalidArgument", "The stand-in only replaces with insertText.");
+    var self = this, after = {};
+    this.context._enqueue(function () {
+      var at = self._locate();
+      var first = at.collapsed ? run("") : model.paragraphs[at.start].runs[0];
+      var style = { bold: first.bold, italic: first.italic, underline: first.underline, font: first.font, size: first.size };
+      var paragraphs = String(text).split(/\r\n|\r|\n/).map(function (line) { return para([run(line, style)]); });
+      Object.assign(after, replaceParagraphs(at, paragraphs));
+      model.operations.push("insertText");
+    });
+    return new Range(this.context, function () { return after; });
+  };
+
+  Range.prototype.insertParagraph = function (text, location) {
+    checkLocation(location, ["Before", "After"]);
+    var self = this, index = {};
+    this.context._enqueue(function () {
+      var at = self._locate();
+      var position = location === "After" ? at.end + 1 : at.start;
+      model.paragraphs.splice(position, 0, para([run(String(text))]));
+      index.value = position;
+      model.operations.push("insertParagraph");
+    });
+    return new Paragraph(this.context, function () { return index.value; });
+  };
+
+  Range.prototype.insertFileFromBase64 = function (base64, location) {
+    checkLocation(location, ["Replace", "Start", "End"]);
+    var self = this, after = {};
+    this.context._enqueue(async function () {
+      var paragraphs = await paragraphsFromDocx(base64);
+      Object.assign(after, replaceParagraphs(self._locate(), paragraphs));
+      model.operations.push("insertFileFromBase64");
+    });
+    return new Range(this.context, function () { return after; });
+  };
+
+  function Paragraph(context, indexOf) {
+    Range.call(this, context, function () { var i = indexOf(); return { start: i, end: i, collapsed: false }; });
+  }
+  Paragraph.prototype = Object.create(Range.prototype);
+  Paragraph.prototype.constructor = Paragraph;
+
+  function Application(context) { ClientObject.call(this, context); }
+  inherit(Application);
+  Application.prototype._read = function () { return undefined; };
+  Application.prototype.createDocument = function (base64) {
+    var context = this.context, created = { paragraphs: null, opened: false };
+    context._enqueue(async function () {
+      created.paragraphs = base64 ? await paragraphsFromDocx(base64) : [para([run("")])];
+      model.newDocuments.push(created);
+    });
+    return {
+      open: function () { context._enqueue(function () { created.opened = true; }); }
+    };
+  };
+  if (config.wordApi && config.wordApi < "1.3") delete Application.prototype.createDocument;
+
+  /* ---------------- OOXML out (like Word's getOoxml) ---------------- */
+
+  function esc(text) { return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;"); }
+
+  function toOoxml(paragraphs) {
+    var rels = [], body = paragraphs.map(function (p) {
+      var xml = '<w:p><w:pPr><w:spacing w:after="160"/></w:pPr>', openLink = null;
+      p.runs.forEach(function (r) {
+        if (openLink !== r.href) {
+          if (openLink) xml += "</w:hyperlink>";
+          if (r.href) {
+            var id = "rId" + (rels.length + 10);
+            rels.push('<Relationship Id="' + id + '" Type="' + HYPERLINK_TYPE + '" Target="' + esc(r.href) + '" TargetMode="External"/>');
+            xml += '<w:hyperlink r:id="' + id + '" w:history="1">';
+          }
+          openLink = r.href;
+        }
+        xml += "<w:r><w:rPr>" + (r.href ? '<w:rStyle w:val="Hyperlink"/>' : "") +
+          '<w:rFonts w:ascii="' + esc(r.font) + '" w:hAnsi="' + esc(r.font) + '"/>' +
+          (r.bold ? "<w:b/><w:bCs/>" : "") + (r.italic ? "<w:i/><w:iCs/>" : "") +
+          (r.underline ? '<w:u w:val="single"/>' : "") + '<w:sz w:val="' + r.size + '"/></w:rPr>' +
+          '<w:t xml:space="preserve">' + esc(r.text) + "</w:t></w:r>";
+      });
+      if (openLink) xml += "</w:hyperlink>";
+      return xml + "</w:p>";
+    }).join("");
+    return '<pkg:package xmlns:pkg="' + PKG + '">' +
+      '<pkg:part pkg:name="/_rels/.rels" pkg:contentType="application/vnd.openxmlformats-package.relationships+xml"><pkg:xmlData>' +
+      '<Relationships xmlns="' + RELS + '"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>' +
+      "</pkg:xmlData></pkg:part>" +
+      '<pkg:part pkg:name="/word/_rels/document.xml.rels" pkg:contentType="application/vnd.openxmlformats-package.relationships+xml"><pkg:xmlData>' +
+      '<Relationships xmlns="' + RELS + '">' + rels.join("") + "</Relationships></pkg:xmlData></pkg:part>" +
+      '<pkg:part pkg:name="/word/document.xml" pkg:contentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"><pkg:xmlData>' +
+      '<w:document xmlns:w="' + W + '" xmlns:r="' + R + '"><w:body>' + body +
+      '<w:sectPr><w:pgSz w:w="11906" w:h="16838"/></w:sectPr></w:body></w:document></pkg:xmlData></pkg:part></pkg:package>';
+  }
+
+  /* ---------------- OOXML in (insertOoxml, and the .docx's document.xml) ---------------- */
+
+  function parseXml(text) {
+    var doc = new DOMParser().parseFromString(text, "application/xml");
+    if (doc.getElementsByTagName("parsererror").length) throw OfficeError("InvalidArgument", "The OOXML is not well-formed.");
+    return doc;
+  }
+
+  function relationsIn(doc) {
+    var rels = {};
+    Array.prototype.forEach.call(doc.getElementsByTagNameNS(RELS, "Relationship"), function (rel) {
+      rels[rel.getAttribute("Id")] = rel.getAttribute("Target");
+    });
+    return rels;
+  }
+
+  function fromXmlString(ooxml) {
+    var doc = parseXml(ooxml);
+    var root = doc.documentElement;
+    if (!(root.namespaceURI === PKG && root.localName === "package") && !(root.namespaceURI === W && root.localName === "document")) {
+      throw OfficeError("InvalidArgument", "insertOoxml expects a pkg:package or w:document.");
+    }
+    return paragraphsOf(doc, relationsIn(doc));
+  }
+
+  function on(rPr, name) {
+    if (!rPr) return false;
+    for (var c = rPr.firstChild; c; c = c.nextSibling) {
+      if (c.nodeType === 1 && c.namespaceURI === W && c.localName === name) {
+        var v = c.getAttributeNS(W, "val");
+        return name === "u" ? v !== "none" : (v !== "0" && v !== "false");
+      }
+    }
+    return false;
+  }
+
+  function attrOf(rPr, name, attr) {
+    var el = rPr && rPr.getElementsByTagNameNS(W, name)[0];
+    return el ? el.getAttributeNS(W, attr) : null;
+  }
+
+  function paragraphsOf(doc, rels) {
+    var body = doc.getElementsByTagNameNS(W, "body")[0];
+    if (!body) throw OfficeError("InvalidArgument", "The OOXML has no w:body.");
+    return Array.prototype.map.call(body.getElementsByTagNameNS(W, "p"), function (p) {
+      var runs = [];
+      Array.prototype.forEach.call(p.getElementsByTagNameNS(W, "r"), function (r) {
+        var text = "";
+        for (var c = r.firstChild; c; c = c.nextSibling) {
+          if (c.nodeType !== 1 || c.namespaceURI !== W) continue;
+          if (c.localName === "t") text += c.textContent;
+          else if (c.localName === "tab") text += "\t";
+          else if (c.localName === "br") text += "\n";
+        }
+        if (!text) return;
+        var rPr = null;
+        for (var k = r.firstChild; k; k = k.nextSibling) if (k.nodeType === 1 && k.localName === "rPr") rPr = k;
+        var href = null;
+        for (var a = r.parentNode; a && a !== p; a = a.parentNode) {
+          if (a.namespaceURI === W && a.localName === "hyperlink") href = rels[a.getAttributeNS(R, "id")] || ("#" + (a.getAttributeNS(W, "anchor") || ""));
+        }
+        var size = attrOf(rPr, "sz", "val");
+        runs.push(run(text, { bold: on(rPr, "b"), italic: on(rPr, "i"), underline: on(rPr, "u"), href: href,
+                              font: attrOf(rPr, "rFonts", "ascii") || "Calibri", size: size ? Number(size) : 22 }));
+      });
+      return para(runs.length ? runs : [run("")]);
+    });
+  }
+
+  /* ---------------- .docx (zip) reading for insertFileFromBase64 / createDocument ---------------- */
+
+  function base64ToBytes(base64) {
+    var binary;
+    try { binary = atob(base64); } catch (e) { throw OfficeError("InvalidArgument", "Not base64."); }
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes;
+  }
+
+  async function unzip(bytes) {
+    var view = new DataView(bytes.buffer), eocd = -1;
+    for (var i = bytes.length - 22; i >= Math.max(0, bytes.length - 65557); i--) {
+      if (view.getUint32(i, true) === 0x06054b50) { eocd = i; break; }
+    }
+    if (eocd < 0) throw OfficeError("InvalidArgument", "The file is not a .docx (no zip directory).");
+    var count = view.getUint16(eocd + 10, true), offset = view.getUint32(eocd + 16, true), files = {};
+    for (var n = 0; n < count; n++) {
+      var method = view.getUint16(offset + 10, true), size = view.getUint32(offset + 20, true);
+      var nameLength = view.getUint16(offset + 28, true), extra = view.getUint16(offset + 30, true);
+      var comment = view.getUint16(offset + 32, true), local = view.getUint32(offset + 42, true);
+      var name = new TextDecoder().decode(bytes.subarray(offset + 46, offset + 46 + nameLength));
+      var start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
+      files[name] = { method: method, data: bytes.subarray(start, start + size) };
+      offset += 46 + nameLength + extra + comment;
+    }
+    return files;
+  }
+
+  async function inflate(entry) {
+    if (entry.method === 0) return entry.data;
+    var stream = new Blob([entry.data]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  }
+
+  async function paragraphsFromDocx(base64) {
+    var files = await unzip(base64ToBytes(base64));
+    if (!files["word/document.xml"]) throw OfficeError("InvalidArgument", "The .docx has no word/document.xml.");
+    var decode = function (bytes) { return new TextDecoder().decode(bytes); };
+    var doc = parseXml(decode(await inflate(files["word/document.xml"])));
+    var rels = files["word/_rels/document.xml.rels"] ? relationsIn(parseXml(decode(await inflate(files["word/_rels/document.xml.rels"])))) : {};
+    return paragraphsOf(doc, rels);
+  }
+
+  /* ---------------- Office and Word globals ---------------- */
+
+  var roaming = null;
+  if (config.roamingSettings !== false) {
+    var KEY = "__standin.roaming";
+    var saved = {};
+    try { saved = JSON.parse(window.localStorage.getItem(KEY) || "{}"); } catch (e) { saved = {}; }
+    var pending = Object.assign({}, saved);
+    roaming = {
+      get: function (name) { return pending[name]; },
+      set: function (name, value) { pending[name] = value; },
+      remove: function (name) { delete pending[name]; },
+      saveAsync: function (callback) {
+        setTimeout(function () {
+          window.localStorage.setItem(KEY, JSON.stringify(pending));
+          if (callback) callback({ status: "succeeded" });
+        }, 1);
+      }
+    };
+  }
+
+  var wordApi = config.wordApi || "1.3";
+  window.Office = {
+    HostType: { Word: "Word" },
+    context: {
+      displayLanguage: config.displayLanguage || "fr-CH",
+      roamingSettings: roaming || undefined,
+      requirements: {
+        isSetSupported: function (name, version) {
+          return name === "WordApi" && Number(version || "1.1") <= Number(wordApi);
+        }
+      }
+    },
+    onReady: function (callback) {
+      return new Promise(function (resolve) {
+        setTimeout(function () {
+          var info = { host: "Word", platform: "PC" };
+          if (callback) callback(info);
+          resolve(info);
+        }, 10);
+      });
+    }
+  };
+
+  window.Word = {
+    InsertLocation: { replace: "Replace", start: "Start", end: "End", before: "Before", after: "After" },
+    RequestContext: RequestContext,
+    Application: Application,
+    run: async function (batch) {
+      var context = new RequestContext();
+      try {
+        var result = await batch(context);
+        if (context._queue.length) await context.sync();
+        return result;
+      } finally {
+        context._closed = true;
+      }
+    }
+  };
+
+  /* ---------------- test hooks ---------------- */
+
+  window.__word = {
+    /* paragraphs: [[{text, bold, italic, underline, href, font}, …], …] or plain strings */
+    setParagraphs: function (paragraphs) {
+      model.paragraphs = paragraphs.map(function (p) {
+        return para(typeof p === "string" ? [run(p)] : p.map(function (r) { return run(r.text, r); }));
+      });
+      model.selection = { start: 0, end: 0, collapsed: true };
+      model.operations = [];
+    },
+    select: function (start, end) { model.selection = { start: start, end: end === undefined ? start : end, collapsed: false }; },
+    caret: function (index) { model.selection = { start: index, end: index, collapsed: true }; },
+    paragraphs: function () { return model.paragraphs.map(clone); },
+    text: function () { return model.paragraphs.map(paraText).join("\n"); },
+    operations: function () { return model.operations.slice(); },
+    newDocuments: function () {
+      return model.newDocuments.map(function (d) { return { opened: d.opened, text: (d.paragraphs || []).map(paraText).join("\n") }; });
+    }
+  };
+})();
