@@ -176,7 +176,7 @@ def test_client_disconnect_stops_the_generation(ready):
     stopped_at = tokens_generated(ready)
     time.sleep(1.0)
     assert tokens_generated(ready) == stopped_at  # nothing more is generated
-    assert stopped_at - before < 6000  # and it stopped well before the end
+    assert stopped_at - before < 3000  # and it stopped long before the end (6000 take ~1 s here)
     health = httpx.get(f"{ready.url}/health").json()["models"]
     assert health["admitted"] == 0
 
@@ -219,15 +219,16 @@ def test_broken_model_degrades_health_and_answers_503_with_install_command(tmp_p
         assert health["status"] == "degraded"
         report = health["models"]["models"]["broken-llm"]
         assert report["status"] == "unavailable" and report["reason"]
+        assert report["check_command"] == f"plume models check --models {catalog} --id broken-llm"
         assert any("broken-llm" in line for line in health["models"]["problems"])
         with server.client("user") as client:
             response = chat(client, model="broken-llm", max_tokens=4)
             listed = {m["id"]: m for m in client.get("/v1/models").json()["data"]}
         assert response.status_code == 503
         problem = response.json()
-        command = problem["install_command"]
-        assert command.startswith("plume models add ") and str(models / "broken-llm") in command
-        assert command.endswith(f"--models {catalog}")
+        assert problem["install_command"] == ("plume models add DOSSIER_DU_MODELE --id ID_DU_MODELE --kind decoder "
+                                              f"--tasks chat --models {catalog}")
+        assert f"plume models check --models {catalog} --id broken-llm" in problem["detail"]
         assert "indisponible" in problem["detail"] and "Traceback" not in response.text
         assert listed["broken-llm"]["loaded"] is False
     finally:

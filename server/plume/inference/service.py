@@ -196,14 +196,22 @@ class InferenceService:
         broken = [slot for slot in candidates if slot.status == UNAVAILABLE]
         if broken:
             slot = broken[0]
-            return ModelUnavailable(task, f"Le modèle « {slot.id} » est indisponible : {slot.reason}.",
-                                    install_command=self.install_command(slot))
+            return ModelUnavailable(
+                task, f"Le modèle « {slot.id} » est indisponible : {slot.reason}. Remplacez son dossier ({slot.entry.path}) "
+                      f"puis vérifiez-le avec « {self.check_command(slot)} », ou installez-en un autre.",
+                install_command=self.install_command(task))
         reason = self.catalog_problem or "Aucun modèle du catalogue ne sert cette tâche."
-        return ModelUnavailable(task, reason, install_command=self.install_command())
+        return ModelUnavailable(task, reason, install_command=self.install_command(task))
 
-    def install_command(self, slot: ModelSlot | None = None) -> str:
-        folder = getattr(slot.entry, "path", None) if slot else None
-        return f"plume models add {folder or 'DOSSIER_DU_MODELE'} --models {self.catalog_file}"
+    def install_command(self, task: str = "chat") -> str:
+        """The command that registers a newly exported model for `task` (docs/models.md says how to export)."""
+        kind = "encoder-decoder" if task == "translate" else "decoder"
+        return (f"plume models add DOSSIER_DU_MODELE --id ID_DU_MODELE --kind {kind} --tasks {task} "
+                f"--models {self.catalog_file}")
+
+    def check_command(self, slot: ModelSlot) -> str:
+        """The command that re-checks a listed model once its folder has been replaced."""
+        return f"plume models check --models {self.catalog_file} --id {slot.id}"
 
     # -- generating ----------------------------------------------------------------------------------
 
@@ -242,7 +250,7 @@ class InferenceService:
             report: dict[str, Any] = {"status": slot.status, "kind": slot.kind, "tasks": slot.tasks}
             if slot.status == UNAVAILABLE:
                 report["reason"] = slot.reason
-                report["install_command"] = self.install_command(slot)
+                report["check_command"] = self.check_command(slot)
                 problems.append(f"Modèle « {slot.id} » indisponible : {slot.reason}.")
             models[slot.id] = report
         if self.catalog_problem:
@@ -258,8 +266,7 @@ class InferenceService:
         }
         if problems:
             body["problems"] = problems
-            body["install_command"] = self.install_command(next(
-                (s for s in self.slots.values() if s.status == UNAVAILABLE), None))
+            body["install_command"] = self.install_command()
         return body
 
     def describe_models(self) -> list[dict[str, Any]]:
