@@ -68,7 +68,7 @@ class StyleSpec:
 
 
 STYLES = {
-    "body": StyleSpec("Plume Corps", align="justify"),
+    "body": StyleSpec("Plume Corps"),                 # ragged right: line breaks in values stay tidy
     "address": StyleSpec("Plume Adresse", indent_cm=9.5, after_pt=0),
     "date": StyleSpec("Plume Lieu et date", indent_cm=9.5, before_pt=24, after_pt=18),
     "ref": StyleSpec("Plume Référence", size=9, after_pt=0, color="404040"),
@@ -78,10 +78,15 @@ STYLES = {
     "centered": StyleSpec("Plume Centré", bold=True, align="center", before_pt=4, after_pt=4),
     "item": StyleSpec("Plume Liste", indent_cm=0.6, after_pt=2),
     "small": StyleSpec("Plume Petit", size=9, align="justify"),
-    "signature": StyleSpec("Plume Signature", indent_cm=9.5, after_pt=0),
+    "signature": StyleSpec("Plume Signature", indent_cm=9.5, before_pt=18, after_pt=0),
+    "signatory": StyleSpec("Plume Signataire", indent_cm=9.5, before_pt=42, after_pt=0),
+    "lead_in": StyleSpec("Plume Corps introductif", keep_next=True),
+    "after_table": StyleSpec("Plume Corps après tableau", before_pt=8),
     "control": StyleSpec("Plume Contrôle", size=8, color="7F7F7F", after_pt=0),
-    "cell": StyleSpec("Plume Tableau", size=10, after_pt=2, before_pt=2),
-    "cell_right": StyleSpec("Plume Tableau Montant", size=10, align="right", after_pt=2, before_pt=2),
+    # keep_next on cell paragraphs keeps a short table on one page (Word and Writer).
+    "cell": StyleSpec("Plume Tableau", size=10, after_pt=2, before_pt=2, keep_next=True),
+    "cell_right": StyleSpec("Plume Tableau Montant", size=10, align="right", after_pt=2, before_pt=2,
+                            keep_next=True),
     "head_name": StyleSpec("Plume En-tête Commune", size=14, bold=True, after_pt=0),
     "head_service": StyleSpec("Plume En-tête Service", size=10, bold=True, after_pt=2),
     "head_contact": StyleSpec("Plume En-tête Coordonnées", size=8.5, color="404040", after_pt=0),
@@ -156,10 +161,11 @@ def recipient() -> list[Para]:
             P("Le Locle, le {{ today|date(\"long\") }}", "date")]
 
 
-def closing(*signature: str) -> list[Para]:
-    return [P(f"Veuillez agréer, {{{{ civilite }}}}, nos salutations distinguées."),
-            P("", "signature"),
-            *[P(line, "signature") for line in signature]]
+def closing(service: str, signatory: str = "", civilite: str = "{{ civilite }}") -> list[Para]:
+    """Closing formula, then the service and, below the room for the signature, the signatory."""
+    return [P(f"Veuillez agréer, {civilite}, nos salutations distinguées."),
+            P(service, "signature"),
+            *([P(signatory, "signatory")] if signatory else [])]
 
 
 def fees_table(var: str, item: str) -> Table:
@@ -201,9 +207,9 @@ def attestation_domicile() -> Letter:
         P("Émoluments", "heading"),
         fees_table("emoluments", "frais"),
         P("Les émoluments sont perçus conformément au règlement communal sur les émoluments et "
-          "payables au guichet ou au moyen de la QR-facture jointe."),
+          "payables au guichet ou au moyen de la QR-facture jointe.", "after_table"),
         P("Nous restons à votre disposition pour tout renseignement complémentaire."),
-        *closing("CONTRÔLE DES HABITANTS", "", "Le préposé"),
+        *closing("CONTRÔLE DES HABITANTS", "Le préposé"),
     ])
 
 
@@ -240,9 +246,7 @@ def accuse_reception() -> Letter:
         P(f"Pour toute question, nous vous remercions de mentionner la référence {{{{ reference }}}} "
           f"dans votre correspondance. Vous pouvez également nous joindre au {{{{ commune.telephone }}}} "
           f"ou par courriel à {{{{ commune.email }}}}."),
-        P("Veuillez agréer, {{ civilite|default(\"Madame, Monsieur\") }}, nos salutations distinguées."),
-        P("", "signature"),
-        P("{{ service }}", "signature"),
+        *closing("{{ service }}", civilite="{{ civilite|default(\"Madame, Monsieur\") }}"),
     ])
 
 
@@ -252,7 +256,7 @@ def confirmation_rendez_vous() -> Letter:
         P(f"Objet{NBSP}: confirmation de votre rendez-vous", "subject"),
         P("{{ civilite }},"),
         P("Nous avons le plaisir de vous confirmer votre rendez-vous pour {{ objet }}, aux date, "
-          "heure et lieu suivants."),
+          "heure et lieu suivants.", "lead_in"),
         Table(rows=[["Rendez-vous", ""],
                     ["Date", "{{ date_rendez_vous }}"],
                     ["Heure", "{{ heure }}"],
@@ -300,7 +304,7 @@ def relance_facture() -> Letter:
         P("Pour le paiement, veuillez utiliser la QR-facture jointe en mentionnant le numéro de "
           "facture. Si vous rencontrez des difficultés de paiement, notre service reste à votre "
           "disposition pour convenir d’un arrangement ({{ commune.¦telephone }}¦)."),
-        *closing("SERVICE FINANCIER", "", "La comptabilité"),
+        *closing("SERVICE FINANCIER", "La comptabilité"),
         P(f"Annexe{NBSP}: QR-facture", "ref"),
     ])
 
@@ -334,10 +338,11 @@ def autorisation_stationnement() -> Letter:
         P(f"3.{NBSP}La signalisation temporaire est posée par la voirie au plus tard 48 heures avant "
           "le début de l’occupation. Un passage libre d’au moins 1,50 m est maintenu pour les "
           "piétons."),
-        P(f"4.{NBSP}Les émoluments suivants sont mis à la charge {she('de la bénéficiaire', 'du bénéficiaire')}{NBSP}:"),
+        P(f"4.{NBSP}Les émoluments suivants sont mis à la charge {she('de la bénéficiaire', 'du bénéficiaire')}{NBSP}:",
+          "lead_in"),
         fees_table("emoluments", "frais"),
         P(f"5.{NBSP}La présente autorisation est personnelle, incessible et révocable en tout temps "
-          "pour de justes motifs."),
+          "pour de justes motifs.", "after_table"),
         P("Voies de recours", "heading"),
         P("La présente décision peut faire l’objet d’un recours écrit et motivé auprès du Conseil "
           "communal, {{ commune.adresse }}, {{ commune.npa_localite }}, dans un délai de 30 jours dès "
@@ -345,7 +350,7 @@ def autorisation_stationnement() -> Letter:
           "administratives (LPJA) du canton de Neuchâtel. Le recours contient les conclusions et "
           "les motifs du recourant, est daté et signé, et la décision attaquée y est jointe. Le "
           "délai de recours ne peut pas être prolongé.", "small"),
-        *closing("POLICE ADMINISTRATIVE", "", "Le commandant"),
+        *closing("POLICE ADMINISTRATIVE", "Le commandant"),
     ])
 
 
@@ -372,7 +377,7 @@ def reponse_reclamation() -> Letter:
         ctl("{%p endif %}"),
         P("Nous vous remercions de votre confiance et de l’intérêt que vous portez à la qualité "
           "des prestations communales."),
-        *closing("CHANCELLERIE COMMUNALE", "", "Le chancelier"),
+        *closing("CHANCELLERIE COMMUNALE", "Le chancelier"),
     ])
 
 
@@ -448,6 +453,9 @@ def docx_table(document, table: Table) -> None:
     t = document.add_table(rows=len(table.rows), cols=len(table.widths_cm))
     t.style = "Table Grid"
     t.alignment = WD_TABLE_ALIGNMENT.LEFT
+    t.autofit = False
+    for column, width in zip(t.columns, table.widths_cm):
+        column.width = Cm(width)
     for i, row in enumerate(table.rows):
         for j, text in enumerate(row):
             cell = t.cell(i, j)
@@ -552,7 +560,8 @@ class OdtWriter:
         self._tables += 1
         name = f"Tableau{self._tables}"
         table_style = Style(name=name, family="table")
-        table_style.addElement(TableProperties(width=f"{sum(table.widths_cm)}cm", align="left"))
+        table_style.addElement(TableProperties(width=f"{sum(table.widths_cm)}cm", align="left",
+                                                 maybreakbetweenrows="false", keepwithnext="always"))
         self.doc.automaticstyles.addElement(table_style)
         cell_style = Style(name=f"{name}.cellule", family="table-cell")
         cell_style.addElement(TableCellProperties(border="0.5pt solid #000000", padding="0.1cm"))
