@@ -1,3 +1,130 @@
-"""Routes for this capability land with their issue."""
+"""POST /v1/text/minutes and /v1/text/factsheet: notes → procès-verbal; regulation → public fact sheet.
 
-ROUTES: list = []
+JSON by default; the .docx/.odt through the PV and fact-sheet templates with "format"; Server-Sent
+Events (`delta` … `done`) when the client sends `Accept: text/event-stream` and a model writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+from litestar import Request, Response, post
+
+from plume.api.problems import Problem
+from plume.api.task_support import (Engine, check_size, inference_for, model_or_rules, sse, task_errors,
+                                    wants_stream)
+from plume.security.middleware import note
+from plume.tasks import factsheet as factsheet_task
+from plume.tasks import minutes as minutes_task
+
+
+class DraftIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    text: str
+    format: Literal["text", "docx", "odt"] = "text"
+    engine: Engine = "auto"
+
+
+def _checked(request: Request, data: DraftIn) -> None:
+    check_size(request, data.text)
+    if not data.text.strip():
+        raise Problem(422, "Le texte est vide.", code="validation")
+
+
+# ------------------------------------------------------------------------------------ minutes
+@post("/v1/text/minutes", summary="Procès-verbal à partir de notes ou d'une transcription", tags=["texte"],
+      status_code=200)
+async def minutes(request: Request, data: DraftIn) -> Any:
+    _checked(request, data)
+    with task_errors():
+        inference = inference_for(request, minutes_task.TASK, data.engine)
+    user = request.user.name
+
+    def result_of(pv: minutes_task.Minutes, engine: str) -> dict[str, Any]:
+        return {"text": minutes_task.minutes_text(pv), "minutes": msgspec.to_builtins(pv), "engine": engine}
+
+    if inference is not None and wants_stream(request) and data.format == "text":
+        pv = minutes_task.read_notes(data.text)
+
+        async def finish(_: str) -> dict[str, Any]:
+            return result_of(pv, inference.model_for(minutes_task.TASK) or "")
+
+        return sse(minutes_task.write_discussions(pv, inference, user), finish)
+
+    async def run(model):
+        pv = minutes_task.read_notes(data.text)
+        if model is not None:
+            async for _ in minutes_task.write_discussions(pv, model, user):
+                pass
+        return result_of(pv, model.model_for(minutes_task.TASK) if model else "rules")
+
+    result = await model_or_rules(data.engine, inference, run)
+    if data.format == "text":
+        return result
+    pv = msgspec.convert(result["minutes"], minutes_task.Minutes)
+    return render(request, minutes_task.TEMPLATE_ID, minutes_task.template_values(pv), data.format)
+
+
+# ---------------------------------------------------------------------------------- fact sheet
+@post("/v1/text/factsheet", summary="Fiche explicative à partir d'un règlement", tags=["texte"], status_code=200)
+async def factsheet(request: Request, data: DraftIn) -> Any:
+    _checked(request, data)
+    with task_errors():
+        inference = inference_for(request, factsheet_task.TASK, data.engine)
+    user = request.user.name
+    source = factsheet_task.read_facts(data.text)
+    if not source.articles:
+        raise Problem(422, "Aucun article trouvé : le texte doit contenir des articles (« Art. 3 … »).",
+                      code="no-articles")
+
+    def result_of(sheet: factsheet_task.FactSheet, engine: str) -> dict[str, Any]:
+        return {"text": factsheet_task.sheet_text(sheet), "sheet": msgspec.to_builtins(sheet), "engine": engine}
+
+    if inference is not None and wants_stream(request) and data.format == "text":
+        return sse(_sheet_progress(), _finish_sheet(data.text, source, inference, user, result_of))
+
+    async def run(model):
+        sheet = await factsheet_task.write_sheet(data.text, source, model, user) if model else source
+        return result_of(sheet, model.model_for(factsheet_task.TASK) if model else "rules")
+
+    result = await model_or_rules(data.engine, inference, run)
+    if data.format == "text":
+        return result
+    sheet = msgspec.convert(result["sheet"], factsheet_task.FactSheet)
+    return render(request, factsheet_task.TEMPLATE_ID, factsheet_task.template_values(sheet), data.format)
+
+
+async def _sheet_progress():
+    # The sheet is one checked JSON answer: nothing partial is shown; the `done` event carries it.
+    yield ""
+
+
+def _finish_sheet(text, source, inference, user, result_of):
+    async def finish(_: str) -> dict[str, Any]:
+        sheet = await factsheet_task.write_sheet(text, source, inference, user)
+        return result_of(sheet, inference.model_for(factsheet_task.TASK) or "")
+    return finish
+
+
+# ------------------------------------------------------------------------------------- render
+def render(request: Request, template_id: str, values: dict[str, Any], fmt: str) -> Response:
+    library = request.app.state.get("templates")
+    if library is None:
+        raise Problem(503, "La bibliothèque de modèles n'est pas disponible.", code="templates-unavailable")
+    note(request, template=template_id)
+    from plume.documents.library import FieldErrors, TemplateNotFound
+
+    try:
+        document = library.render(template_id, values, fmt)
+    except TemplateNotFound as exc:
+        raise Problem(404, f"Le modèle « {template_id} » n'existe pas dans la bibliothèque.",
+                      code="template-not-found") from exc
+    except FieldErrors as exc:
+        errors = getattr(exc, "errors", None)
+        raise Problem(422, f"Le modèle « {template_id} » refuse les valeurs produites.", code="template-fields",
+                      errors=msgspec.to_builtins(errors) if errors is not None else []) from exc
+    return Response(document.content, media_type=document.media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{document.filename}"'})
+
+
+ROUTES = [minutes, factsheet]

@@ -88,6 +88,8 @@ def sse(deltas: AsyncIterator[str], finish: Callable[[str], Awaitable[dict[str, 
         try:
             with task_errors():
                 async for piece in deltas:
+                    if not piece:
+                        continue
                     pieces.append(piece)
                     yield {"event": "delta", "data": json.dumps({"text": piece}, ensure_ascii=False)}
                 result = await finish("".join(pieces))

@@ -51,7 +51,7 @@ def number_from_words(text: str) -> int | None:
 _MONTH_RE = "|".join(sorted(map(re.escape, MONTHS), key=len, reverse=True))
 _DAY = r"(?P<day>[0-3]?\d)(?:er|re|\.)?"
 WRITTEN_DATE = re.compile(rf"\b{_DAY}\s+(?P<month>{_MONTH_RE})(?:\s+(?P<year>(?:19|20)\d\d))?\b", re.IGNORECASE)
-NUMERIC_DATE = re.compile(r"\b(?P<day>[0-3]?\d)\.(?P<month>[01]?\d)(?:\.(?P<year>(?:19|20)?\d\d))?\b(?![.\d'])")
+NUMERIC_DATE = re.compile(r"\b(?P<day>[0-3]?\d)\.(?P<month>[01]?\d(?=\.(?:19|20)?\d\d)|[01]\d)(?:\.(?P<year>(?:19|20)?\d\d))?\b(?![\d'])(?!\.\d)")
 ISO_DATE = re.compile(r"\b(?P<year>(?:19|20)\d\d)-(?P<month>[01]\d)-(?P<day>[0-3]\d)\b")
 
 

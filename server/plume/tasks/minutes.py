@@ -1,0 +1,344 @@
+"""Meeting notes or a timestamped transcript → procès-verbal of a Swiss communal council.
+
+Without a model: header (body, date, start time, place, chair, secretary, present, excused), agenda
+points with their numbering, votes (yes / no / abstentions, unanimity), "divers", closing time and
+next meeting are read by rules. With a model: each point's discussion is rewritten in indirect
+speech (one checked JSON answer per point).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import msgspec
+from babel.dates import format_date
+
+from plume.inference.base import Inference, Message
+from plume.tasks.common import complete_structured, fence
+from plume.tasks.facts import NUMBER_WORD, find_dates, find_times, number_from_words, spoken_time
+
+TASK = "minutes"
+TEMPLATE_ID = "proces-verbal"
+
+
+class Vote(msgspec.Struct, kw_only=True):
+    yes: int | None = None
+    no: int | None = None
+    abstentions: int | None = None
+    unanimous: bool = False
+    result: str | None = None  # "accepté" | "refusé"
+
+
+class AgendaItem(msgspec.Struct, kw_only=True):
+    number: int
+    title: str
+    notes: list[str] = []
+    decision: str | None = None
+    vote: Vote | None = None
+    discussion: str | None = None  # indirect speech, written by a model
+
+
+class Minutes(msgspec.Struct, kw_only=True):
+    body: str | None = None
+    date: str | None = None
+    start_time: str | None = None
+    place: str | None = None
+    chair: str | None = None
+    secretary: str | None = None
+    present: list[str] = []
+    present_count: int | None = None
+    members_total: int | None = None
+    excused: list[str] = []
+    speakers: list[str] = []
+    items: list[AgendaItem] = []
+    closing_time: str | None = None
+    next_meeting: str | None = None
+
+
+# ------------------------------------------------------------------------------------- header
+LABELS = {
+    "chair": r"Présidence|Président(?:e)?|Préside",
+    "secretary": r"Secrétaire|Procès-verbal|PV tenu par",
+    "present": r"Présent(?:e)?s",
+    "excused": r"Excusé(?:e)?s|Absent(?:e)?s excusé(?:e)?s",
+    "place": r"Lieu",
+}
+LABEL = re.compile(r"(?P<label>" + "|".join(f"(?P<{k}>{v})" for k, v in LABELS.items()) + r")\s*:?\s*", re.IGNORECASE)
+ITEM = re.compile(r"^\s*(?P<num>\d{1,2})\s*[.)]\s+(?P<rest>.+)$")
+BULLET = re.compile(r"^\s*[-–•*]\s+(?P<text>.+)$")
+VOTE_COUNTS = {
+    "yes": re.compile(rf"(?:(?P<n>\d+|{NUMBER_WORD})\s*(?:oui|pour)\b|\boui\s*:\s*(?P<m>\d+|{NUMBER_WORD}))", re.I),
+    "no": re.compile(rf"(?:(?P<n>\d+|{NUMBER_WORD})\s*(?:non|contre)\b|\bnon\s*:\s*(?P<m>\d+|{NUMBER_WORD}))", re.I),
+    "abstentions": re.compile(rf"(?:(?P<n>\d+|{NUMBER_WORD})\s*abst\w*|\babstentions?\s*:\s*(?P<m>\d+|{NUMBER_WORD}))",
+                              re.I),
+}
+CLOSING = re.compile(r"(?:\bfin\b|séance levée|clôture|levée de la séance)[^\d\n]{0,20}(?P<t>\d{1,2}\s*[h:]\s*\d{0,2})",
+                     re.I)
+NEXT = re.compile(r"prochaine séance[^\d\n]{0,20}(?P<rest>.{0,40})", re.I)
+TIMESTAMP = re.compile(r"^\s*\[(?P<ts>\d{1,2}:\d{2}(?::\d{2})?)\]\s*(?P<who>[^:]{1,60}?)\s*:\s*(?P<text>.*)$")
+ORDINAL_POINT = re.compile(r"\b(?P<ord>premier|deuxième|second|troisième|quatrième|cinquième|sixième|septième|"
+                           r"huitième|neuvième|dixième|dernier)\s+point\b[\s,:]*(?P<title>[^.?!]*)", re.I)
+ORDINALS = {"premier": 1, "deuxième": 2, "second": 2, "troisième": 3, "quatrième": 4, "cinquième": 5, "sixième": 6,
+            "septième": 7, "huitième": 8, "neuvième": 9, "dixième": 10}
+
+
+def _count(pattern: re.Pattern, text: str) -> int | None:
+    m = pattern.search(text)
+    return number_from_words(m["n"] or m["m"]) if m else None
+
+
+def read_vote(text: str) -> Vote | None:
+    counts = {key: _count(p, text) for key, p in VOTE_COUNTS.items()}
+    unanimous = bool(re.search(r"\bunanimit|\bà l'unanimité|einstimmig", text, re.I))
+    if not unanimous and counts["yes"] is None:
+        return None
+    result = None
+    if re.search(r"\b(?:accepté|acceptée|adopté|adoptée|approuvé|approuvée)\b", text, re.I):
+        result = "accepté"
+    elif re.search(r"\b(?:refusé|refusée|rejeté|rejetée)\b", text, re.I):
+        result = "refusé"
+    elif counts["yes"] is not None and counts["no"] is not None:
+        result = "accepté" if counts["yes"] > counts["no"] else "refusé"
+    elif unanimous:
+        result = "accepté"
+    return Vote(yes=counts["yes"], no=counts["no"], abstentions=counts["abstentions"], unanimous=unanimous,
+                result=result)
+
+
+def _header(lines: list[str], minutes: Minutes, reference: date) -> None:
+    first = lines[0] if lines else ""
+    dates = find_dates(first, reference)
+    if dates:
+        minutes.date = dates[0].value.isoformat()
+        m = re.search(r"(?:séance|réunion|sitzung)\s+(?:du\s+|de\s+la\s+|de\s+l['’])?(?P<body>[^\d,]+?)\s*(?:du\s*)?$",
+                      first[:dates[0].start], re.I)
+        if m:
+            minutes.body = m["body"].strip()
+        times = find_times(first[dates[0].end:])
+        if times:
+            minutes.start_time = times[0].value
+            place = first[dates[0].end + times[0].end:].strip(" ,.-")
+            minutes.place = place or None
+    for line in lines[:6]:
+        matches = list(LABEL.finditer(line))
+        for i, m in enumerate(matches):
+            value = line[m.end(): matches[i + 1].start() if i + 1 < len(matches) else len(line)].strip(" .;")
+            key = next(k for k in LABELS if m[k])
+            _header_value(minutes, key, value)
+
+
+def _header_value(minutes: Minutes, key: str, value: str) -> None:
+    if key == "present":
+        if m := re.match(r"(\d+)\s*(?:/|sur)\s*(\d+)", value):
+            minutes.present_count, minutes.members_total = int(m[1]), int(m[2])
+        else:
+            minutes.present = _names(value)
+            minutes.present_count = len(minutes.present) or None
+    elif key == "excused":
+        minutes.excused = _names(value)
+    elif key in ("chair", "secretary", "place"):
+        setattr(minutes, key, value or None)
+
+
+def _names(value: str) -> list[str]:
+    return [n.strip(" .") for n in re.split(r",|;|\bet\b", value) if n.strip(" .")]
+
+
+# ------------------------------------------------------------------------------------ notes
+def read_notes(text: str, reference: date | None = None) -> Minutes:
+    """Structured notes ('1. …', '- …', 'vote: 31 oui, 4 non, 2 abst.') or a '[hh:mm:ss] Speaker: …' transcript."""
+    reference = reference or date.today()
+    lines = [line.rstrip() for line in text.splitlines() if line.strip()]
+    if sum(bool(TIMESTAMP.match(line)) for line in lines) >= max(2, len(lines) // 2):
+        return read_transcript(lines)
+    minutes = Minutes()
+    _header(lines, minutes, reference)
+    current: AgendaItem | None = None
+    for line in lines:
+        if m := ITEM.match(line):
+            title, _, decision = m["rest"].partition("->")
+            if ":" in title and re.match(r"\s*divers", title, re.I):
+                title, _, note = title.partition(":")
+                decision = f"{note.strip()} -> {decision.strip()}" if decision else note
+            current = AgendaItem(number=int(m["num"]), title=title.strip(" :"), decision=decision.strip() or None)
+            current.vote = read_vote(decision) if decision else None
+            minutes.items.append(current)
+        elif (m := BULLET.match(line)) and current is not None:
+            note = m["text"].strip()
+            if re.match(r"vote\b|votation|scrutin", note, re.I) or (read_vote(note) and "oui" in note.lower()):
+                current.vote = read_vote(note)
+                current.decision = note.split(":", 1)[-1].strip()
+            else:
+                current.notes.append(note)
+        _tail(line, minutes, reference)
+    return minutes
+
+
+def _tail(line: str, minutes: Minutes, reference: date) -> None:
+    if m := CLOSING.search(line):
+        times = find_times(m["t"])
+        minutes.closing_time = times[0].value if times else minutes.closing_time
+    if m := NEXT.search(line):
+        dates = find_dates(m["rest"], reference)
+        minutes.next_meeting = dates[0].value.isoformat() if dates else m["rest"].strip(" .") or None
+
+
+def read_transcript(lines: list[str]) -> Minutes:
+    minutes = Minutes()
+    current: AgendaItem | None = None
+    for line in lines:
+        m = TIMESTAMP.match(line)
+        if not m:
+            continue
+        who, said = m["who"].strip(), m["text"].strip()
+        if who not in minutes.speakers:
+            minutes.speakers.append(who)
+        if re.match(r"président", who, re.I) and minutes.chair is None:
+            minutes.chair = who
+        if minutes.start_time is None and (t := spoken_time(said) or _first_time(said)):
+            minutes.start_time = t
+        if point := ORDINAL_POINT.search(said):
+            number = ORDINALS.get(point["ord"].lower(), len(minutes.items) + 1)
+            current = AgendaItem(number=number, title=point["title"].strip(" ,") or f"Point {number}")
+            minutes.items.append(current)
+        elif current is None and not minutes.items:
+            continue  # opening words before the first point (quorum, greetings)
+        elif current is None or current.vote is not None:
+            number = (minutes.items[-1].number if minutes.items else 0) + 1
+            current = AgendaItem(number=number, title=f"Point {number}")
+            minutes.items.append(current)
+        vote = read_vote(said) if re.search(r"vote|unanimit|oui\s*:|accept|adopt|refus", said, re.I) else None
+        if vote:
+            current.vote, current.decision = vote, said
+        else:
+            current.notes.append(f"{who} : {said}")
+        if m2 := CLOSING.search(said):
+            times = find_times(m2["t"])
+            minutes.closing_time = times[0].value if times else None
+    return minutes
+
+
+def _first_time(text: str) -> str | None:
+    times = find_times(text)
+    return times[0].value if times else None
+
+
+# --------------------------------------------------------------------------------------- text
+def _long_date(iso: str | None) -> str | None:
+    if not iso:
+        return None
+    try:
+        return format_date(date.fromisoformat(iso), "d MMMM y", locale="fr_CH")
+    except ValueError:
+        return iso
+
+
+def _hour(t: str | None) -> str | None:
+    return t.replace(":", " h ") if t else None
+
+
+def vote_sentence(vote: Vote) -> str:
+    if vote.unanimous and vote.yes is None:
+        return f"{(vote.result or 'accepté').capitalize()} à l'unanimité."
+    parts = [f"{vote.yes} oui" if vote.yes is not None else None,
+             f"{vote.no} non" if vote.no is not None else None,
+             f"{vote.abstentions} abstention{'s' if (vote.abstentions or 0) > 1 else ''}"
+             if vote.abstentions is not None else None]
+    counted = ", ".join(p for p in parts if p)
+    return f"{(vote.result or 'résultat').capitalize()} par {counted}."
+
+
+def _next_meeting(minutes: Minutes) -> str:
+    """The next meeting: a long date when it is one, else the words of the notes."""
+    value = minutes.next_meeting or ""
+    return (_long_date(value) or "") if re.match(r"^\d{4}-\d\d-\d\d$", value) else value
+
+
+def minutes_text(minutes: Minutes) -> str:
+    title = f"Séance du {minutes.body}" if minutes.body else "Séance"
+    when = _long_date(minutes.date)
+    lines = ["PROCÈS-VERBAL", f"{title}{' du ' + when if when else ''}", ""]
+    for label, value in (("Lieu", minutes.place), ("Début", _hour(minutes.start_time)),
+                         ("Présidence", minutes.chair), ("Secrétaire", minutes.secretary)):
+        if value:
+            lines.append(f"{label} : {value}")
+    if minutes.present:
+        lines.append(f"Présents : {', '.join(minutes.present)}")
+    elif minutes.present_count is not None:
+        total = f" sur {minutes.members_total}" if minutes.members_total else ""
+        lines.append(f"Présents : {minutes.present_count} membres{total}")
+    if minutes.excused:
+        lines.append(f"Excusés : {', '.join(minutes.excused)}")
+    if minutes.speakers and not minutes.present:
+        lines.append(f"Interventions de : {', '.join(minutes.speakers)}")
+    lines.append("")
+    for item in minutes.items:
+        lines.append(f"{item.number}. {item.title}")
+        if item.discussion:
+            lines.append(f"   {item.discussion}")
+        else:
+            lines += [f"   – {note}" for note in item.notes]
+        if item.vote:
+            lines.append(f"   Décision : {vote_sentence(item.vote)}")
+        elif item.decision:
+            lines.append(f"   Suite donnée : {item.decision}")
+        lines.append("")
+    if minutes.closing_time:
+        lines.append(f"La séance est levée à {_hour(minutes.closing_time)}.")
+    if minutes.next_meeting:
+        lines.append(f"Prochaine séance : {_next_meeting(minutes)}.")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def template_values(minutes: Minutes) -> dict:
+    """Values for templates/proces-verbal (see its template.toml)."""
+    return {
+        "organe": minutes.body or "",
+        "date_seance": minutes.date,
+        "heure_debut": minutes.start_time or "",
+        "lieu": minutes.place or "",
+        "presidence": minutes.chair or "",
+        "secretaire": minutes.secretary or "",
+        "presents": ", ".join(minutes.present) if minutes.present else (
+            f"{minutes.present_count} membres sur {minutes.members_total}" if minutes.present_count else ""),
+        "excuses": minutes.excused,
+        "points": [{"numero": str(i.number), "titre": i.title,
+                    "discussion": i.discussion or "\n".join(f"– {n}" for n in i.notes),
+                    "decision": vote_sentence(i.vote) if i.vote else (i.decision or "")} for i in minutes.items],
+        "heure_fin": minutes.closing_time or "",
+        "prochaine_seance": _next_meeting(minutes),
+    }
+
+
+# -------------------------------------------------------------------------------------- model
+class _Discussion(msgspec.Struct):
+    discussion: str
+
+
+def _indirect(value: _Discussion) -> None:
+    text = value.discussion.strip()
+    if not text:
+        raise ValueError("la discussion est vide")
+    if re.search(r"\b(?:je|j'|nous|on)\b", text[:400], re.I) and len(text) < 40:
+        raise ValueError("la discussion doit être au discours indirect (troisième personne)")
+
+
+def discussion_messages(item: AgendaItem) -> list[Message]:
+    fenced, rule = fence("\n".join(item.notes) or item.title)
+    system = ("Tu rédiges le procès-verbal d'une séance d'un conseil communal suisse. Rédige la discussion de ce "
+              "point de l'ordre du jour au discours indirect, à la troisième personne, au passé composé, en "
+              "phrases complètes et neutres, sans ajouter de fait ni de chiffre absent des notes. Ne mentionne pas "
+              "le vote. Réponds uniquement par un objet JSON {\"discussion\": \"...\"}. " + rule)
+    return [Message("system", system), Message("user", f"Point {item.number} : {item.title}\n{fenced}")]
+
+
+async def write_discussions(minutes: Minutes, inference: Inference, user: str | None = None):
+    """Yield each point's discussion as it is written (for streaming); fills `minutes` in place."""
+    for item in minutes.items:
+        if not item.notes:
+            continue
+        answer, _ = await complete_structured(inference, TASK, discussion_messages(item), _Discussion, user=user,
+                                              max_tokens=400, check=_indirect)
+        item.discussion = " ".join(answer.discussion.split())
+        yield f"{item.number}. {item.title}\n{item.discussion}\n\n"
