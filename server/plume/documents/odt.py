@@ -123,16 +123,16 @@ def _rewrite(root: etree._Element) -> None:
 
 
 _P_OPEN = re.compile(r"<text:([ph])([ >/])")
+_AREA = re.compile(r"<(/?)style:(header|footer)(?:-left|-first)?[ >]")
+
+
 def _line_labels(source: str, default: str) -> list[str]:
+    """Each line (paragraph) labelled by the header/footer it sits in, in styles.xml."""
     labels, current = [], default
     for line in source.split("\n"):
-        if re.search(r"<style:(header|header-left|header-first)[ >]", line):
-            current = HEADER
-        elif re.search(r"<style:(footer|footer-left|footer-first)[ >]", line):
-            current = FOOTER
-        labels.append(current)
-        if re.search(r"</style:(header|header-left|header-first|footer|footer-left|footer-first)>", line):
-            current = default
+        labels.append(current)  # a line starts with its paragraph: the state at its start is its own
+        for match in _AREA.finditer(line):
+            current = default if match.group(1) else (HEADER if match.group(2) == "header" else FOOTER)
     return labels
 
 
