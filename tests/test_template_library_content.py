@@ -390,6 +390,33 @@ def test_letter_branches(server, letter, changes, present, absent, fmt):
         assert normalized(phrase) not in text, phrase
 
 
+def bold_texts(data: bytes, fmt: str) -> list[str]:
+    """Texts printed in bold by direct character formatting (a run's w:b, a span's bold style)."""
+    if fmt == "docx":
+        document = docx.Document(io.BytesIO(data))
+        return [run.text for p in document.element.body.iter(qn("w:p")) for run in Paragraph(p, None).runs
+                if run.bold]
+    document = load_odt(io.BytesIO(data))
+    bold = set()
+    for style in document.automaticstyles.childNodes + document.styles.childNodes:
+        for props in getattr(style, "childNodes", []):
+            if props.qname[1] == "text-properties" and props.getAttribute("fontweight") == "bold":
+                bold.add(style.getAttribute("name"))
+    return [teletype.extractText(span) for span in document.text.getElementsByType(odftext.Span)
+            if span.getAttribute("stylename") in bold]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_split_placeholder_keeps_its_bold_in_the_libreoffice_saved_model(server, fmt):
+    """In relance-facture, `{{ mon¦tant }}` is bold and cut in two by Writer: the amount stays bold."""
+    values = {**examples("relance-facture"), "montant": 1234.5}
+    response = render(server, "relance-facture", values, fmt)
+    assert response.status_code == 200, response.text[:300]
+    assert any("1'234.50" in normalized(t) for t in bold_texts(response.content, fmt))
+    _, text = rendered_text(response, fmt)
+    assert "CHF 1'234.50" in text
+
+
 @pytest.mark.libreoffice
 def test_rendered_letters_convert_to_pdf_with_libreoffice(server, tmp_path):
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
@@ -412,3 +439,16 @@ def test_rendered_letters_convert_to_pdf_with_libreoffice(server, tmp_path):
         assert pdf.is_file(), f"LibreOffice n’a pas converti {path.name}"
         data = pdf.read_bytes()
         assert data.startswith(b"%PDF") and b"/Type /Page" in data.replace(b"/Type/Page", b"/Type /Page")
+
+
+def test_server_lists_the_library_with_its_fields(server):
+    with server.client("user") as client:
+        listing = client.get("/v1/templates")
+        assert listing.status_code == 200
+        by_id = {t["id"]: t for t in listing.json()}
+        for letter in LETTERS:
+            data = manifest(letter)
+            assert by_id[letter]["title"] == data["title"] and by_id[letter]["category"] == data["category"]
+            detail = client.get(f"/v1/templates/{letter}").json()
+            assert [f["name"] for f in detail["fields"]] == [f["name"] for f in data["fields"]]
+            assert [f["label"] for f in detail["fields"]] == [f["label"] for f in data["fields"]]
