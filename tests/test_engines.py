@@ -148,18 +148,20 @@ def test_concurrent_generations_share_the_model_and_match_single_runs(llm):
     assert [results[i] for i in range(len(prompts))] == expected
 
 
-def test_batch_of_same_length_prompts_equals_single_runs(llm):
-    a = llm.format_chat([{"role": "user", "content": "Bonjour"}])
-    b = llm.format_chat([{"role": "user", "content": "Merci"}])
-    assert len(llm.encode(a)) == len(llm.encode(b))
-    texts = ["", ""]
-    for step in llm.generate_batch([a, b], GenerationParams(max_new_tokens=16), [CancelToken(), CancelToken()]):
+def test_batch_equals_single_runs_for_same_and_different_prompt_lengths(llm):
+    a, b, c = (llm.format_chat([{"role": "user", "content": t}]) for t in ("Bonjour", "Merci", PROMPT_TEXT))
+    assert len(llm.encode(a)) == len(llm.encode(b)) != len(llm.encode(c))  # a and b share a batched pass
+    texts, tokens = ["", "", ""], [0, 0, 0]
+    cancels = [CancelToken(), CancelToken(), CancelToken()]
+    for step in llm.generate_batch([a, b, c], GenerationParams(max_new_tokens=16), cancels):
         for i, chunk in enumerate(step):
             texts[i] += chunk.text if chunk else ""
-    assert texts == [run(llm, a, max_new_tokens=16)[0], run(llm, b, max_new_tokens=16)[0]]
-    with pytest.raises(EngineError, match="même nombre de jetons"):
-        list(llm.generate_batch([a, llm.format_chat([{"role": "user", "content": PROMPT_TEXT}])],
-                                GenerationParams(), [CancelToken(), CancelToken()]))
+            tokens[i] += chunk.tokens if chunk else 0
+        if tokens[1] >= 5:
+            cancels[1].cancel()
+    assert texts[0] == run(llm, a, max_new_tokens=16)[0]
+    assert texts[2] == run(llm, c, max_new_tokens=16)[0]
+    assert tokens == [16, 5, 16]  # the cancelled row stopped, the others went on
 
 
 def test_prompt_longer_than_the_context_is_an_engine_error(catalog):

@@ -9,12 +9,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import msgspec
-from litestar import Request, Response, post
+from litestar import Request, post
 
 from plume.api.problems import Problem
-from plume.api.task_support import (Engine, check_size, inference_for, model_or_rules, sse, task_errors,
-                                    wants_stream)
-from plume.security.middleware import note
+from plume.api.task_support import (Engine, check_size, inference_for, model_or_rules, render_document, sse,
+                                    task_errors, wants_stream)
 from plume.tasks import factsheet as factsheet_task
 from plume.tasks import minutes as minutes_task
 
@@ -46,23 +45,26 @@ async def minutes(request: Request, data: DraftIn) -> Any:
     if inference is not None and wants_stream(request) and data.format == "text":
         pv = minutes_task.read_notes(data.text)
 
-        async def finish(_: str) -> dict[str, Any]:
+        async def finish() -> dict[str, Any]:
             return result_of(pv, inference.model_for(minutes_task.TASK) or "")
 
-        return sse(minutes_task.write_discussions(pv, inference, user), finish)
+        async def fallback() -> dict[str, Any]:
+            return result_of(minutes_task.read_notes(data.text), "rules")
+
+        return sse(minutes_task.discussion_events(pv, inference, user), finish,
+                   fallback if data.engine == "auto" else None)
 
     async def run(model):
         pv = minutes_task.read_notes(data.text)
         if model is not None:
-            async for _ in minutes_task.write_discussions(pv, model, user):
-                pass
+            await minutes_task.write_discussions(pv, model, user)
         return result_of(pv, model.model_for(minutes_task.TASK) if model else "rules")
 
     result = await model_or_rules(data.engine, inference, run)
     if data.format == "text":
         return result
     pv = msgspec.convert(result["minutes"], minutes_task.Minutes)
-    return render(request, minutes_task.TEMPLATE_ID, minutes_task.template_values(pv), data.format)
+    return render_document(request, minutes_task.TEMPLATE_ID, minutes_task.template_values(pv), data.format)
 
 
 # ---------------------------------------------------------------------------------- fact sheet
@@ -81,7 +83,18 @@ async def factsheet(request: Request, data: DraftIn) -> Any:
         return {"text": factsheet_task.sheet_text(sheet), "sheet": msgspec.to_builtins(sheet), "engine": engine}
 
     if inference is not None and wants_stream(request) and data.format == "text":
-        return sse(_sheet_progress(), _finish_sheet(data.text, source, inference, user, result_of))
+        async def progress():
+            # The sheet is one checked JSON answer: nothing partial is shown; `done` carries it.
+            yield "progress", {"stage": "rédaction", "part": 1, "parts": 1}
+
+        async def finish() -> dict[str, Any]:
+            sheet = await factsheet_task.write_sheet(data.text, source, inference, user)
+            return result_of(sheet, inference.model_for(factsheet_task.TASK) or "")
+
+        async def fallback() -> dict[str, Any]:
+            return result_of(source, "rules")
+
+        return sse(progress(), finish, fallback if data.engine == "auto" else None)
 
     async def run(model):
         sheet = await factsheet_task.write_sheet(data.text, source, model, user) if model else source
@@ -91,40 +104,7 @@ async def factsheet(request: Request, data: DraftIn) -> Any:
     if data.format == "text":
         return result
     sheet = msgspec.convert(result["sheet"], factsheet_task.FactSheet)
-    return render(request, factsheet_task.TEMPLATE_ID, factsheet_task.template_values(sheet), data.format)
-
-
-async def _sheet_progress():
-    # The sheet is one checked JSON answer: nothing partial is shown; the `done` event carries it.
-    yield ""
-
-
-def _finish_sheet(text, source, inference, user, result_of):
-    async def finish(_: str) -> dict[str, Any]:
-        sheet = await factsheet_task.write_sheet(text, source, inference, user)
-        return result_of(sheet, inference.model_for(factsheet_task.TASK) or "")
-    return finish
-
-
-# ------------------------------------------------------------------------------------- render
-def render(request: Request, template_id: str, values: dict[str, Any], fmt: str) -> Response:
-    library = request.app.state.get("templates")
-    if library is None:
-        raise Problem(503, "La bibliothèque de modèles n'est pas disponible.", code="templates-unavailable")
-    note(request, template=template_id)
-    from plume.documents.library import FieldErrors, TemplateNotFound
-
-    try:
-        document = library.render(template_id, values, fmt)
-    except TemplateNotFound as exc:
-        raise Problem(404, f"Le modèle « {template_id} » n'existe pas dans la bibliothèque.",
-                      code="template-not-found") from exc
-    except FieldErrors as exc:
-        errors = getattr(exc, "errors", None)
-        raise Problem(422, f"Le modèle « {template_id} » refuse les valeurs produites.", code="template-fields",
-                      errors=msgspec.to_builtins(errors) if errors is not None else []) from exc
-    return Response(document.content, media_type=document.media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{document.filename}"'})
+    return render_document(request, factsheet_task.TEMPLATE_ID, factsheet_task.template_values(sheet), data.format)
 
 
 ROUTES = [minutes, factsheet]

@@ -9,9 +9,8 @@ import msgspec
 from litestar import Request, Response, post
 
 from plume.api.problems import Problem
-from plume.api.task_support import Engine, check_size, inference_for, model_or_rules, task_errors
+from plume.api.task_support import Engine, check_size, inference_for, model_or_rules, render_document, task_errors
 from plume.mail import MailMessage, MessageTooLarge, from_fields, parse_message
-from plume.security.middleware import note
 from plume.tasks import acknowledge as ack_task
 from plume.tasks import triage as triage_task
 
@@ -87,29 +86,9 @@ async def acknowledge_mail(request: Request, data: AcknowledgeIn) -> Any:
 
 
 def render_letter(request: Request, ack: ack_task.Acknowledgement, fmt: str, values: dict[str, Any]) -> Response:
-    library = request.app.state.get("templates")
-    if library is None:
-        raise Problem(503, "La bibliothèque de modèles de lettres n'est pas disponible.", code="templates-unavailable")
-    note(request, template=ack_task.TEMPLATE_ID)
-    from plume.documents.library import FieldErrors, TemplateNotFound
-
-    try:
-        document = library.render(ack_task.TEMPLATE_ID, {**ack.values, **values}, fmt)
-    except TemplateNotFound as exc:
-        raise Problem(404, "Le modèle « accuse-reception » n'existe pas dans la bibliothèque.",
-                      code="template-not-found") from exc
-    except FieldErrors as exc:
-        raise Problem(422, "Il manque des valeurs pour la lettre d'accusé de réception (par exemple l'adresse "
-                           "postale) : complétez-les dans « values ».", code="missing-values",
-                      errors=_field_errors(exc), values=ack.values) from exc
-    return Response(document.content, media_type=document.media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{document.filename}"',
-                             "X-Plume-Reference": ack.reference})
-
-
-def _field_errors(exc: Exception) -> Any:
-    errors = getattr(exc, "errors", None)
-    return msgspec.to_builtins(errors) if errors is not None else []
+    response = render_document(request, ack_task.TEMPLATE_ID, {**ack.values, **values}, fmt)
+    response.headers["X-Plume-Reference"] = ack.reference
+    return response
 
 
 def _commune_name(request: Request) -> str:

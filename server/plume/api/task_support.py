@@ -4,11 +4,12 @@ the rules and a model, turning task errors into French problems, streaming with 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.response import ServerSentEvent
 
 from plume.api.problems import Problem
@@ -79,23 +80,68 @@ def wants_stream(request: Request) -> bool:
     return "text/event-stream" in request.headers.get("accept", "")
 
 
-def sse(deltas: AsyncIterator[str], finish: Callable[[str], Awaitable[dict[str, Any]]]) -> ServerSentEvent:
-    """Stream `delta` events ({"text": piece}) as the model writes, then one `done` event with the whole
-    result (the same JSON as without streaming); on failure one `error` event with the problem."""
+def sse(events: AsyncIterator[tuple[str, Any]], finish: Callable[[], Awaitable[dict[str, Any]]],
+        fallback: Callable[[], Awaitable[dict[str, Any]]] | None = None) -> ServerSentEvent:
+    """The event format of docs/writing-tasks.md: `progress` {stage, part, parts} and `delta` {text} while
+    the model writes, then `done` with the same JSON as without streaming, or `error` with the problem.
+    `events` yields (kind, value) pairs; with `fallback` ("auto" mode) a model that fails twice gives
+    the rules' result with a warning."""
 
-    async def events() -> AsyncIterator[dict[str, str]]:
-        pieces: list[str] = []
+    def message(event: str, data: Any) -> dict[str, str]:
+        return {"event": event, "data": json.dumps(data, ensure_ascii=False, default=str)}
+
+    async def stream() -> AsyncIterator[dict[str, str]]:
         try:
             with task_errors():
-                async for piece in deltas:
-                    if not piece:
-                        continue
-                    pieces.append(piece)
-                    yield {"event": "delta", "data": json.dumps({"text": piece}, ensure_ascii=False)}
-                result = await finish("".join(pieces))
-            yield {"event": "done", "data": json.dumps(result, ensure_ascii=False, default=str)}
+                try:
+                    async for kind, value in events:
+                        yield message(kind, {"text": value} if kind == "delta" else value)
+                    result = await finish()
+                except InvalidModelOutput:
+                    if fallback is None:
+                        raise
+                    result = await fallback()
+                    result.setdefault("warnings", []).append(MODEL_FAILED)
+            yield message("done", result)
         except Problem as problem:
-            body = {"status": problem.status, "title": problem.title, "detail": problem.detail, **problem.extensions}
-            yield {"event": "error", "data": json.dumps(body, ensure_ascii=False)}
+            yield message("error", {"status": problem.status, "title": problem.title, "detail": problem.detail,
+                                    **problem.extensions})
 
-    return ServerSentEvent(events())
+    return ServerSentEvent(stream())
+
+
+def render_document(request: Request, template_id: str, values: dict[str, Any], fmt: str) -> Response:
+    """The task's result through a letter template of the library, as a .docx/.odt download. Only the
+    fields the template declares are sent, converted to their declared type."""
+    library = request.app.state.get("templates")
+    if library is None:
+        raise Problem(503, "La bibliothèque de modèles n'est pas disponible.", code="templates-unavailable")
+    note(request, template=template_id)
+    from plume.documents.library import FieldErrors, FormatUnavailable, TemplateNotFound
+
+    try:
+        fields = {f.name: f for f in library.get(template_id).fields}
+        typed = {name: _as_type(value, fields[name].type) for name, value in values.items()
+                 if name in fields and value not in (None, "")}
+        document = library.render(template_id, typed, fmt)
+    except TemplateNotFound as exc:
+        raise Problem(404, f"Le modèle « {template_id} » n'existe pas dans la bibliothèque.",
+                      code="template-not-found") from exc
+    except FormatUnavailable as exc:
+        raise Problem(exc.status, exc.detail, code="format-unavailable") from exc
+    except FieldErrors as exc:
+        raise Problem(422, f"Il manque des valeurs pour le modèle « {template_id} » : complétez-les dans "
+                           "« values ».", code="missing-values", errors=exc.errors, values=typed) from exc
+    return Response(document.content, media_type=document.media_type,
+                    headers={"Content-Disposition": document.content_disposition()})
+
+
+def _as_type(value: Any, kind: str) -> Any:
+    if kind == "number" and isinstance(value, str):
+        digits = re.match(r"\s*(\d+(?:[.,]\d+)?)", value)
+        return float(digits[1].replace(",", ".")) if digits else value
+    if kind == "text" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if kind == "text" and isinstance(value, list):
+        return "\n".join(map(str, value))
+    return value

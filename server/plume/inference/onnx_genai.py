@@ -9,10 +9,11 @@ CPU).
 Concurrency and batching:
 - `generate` may be called from several threads at once (`max_batch` of them, the scheduler's
   slots): each call has its own onnxruntime-genai Generator over the one shared model.
-- `generate_batch` decodes prompts of the SAME token length in one batch (one pass over the weights
-  per step for all of them). Prompts of different lengths are refused: onnxruntime-genai 0.18 does
-  not mask left padding for GroupQueryAttention models on CPU (measured: the padded row's first
-  token already differs from a single run), so padding would change the answers.
+- `generate_batch` decodes prompts of the same token length in one batch (one pass over the weights
+  per step for all of them); prompts of other lengths get their own Generator, stepped in turn in
+  the same loop. No padding: onnxruntime-genai 0.18 does not mask left padding for
+  GroupQueryAttention models on CPU (measured: the padded row's first token already differs from a
+  single run), so padding would change the answers.
 - onnxruntime-genai's continuous-batching `og.Engine` needs a model exported with paged attention
   (CUDA builds); on the GPU box that is the way to batch ragged requests.
 """
@@ -128,26 +129,41 @@ class GenAIEngine(Engine):
                        cancels: Sequence[CancelToken]) -> Iterator[list[Chunk | None]]:
         """Decode several prompts together (same parameters). Yields, after each step, one item per
         prompt: a Chunk of new text or None. A prompt whose CancelToken is set, or that met its end
-        or a stop string, stops receiving text; the batch ends when all have."""
+        token (an empty Chunk counting 1 token) or a stop string, stops receiving text; the batch
+        ends when all have.
+
+        Prompts of the same token length share one batched Generator (one pass over the weights per
+        step for all of them); each other length gets its own Generator, stepped in turn, because
+        onnxruntime-genai does not mask left padding for these models (padding changes answers)."""
         encoded = [self.encode(p) for p in prompts]
-        if len({len(ids) for ids in encoded}) > 1:
-            raise EngineError("generate_batch : les invites d'un lot doivent avoir le même nombre de jetons")
-        longest = len(encoded[0])
-        max_length = min(longest + params.max_new_tokens, self.context_length)
-        if longest >= max_length:
+        longest = max(len(ids) for ids in encoded)
+        if longest + 1 > self.context_length:
             raise EngineError(f"invite trop longue pour « {self.model_id} » ({longest} jetons, "
                               f"contexte {self.context_length})")
+        groups: dict[int, list[int]] = {}
+        for i, ids in enumerate(encoded):
+            groups.setdefault(len(ids), []).append(i)
         streams = [TextStream(self.tokenizer, params.stop) for _ in prompts]
         finished = [False] * len(prompts)
         try:
-            generator = self._generator(encoded, params, max_length)
-            while not all(finished) and not generator.is_done():
+            generators = [(rows, self._generator([encoded[i] for i in rows], params,
+                                                 min(length + params.max_new_tokens, self.context_length)))
+                          for length, rows in groups.items()]
+            while True:
                 for i, cancel in enumerate(cancels):
                     finished[i] = finished[i] or cancel.cancelled
-                if all(finished):
+                out: list[Chunk | None] = [None] * len(prompts)
+                stepped = False
+                for rows, generator in generators:
+                    if all(finished[i] for i in rows) or generator.is_done():
+                        continue
+                    generator.generate_next_token()
+                    stepped = True
+                    for i, token in zip(rows, np.asarray(generator.get_next_tokens()).reshape(-1), strict=True):
+                        out[i] = self._next(i, int(token), streams, finished)
+                if not stepped:
                     break
-                generator.generate_next_token()
-                yield self._step(generator.get_next_tokens(), streams, finished)
+                yield out
         except EngineError:
             raise
         except Exception as exc:  # noqa: BLE001 - runtime failures become EngineError
@@ -171,20 +187,15 @@ class GenAIEngine(Engine):
         generator.append_tokens(batch if len(encoded) > 1 else batch[0])
         return generator
 
-    def _step(self, tokens: np.ndarray, streams: list[TextStream], finished: list[bool]) -> list[Chunk | None]:
-        out: list[Chunk | None] = []
-        for i, token in enumerate(np.asarray(tokens).reshape(-1)):
-            if finished[i]:
-                out.append(None)
-                continue
-            if int(token) in self.eos_ids:
-                finished[i] = True
-                out.append(Chunk("", 1))  # the end token counts as generated
-                continue
-            chunk = streams[i].push(int(token))
-            finished[i] = streams[i].stopped
-            out.append(chunk)
-        return out
+    def _next(self, i: int, token: int, streams: list[TextStream], finished: list[bool]) -> Chunk | None:
+        if finished[i]:
+            return None
+        if token in self.eos_ids:
+            finished[i] = True
+            return Chunk("", 1)  # the end token counts as generated
+        chunk = streams[i].push(token)
+        finished[i] = streams[i].stopped
+        return chunk
 
     def close(self) -> None:
         self.model = None

@@ -153,7 +153,8 @@ def template_values(ack: Acknowledgement, mail: MailMessage) -> dict[str, Any]:
         "objet": _lower_first(ack.subject),
         "reference": ack.reference,
         "service": ack.service,
-        "delai_traitement": ack.delay_days,
+        "delai_traitement": f"{ack.delay_days} jours ouvrables",
+        "courriel": ack.sender_email,
         "annexes": ack.attachments,
     }
     if ack.civility in ("Madame", "Monsieur"):

@@ -333,12 +333,18 @@ def discussion_messages(item: AgendaItem) -> list[Message]:
     return [Message("system", system), Message("user", f"Point {item.number} : {item.title}\n{fenced}")]
 
 
-async def write_discussions(minutes: Minutes, inference: Inference, user: str | None = None):
-    """Yield each point's discussion as it is written (for streaming); fills `minutes` in place."""
-    for item in minutes.items:
-        if not item.notes:
-            continue
+async def discussion_events(minutes: Minutes, inference: Inference, user: str | None = None):
+    """("progress", {...}) then ("delta", text) for each point's discussion once it is written and
+    checked; fills `minutes` in place."""
+    points = [item for item in minutes.items if item.notes]
+    for part, item in enumerate(points, start=1):
+        yield "progress", {"stage": "discussion", "part": part, "parts": len(points), "point": item.number}
         answer, _ = await complete_structured(inference, TASK, discussion_messages(item), _Discussion, user=user,
                                               max_tokens=400, check=_indirect)
         item.discussion = " ".join(answer.discussion.split())
-        yield f"{item.number}. {item.title}\n{item.discussion}\n\n"
+        yield "delta", f"{item.number}. {item.title}\n{item.discussion}\n\n"
+
+
+async def write_discussions(minutes: Minutes, inference: Inference, user: str | None = None) -> None:
+    async for _ in discussion_events(minutes, inference, user):
+        pass
