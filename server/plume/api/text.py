@@ -17,11 +17,13 @@ from litestar import Request, post
 from litestar.response import ServerSentEvent
 
 from plume.api.problems import Problem
-from plume.api.task_support import Engine, check_size, inference_for, task_errors, wants_stream
+from plume.api.task_support import (MODEL_FAILED, Engine, check_size, inference_for, model_or_rules, task_errors,
+                                    wants_stream)
 from plume.inference.base import ModelUnavailable, NoInference
 from plume.language import apertium, lexicon, tags
 from plume.language.detect import detect
 from plume.security.middleware import note
+from plume.tasks.common import InvalidModelOutput
 from plume.tasks import plain_language, summarize, translate
 
 Text = Annotated[str, msgspec.Meta(min_length=1)]
@@ -57,19 +59,25 @@ async def plain_language_route(request: Request, data: PlainLanguageRequest) -> 
     terms = lexicon.for_data_dir(request.app.state.settings.data_dir)
     with task_errors():
         inference = inference_for(request, plain_language.TASK, data.engine)
-    if inference is None:
-        return await anyio.to_thread.run_sync(plain_language.with_rules, data.text, data.level, terms)
     user = request.user.name
-    if wants_stream(request):
-        model = inference.model_for(plain_language.TASK) or "model"
+
+    async def run(model: Any) -> dict[str, Any]:
+        if model is None:
+            result = await anyio.to_thread.run_sync(plain_language.with_rules, data.text, data.level, terms)
+        else:
+            result = await plain_language.with_model(model, data.text, data.level, terms, user=user)
+        return msgspec.to_builtins(result)
+
+    if inference is not None and wants_stream(request):
+        model_id = inference.model_for(plain_language.TASK) or "model"
         generation = plain_language.rewrite_events(inference, data.text, data.level, terms, stream=True, user=user)
 
         async def finish(rewritten: str) -> Any:
             return await anyio.to_thread.run_sync(plain_language.finish_rewrite, data.text, rewritten, data.level,
-                                                  terms, model)
-        return _sse(_prefixed({"stage": "rewrite"}, generation), finish)
-    with task_errors():
-        return await plain_language.with_model(inference, data.text, data.level, terms, user=user)
+                                                  terms, model_id)
+        return _sse(_prefixed({"stage": "rewrite"}, generation), finish,
+                    fallback=(lambda: run(None)) if data.engine == "auto" else None)
+    return await model_or_rules(data.engine, inference, run)
 
 
 # -- translation ------------------------------------------------------------------------------------------------
@@ -131,10 +139,16 @@ async def summarize_route(request: Request, data: SummarizeRequest) -> Any:
     check_size(request, data.text)
     with task_errors():
         inference = inference_for(request, summarize.TASK, data.engine)
-    if inference is None:
-        return await anyio.to_thread.run_sync(summarize.with_rules, data.text, data.length)
     user = request.user.name
-    if wants_stream(request):
+
+    async def run(model: Any) -> dict[str, Any]:
+        if model is None:
+            result = await anyio.to_thread.run_sync(summarize.with_rules, data.text, data.length)
+        else:
+            result = await summarize.with_model(model, data.text, data.length, user=user)
+        return msgspec.to_builtins(result)
+
+    if inference is not None and wants_stream(request):
         model = inference.model_for(summarize.TASK) or "model"
         parts = {"n": 1}
 
@@ -147,9 +161,8 @@ async def summarize_route(request: Request, data: SummarizeRequest) -> Any:
 
         async def finish(summary: str) -> Any:
             return summarize.SummaryResult(text=summary, length=data.length, engine=model, parts=parts["n"])
-        return _sse(generation(), finish)
-    with task_errors():
-        return await summarize.with_model(inference, data.text, data.length, user=user)
+        return _sse(generation(), finish, fallback=(lambda: run(None)) if data.engine == "auto" else None)
+    return await model_or_rules(data.engine, inference, run)
 
 
 # -- Server-Sent Events ------------------------------------------------------------------------------------------------
@@ -161,30 +174,45 @@ async def _prefixed(progress: dict, events: AsyncIterator[tuple[str, Any]]) -> A
         yield event
 
 
-def _sse(events: AsyncIterator[tuple[str, Any]], finish) -> ServerSentEvent:
+def _sse(events: AsyncIterator[tuple[str, Any]], finish, fallback=None) -> ServerSentEvent:
     """progress {stage, part, parts} · delta {text} · restart {reason}: drop the text received so far, a
-    second attempt begins · done: the same JSON as without streaming · error: a problem (status, detail)."""
+    second attempt begins · done: the same JSON as without streaming · error: a problem (status, detail).
+    With `fallback` ("auto" mode), a model that fails twice gives the rules' result, with a warning."""
 
     def message(event: str, data: Any) -> dict[str, str]:
         return {"event": event, "data": json.dumps(msgspec.to_builtins(data), ensure_ascii=False)}
 
     async def stream() -> AsyncIterator[dict[str, str]]:
         try:
-            with task_errors():
-                async for kind, value in events:
-                    if kind == "progress":
-                        yield message("progress", value)
-                    elif kind == "delta":
-                        yield message("delta", {"text": value})
-                    elif kind == "restart":
-                        yield message("restart", {"reason": value})
-                    elif kind == "final":
-                        yield message("done", await finish(value))
+            with task_errors():  # turns ModelUnavailable and InvalidModelOutput into problems
+                try:
+                    async for kind, value in events:
+                        if kind == "delta":
+                            yield message("delta", {"text": value})
+                        elif kind in ("progress", "restart"):
+                            yield message(kind, value if kind == "progress" else {"reason": value})
+                        elif kind == "final":
+                            yield message("done", await finish(value))
+                except InvalidModelOutput:
+                    if fallback is None:
+                        raise
+                    result = await fallback()
+                    result.setdefault("warnings", []).append(MODEL_FAILED)
+                    yield message("done", result)
         except Problem as problem:
             yield message("error", {"status": problem.status, "title": problem.title, "detail": problem.detail,
                                     **problem.extensions})
 
-    return ServerSentEvent(stream())
+    return EventStream(stream())
+
+
+class EventStream(ServerSentEvent):
+    """Litestar gives a streamed response the handler's media type (JSON for these routes) over its own:
+    keep text/event-stream, which EventSource and the add-ins require."""
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["media_type"] = "text/event-stream"
+        return super().to_asgi_response(*args, **kwargs)
 
 
 ROUTES = [plain_language_route, translate_route, summarize_route]

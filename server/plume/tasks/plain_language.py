@@ -39,6 +39,7 @@ class PlainResult(msgspec.Struct, kw_only=True):
     diagnostics: list[Diagnostic]
     substitutions: list[Substitution]
     missing: list[Missing]
+    warnings: list[str] = msgspec.field(default_factory=list)
 
 
 def with_rules(text: str, level: str, lexicon: Lexicon) -> PlainResult:

@@ -33,6 +33,7 @@ class SummaryResult(msgspec.Struct, kw_only=True):
     engine: str  # "rules" or the model id
     parts: int  # how many parts the model summarised (1 when the text fit; 0 without a model)
     kept: list[Kept] = msgspec.field(default_factory=list)  # extractive: the sentences kept (offsets)
+    warnings: list[str] = msgspec.field(default_factory=list)
 
 
 def with_rules(text: str, length: str) -> SummaryResult:

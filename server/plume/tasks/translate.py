@@ -136,16 +136,38 @@ async def _by_runs(translate_one, text: str) -> str:
     return tags.join(pieces)
 
 
+REPAIRED = "Mise en forme réparée : chaque passage entre balises a été traduit séparément."
+MODEL_FAILED = "Le modèle n'a pas produit de traduction valide, même après un second essai : traduction d'Apertium."
+
+
 async def translate(inference: Inference | None, text: str, source: str, target: str, *, html: bool,
                     engine: str = "auto", user: str | None = None) -> TranslateResult:
+    """Raises NoEngine, ModelUnavailable, InvalidModelOutput (engine "model", or no Apertium pair), ApertiumError."""
     how, model = choose(inference, source, target, engine)
-    warnings: list[str] = []
     if how == "apertium":
-        out = await anyio.to_thread.run_sync(lambda: apertium.translate(text, source, target, html=html))
-        if html and (found := tags.problems(text, out)):
-            warnings += found + ["Mise en forme réparée : chaque passage entre balises a été traduit séparément."]
-            out = await _by_runs(lambda run: anyio.to_thread.run_sync(apertium.translate, run, source, target), text)
-        return TranslateResult(text=out, source=source, target=target, engine="apertium", warnings=warnings)
+        return await _with_apertium(text, source, target, html)
+    try:
+        return await _with_model(inference, text, source, target, how, model, html, user)
+    except InvalidModelOutput:
+        if engine != "auto" or not apertium.has_pair(source, target):
+            raise
+        result = await _with_apertium(text, source, target, html)
+        result.warnings.insert(0, MODEL_FAILED)
+        return result
+
+
+async def _with_apertium(text: str, source: str, target: str, html: bool) -> TranslateResult:
+    warnings: list[str] = []
+    out = await anyio.to_thread.run_sync(lambda: apertium.translate(text, source, target, html=html))
+    if html and (found := tags.problems(text, out)):
+        warnings += found + [REPAIRED]
+        out = await _by_runs(lambda run: anyio.to_thread.run_sync(apertium.translate, run, source, target), text)
+    return TranslateResult(text=out, source=source, target=target, engine="apertium", warnings=warnings)
+
+
+async def _with_model(inference: Inference, text: str, source: str, target: str, how: str, model: str, html: bool,
+                      user: str | None) -> TranslateResult:
+    warnings: list[str] = []
 
     async def one(run: str) -> str:
         return await _by_model(inference, run, source, target, model, how, False, user)
@@ -156,7 +178,7 @@ async def translate(inference: Inference | None, text: str, source: str, target:
         try:
             out = await _by_model(inference, text, source, target, model, how, True, user)
         except InvalidModelOutput:  # tags still wrong after the retry
-            warnings.append("Mise en forme réparée : chaque passage entre balises a été traduit séparément.")
+            warnings.append(REPAIRED)
             out = await _by_runs(one, text)
     else:
         out = await _by_model(inference, text, source, target, model, how, False, user)
