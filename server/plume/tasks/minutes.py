@@ -296,7 +296,7 @@ def template_values(minutes: Minutes) -> dict:
     return {
         "organe": minutes.body or "",
         "date_seance": minutes.date,
-        "heure_debut": minutes.start_time or "",
+        "heure_debut": _hour(minutes.start_time) or "",
         "lieu": minutes.place or "",
         "presidence": minutes.chair or "",
         "secretaire": minutes.secretary or "",
@@ -306,7 +306,7 @@ def template_values(minutes: Minutes) -> dict:
         "points": [{"numero": str(i.number), "titre": i.title,
                     "discussion": i.discussion or "\n".join(f"– {n}" for n in i.notes),
                     "decision": vote_sentence(i.vote) if i.vote else (i.decision or "")} for i in minutes.items],
-        "heure_fin": minutes.closing_time or "",
+        "heure_fin": _hour(minutes.closing_time) or "",
         "prochaine_seance": _next_meeting(minutes),
     }
 
