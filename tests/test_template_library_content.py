@@ -452,3 +452,14 @@ def test_server_lists_the_library_with_its_fields(server):
             detail = client.get(f"/v1/templates/{letter}").json()
             assert [f["name"] for f in detail["fields"]] == [f["name"] for f in data["fields"]]
             assert [f["label"] for f in detail["fields"]] == [f["label"] for f in data["fields"]]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("letter", LETTERS)
+def test_models_follow_french_typography(letter, fmt):
+    """Typographic apostrophe, no-break space before « : ; ? ! » and inside guillemets."""
+    for part, lines in model_parts(letter, fmt).items():
+        for line in lines:
+            prose = re.sub(r"\{[{%#].*?[}%#]\}", "", line)
+            assert "'" not in prose, f"{letter}.{fmt} ({part}) : apostrophe droite dans « {line} »"
+            assert not re.search(r" [:;?!»]|« ", prose), f"{letter}.{fmt} ({part}) : espace sécable dans « {line} »"

@@ -38,7 +38,7 @@ from odf.style import (FontFace, Footer, FooterStyle, Header, HeaderFooterProper
                        PageLayout, PageLayoutProperties, ParagraphProperties, Style, TableCellProperties,
                        TableColumnProperties, TableProperties, TextProperties)
 from odf.table import Table as OdfTable
-from odf.table import TableCell, TableColumn, TableRow
+from odf.table import CoveredTableCell, TableCell, TableColumn, TableRow
 from odf.text import P as OdfP
 from odf.text import PageNumber, Span
 
@@ -106,6 +106,7 @@ class Table:
     rows: list[list[str]]           # first row is the header
     widths_cm: list[float]
     right_columns: frozenset[int] = frozenset()
+    title_row: bool = False         # the header row is one cell across the table
 
 
 @dataclass
@@ -257,11 +258,11 @@ def confirmation_rendez_vous() -> Letter:
         P("{{ civilite }},"),
         P("Nous avons le plaisir de vous confirmer votre rendez-vous pour {{ objet }}, aux date, "
           "heure et lieu suivants.", "lead_in"),
-        Table(rows=[["Rendez-vous", ""],
+        Table(rows=[["Votre rendez-vous", ""],
                     ["Date", "{{ date_rendez_vous }}"],
                     ["Heure", "{{ heure }}"],
                     ["Lieu", "{{ lieu }}"]],
-              widths_cm=[4.0, 12.0]),
+              widths_cm=[4.0, 12.0], title_row=True),
         P(f"Nous vous prions de bien vouloir vous munir des documents suivants{NBSP}:", "heading"),
         ctl("{%p for document in documents %}"),
         P("– {{ document }}", "item"),
@@ -462,6 +463,8 @@ def docx_table(document, table: Table) -> None:
             cell.width = Cm(table.widths_cm[j])
             style = "cell_right" if j in table.right_columns and i > 0 else "cell"
             docx_paragraph(cell.paragraphs[0], Para(f"**{text}**" if i == 0 and text else text, style))
+    if table.title_row:
+        t.cell(0, 0).merge(t.cell(0, len(table.widths_cm) - 1))
 
 
 def write_docx(letter: Letter, path: Path) -> None:
@@ -575,7 +578,12 @@ class OdtWriter:
         for i, row in enumerate(table.rows):
             tr = TableRow()
             for j, text in enumerate(row):
+                if i == 0 and table.title_row and j > 0:
+                    tr.addElement(CoveredTableCell())
+                    continue
                 cell = TableCell(stylename=cell_style, valuetype="string")
+                if i == 0 and table.title_row:
+                    cell.setAttribute("numbercolumnsspanned", len(row))
                 style = "cell_right" if j in table.right_columns and i > 0 else "cell"
                 cell.addElement(self.paragraph(Para(f"**{text}**" if i == 0 and text else text, style)))
                 tr.addElement(cell)
