@@ -186,7 +186,8 @@ def test_full_queue_answers_503_with_retry_after(tmp_path):
     try:
         wait_ready(server)
         with server.client("user") as client, server.client("template-owner") as colleague:
-            payload = {"model": "tiny-llm", "messages": HELLO, "stream": True, "max_tokens": 6000}
+            # Greedy: the tiny model then never meets its end token, so this runs for about a second.
+            payload = {"model": "tiny-llm", "messages": HELLO, "stream": True, "max_tokens": 6000, "temperature": 0}
             with client.stream("POST", "/v1/chat/completions", json=payload) as slow:
                 assert slow.status_code == 200
                 next(slow.iter_lines())  # the first request is running and holds the only place
