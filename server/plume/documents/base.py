@@ -25,6 +25,7 @@ BODY, HEADER, FOOTER = "corps", "en-tête", "pied de page"
 
 # {{ … }}, {% … %} and {# … #}: the tags a template may hold.
 JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+_FRENCH_QUOTES = re.compile(r"«[\s\u00a0\u202f]*|[\s\u00a0\u202f]*»")
 _QUOTES = str.maketrans({"«": '"', "»": '"', "“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "\u00a0": " ",
                          "\u202f": " "})
 
@@ -35,6 +36,7 @@ def normalize_tag(tag: str) -> str:
     for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&#39;", "'"),
                          ("&amp;", "&")):
         tag = tag.replace(entity, char)
+    tag = _FRENCH_QUOTES.sub('"', tag)  # « short » → "short": the spaces belong to the quotes
     return tag.translate(_QUOTES)
 
 

@@ -36,6 +36,7 @@ def format_date(value: Any, style: str = "long") -> str:
         value = parse_date(value)
     if isinstance(value, datetime):
         value = value.date()
+    style = style.strip()
     if style == "long":
         return format_date_long(value)
     if style == "short":
