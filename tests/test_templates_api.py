@@ -7,6 +7,7 @@ import hashlib
 import io
 import shutil
 import subprocess
+import time
 import tomllib
 import zipfile
 from pathlib import Path
@@ -369,3 +370,29 @@ def test_libreoffice_opens_every_rendered_file(tmp_path):
         pdf = (tmp_path / "pdf" / f"{source.stem}.pdf").read_bytes() if (tmp_path / "pdf" / f"{source.stem}.pdf").exists() else b""
         assert pdf.startswith(b"%PDF"), f"LibreOffice could not open {source.name}"
         assert b"/Type /Page" in pdf or b"/Type/Page" in pdf, source.name
+
+
+def test_library_reloads_on_change(tmp_path):
+    library = tmp_path / "modeles"
+    shutil.copytree(FIXTURES, library)
+    srv = start_server(tmp_path, "--templates", str(library))
+    try:
+        client = srv.client()
+        assert srv.client(None).get("/health").json()["templates"]["count"] == 2
+        manifest = library / "lettre-test" / "template.toml"
+        manifest.write_text(manifest.read_text(encoding="utf-8").replace('title = "Lettre de test"',
+                                                                         'title = "Lettre modifiée"'), encoding="utf-8")
+        shutil.copytree(library / "lettre-lo", library / "copie")
+        copy = library / "copie" / "template.toml"
+        copy.write_text(copy.read_text(encoding="utf-8").replace('id = "lettre-lo"', 'id = "copie"'), encoding="utf-8")
+        shutil.rmtree(library / "lettre-lo")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            titles = {t["id"]: t["title"] for t in client.get("/v1/templates").json()}
+            if titles == {"lettre-test": "Lettre modifiée", "copie": "Lettre de test"}:
+                break
+            time.sleep(0.3)
+        assert titles == {"lettre-test": "Lettre modifiée", "copie": "Lettre de test"}
+        assert client.get("/v1/templates/lettre-lo").status_code == 404
+    finally:
+        srv.stop()

@@ -102,8 +102,7 @@ async def template_versions(request: Request, template_id: str) -> list[Template
         raise _problem(exc) from None
 
 
-@post("/v1/templates/{template_id:str}/render", summary="Remplir un modèle", tags=["modèles"], status_code=200,
-      responses=None)
+@post("/v1/templates/{template_id:str}/render", summary="Remplir un modèle", tags=["modèles"], status_code=200)
 async def render_template(request: Request, template_id: str, data: RenderRequest) -> Response[bytes]:
     note(request, task="template-render", template=template_id)
     library = _library(request)
