@@ -113,7 +113,8 @@ def _tags_check(source: str):
 async def _by_model(inference: Inference, text: str, source: str, target: str, model: str, kind: str,
                     html: bool, user: str | None) -> str:
     options: dict[str, Any] = {"model": model, "language_pair": (source, target)}
-    max_tokens = min(4096, len(text) // 2 + 128)
+    # About twice the source's tokens (French: 3.5-4.5 characters per token): room for any target language.
+    max_tokens = min(4096, len(text) // 2 + (16 if kind == "model" else 64))
     if kind == "model":  # an MT model translates exactly what it is given: no prompt, no fence
         messages = [Message("user", text)]
         check = _length_check(text)
