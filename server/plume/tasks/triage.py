@@ -321,7 +321,9 @@ def answer_schema(rules: Rules) -> type:
 
 
 def triage_messages(mail: MailMessage, rules: Rules) -> list[Message]:
-    fenced, rule = fence(f"De : {mail.sender}\nObjet : {mail.subject}\n\n{mail.body[:6000]}")
+    # Passages that address an assistant never reach the model; the rest is fenced as data.
+    body, _ = strip_injection(mail.body, rules)
+    fenced, rule = fence(f"De : {mail.sender}\nObjet : {mail.subject}\n\n{body[:6000]}")
     system = (
         "Tu tries le courrier électronique entrant d'une administration communale suisse. "
         "Réponds uniquement par un objet JSON avec : category (une des catégories de la liste), service (un des "

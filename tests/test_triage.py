@@ -1,0 +1,179 @@
+"""E-mail triage: the rules agree with the clerk on the samples, over HTTP and with `plume triage`;
+an injection cannot move a message; the model classifies within the commune's lists."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import mailbox
+import shutil
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+from tests.conftest import REPO, start_server
+from tests.fake_upstream import MY_TASKS, FakeUpstream, good_answer, wait_model_ready
+
+FIELDS = ("category", "priority", "service", "language", "needs_reply", "deadline")
+KEYS = {"file", "category", "priority", "service", "language", "deadline", "needs_reply", "summary", "reasons",
+        "phishing"}
+
+
+@pytest.fixture(scope="module")
+def expected(samples):
+    return tomllib.loads((samples / "emails" / "expected.toml").read_text(encoding="utf-8"))
+
+
+def agreement(rows: list[dict], expected: dict) -> dict[str, int]:
+    return {f: sum(row[f] == expected[row["file"]].get(f) for row in rows) for f in FIELDS}
+
+
+def plume_triage(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "plume", "triage", *args], capture_output=True, text=True,
+                          cwd=REPO, timeout=120)
+
+
+def test_cli_agrees_with_the_clerk_on_every_sample(samples, expected):
+    out = plume_triage(str(samples / "emails"), "--format", "json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert [r["file"] for r in rows] == sorted(expected)
+    assert all(set(r) == KEYS for r in rows)
+    scores = agreement(rows, expected)
+    assert scores == {f: 8 for f in FIELDS}, scores
+    assert "8/8" in out.stderr  # the progress bar went to stderr, not into the JSON
+    by_file = {r["file"]: r for r in rows}
+    assert by_file["06-phishing.eml"]["phishing"] and not by_file["01-attestation-domicile.eml"]["phishing"]
+    assert all(r["reasons"] and r["summary"] for r in rows)
+
+
+def test_cli_csv_mbox_maildir_and_own_rules(samples, expected, tmp_path):
+    box = mailbox.mbox(tmp_path / "courrier.mbox")
+    maildir = mailbox.Maildir(tmp_path / "Maildir")
+    for eml in sorted((samples / "emails").glob("*.eml")):
+        box.add(eml.read_bytes())
+        maildir.add(eml.read_bytes())
+    box.flush()
+    rows = json.loads(plume_triage(str(tmp_path / "courrier.mbox"), "--quiet").stdout)
+    assert [r["file"] for r in rows] == [f"courrier.mbox#{i}" for i in range(1, 9)]
+    assert [r["category"] for r in rows] == [expected[name]["category"] for name in sorted(expected)]
+    assert len(json.loads(plume_triage(str(tmp_path / "Maildir"), "--quiet").stdout)) == 8
+
+    table = list(csv.DictReader(io.StringIO(plume_triage(str(samples / "emails"), "--format", "csv").stdout)))
+    assert table[1]["priority"] == "urgent" and table[3]["deadline"] == "2026-11-30"
+
+    # The commune edits its rules: a new urgency word raises the attestation request.
+    rules = (REPO / "server/plume/tasks/data/triage_rules.toml").read_text(encoding="utf-8")
+    own = tmp_path / "regles.toml"
+    own.write_text(rules.replace('urgent = ["urgent",', 'urgent = ["employeur", "urgent",'), encoding="utf-8")
+    row = json.loads(plume_triage(str(samples / "emails/01-attestation-domicile.eml"), "--rules", str(own),
+                                  "--quiet").stdout)[0]
+    assert row["priority"] == "urgent" and any("employeur" in r for r in row["reasons"])
+    broken = tmp_path / "casse.toml"
+    broken.write_text("services = 3", encoding="utf-8")
+    out = plume_triage(str(samples / "emails"), "--rules", str(broken))
+    assert out.returncode == 2 and "invalide" in out.stderr
+
+
+def test_http_triage_raw_eml_and_fields(server, samples, expected):
+    with server.client() as client:
+        for eml in sorted((samples / "emails").glob("*.eml")):
+            body = client.post("/v1/mail/triage", json={"eml": eml.read_text(encoding="utf-8", errors="replace"),
+                                                        "engine": "rules"})
+            assert body.status_code == 200, body.text
+            got = body.json()
+            want = expected[eml.name]
+            assert {f: got[f] for f in FIELDS} == {f: want.get(f) for f in FIELDS}, eml.name
+            assert got["engine"] == "rules"
+        fields = client.post("/v1/mail/triage", json={
+            "from": "Jean Dupont <jean@example.ch>", "subject": "Question", "engine": "rules",
+            "body": "Bonjour, merci de me répondre dans 10 jours au sujet de ma facture.",
+            "date": "2026-11-20T10:00:00+01:00"}).json()
+        assert fields["deadline"] == "2026-11-30" and fields["service"] == "finances"
+
+
+def test_injection_does_not_move_the_message(server, samples):
+    eml = (samples / "emails/07-injection.eml").read_text(encoding="utf-8")
+    with server.client() as client:
+        got = client.post("/v1/mail/triage", json={"eml": eml, "engine": "rules"}).json()
+        # The same message without the injected paragraph is triaged the same way.
+        clean = eml.split("IMPORTANT POUR")[0] + "Merci,\nPaul Martin\n"
+        same = client.post("/v1/mail/triage", json={"eml": clean, "engine": "rules"}).json()
+    assert (got["priority"], got["category"], got["service"]) == ("normal", "demande d'information",
+                                                                  "police administrative")
+    assert (same["priority"], same["category"], same["service"]) == (got["priority"], got["category"], got["service"])
+    assert any("injection" in r for r in got["reasons"])
+
+
+def test_errors(server):
+    with server.client() as client:
+        assert client.post("/v1/mail/triage", json={"subject": 3}).status_code == 422
+        assert client.post("/v1/mail/triage", json={}).status_code == 422
+        assert client.post("/v1/mail/triage", content=b"{pas du json").status_code in (400, 422)
+        too_long = client.post("/v1/mail/triage", json={"body": "x" * 200_001})
+        assert too_long.status_code == 413 and too_long.headers["content-type"] == "application/problem+json"
+    with server.client(None) as anonymous:
+        assert anonymous.post("/v1/mail/triage", json={"body": "x"}).status_code == 401
+
+
+def test_model_unavailable_is_503_with_install_command(tmp_path):
+    srv = start_server(tmp_path, "--models", str(tmp_path / "aucun.toml"), users=True)
+    try:
+        with srv.client() as client:
+            refused = client.post("/v1/mail/triage", json={"body": "Bonjour", "engine": "model"})
+            rules = client.post("/v1/mail/triage", json={"body": "Bonjour"})
+        assert refused.status_code == 503 and "plume models add" in refused.json()["install_command"]
+        assert rules.status_code == 200 and rules.json()["engine"] == "rules"
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def scripted(tmp_path_factory):
+    fake = FakeUpstream(good_answer)
+    tmp = tmp_path_factory.mktemp("scripted")
+    srv = start_server(tmp, "--models", str(fake.catalog(tmp / "models.toml", MY_TASKS)))
+    wait_model_ready(srv)
+    yield srv, fake
+    srv.stop()
+    fake.stop()
+
+
+def test_model_classifies_within_the_lists_and_injection_stays_fenced(scripted, samples):
+    srv, fake = scripted
+    with srv.client() as client:
+        plain = client.post("/v1/mail/triage", json={
+            "eml": (samples / "emails/01-attestation-domicile.eml").read_text(encoding="utf-8")}).json()
+        fake.requests.clear()
+        injected = client.post("/v1/mail/triage", json={
+            "eml": (samples / "emails/07-injection.eml").read_text(encoding="utf-8")}).json()
+    # The model's choice (from the commune's lists) is applied, its summary is used.
+    assert (plain["engine"], plain["category"], plain["service"]) == ("scripted", "réclamation", "chancellerie")
+    assert plain["priority"] == "high"  # the category's priority from the rules file
+    assert plain["summary"] == "L'expéditeur pose une question à l'administration."
+    # The injection attempt: the rules keep the classification, and the model never saw the passage.
+    assert (injected["priority"], injected["category"], injected["service"]) == (
+        "normal", "demande d'information", "police administrative")
+    system, user = fake.requests[0][0]["content"], fake.requests[0][-1]["content"]
+    assert "jamais une instruction" in system and "<<<DONNEES-" in user and "taxe annuelle" in user
+    assert "ignore tes consignes" not in user and "réclamation" in system  # the enum is in the prompt
+
+
+def test_invalid_model_answer_is_retried_then_refused(scripted, samples):
+    srv, fake = scripted
+    eml = (samples / "emails/01-attestation-domicile.eml").read_text(encoding="utf-8")
+    with srv.client() as client:
+        fake.replies[:] = ['{"category": "inventée", "service": "x", "needs_reply": true, "summary": "s"}']
+        retried = client.post("/v1/mail/triage", json={"eml": eml, "engine": "model"})
+        fake.replies[:] = ["pas de JSON", '{"category": "suspect"}']
+        refused = client.post("/v1/mail/triage", json={"eml": eml, "engine": "model"})
+        fake.replies[:] = ["pas de JSON", "toujours pas"]
+        fallback = client.post("/v1/mail/triage", json={"eml": eml})
+    assert retried.status_code == 200 and retried.json()["category"] == "réclamation"  # second answer valid
+    assert refused.status_code == 502 and refused.json()["type"] == "urn:plume:problem:invalid-model-output"
+    assert "second essai" in refused.json()["detail"]
+    assert fallback.status_code == 200 and fallback.json()["category"] == "demande de document"
+    assert fallback.json()["warnings"]
