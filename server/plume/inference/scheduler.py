@@ -4,7 +4,7 @@
   request is refused at once with 503 and `Retry-After`, never queued without limit.
 - Fair: each user has their own line; when an engine slot frees up, the user served least recently
   goes first (round-robin), so one person sending twenty summaries does not starve a colleague's single translation.
-- Batched: an engine with `generate_batch` (GenAIEngine) decodes up to `max_batch` (default 8) waiting
+- Batched: an engine with `generate_batch` (GenAIEngine) decodes up to `batch_size` (default 8) waiting
   requests with the same sampling settings together, one pass over the weights per step for all of
   them. These are static batches: a request that arrives while a batch runs waits for the next one
   (onnxruntime-genai's continuous-batching Engine needs paged attention, CUDA builds only). Engines
@@ -86,8 +86,9 @@ def engine_slots(engine: Engine) -> int:
     return max(1, int(getattr(engine, "max_batch", 1) or 1))
 
 
-def batch_limit(engine: Engine) -> int:
-    return max(1, int(getattr(engine, "max_batch", DEFAULT_BATCH) or DEFAULT_BATCH))
+def batch_size(engine: Engine) -> int:
+    """Requests decoded together by a batching engine (its `batch_size`, else DEFAULT_BATCH)."""
+    return max(1, int(getattr(engine, "batch_size", DEFAULT_BATCH) or DEFAULT_BATCH))
 
 
 def _batchable(job: Job) -> bool:
@@ -112,6 +113,7 @@ class Scheduler:
         self._lines: dict[str, deque[Job]] = {}  # per user, waiting jobs in arrival order
         self._served: dict[str, int] = {}  # user -> when last served (a serial number)
         self._serial = 0
+        self._dispatch_pending = False
         self._busy: dict[int, int] = {}  # id(engine) -> generations (single or batched) running on it
         self._admitted = 0
         self._pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="plume-gen")
@@ -144,7 +146,9 @@ class Scheduler:
                   loop=asyncio.get_running_loop())
         self._admitted += 1
         self._lines.setdefault(job.user, deque()).append(job)
-        self._dispatch()
+        if not self._dispatch_pending:  # requests submitted in the same loop turn can share a batch
+            self._dispatch_pending = True
+            job.loop.call_soon(self._dispatch)
         return job
 
     def _retry_after(self) -> int:
@@ -158,6 +162,7 @@ class Scheduler:
     def _dispatch(self) -> None:
         """Start waiting jobs whose engine is free, least recently served user first; a batching
         engine takes, with that job, the next compatible waiting jobs (in the same fair order)."""
+        self._dispatch_pending = False
         while True:
             order = sorted(self._lines, key=lambda user: self._served.get(user, 0))  # stable: arrival breaks ties
             first = next((job for user in order for job in self._lines[user] if self._free(job.engine)), None)
@@ -166,7 +171,7 @@ class Scheduler:
             batch = [first]
             if _batchable(first):
                 key = _batch_key(first)
-                limit = batch_limit(first.engine)
+                limit = batch_size(first.engine)
                 for user in order:
                     for job in self._lines[user]:
                         if len(batch) < limit and job is not first and job.engine is first.engine \
