@@ -149,6 +149,10 @@ def test_fixture_letter_features(fixture_server, template_id, fmt):
     # newline in a value → line break in the same paragraph; XML characters escaped
     assert "Motif : Première ligne\nDeuxième ligne" in body
     assert "Remarque : Tom & Jerry <SA>" in body
+    # control characters XML cannot hold are dropped, not left to break the file
+    values["remarque"] = "a\x00b\x0bc\r\nd"
+    text = all_text(render(fixture_server.client(), template_id, values, fmt).content, fmt)
+    assert "Remarque : abc\nd" in text
     if (template_id, fmt) in (("lettre-test", "odt"), ("lettre-lo", "docx")):  # the models with a text box
         assert any("Encadré : décision du 25 novembre 2026" in t for t in everything)
 
@@ -207,6 +211,7 @@ BAD_VALUES = [
     ("not-bool", {"urgent": "SECRET-peut-être"}, "urgent", "oui ou non"),
     ("bad-row", {"frais": [{"libelle": "x", "montant": "SECRET"}]}, "frais[1].montant", "montant"),
     ("not-a-list", {"annexes": "SECRET"}, "annexes", "liste"),
+    ("not-text", {"nom": {"SECRET": 1}}, "nom", "texte"),
 ]
 
 
@@ -295,6 +300,8 @@ def test_upload_keeps_versions_and_refuses_bad_files(tmp_path):
             "lint error": _upload(owner, "lettre-test", "model.odt", undeclared),
             "zip bomb": _upload(owner, "lettre-test", "model.odt", bomb),
             "entity bomb": _upload(owner, "lettre-test", "model.odt", entity_bomb),
+            "too many entries": _upload(owner, "lettre-test", "model.odt",
+                                        _zip({f"x/{n}.txt": b"" for n in range(2500)})),
             "not a zip": _upload(owner, "lettre-test", "model.odt", b"PK pas un zip du tout"),
             "not a model": _upload(owner, "lettre-test", "lettre.pdf", b"%PDF-1.4"),
             "bad manifest": _upload(owner, "lettre-test", "model.odt", model.read_bytes(),

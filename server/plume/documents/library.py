@@ -153,7 +153,9 @@ class TemplateLibrary:
     # -- reading ----------------------------------------------------------------------------
     def list(self) -> list[TemplateInfo]:
         self.refresh()
-        return sorted((e.info for e in self._entries.values()), key=lambda i: (i.category, i.title))
+        with self._lock:
+            infos = [e.info for e in self._entries.values()]
+        return sorted(infos, key=lambda i: (i.category, i.title))
 
     def get(self, template_id: str) -> TemplateInfo:
         return self._entry(template_id).info

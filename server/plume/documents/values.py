@@ -129,7 +129,7 @@ def convert_scalar(kind: str, raw: Any, choices: list[str] | None = None) -> Any
     if kind == "text":
         if isinstance(raw, bool) or not isinstance(raw, str | int | float):
             raise _Invalid("un texte est attendu.")
-        return str(raw)
+        return _clean_text(str(raw))
     if kind == "date":
         return parse_date(raw)
     if kind == "money":
@@ -145,6 +145,14 @@ def convert_scalar(kind: str, raw: Any, choices: list[str] | None = None) -> Any
             raise _Invalid(f"choisir parmi {allowed}.")
         return raw
     raise _Invalid(f"type « {kind} » inconnu.")
+
+
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _clean_text(text: str) -> str:
+    """Line ends as \n, and no control character XML cannot hold (it would break the document)."""
+    return _NOT_XML.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def parse_date(raw: Any) -> date:
