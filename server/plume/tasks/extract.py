@@ -61,7 +61,7 @@ NPA_LOCALITY = re.compile(r"\b(?:CH-)?(?P<npa>[1-9]\d{3})\s+(?P<loc>[A-ZÀ-Ý][\
 # "Crêt-Vaillant 25, 2400 Le Locle": a capitalised name and a number right before the postal code.
 ADDRESS_BEFORE_NPA = re.compile(r"(?P<street>[A-ZÀ-Ý][\w'’.-]+(?:\s+[\w'’.-]+){0,4}?\s+\d{1,4}[a-zA-Z]?)\s*,\s*"
                                 r"(?:CH-)?[1-9]\d{3}\s+[A-ZÀ-Ý]")
-INVOICE = re.compile(r"\bfacture\s+(?:n[°o]\.?\s*|numéro\s+)?(?P<num>[A-Z]{0,4}\d[\w/.-]*\d)\b", re.IGNORECASE)
+INVOICE = re.compile(r"\bfacture\s+(?:n[°o]\.?\s*|numéro\s+)?(?P<num>[A-Z]{0,4}[-/]?\d[\w/.-]*\d)\b", re.IGNORECASE)
 DELAY_DAYS = re.compile(rf"(?:délai|dans|sous|d'ici)\s*(?::|de)?\s*(?P<n>\d+|{NUMBER_WORD})\s*jours", re.IGNORECASE)
 PURPOSE = re.compile(r"\bpour\s+(?:(?:la|le|les|l['’]|son|sa|ses|leur|leurs|un|une|des|mon|ma|mes)\s*)?"
                      r"(?P<what>[^,;.:()\n]{2,80})")
