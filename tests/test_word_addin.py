@@ -1,0 +1,490 @@
+"""The Word add-in's task pane in headless Chromium, against a real Plume server.
+
+Office.js is replaced (in these tests only) by tests/word/office-standin.js, a stand-in for the Word
+API backed by an in-memory document; every other request not to the local server is refused.
+Screenshots of each state go to artifacts/word/.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from html.parser import HTMLParser
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import SAMPLES, start_server
+from tests.word.pane import ARTIFACTS, CHROMIUM, Pane, launch
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+]
+sync_api = pytest.importorskip("playwright.sync_api")
+
+# The paragraph of samples/texts/05-formatted.html, as Word runs.
+FORMATTED = [
+    {"text": "La demande doit être déposée ", "font": "Arial"},
+    {"text": "au plus tard le 15 janvier 2027", "bold": True, "font": "Arial"},
+    {"text": " auprès du ", "font": "Arial"},
+    {"text": "guichet unique", "italic": True, "font": "Arial"},
+    {"text": ", accompagnée d'une ", "font": "Arial"},
+    {"text": "copie du bail", "href": "https://example-commune.ch/formulaires", "underline": True, "font": "Arial"},
+    {"text": " et d'une pièce d'identité valable.", "font": "Arial"},
+]
+
+
+# --- fixtures ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def word_server(tmp_path_factory):
+    """A commune server with the repo's letter templates and no AI model installed."""
+    srv = start_server(tmp_path_factory.mktemp("word"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_pane(browser):
+    panes: list[Pane] = []
+
+    def opener(server, role: str | None = "user", token: str | None = None, **kwargs) -> Pane:
+        pane = Pane.open(browser, server.url, token if token is not None else server.tokens[role], **kwargs)
+        panes.append(pane)
+        return pane
+
+    yield opener
+    for pane in panes:
+        assert pane.refused == [], f"the pane tried to reach outside the server: {pane.refused}"
+        pane.close()
+
+
+def jargon_paragraph() -> str:
+    return (SAMPLES / "texts" / "01-taxe-dechets.txt").read_text(encoding="utf-8").strip()
+
+
+# --- serving -------------------------------------------------------------------------------------------------
+
+def test_pane_is_served_without_token_under_a_strict_csp(word_server):
+    response = httpx.get(f"{word_server.url}/addin/word/taskpane.html")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self' https://appsforoffice.microsoft.com;" in csp
+    assert "default-src 'none'" in csp and "connect-src 'self'" in csp
+    # Every asset the pane names is local, except Office.js from Microsoft's CDN.
+    assets = re.findall(r'(?:src|href)="([^"]+)"', response.text)
+    outside = [a for a in assets if re.match(r"\w+:", a)]
+    assert outside == ["https://appsforoffice.microsoft.com/lib/1/hosted/office.js"]
+    for asset in assets:
+        if asset not in outside:
+            assert httpx.get(f"{word_server.url}/addin/word/{asset}").status_code == 200, asset
+    for icon in (16, 32, 64, 80):
+        png = httpx.get(f"{word_server.url}/addin/word/assets/icon-{icon}.png")
+        assert png.headers["content-type"] == "image/png" and png.content.startswith(b"\x89PNG")
+    assert httpx.get(f"{word_server.url}/addin/word/../../pyproject.toml").status_code == 404
+    assert httpx.get(f"{word_server.url}/addin/word/%2e%2e/%2e%2e/pyproject.toml").status_code == 404
+
+
+def test_standin_behaves_like_word_proxies(word_server, open_pane):
+    """Reading a property before load + sync throws, as in Word; so does a proxy used after its batch."""
+    pane = open_pane(word_server)
+    pane.set_document(["Un paragraphe."])
+    pane.select(0)
+    outcome = pane.page.evaluate("""async () => {
+        const seen = {};
+        let leaked = null;
+        await Word.run(async (context) => {
+            const range = context.document.getSelection();
+            try { range.text; } catch (e) { seen.beforeLoad = e.code; }
+            range.load("text");
+            try { range.text; } catch (e) { seen.beforeSync = e.code; }
+            const ooxml = range.getOoxml();
+            try { ooxml.value; } catch (e) { seen.resultBeforeSync = e.code; }
+            await context.sync();
+            seen.text = range.text;
+            seen.hasOoxml = ooxml.value.includes("w:document");
+            leaked = range;
+        });
+        try { leaked.insertText("x", "Replace"); } catch (e) { seen.afterRun = e.code; }
+        return seen;
+    }""")
+    assert outcome == {"beforeLoad": "PropertyNotLoaded", "beforeSync": "PropertyNotLoaded",
+                       "resultBeforeSync": "PropertyNotLoaded", "text": "Un paragraphe.", "hasOoxml": True,
+                       "afterRun": "InvalidObjectPath"}
+    assert pane.text() == "Un paragraphe."
+
+
+# --- Modèles ---------------------------------------------------------------------------------------------------
+
+def fill(pane: Pane, values: dict) -> None:
+    for name, value in values.items():
+        selector = f"#field-{name}"
+        tag = pane.page.eval_on_selector(selector, "el => el.tagName")
+        if tag == "SELECT":
+            pane.page.select_option(selector, str(value))
+        elif tag == "DIV":  # a table list: keep the template's example rows
+            continue
+        else:
+            pane.page.fill(selector, str(value))
+
+
+def choose_template(pane: Pane, template_id: str) -> None:
+    pane.tab("modeles")
+    pane.wait_idle()
+    pane.page.select_option("#template-list", template_id)
+    pane.wait_idle()
+    pane.page.wait_for_selector("#template-detail", state="visible")
+
+
+def test_letter_from_the_form_is_inserted_at_the_selection(word_server, open_pane):
+    pane = open_pane(word_server)
+    pane.set_document(["Texte avant.", "", "Texte après."])
+    pane.caret(1)
+    choose_template(pane, "attestation-domicile")
+    fill(pane, {"civilite": "Monsieur", "prenom": "Jean", "nom": "Dubois", "date_naissance": "1975-02-03",
+                "adresse": "Grande-Rue 5", "npa_localite": "2400 Le Locle", "domicile_depuis": "2001-09-15",
+                "motif": "banque"})
+    pane.screenshot("modeles-formulaire")
+    pane.page.click("#template-insert")
+    kind, text = pane.message()
+    pane.screenshot("modeles-insere")
+    assert kind == "ok" and "Attestation de domicile" in text
+    document = pane.text()
+    assert document.startswith("Texte avant.\n") and document.endswith("\nTexte après.")
+    for expected in ("Monsieur Jean Dubois", "Grande-Rue 5", "2400 Le Locle", "3 février 1975", "15 septembre 2001",
+                     "banque"):
+        assert expected in document
+    assert "{{" not in document and pane.operations() == ["insertFileFromBase64"]
+
+
+def test_required_fields_are_checked_before_anything_is_sent(word_server, open_pane):
+    pane = open_pane(word_server)
+    pane.set_document([""])
+    choose_template(pane, "attestation-domicile")
+    pane.page.click("#template-insert")
+    kind, text = pane.message()
+    assert kind == "error" and "Prénom" in text and "Nom" in text
+    assert pane.page.get_attribute("#field-prenom", "aria-invalid") == "true"
+    assert pane.operations() == []
+
+
+@pytest.mark.parametrize("case", sorted(p.stem.split(".")[0] for p in SAMPLES.glob("cases/*.expected.toml")))
+def test_letter_from_case_notes(word_server, open_pane, case):
+    expected = tomllib.loads((SAMPLES / "cases" / f"{case}.expected.toml").read_text(encoding="utf-8"))
+    notes = (SAMPLES / "cases" / f"{case}.txt").read_text(encoding="utf-8")
+    template = httpx.get(f"{word_server.url}/v1/templates/{expected['template']}",
+                         headers={"Authorization": f"Bearer {word_server.tokens['user']}"}).json()
+    pane = open_pane(word_server)
+    pane.set_document([""])
+    choose_template(pane, expected["template"])
+    pane.page.click("#notes-box summary")
+    pane.page.fill("#template-notes", notes)
+    pane.page.click("#template-extract")
+    kind, _ = pane.message()
+    assert kind == "ok"
+    pane.screenshot(f"modeles-notes-{case}")
+    # The form holds what the server extracted; what it could not find or doubts is flagged for the clerk.
+    with word_server.client() as client:
+        extraction = client.post(f"/v1/templates/{expected['template']}/extract", json={"text": notes}).json()
+    assert extraction["values"], "nothing extracted from the case notes"
+    for name, value in extraction["values"].items():
+        if isinstance(value, list):
+            continue
+        field_value = pane.page.input_value(f"#field-{name}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            assert float(field_value) == value, name
+        else:
+            assert field_value == str(value), name
+    for name in extraction["uncertain"] + extraction["missing"]:
+        assert "uncertain" in pane.page.get_attribute(f"[data-field={name}]", "class"), name
+    # The clerk completes what is missing, then inserts the letter.
+    empty_required = [f for f in template["fields"] if f["required"] and f["type"] != "list"
+                      and not pane.page.input_value(f"#field-{f['name']}")]
+    fill(pane, {f["name"]: f["example"] for f in empty_required})
+    pane.page.click("#template-insert")
+    kind, text = pane.message()
+    assert kind == "ok", text
+    document = pane.text()
+    for name, value in extraction["values"].items():
+        if isinstance(value, str) and not re.match(r"\d{4}-\d\d-\d\d$", value) and value in expected["values"].values():
+            assert value in document, name
+    assert "{{" not in document and len(document) > 300
+
+
+def test_letter_in_a_new_document_leaves_this_one_alone(word_server, open_pane):
+    pane = open_pane(word_server)
+    pane.set_document(["Mon brouillon."])
+    choose_template(pane, "attestation-domicile")
+    fill(pane, {"civilite": "Madame", "prenom": "Ana", "nom": "Lopes", "date_naissance": "1990-01-01",
+                "adresse": "Rue du Temple 1", "npa_localite": "2400 Le Locle", "domicile_depuis": "2020-05-01",
+                "motif": "caisse-maladie"})
+    pane.page.click("#template-new")
+    kind, _ = pane.message()
+    assert kind == "ok"
+    assert pane.text() == "Mon brouillon."
+    created = pane.new_documents()
+    assert len(created) == 1 and created[0]["opened"] and "Madame Ana Lopes" in created[0]["text"]
+
+
+# --- Langage clair -----------------------------------------------------------------------------------------------
+
+def test_plain_language_replaces_the_jargon_paragraph(word_server, open_pane):
+    original = jargon_paragraph()
+    with word_server.client() as client:
+        expected = client.post("/v1/text/plain-language", json={"text": original, "level": "B1"}).json()
+    assert expected["text"] != original  # the rules do simplify this paragraph
+    pane = open_pane(word_server)
+    pane.set_document(["Avis aux ménages", original, "Le Conseil communal"])
+    pane.select(1)
+    pane.tab("clair")
+    pane.page.click("#plain-run")
+    pane.wait_idle()
+    pane.page.wait_for_selector("#plain-result", state="visible")
+    assert pane.page.inner_text("#plain-preview") == expected["text"]
+    scores = pane.page.inner_text("#plain-scores")
+    assert "Kandel-Moles" in scores and "LIX" in scores
+    diagnostics = pane.page.locator("#plain-diagnostics li").all_inner_texts()
+    assert len(diagnostics) == len(expected["diagnostics"]) > 0
+    assert pane.operations() == []  # analysing changes nothing
+    pane.screenshot("langage-clair-apercu")
+    pane.page.click("#plain-replace")
+    kind, _ = pane.message()
+    pane.screenshot("langage-clair-remplace")
+    assert kind == "ok"
+    assert pane.text() == f"Avis aux ménages\n{expected['text']}\nLe Conseil communal"
+
+
+# --- Traduire -------------------------------------------------------------------------------------------------------
+
+class _Bold(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.depth, self.bold, self.link = 0, "", ""
+        self.in_link = False
+
+    def handle_starttag(self, tag, attrs):
+        self.depth += tag == "b"
+        self.in_link = self.in_link or tag == "a"
+
+    def handle_endtag(self, tag):
+        self.depth -= tag == "b"
+        if tag == "a":
+            self.in_link = False
+
+    def handle_data(self, data):
+        if self.depth:
+            self.bold += data
+        if self.in_link:
+            self.link += data
+
+
+def test_translation_keeps_bold_link_and_fonts(word_server, open_pane):
+    pane = open_pane(word_server)
+    pane.set_document(["Titre", FORMATTED, "Fin"])
+    pane.select(1)
+    pane.tab("traduire")
+    pane.page.select_option("#translate-source", "fr")
+    pane.page.select_option("#translate-target", "es")
+    pane.page.click("#translate-run")
+    kind, text = pane.message()
+    pane.screenshot("traduire-fait")
+    assert kind == "ok", text
+    paragraphs = pane.paragraphs()
+    assert [p["runs"][0]["text"] for p in (paragraphs[0], paragraphs[2])] == ["Titre", "Fin"]
+    runs = paragraphs[1]["runs"]
+    translated = "".join(r["text"] for r in runs)
+    assert "demande" not in translated and "2027" in translated
+    # The same paragraph through the server's own Apertium, as HTML: the document must agree with it.
+    html = ('La demande doit être déposée <b>au plus tard le 15 janvier 2027</b> auprès du <i>guichet unique</i>, '
+            "accompagnée d'une <a href=\"https://example-commune.ch/formulaires\"><u>copie du bail</u></a> "
+            "et d'une pièce d'identité valable.")
+    with word_server.client() as client:
+        reference = client.post("/v1/text/translate", json={"text": html, "source": "fr", "target": "es",
+                                                            "format": "html"}).json()
+    parsed = _Bold()
+    parsed.feed(reference["text"])
+    bold = [r for r in runs if r["bold"]]
+    assert len(bold) == 1 and bold[0]["text"] == parsed.bold and bold[0]["text"] != "au plus tard le 15 janvier 2027"
+    link = [r for r in runs if r["href"]]
+    assert len(link) == 1 and link[0]["href"] == "https://example-commune.ch/formulaires"
+    assert link[0]["text"] == parsed.link and link[0]["underline"] and link[0]["text"] != "copie du bail"
+    assert any(r["italic"] for r in runs)
+    assert all(r["font"] == "Arial" for r in runs)
+    assert pane.operations() == ["insertOoxml"]
+
+
+# --- streamed tasks ---------------------------------------------------------------------------------------------------
+
+def test_summary_is_shown_then_inserted_after_the_selection(word_server, open_pane):
+    report = [line for line in (SAMPLES / "texts" / "03-decision-subvention.txt").read_text().splitlines() if line.strip()]
+    pane = open_pane(word_server)
+    pane.set_document(report)
+    pane.select(0, len(report) - 1)
+    pane.tab("resumer")
+    pane.page.click("#summarize-run")
+    pane.wait_idle()
+    output = pane.page.inner_text("#summarize-output")
+    assert output.strip()
+    assert pane.operations() == []
+    pane.screenshot("resumer-resultat")
+    pane.page.click("#summarize-insert")
+    kind, _ = pane.message()
+    assert kind == "ok"
+    assert pane.text() == "\n".join(report + output.split("\n"))
+
+
+def test_acknowledgement_from_a_pasted_email(word_server, open_pane):
+    mail = (SAMPLES / "emails" / "01-attestation-domicile.eml").read_text(encoding="utf-8")
+    pane = open_pane(word_server)
+    pane.set_document(["Réponse :"])
+    pane.select(0)
+    pane.tab("accuse")
+    pane.page.fill("#acknowledge-mail", mail)
+    pane.page.click("#acknowledge-run")
+    pane.wait_idle()
+    output = pane.page.inner_text("#acknowledge-output")
+    pane.screenshot("accuse-resultat")
+    assert "accus" in output.lower() or "reçu" in output.lower(), output
+    pane.page.click("#acknowledge-insert")
+    pane.message()
+    assert pane.text().startswith("Réponse :\n") and output.split("\n")[0] in pane.text()
+
+
+# --- progress, cancel and errors: the document never changes ------------------------------------------------------
+
+def test_cancel_really_stops_the_request(word_server, open_pane):
+    pane = open_pane(word_server)
+    pane.set_document(["Titre", FORMATTED])
+    before = pane.paragraphs()
+    held, failed = [], []
+    pane.page.route("**/v1/text/translate", lambda route: held.append(route))  # the server "takes its time"
+    pane.page.on("requestfailed", lambda request: failed.append((request.url, request.failure)))
+    pane.select(1)
+    pane.tab("traduire")
+    pane.page.select_option("#translate-target", "es")
+    pane.page.click("#translate-run")
+    pane.page.wait_for_selector("#busy", state="visible")
+    while not held:
+        pane.page.wait_for_timeout(50)
+    assert pane.page.evaluate("document.activeElement.id") == "cancel"
+    pane.screenshot("progression")
+    pane.page.keyboard.press("Enter")  # Cancel has the focus
+    kind, text = pane.message()
+    pane.screenshot("annule")
+    assert kind == "info" and "annulée" in text
+    assert [url for url, _ in failed if url.endswith("/v1/text/translate")], "the fetch was not aborted"
+    assert pane.paragraphs() == before and pane.operations() == []
+
+
+def test_wrong_token_says_so_and_changes_nothing(word_server, open_pane):
+    pane = open_pane(word_server, token="plm_pas-le-bon-jeton")
+    pane.set_document(["Titre", jargon_paragraph()])
+    before = pane.paragraphs()
+    pane.select(1)
+    pane.tab("clair")
+    pane.page.click("#plain-run")
+    kind, text = pane.message()
+    pane.screenshot("erreur-jeton")
+    assert kind == "error" and "jeton" in text and "Réglages" in text
+    assert pane.paragraphs() == before and pane.operations() == []
+
+
+def test_missing_model_tells_what_to_ask_it(word_server, open_pane):
+    with word_server.client() as client:
+        problem = client.post("/v1/text/translate", json={"text": "Bonjour", "source": "fr", "target": "de"})
+    assert problem.status_code == 503
+    install = problem.json()["install_command"]
+    pane = open_pane(word_server)
+    pane.set_document([FORMATTED])
+    before = pane.paragraphs()
+    pane.select(0)
+    pane.tab("traduire")
+    pane.page.select_option("#translate-target", "de")
+    pane.page.click("#translate-run")
+    kind, text = pane.message()
+    pane.screenshot("erreur-modele")
+    assert kind == "error" and "service informatique" in text
+    assert pane.page.inner_text("#message code.install") == install
+    assert pane.paragraphs() == before and pane.operations() == []
+
+
+def test_text_too_long_and_stopped_server(open_pane, tmp_path):
+    srv = start_server(tmp_path, env={"PLUME_MAX_TEXT_CHARS": "200"})
+    try:
+        pane = open_pane(srv)
+        pane.set_document(["Titre", jargon_paragraph()])
+        before = pane.paragraphs()
+        pane.select(1)
+        pane.tab("clair")
+        pane.page.click("#plain-run")
+        kind, text = pane.message()
+        pane.screenshot("erreur-trop-long")
+        assert kind == "error" and "trop long" in text
+        assert pane.paragraphs() == before
+    finally:
+        srv.stop()
+    pane.page.click("#plain-run")
+    kind, text = pane.message()
+    pane.screenshot("erreur-serveur-arrete")
+    assert kind == "error" and "ne répond pas" in text and srv.url in text
+    assert pane.paragraphs() == before and pane.operations() == []
+
+
+# --- settings, language, keyboard, width ---------------------------------------------------------------------------------
+
+def test_settings_are_kept_and_german_is_available(word_server, open_pane):
+    pane = open_pane(word_server, token="")
+    assert pane.page.get_attribute("#tab-reglages", "aria-selected") == "true"  # no token yet: settings first
+    assert pane.page.input_value("#settings-server") == word_server.url
+    pane.page.fill("#settings-token", word_server.tokens["user"])
+    pane.page.select_option("#settings-language", "de")
+    pane.page.click("#settings-save")
+    kind, text = pane.message()
+    assert kind == "ok" and text == "Einstellungen gespeichert."
+    pane.page.reload()
+    pane.page.wait_for_selector("body[data-ready=true]")
+    assert pane.page.inner_text("#tab-traduire") == "Übersetzen"
+    assert pane.page.get_attribute("html", "lang") == "de-CH"
+    assert pane.page.input_value("#settings-token") == word_server.tokens["user"]
+    pane.wait_idle()
+    pane.tab("reglages")
+    pane.page.click("#settings-test")
+    kind, text = pane.message()
+    assert kind == "ok" and "Verbindung erfolgreich" in text
+    pane.screenshot("reglages-allemand")
+
+
+def test_german_word_gets_german_pane(word_server, open_pane):
+    pane = open_pane(word_server, language="de-CH")
+    assert pane.page.inner_text("#tab-modeles") == "Vorlagen"
+
+
+def test_keyboard_and_320_pixels(word_server, open_pane):
+    pane = open_pane(word_server, width=320)
+    pane.page.focus("#tab-modeles")
+    pane.page.keyboard.press("ArrowRight")
+    assert pane.page.evaluate("document.activeElement.id") == "tab-clair"
+    assert pane.page.is_visible("#panel-clair") and not pane.page.is_visible("#panel-modeles")
+    pane.page.keyboard.press("End")
+    assert pane.page.evaluate("document.activeElement.id") == "tab-reglages"
+    for tab in ("modeles", "clair", "traduire", "resumer", "accuse", "reglages"):
+        pane.tab(tab)
+        pane.wait_idle()
+        assert pane.page.evaluate("document.documentElement.scrollWidth") <= 320, tab
+    pane.tab("modeles")
+    pane.wait_idle()
+    pane.page.select_option("#template-list", "attestation-domicile")
+    pane.wait_idle()
+    assert pane.page.evaluate("document.documentElement.scrollWidth") <= 320
+    pane.screenshot("largeur-320")
+    assert ARTIFACTS.exists()
