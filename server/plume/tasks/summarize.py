@@ -15,7 +15,7 @@ from plume.tasks.common import fence
 from plume.tasks.freetext import final_text, generate_checked
 
 TASK = "summarize"
-CHARS_PER_TOKEN = 3  # conservative for French: real tokenizers give 3.5-4.5 characters per token
+CHARS_PER_TOKEN = 2.5  # when the tokenizer cannot be asked; French gives 2.8-4.5 characters per token
 PROMPT_RESERVE_TOKENS = 400
 LENGTH_WORDS = {"short": "3 à 5 phrases", "medium": "un paragraphe de 8 à 10 phrases", "long": "une page, avec des intertitres"}
 SUMMARY_TOKENS = {"short": 200, "medium": 400, "long": 900}
@@ -83,9 +83,24 @@ def _pieces(text: str, budget: int) -> list[str]:
     return [p for p in out if p.strip()]
 
 
-def budget_chars(inference: Inference, length: str) -> int:
+def chars_per_token(inference: Inference, text: str) -> float:
+    """Measured on a sample of the text with the model's own tokenizer when the service lets us, with a
+    margin; else a conservative constant."""
+    sample = text[:4000]
+    try:
+        if hasattr(inference, "count_tokens"):
+            tokens = inference.count_tokens(TASK, sample)
+        else:  # the InferenceService's engine for this task
+            tokens = inference.slot_for_task(TASK).engine.count_tokens(sample)
+        return max(1.0, 0.85 * len(sample) / max(1, tokens))
+    except Exception:  # noqa: BLE001 - no tokenizer at hand: the constant
+        return CHARS_PER_TOKEN
+
+
+def budget_chars(inference: Inference, length: str, text: str = "") -> int:
     context = inference.context_length(TASK) or 4096
-    return max(1000, (context - SUMMARY_TOKENS[length] - PROMPT_RESERVE_TOKENS) * CHARS_PER_TOKEN)
+    room = context - SUMMARY_TOKENS[length] - PROMPT_RESERVE_TOKENS
+    return max(500, int(room * chars_per_token(inference, text)))
 
 
 # -- prompts ---------------------------------------------------------------------------------------------------
@@ -124,11 +139,11 @@ def _check(source: str):
 
 async def events(inference: Inference, text: str, length: str, *, stream: bool,
                  user: str | None = None) -> AsyncIterator[tuple[str, object]]:
-    """("progress", {...}) per part, then generate_checked's events for the final summary, and
-    ("parts", n) last."""
-    budget = budget_chars(inference, length)
+    """("parts", n) first, ("progress", {...}) per part, then generate_checked's events for the final summary."""
+    budget = budget_chars(inference, length, text)
     parts = split(text, budget) if len(text) > budget else [text]
     merged = len(parts) > 1
+    yield "parts", str(len(parts))
     while len(parts) > 1:
         summaries = []
         for i, part in enumerate(parts, 1):
@@ -144,7 +159,6 @@ async def events(inference: Inference, text: str, length: str, *, stream: bool,
     async for event in generate_checked(inference, TASK, final_prompt(parts[0], length, merged), _check(parts[0]),
                                         stream=stream, max_tokens=SUMMARY_TOKENS[length], user=user):
         yield event
-    yield "parts", str(len(split(text, budget)) if len(text) > budget else 1)
 
 
 async def with_model(inference: Inference, text: str, length: str, *, user: str | None = None) -> SummaryResult:

@@ -1,0 +1,150 @@
+"""POST /v1/text/summarize over real HTTP: a useful extractive summary without a model; with the
+tiny model, a report longer than the context is split by structure, summarised part by part and
+merged, with streaming (pipeline only, never the quality of the words)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from plume.tasks import summarize
+from tests.conftest import TINY_MODELS, start_server
+
+ROUTE = "/v1/text/summarize"
+MAX_CHARS = 60_000
+
+REPORT = """Rapport du Conseil communal au Conseil général
+
+1. Contexte
+La rue du Collège date de 1954. Les conduites d'eau sont anciennes et se rompent souvent. Les commerçants se plaignent du bruit des réparations. Plusieurs habitants ont écrit à la commune.
+
+2. Proposition
+Le Conseil communal propose un crédit de CHF 1'250'000 pour refaire la rue et ses conduites. Les travaux dureraient huit mois. Ils seraient faits par étapes pour limiter les nuisances.
+
+3. Décision
+Le Conseil général a adopté le crédit par 31 voix contre 4, avec 2 abstentions. Les travaux commenceront le 3 mars 2027. La piste cyclable sera étudiée séparément.
+"""
+
+
+@pytest.fixture(scope="module")
+def bare(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("summary")
+    srv = start_server(tmp, "--models", str(tmp / "no-catalog.toml"), env={"PLUME_MAX_TEXT_CHARS": str(MAX_CHARS)})
+    yield srv
+    srv.stop()
+
+
+def post(server, body, role="user", **kw):
+    with server.client(role) as client:
+        return client.post(ROUTE, json=body, **kw)
+
+
+def test_extractive_summary_keeps_figures_and_decisions(bare):
+    r = post(bare, {"text": REPORT, "length": "short"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["engine"] == "rules" and body["parts"] == 0
+    assert "31 voix contre 4" in body["text"] and "1'250'000" in body["text"]
+    assert "1. Contexte" not in body["text"]  # headings are never picked
+    starts = [k["start"] for k in body["kept"]]
+    assert starts == sorted(starts) and 1 <= len(starts) <= 3
+    assert all(REPORT[k["start"]:k["end"]] in body["text"] for k in body["kept"])
+
+
+def test_longer_lengths_keep_more(bare):
+    sizes = [len(post(bare, {"text": REPORT, "length": n}).json()["kept"]) for n in ("short", "medium", "long")]
+    assert sizes[0] <= sizes[1] <= sizes[2] and sizes[0] < sizes[2]
+
+
+def test_needs_a_token(bare):
+    assert httpx.post(f"{bare.url}{ROUTE}", json={"text": REPORT}).status_code == 401
+
+
+def test_too_long_is_413(bare):
+    assert post(bare, {"text": "x" * (MAX_CHARS + 1)}).status_code == 413
+
+
+@pytest.mark.parametrize("body", [{}, {"text": ""}, {"text": REPORT, "length": "tiny"}, {"text": ["a"]}])
+def test_malformed_input_is_422(bare, body):
+    assert post(bare, body).status_code == 422
+
+
+def test_model_forced_without_model_is_503(bare):
+    r = post(bare, {"text": REPORT, "engine": "model"})
+    assert r.status_code == 503 and r.json()["install_command"].startswith("plume models add")
+
+
+# -- splitting by structure ----------------------------------------------------------------------------------------
+
+
+def test_sections_start_at_headings():
+    found = summarize.sections(REPORT)
+    assert [s.splitlines()[0] for s in found] == [
+        "Rapport du Conseil communal au Conseil général", "1. Contexte", "2. Proposition", "3. Décision"]
+
+
+def test_split_respects_the_budget_and_cuts_at_structure():
+    long_report = "\n\n".join(REPORT.replace("1. Contexte", f"{n}. Contexte") for n in range(1, 30))
+    parts = summarize.split(long_report, 1500)
+    assert len(parts) > 5 and all(len(p) <= 1500 for p in parts)
+    assert all(p.splitlines()[0].startswith(("Rapport", "1.", "2.", "3.")) or p[0].isdigit() for p in parts)
+    # Nothing lost: every sentence of the report is in some part.
+    assert "".join(parts).count("31 voix contre 4") == long_report.count("31 voix contre 4")
+
+
+# -- with the tiny model -------------------------------------------------------------------------------------------------
+
+
+def _ready(server) -> bool:
+    if not TINY_MODELS.exists():
+        return False
+    with server.client("user") as client:
+        for _ in range(120):
+            status = {m["id"]: m["status"] for m in client.get("/v1/models").json()["data"]}.get("tiny-llm")
+            if status != "loading":
+                return status == "ready"
+            asyncio.run(asyncio.sleep(0.5))
+    return False
+
+
+def _events(server, body):
+    events, event = [], None
+    with server.client("user") as client, client.stream(
+            "POST", ROUTE, json=body, headers={"Accept": "text/event-stream"}) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                events.append((event, json.loads(line.split(":", 1)[1])))
+    return events
+
+
+def test_long_report_is_split_summarised_and_merged_while_streaming(server):
+    if not _ready(server):
+        pytest.skip("tiny-llm is not loadable on this machine")
+    # tiny-llm has 8192 tokens of context: this report is about three times what fits in one part.
+    long_report = "\n\n".join(REPORT.replace("1. Contexte", f"{n}. Contexte") for n in range(1, 80))
+    events = _events(server, {"text": long_report, "length": "short", "engine": "model"})
+    names = [e for e, _ in events]
+    parts = [d for e, d in events if e == "progress" and d["stage"] == "part"]
+    assert len(parts) >= 2 and parts[0]["parts"] == len(parts) or events[-1][0] == "error"
+    assert names[-1] in ("done", "error")
+    if names[-1] == "done":
+        assert events[-1][1]["engine"] == "tiny-llm" and events[-1][1]["parts"] >= 2
+        assert "delta" in names and names.index("delta") > names.index("progress")
+    else:
+        assert events[-1][1]["status"] == 502 and "second essai" in events[-1][1]["detail"]
+
+
+def test_auto_mode_with_a_failing_model_still_gives_a_summary(server):
+    if not _ready(server):
+        pytest.skip("tiny-llm is not loadable on this machine")
+    r = post(server, {"text": REPORT, "length": "short"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    # Either the tiny model's words passed the checks, or the rules answered and said why.
+    assert body["engine"] == "tiny-llm" or (body["engine"] == "rules" and body["warnings"])
