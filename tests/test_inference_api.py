@@ -283,3 +283,30 @@ def test_upstream_engine_forwards_to_a_second_plume_server(ready, tmp_path):
     finally:
         front.stop()
 
+
+
+def test_time_limit_answers_504_and_stops_the_engine(tmp_path):
+    server = start_server(tmp_path, "--models", str(TINY_MODELS), env={"PLUME_REQUEST_TIMEOUT_S": "0.3"})
+    try:
+        wait_ready(server)
+        with server.client("user") as client:
+            response = chat(client, max_tokens=8000)  # greedy: about 2 s of work, far past the limit
+        assert response.status_code == 504
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "temps maximal" in response.json()["detail"]
+        time.sleep(0.5)
+        stopped_at = tokens_generated(server)
+        time.sleep(0.5)
+        assert tokens_generated(server) == stopped_at < 8000
+    finally:
+        server.stop()
+
+
+def test_translation_model_answers_chat_completions(ready):
+    with ready.client("user") as client:
+        response = client.post("/v1/chat/completions", json={
+            "model": "tiny-mt", "max_tokens": 20,
+            "messages": [{"role": "user", "content": "Nous accusons réception de votre demande."}]})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["choices"][0]["message"]["content"] and 0 < body["usage"]["completion_tokens"] <= 20
