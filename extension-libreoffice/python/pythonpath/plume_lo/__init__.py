@@ -1,0 +1,1 @@
+"""Plume for LibreOffice Writer: actions (UI-independent), HTTP client, sidebar, options, menus."""

@@ -1,0 +1,246 @@
+"""What each Plume button does, independent of any user interface.
+
+An action has three steps, so that the server is never called while the document is being changed
+and the document is never changed before the server has answered:
+
+- `capture(doc)`  (main thread): read what the action needs from the document;
+- `work(client, snapshot, job)` (worker thread): the HTTP calls; may raise PlumeError;
+- `apply(ctx, doc, snapshot, result)` (main thread): change the document in one undo step and
+  return a dict describing the outcome (shown in the panel, or returned to a dispatch caller).
+
+The sidebar, the menu, the context menu and the tests all run these same objects through
+`runner.start`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from plume_lo import richtext, writer
+from plume_lo.client import Client, PlumeError, quote
+
+
+class Cancelled(Exception):
+    pass
+
+
+def _check(job) -> None:
+    if job is not None and job.cancelled:
+        raise Cancelled()
+
+
+@dataclass
+class PlainLanguage:
+    level: str = "B1"
+    undo_key = "undo_plain"
+
+    def capture(self, doc):
+        paragraphs = writer.selected_paragraphs(doc)
+        if not paragraphs:
+            raise PlumeError("no_selection")
+        return paragraphs
+
+    def work(self, client: Client, paragraphs, job):
+        answers = []
+        for paragraph in paragraphs:
+            _check(job)
+            answers.append(client.post_json("/v1/text/plain-language", {"text": paragraph.text, "level": self.level}))
+        return answers
+
+    def apply(self, ctx, doc, paragraphs, answers):
+        with writer.undo_step(doc, self._title(ctx)):
+            for paragraph, answer in zip(paragraphs, answers):
+                new_text = _text_of(answer).strip("\n")
+                if new_text != paragraph.text:
+                    writer.replace_runs(paragraph, richtext.reformat(paragraph.runs, new_text))
+        return {"text": "\n".join(_text_of(a) for a in answers),
+                "before": [a.get("before") for a in answers], "after": [a.get("after") for a in answers],
+                "diagnostics": [d for a in answers for d in (a.get("diagnostics") or [])]}
+
+    def _title(self, ctx):
+        return _undo_title(ctx, self.undo_key)
+
+
+@dataclass
+class Translate:
+    target: str = "de"
+    source: str = ""
+    undo_key = "undo_translate"
+
+    def capture(self, doc):
+        paragraphs = writer.selected_paragraphs(doc)
+        if not paragraphs:
+            raise PlumeError("no_selection")
+        return paragraphs
+
+    def work(self, client: Client, paragraphs, job):
+        answers = []
+        for paragraph in paragraphs:
+            _check(job)
+            body = {"text": richtext.to_html(paragraph.runs), "target": self.target, "format": "html"}
+            if self.source:
+                body["source"] = self.source
+            answers.append(client.post_json("/v1/text/translate", body))
+        return answers
+
+    def apply(self, ctx, doc, paragraphs, answers):
+        with writer.undo_step(doc, _undo_title(ctx, self.undo_key)):
+            for paragraph, answer in zip(paragraphs, answers):
+                runs = richtext.from_html(_text_of(answer))
+                if not any(r.bold or r.italic or r.underline or r.link for r in runs) and \
+                        any(r.bold or r.italic or r.underline or r.link for r in paragraph.runs):
+                    # The engine lost the tags: put the formatting back where words line up.
+                    runs = richtext.reformat(paragraph.runs, richtext.plain(runs))
+                writer.replace_runs(paragraph, runs)
+        first = answers[0] if answers else {}
+        return {"text": "\n".join(richtext.plain(richtext.from_html(_text_of(a))) for a in answers),
+                "source": first.get("source"), "target": first.get("target"), "engine": first.get("engine")}
+
+
+# Text tasks whose result is shown in the panel and inserted on request.
+TEXT_TASKS = {
+    "summarize": "/v1/text/summarize",
+    "minutes": "/v1/text/minutes",
+    "factsheet": "/v1/text/factsheet",
+    "acknowledge": "/v1/mail/acknowledge",
+}
+
+
+@dataclass
+class TextTask:
+    kind: str
+    insert: bool = False
+    options: dict = field(default_factory=dict)
+
+    def capture(self, doc):
+        content = writer.selected_text(doc) or writer.document_text(doc)
+        if not content.strip():
+            raise PlumeError("no_selection")
+        return content
+
+    def work(self, client: Client, content, job):
+        _check(job)
+        return client.post_json(TEXT_TASKS[self.kind], {**self.body(content), **self.options})
+
+    def body(self, content: str) -> dict:
+        if self.kind != "acknowledge":
+            return {"text": content}
+        # An e-mail pasted with its headers is sent raw, so the server reads sender, date and subject.
+        looks_raw = re.match(r"(?im)^(from|de|von|subject|objet|date)\s*:", content.lstrip())
+        return {"eml": content} if looks_raw else {"body": content}
+
+    def apply(self, ctx, doc, content, answer):
+        result = _text_of(answer)
+        if self.insert and result:
+            with writer.undo_step(doc, _undo_title(ctx, "undo_insert")):
+                writer.insert_text(doc, result)
+        return {"text": result, "inserted": bool(self.insert and result)}
+
+
+@dataclass
+class InsertResult:
+    """Insert a result the panel already shows (no server call)."""
+    content: str
+
+    def capture(self, doc):
+        return None
+
+    def work(self, client, snapshot, job):
+        return None
+
+    def apply(self, ctx, doc, snapshot, result):
+        with writer.undo_step(doc, _undo_title(ctx, "undo_insert")):
+            writer.insert_text(doc, self.content)
+        return {"inserted": True}
+
+
+@dataclass
+class InsertTemplate:
+    template_id: str
+    values: dict
+    mode: str = "insert"  # insert | new
+
+    def capture(self, doc):
+        if not self.template_id:
+            raise PlumeError("no_template")
+        return None
+
+    def work(self, client: Client, snapshot, job):
+        _check(job)
+        return client.post_file(f"/v1/templates/{quote(self.template_id)}/render",
+                                {"values": self.values, "format": "odt"})
+
+    def apply(self, ctx, doc, snapshot, data: bytes):
+        if self.mode == "new" or doc is None:
+            writer.open_document(ctx, data)
+            return {"opened": True}
+        with writer.undo_step(doc, _undo_title(ctx, "undo_template")):
+            writer.insert_document(doc, data)
+        return {"inserted": True}
+
+
+@dataclass
+class ExtractFields:
+    """Case notes -> values for a template's fields (nothing changes in the document)."""
+    template_id: str
+    notes: str
+
+    def capture(self, doc):
+        if not self.template_id:
+            raise PlumeError("no_template")
+        return None
+
+    def work(self, client: Client, snapshot, job):
+        _check(job)
+        return client.post_json(f"/v1/templates/{quote(self.template_id)}/extract", {"text": self.notes})
+
+    def apply(self, ctx, doc, snapshot, answer):
+        return {"values": answer.get("values") or {}, "missing": answer.get("missing") or []}
+
+
+@dataclass
+class ListTemplates:
+    def capture(self, doc):
+        return None
+
+    def work(self, client: Client, snapshot, job):
+        listing = client.get_json("/v1/templates")
+        return listing.get("templates", listing) if isinstance(listing, dict) else listing
+
+    def apply(self, ctx, doc, snapshot, templates):
+        return {"templates": templates}
+
+
+@dataclass
+class GetTemplate:
+    template_id: str
+
+    def capture(self, doc):
+        return None
+
+    def work(self, client: Client, snapshot, job):
+        return client.get_json(f"/v1/templates/{quote(self.template_id)}")
+
+    def apply(self, ctx, doc, snapshot, template):
+        return {"template": template}
+
+
+# Actions that need no document open (the others need a Writer document).
+NO_DOCUMENT = (InsertTemplate, ExtractFields, ListTemplates, GetTemplate)
+
+
+def _text_of(answer) -> str:
+    """The main text of a task's answer, whatever the task calls it."""
+    if isinstance(answer, str):
+        return answer
+    for key in ("text", "summary", "minutes", "factsheet", "letter", "reply", "body", "content"):
+        value = answer.get(key)
+        if isinstance(value, str):
+            return value
+    raise PlumeError("bad_answer")
+
+
+def _undo_title(ctx, key: str) -> str:
+    from plume_lo import i18n, settings
+    return i18n.text(settings.language(ctx), key)

@@ -1,0 +1,96 @@
+"""The Plume HTTP API over the standard library (LibreOffice's Python on Windows has no pip).
+
+TLS is verified against the system's certificate store (ssl.create_default_context). Every failure
+becomes a PlumeError whose `key` names a message in i18n, so the user reads French or German,
+never a Python traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+
+from plume_lo import i18n
+
+
+class PlumeError(Exception):
+    def __init__(self, key: str, status: int | None = None, **values) -> None:
+        super().__init__(key)
+        self.key = key
+        self.status = status
+        self.values = values
+
+    def message(self, language: str) -> str:
+        return i18n.text(language, self.key, **self.values)
+
+
+@dataclass
+class Client:
+    base_url: str
+    token: str
+    timeout: float = 180.0
+
+    def get_json(self, path: str):
+        return json.loads(self._request("GET", path))
+
+    def post_json(self, path: str, body: dict):
+        return json.loads(self._request("POST", path, body))
+
+    def post_file(self, path: str, body: dict) -> bytes:
+        return self._request("POST", path, body)
+
+    def _request(self, method: str, path: str, body: dict | None = None) -> bytes:
+        url = self.base_url.rstrip("/") + path
+        data = json.dumps(body).encode("utf-8") if body is not None else None
+        request = urllib.request.Request(url, data=data, method=method)
+        request.add_header("Accept", "application/json, application/problem+json, */*")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        context = ssl.create_default_context() if url.startswith("https:") else None
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout, context=context) as response:
+                return response.read()
+        except urllib.error.HTTPError as exc:
+            raise _problem(exc) from None
+        except (ssl.SSLCertVerificationError, ssl.SSLError):
+            raise PlumeError("tls") from None
+        except (socket.timeout, TimeoutError):
+            raise PlumeError("timeout") from None
+        except (urllib.error.URLError, ConnectionError, OSError):
+            raise PlumeError("unreachable", url=self.base_url) from None
+        except ValueError:  # a malformed URL in the settings
+            raise PlumeError("unreachable", url=self.base_url) from None
+
+
+def _problem(exc: urllib.error.HTTPError) -> PlumeError:
+    """An RFC 9457 problem+json answer -> the matching message."""
+    try:
+        problem = json.loads(exc.read() or b"{}")
+    except ValueError:
+        problem = {}
+    if not isinstance(problem, dict):
+        problem = {}
+    status = exc.code
+    detail = str(problem.get("detail") or exc.reason or status)
+    if status == 401:
+        return PlumeError("unauthorized", status)
+    if status == 403:
+        return PlumeError("forbidden", status)
+    if status == 413:
+        return PlumeError("too_long", status)
+    if status == 503 and problem.get("install_command"):
+        return PlumeError("no_model", status, command=problem["install_command"])
+    if status == 504:
+        return PlumeError("timeout", status)
+    return PlumeError("server_error", status, detail=detail)
+
+
+def quote(segment: str) -> str:
+    return urllib.parse.quote(segment, safe="")

@@ -1,0 +1,122 @@
+"""Run an action: HTTP on a worker thread, document and UI changes on LibreOffice's main thread.
+
+The worker never touches the document: it hands its result to `com.sun.star.awt.AsyncCallback`,
+which calls back on the main thread, where `apply` runs and the reporter is told the outcome.
+LibreOffice keeps answering while the server works. Cancel drops the result: the document is
+left as it was.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+
+import unohelper
+from com.sun.star.awt import XCallback
+
+from plume_lo import i18n, settings
+from plume_lo.actions import Cancelled
+from plume_lo.client import Client, PlumeError
+
+
+class Reporter:
+    """What the caller hears: `progress(message)`, then exactly one `finished(ok, message, data)`."""
+
+    def progress(self, message: str) -> None:  # pragma: no cover - interface
+        pass
+
+    def finished(self, ok: bool, message: str, data: dict) -> None:  # pragma: no cover - interface
+        pass
+
+
+class _MainThreadCall(unohelper.Base, XCallback):
+    def __init__(self, fn):
+        self.fn = fn
+
+    def notify(self, _data):
+        try:
+            self.fn()
+        except Exception:  # an exception here would vanish inside LibreOffice's event loop
+            traceback.print_exc()
+
+
+def on_main_thread(ctx, fn) -> None:
+    callback = ctx.ServiceManager.createInstanceWithContext("com.sun.star.awt.AsyncCallback", ctx)
+    callback.addCallback(_MainThreadCall(fn), None)
+
+
+class Job:
+    def __init__(self, ctx, action, doc, reporter: Reporter):
+        self.ctx, self.action, self.doc, self.reporter = ctx, action, doc, reporter
+        self.cancelled = False
+        self.done = False
+        self.language = settings.language(ctx)
+
+    def cancel(self) -> None:
+        """The document stays as it is; the answer, when it comes, is dropped."""
+        if self.done or self.cancelled:
+            return
+        self.cancelled = True
+        self._finish(False, i18n.text(self.language, "cancelled"), {"cancelled": True})
+
+    def _finish(self, ok: bool, message: str, data: dict) -> None:
+        self.done = True
+        try:
+            self.reporter.finished(ok, message, data)
+        except Exception:
+            traceback.print_exc()
+
+    def _fail(self, error: PlumeError) -> None:
+        data = {"code": error.key, "status": error.status, **{k: str(v) for k, v in error.values.items()}}
+        self._finish(False, error.message(self.language), data)
+
+    def start(self) -> "Job":
+        """Capture on the calling thread (the main thread for buttons), then work in the background."""
+        try:
+            snapshot = self.action.capture(self.doc)
+            config = settings.load(self.ctx)
+        except PlumeError as error:
+            self._fail(error)
+            return self
+        except Exception:
+            traceback.print_exc()
+            self._fail(PlumeError("internal"))
+            return self
+        client = Client(config.server_url, config.token)
+        self.reporter.progress(i18n.text(self.language, "working"))
+        threading.Thread(target=self._work, args=(client, snapshot), name="plume-request", daemon=True).start()
+        return self
+
+    def _work(self, client: Client, snapshot) -> None:
+        try:
+            result = self.action.work(client, snapshot, self)
+        except Cancelled:
+            return
+        except PlumeError as error:
+            failure = error  # `error` is unbound once the except block ends; the callback runs later
+        except Exception:
+            traceback.print_exc()
+            failure = PlumeError("bad_answer")
+        else:
+            on_main_thread(self.ctx, lambda: self._apply(snapshot, result))
+            return
+        on_main_thread(self.ctx, lambda: None if self.cancelled else self._fail(failure))
+
+    def _apply(self, snapshot, result) -> None:
+        if self.cancelled:
+            return
+        try:
+            data = self.action.apply(self.ctx, self.doc, snapshot, result)
+        except PlumeError as error:
+            self._fail(error)
+            return
+        except Exception:
+            traceback.print_exc()
+            self._fail(PlumeError("internal"))
+            return
+        undoable = getattr(self.action, "undo_key", None) or getattr(data, "get", dict().get)("inserted")
+        self._finish(True, i18n.text(self.language, "done_undo" if undoable else "done"), data)
+
+
+def start(ctx, action, doc, reporter: Reporter) -> Job:
+    return Job(ctx, action, doc, reporter).start()

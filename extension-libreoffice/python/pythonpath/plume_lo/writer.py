@@ -1,0 +1,187 @@
+"""Reading and changing a Writer document through its UNO model (no UI).
+
+The selection is read paragraph by paragraph, each as formatted runs taken from Writer's text
+portions; a paragraph is replaced by writing the new text once and then setting each run's
+attributes, so bold, italic, underline and hyperlinks survive. Every change runs inside one
+undo context, and is rolled back if it fails half way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+
+import uno
+from com.sun.star.awt.FontSlant import ITALIC, NONE as SLANT_NONE
+from com.sun.star.beans import PropertyValue
+
+from plume_lo.richtext import Run, merge, plain
+
+BOLD, NORMAL = 150.0, 100.0
+UNDERLINE_SINGLE, UNDERLINE_NONE = 1, 0
+# Attributes of the first run that the replacement text keeps as a whole (font, size, colour).
+BASE_PROPERTIES = ("CharFontName", "CharHeight", "CharColor")
+
+
+@dataclass
+class Paragraph:
+    """The selected part of one paragraph: a range that follows later edits, and its runs."""
+    range: object
+    runs: list[Run]
+    base: dict = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return plain(self.runs)
+
+
+def is_text_document(doc) -> bool:
+    return doc is not None and hasattr(doc, "supportsService") and doc.supportsService("com.sun.star.text.TextDocument")
+
+
+def _run_of(portion) -> Run:
+    url = portion.getPropertyValue("HyperLinkURL") or ""
+    return Run(portion.getString(),
+               bold=portion.getPropertyValue("CharWeight") > NORMAL,
+               italic=portion.getPropertyValue("CharPosture") != SLANT_NONE,
+               underline=portion.getPropertyValue("CharUnderline") != UNDERLINE_NONE,
+               link=url)
+
+
+def _text_ranges(doc):
+    selection = doc.getCurrentController().getSelection()
+    if selection is None or not hasattr(selection, "getCount"):
+        return []  # a shape or a frame is selected, not text
+    ranges = []
+    for i in range(selection.getCount()):
+        item = selection.getByIndex(i)
+        if hasattr(item, "getText") and hasattr(item, "getString"):
+            ranges.append(item)
+    return ranges
+
+
+def selected_paragraphs(doc) -> list[Paragraph]:
+    """The selection's paragraphs (parts of them at the ends), with their runs. Empty ones skipped."""
+    found = []
+    for selected in _text_ranges(doc):
+        text = selected.getText()
+        cursor = text.createTextCursorByRange(selected)
+        paragraphs = cursor.createEnumeration()
+        while paragraphs.hasMoreElements():
+            paragraph = paragraphs.nextElement()
+            if not paragraph.supportsService("com.sun.star.text.Paragraph"):
+                continue  # a table inside the selection: left as it is
+            portions, first, last = [], None, None
+            enum = paragraph.createEnumeration()
+            while enum.hasMoreElements():
+                portion = enum.nextElement()
+                if portion.getPropertyValue("TextPortionType") not in ("Text", "TextField"):
+                    continue
+                if not portion.getString():
+                    continue
+                first = first or portion
+                last = portion
+                portions.append(portion)
+            if not portions or not "".join(p.getString() for p in portions).strip():
+                continue
+            span = text.createTextCursorByRange(first.getStart())
+            span.gotoRange(last.getEnd(), True)
+            base = {name: first.getPropertyValue(name) for name in BASE_PROPERTIES}
+            found.append(Paragraph(span, merge([_run_of(p) for p in portions]), base))
+    return found
+
+
+def selected_text(doc) -> str:
+    return "\n".join(p.text for p in selected_paragraphs(doc))
+
+
+def document_text(doc) -> str:
+    return doc.getText().getString()
+
+
+def replace_runs(paragraph: Paragraph, runs: list[Run]) -> None:
+    """Write `runs` in place of the paragraph's selected part, formatting run by run."""
+    span = paragraph.range
+    text = span.getText()
+    new_text = plain(runs)
+    span.setString(new_text)
+    whole = text.createTextCursorByRange(span.getStart())
+    whole.goRight(len(new_text), True)
+    for name, value in paragraph.base.items():
+        with contextlib.suppress(Exception):
+            whole.setPropertyValue(name, value)
+    cursor = text.createTextCursorByRange(span.getStart())
+    for run in runs:
+        cursor.collapseToEnd()
+        cursor.goRight(len(run.text), True)
+        cursor.setPropertyValue("CharWeight", BOLD if run.bold else NORMAL)
+        cursor.setPropertyValue("CharPosture", ITALIC if run.italic else SLANT_NONE)
+        cursor.setPropertyValue("CharUnderline", UNDERLINE_SINGLE if run.underline else UNDERLINE_NONE)
+        cursor.setPropertyValue("HyperLinkURL", run.link)
+
+
+@contextlib.contextmanager
+def undo_step(doc, title: str):
+    """One undo step for everything done inside; undone again if an exception escapes."""
+    manager = doc.getUndoManager()
+    manager.enterUndoContext(title)
+    try:
+        yield
+    except BaseException:
+        manager.leaveUndoContext()
+        with contextlib.suppress(Exception):
+            manager.undo()
+        raise
+    manager.leaveUndoContext()
+
+
+def _insertion_cursor(doc, after_selection: bool):
+    view = doc.getCurrentController().getViewCursor()
+    anchor = view.getEnd() if after_selection else view.getStart()
+    return anchor.getText().createTextCursorByRange(anchor)
+
+
+def insert_text(doc, content: str, after_selection: bool = True) -> None:
+    """Insert `content` (paragraphs separated by newlines) in new paragraphs after the selection."""
+    cursor = _insertion_cursor(doc, after_selection)
+    text = cursor.getText()
+    from com.sun.star.text.ControlCharacter import PARAGRAPH_BREAK
+    for line in content.split("\n"):
+        text.insertControlCharacter(cursor, PARAGRAPH_BREAK, False)
+        text.insertString(cursor, line, False)
+
+
+def insert_document(doc, data: bytes, suffix: str = ".odt") -> None:
+    """Insert a rendered document at the cursor; the temporary file is deleted right after."""
+    cursor = _insertion_cursor(doc, after_selection=False)
+    path = _temp_file(data, suffix)
+    try:
+        cursor.insertDocumentFromURL(uno.systemPathToFileUrl(path), ())
+    finally:
+        os.unlink(path)
+
+
+def open_document(ctx, data: bytes, suffix: str = ".odt", hidden: bool = False):
+    """Open a rendered document as a new, untitled document (AsTemplate); the file is deleted after."""
+    desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
+    path = _temp_file(data, suffix)
+    try:
+        return desktop.loadComponentFromURL(uno.systemPathToFileUrl(path), "_blank", 0,
+                                            (_prop("AsTemplate", True), _prop("Hidden", hidden)))
+    finally:
+        os.unlink(path)
+
+
+def _temp_file(data: bytes, suffix: str) -> str:
+    handle, path = tempfile.mkstemp(prefix="plume-", suffix=suffix)
+    with os.fdopen(handle, "wb") as fh:
+        fh.write(data)
+    return path
+
+
+def _prop(name, value):
+    p = PropertyValue()
+    p.Name, p.Value = name, value
+    return p

@@ -1,0 +1,232 @@
+"""Drive a running headless LibreOffice through UNO for tests/test_libreoffice_extension.py.
+
+Runs under Debian's /usr/bin/python3 (it has the `uno` module; the project's venv does not).
+Usage: driver.py PORT < scenario.json  ->  prints one JSON object.
+
+A scenario: optional "settings" to write into the extension's configuration; a document ("file"
+to open, or "paragraphs" of runs to build); a "select" (a paragraph index, "all", or "end");
+a "dispatch" URL with "args", run through the frame's dispatcher like a menu entry would, waiting for
+its DispatchResultEvent. The answer holds the result and the document's paragraphs as runs, read
+back after the action, and again after one undo when "undo" is set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+
+import uno
+import unohelper
+from com.sun.star.beans import PropertyValue
+from com.sun.star.frame import XDispatchResultListener
+from com.sun.star.frame.DispatchResultState import SUCCESS
+
+SETTINGS_NODE = "/ch.lelocle.plume.Settings/Server"
+
+
+def prop(name, value):
+    p = PropertyValue()
+    p.Name, p.Value = name, value
+    return p
+
+
+def connect(port: int):
+    local = uno.getComponentContext()
+    resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return resolver.resolve(f"uno:socket,host=127.0.0.1,port={port};urp;StarOffice.ComponentContext")
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def config(ctx, nodepath, update=False):
+    provider = ctx.ServiceManager.createInstanceWithContext("com.sun.star.configuration.ConfigurationProvider", ctx)
+    service = "com.sun.star.configuration.ConfigurationUpdateAccess" if update else \
+        "com.sun.star.configuration.ConfigurationAccess"
+    return provider.createInstanceWithArguments(service, (prop("nodepath", nodepath),))
+
+
+def registry(ctx) -> dict:
+    sidebar = config(ctx, "/org.openoffice.Office.UI.Sidebar/Content")
+    decks, panels = sidebar.getByName("DeckList"), sidebar.getByName("PanelList")
+    out = {"decks": {}, "panels": {}}
+    for name in decks.getElementNames():
+        if "Plume" in name:
+            deck = decks.getByName(name)
+            out["decks"][name] = {"Title": deck.Title, "ContextList": list(deck.ContextList), "IconURL": deck.IconURL}
+    for name in panels.getElementNames():
+        if "Plume" in name:
+            panel = panels.getByName(name)
+            out["panels"][name] = {"DeckId": panel.DeckId, "ImplementationURL": panel.ImplementationURL,
+                                   "ContextList": list(panel.ContextList)}
+    handlers = config(ctx, "/org.openoffice.Office.ProtocolHandler/HandlerSet")
+    out["protocol"] = {n: list(handlers.getByName(n).Protocols) for n in handlers.getElementNames() if "plume" in n}
+    options = config(ctx, "/org.openoffice.Office.OptionsDialog/Nodes")
+    out["options_pages"] = [n for n in options.getElementNames() if "plume" in n]
+    addons = config(ctx, "/org.openoffice.Office.Addons/AddonUI/OfficeMenuBar")
+    out["menus"] = [n for n in addons.getElementNames() if "plume" in n]
+    settings = config(ctx, SETTINGS_NODE)
+    out["settings"] = {n: settings.getByName(n) for n in settings.getElementNames()}
+    packages = ctx.getValueByName("/singletons/com.sun.star.deployment.PackageInformationProvider")
+    out["extension_location"] = packages.getPackageLocation("ch.lelocle.plume")
+    return out
+
+
+def write_settings(ctx, values: dict) -> None:
+    node = config(ctx, SETTINGS_NODE, update=True)
+    for key, value in values.items():
+        node.replaceByName(key, value)
+    node.commitChanges()
+
+
+def build_document(desktop, paragraphs):
+    doc = desktop.loadComponentFromURL("private:factory/swriter", "_blank", 0, (prop("Hidden", True),))
+    text = doc.getText()
+    cursor = text.createTextCursor()
+    from com.sun.star.text.ControlCharacter import PARAGRAPH_BREAK
+    for i, runs in enumerate(paragraphs):
+        if i:
+            text.insertControlCharacter(cursor, PARAGRAPH_BREAK, False)
+        for run in runs:
+            text.insertString(cursor, run["text"], False)
+            start = text.createTextCursorByRange(cursor.getEnd())
+            start.goLeft(len(run["text"]), True)
+            start.setPropertyValue("CharWeight", 150.0 if run.get("bold") else 100.0)
+            start.setPropertyValue("CharPosture", uno.Enum("com.sun.star.awt.FontSlant",
+                                                           "ITALIC" if run.get("italic") else "NONE"))
+            start.setPropertyValue("CharUnderline", 1 if run.get("underline") else 0)
+            start.setPropertyValue("HyperLinkURL", run.get("link", ""))
+    doc.getUndoManager().clear()
+    return doc
+
+
+def read_runs(doc) -> list[list[dict]]:
+    out = []
+    paragraphs = doc.getText().createEnumeration()
+    while paragraphs.hasMoreElements():
+        paragraph = paragraphs.nextElement()
+        if not paragraph.supportsService("com.sun.star.text.Paragraph"):
+            continue
+        runs = []
+        portions = paragraph.createEnumeration()
+        while portions.hasMoreElements():
+            p = portions.nextElement()
+            if not p.getString():
+                continue
+            runs.append({"text": p.getString(), "bold": p.CharWeight > 100.0,
+                         "italic": p.CharPosture.value != "NONE", "underline": p.CharUnderline != 0,
+                         "link": p.HyperLinkURL})
+        out.append(runs)
+    return out
+
+
+def select(doc, how) -> None:
+    controller = doc.getCurrentController()
+    text = doc.getText()
+    if how == "all":
+        cursor = text.createTextCursor()
+        cursor.gotoStart(False)
+        cursor.gotoEnd(True)
+    elif how == "end":
+        cursor = text.createTextCursorByRange(text.getEnd())
+    else:
+        paragraphs = text.createEnumeration()
+        for _ in range(int(how)):
+            paragraphs.nextElement()
+        paragraph = paragraphs.nextElement()
+        cursor = text.createTextCursorByRange(paragraph)
+    controller.select(cursor)
+
+
+class Waiter(unohelper.Base, XDispatchResultListener):
+    def __init__(self):
+        self.event = threading.Event()
+        self.state, self.result = None, None
+
+    def dispatchFinished(self, event):
+        self.state = "SUCCESS" if event.State == SUCCESS else "FAILURE"
+        self.result = json.loads(event.Result) if event.Result else None
+        self.event.set()
+
+    def disposing(self, event):
+        pass
+
+
+def dispatch(ctx, doc, url: str, args: dict, timeout: float) -> dict:
+    frame = doc.getCurrentController().getFrame()
+    transformer = ctx.ServiceManager.createInstanceWithContext("com.sun.star.util.URLTransformer", ctx)
+    target = uno.createUnoStruct("com.sun.star.util.URL")
+    target.Complete = url
+    _, target = transformer.parseStrict(target)
+    dispatcher = frame.queryDispatch(target, "_self", 0)
+    if dispatcher is None:
+        return {"state": "NO_DISPATCHER"}
+    waiter = Waiter()
+    started = time.monotonic()
+    dispatcher.dispatchWithNotification(target, tuple(prop(k, v) for k, v in args.items()), waiter)
+    returned = time.monotonic() - started
+    if not waiter.event.wait(timeout):
+        return {"state": "TIMEOUT", "returned_after_s": returned}
+    return {"state": waiter.state, "result": waiter.result, "returned_after_s": returned}
+
+
+def other_documents_text(desktop, doc) -> list[str]:
+    texts = []
+    components = desktop.getComponents().createEnumeration()
+    while components.hasMoreElements():
+        component = components.nextElement()
+        if component != doc and hasattr(component, "getText"):
+            texts.append(component.getText().getString())
+            component.close(True)
+    return texts
+
+
+def run(ctx, scenario: dict) -> dict:
+    if scenario.get("registry"):
+        return registry(ctx)
+    if "settings" in scenario:
+        write_settings(ctx, scenario["settings"])
+    desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
+    if "file" in scenario:
+        doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(scenario["file"]), "_blank", 0,
+                                           (prop("Hidden", True),))
+    else:
+        doc = build_document(desktop, scenario.get("paragraphs", [[{"text": ""}]]))
+    try:
+        out = {"before": read_runs(doc)}
+        if "select" in scenario:
+            select(doc, scenario["select"])
+        if "dispatch" in scenario:
+            out.update(dispatch(ctx, doc, scenario["dispatch"], scenario.get("args", {}),
+                                scenario.get("timeout", 60)))
+        out["after"] = read_runs(doc)
+        out["text"] = doc.getText().getString()
+        out["modified"] = doc.isModified()
+        undo = doc.getUndoManager()
+        out["undo_titles"] = list(undo.getAllUndoActionTitles())
+        if scenario.get("undo") and undo.isUndoPossible():
+            undo.undo()
+            out["after_undo"] = read_runs(doc)
+        if scenario.get("other_documents"):
+            out["other_documents"] = other_documents_text(desktop, doc)
+        return out
+    finally:
+        doc.close(True)
+
+
+def main() -> None:
+    ctx = connect(int(sys.argv[1]))
+    scenario = json.load(sys.stdin)
+    print(json.dumps(run(ctx, scenario), ensure_ascii=False, default=str), flush=True)
+    os._exit(0)  # skip interpreter teardown: tearing down a remote UNO bridge can crash
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,259 @@
+"""The LibreOffice extension (.oxt), tested the way a secretary meets it.
+
+One headless LibreOffice for the module, with a throw-away profile where the .oxt built by
+`plume addin build-oxt` is installed with unopkg; one real Plume server with no model installed
+(plain language by rules, translation fr->es by Apertium, fr->de missing a model). A driver under
+/usr/bin/python3 (tests/libreoffice/driver.py) builds or opens documents, selects text, calls the
+extension's dispatch URLs exactly as its menus do, and reads the document back.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, free_port, plume_cli, start_server
+from tests.libreoffice.office import Office, available, install_extension
+
+sys.path.insert(0, str(REPO / "extension-libreoffice" / "python" / "pythonpath"))
+from plume_lo import richtext  # noqa: E402  (pure Python: no UNO needed)
+
+pytestmark = pytest.mark.libreoffice
+
+LINK = "https://www.lelocle.ch/guichet"
+JARGON = ("Nous accusons réception de votre requête et vous informons que, nonobstant les délais impartis, "
+          "le dossier sera traité ultérieurement par le service compétent.")
+
+
+# -- fixtures -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def oxt(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("oxt") / "plume.oxt"
+    done = plume_cli("addin", "build-oxt", "--output", str(out))
+    assert out.exists(), done.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def plume(tmp_path_factory):
+    """A real Plume server without any model: the deterministic engines only."""
+    tmp = tmp_path_factory.mktemp("plume-lo")
+    srv = start_server(tmp, "--models", str(tmp / "no-models.toml"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def office(oxt, tmp_path_factory):
+    reason = available()
+    if reason:
+        pytest.skip(reason)
+    tmp = Path(tempfile.mkdtemp(prefix="plume-lo-"))  # not under pytest's root-only folder: see office.py
+    install_extension(oxt, tmp / "profile")
+    instance = Office.start(tmp / "profile", free_port(), tmp / "soffice.log")
+    yield instance
+    instance.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def run(office, plume):
+    """Run a scenario with the extension pointed at the test server as a plain user."""
+
+    def go(scenario: dict, **settings) -> dict:
+        values = {"ServerURL": plume.url, "Token": plume.tokens["user"], "Language": "fr", **settings}
+        return office.run({"settings": values, **scenario})
+
+    return go
+
+
+def bold_link_paragraph() -> list[dict]:
+    return [{"text": "Le "}, {"text": "conseil communal", "bold": True}, {"text": " publie les horaires sur "},
+            {"text": "le site de la commune", "link": LINK}, {"text": "."}]
+
+
+# -- the package ------------------------------------------------------------------------------------------
+
+
+def test_build_is_reproducible_and_carries_the_project_version(oxt, tmp_path):
+    again = tmp_path / "again.oxt"
+    plume_cli("addin", "build-oxt", "--output", str(again))
+    assert again.read_bytes() == oxt.read_bytes()
+    with zipfile.ZipFile(oxt) as archive:
+        names = set(archive.namelist())
+        description = archive.read("description.xml").decode()
+    from plume.cli.addin import oxt_version
+    assert f'<version value="{oxt_version()}"/>' in description
+    assert "@VERSION@" not in description
+    assert {"META-INF/manifest.xml", "registry/Sidebar.xcu", "registry/PlumeSettings.xcs",
+            "dialogs/Options.xdl", "python/plume_uno.py"} <= names
+    assert not any("__pycache__" in n for n in names)
+
+
+def test_deck_panels_menu_options_page_and_settings_are_registered(office):
+    registry = office.run({"registry": True})
+    deck = registry["decks"]["PlumeDeck"]
+    assert deck["ContextList"][0].replace(" ", "").startswith("Writer,any,visible")
+    panels = registry["panels"]
+    assert {"PlumeTextPanel", "PlumeTemplatesPanel"} <= panels.keys()
+    assert all(p["DeckId"] == "PlumeDeck" for p in panels.values())
+    assert panels["PlumeTextPanel"]["ImplementationURL"].startswith("private:resource/toolpanel/PlumePanelFactory/")
+    assert registry["protocol"] == {"ch.lelocle.plume.Dispatcher": ["vnd.plume:*"]}
+    assert registry["options_pages"] == ["ch.lelocle.plume.Options"]
+    assert registry["menus"] == ["ch.lelocle.plume.menu"]
+    assert registry["settings"]["Language"] == "fr"
+    assert registry["extension_location"]
+
+
+def test_options_are_read_from_the_configuration_schema(run, plume):
+    answer = run({"dispatch": "vnd.plume:settings"}, Language="de")
+    assert answer["state"] == "SUCCESS", answer
+    result = answer["result"]
+    assert result["server_url"] == plume.url
+    assert result["language"] == "de"
+    assert result["token_set"] is True
+    assert result["locked"] == []
+    # The language setting changes the extension's own messages.
+    refused = run({"paragraphs": [[{"text": "Bonjour."}]], "select": 0, "dispatch": "vnd.plume:plain-language"},
+                  Language="de", Token="falsch")
+    assert refused["state"] == "FAILURE"
+    assert "Zugriffstoken" in refused["result"]["message"]
+
+
+# -- actions on the document ------------------------------------------------------------------------------
+
+
+def test_template_is_inserted_at_the_cursor_with_the_field_values(run, plume):
+    with plume.client("user") as http:
+        template = http.get("/v1/templates/attestation-domicile").json()
+    values = {f["name"]: f["example"] for f in template["fields"] if f.get("example") not in (None, "", [])}
+    shown = [v for f, v in ((f, values.get(f["name"])) for f in template["fields"])
+             if f["type"] == "text" and isinstance(v, str) and len(v) > 3]
+    answer = run({"paragraphs": [[{"text": "Début du dossier."}]], "select": "end",
+                  "dispatch": "vnd.plume:template?id=attestation-domicile&mode=insert",
+                  "args": {"Values": json.dumps(values)}, "undo": True})
+    assert answer["state"] == "SUCCESS", answer
+    assert answer["text"].startswith("Début du dossier.")
+    assert shown and all(value in answer["text"] for value in shown)
+    assert "{{" not in answer["text"]
+    assert len(answer["undo_titles"]) == 1
+    assert [r["text"] for p in answer["after_undo"] for r in p] == ["Début du dossier."]
+
+
+def test_template_opens_as_a_new_document(run, plume):
+    with plume.client("user") as http:
+        template = http.get("/v1/templates/attestation-domicile").json()
+    values = {f["name"]: f["example"] for f in template["fields"] if f.get("example") not in (None, "", [])}
+    answer = run({"paragraphs": [[{"text": "Lettre en cours."}]],
+                  "dispatch": "vnd.plume:template?id=attestation-domicile&mode=new",
+                  "args": {"Values": json.dumps(values)}, "other_documents": True})
+    assert answer["state"] == "SUCCESS", answer
+    assert answer["text"] == "Lettre en cours."  # the open document is untouched
+    assert any(values["nom"] in text for text in answer["other_documents"])
+
+
+def test_jargon_is_replaced_by_plain_language_in_one_undo_step(run):
+    answer = run({"paragraphs": [[{"text": "Objet : votre demande."}], [{"text": JARGON}]], "select": 1,
+                  "dispatch": "vnd.plume:plain-language?level=B1", "undo": True})
+    assert answer["state"] == "SUCCESS", answer
+    before, after = answer["before"][1], answer["after"][1]
+    new_text = "".join(r["text"] for r in after)
+    assert new_text != JARGON
+    assert "nonobstant" not in new_text.lower()
+    assert "".join(r["text"] for r in answer["after"][0]) == "Objet : votre demande."
+    assert answer["after_undo"] == answer["before"]
+    assert len(answer["undo_titles"]) == 1 and "Plume" in answer["undo_titles"][0]
+    assert before != after
+
+
+def test_translation_fr_es_by_apertium_keeps_bold_and_hyperlink(run):
+    answer = run({"paragraphs": [bold_link_paragraph()], "select": 0,
+                  "dispatch": "vnd.plume:translate?target=es&source=fr", "undo": True})
+    assert answer["state"] == "SUCCESS", answer
+    assert [r["text"] for r in answer["before"][0] if r["bold"]] == ["conseil communal"]
+    assert answer["result"]["engine"] == "apertium" and answer["result"]["target"] == "es"
+    runs = answer["after"][0]
+    text = "".join(r["text"] for r in runs)
+    assert "conseil" not in text and text != "".join(r["text"] for r in answer["before"][0])
+    bold = [r for r in runs if r["bold"]]
+    linked = [r for r in runs if r["link"]]
+    assert bold and all(not r["link"] for r in bold)
+    assert linked and all(r["link"] == LINK for r in linked) and all(not r["bold"] for r in linked)
+    assert "consejo" in bold[0]["text"]  # the bold words are the translated bold words
+    assert text.endswith(".") and not linked[-1]["text"].endswith(".")
+    assert answer["after_undo"] == answer["before"]
+
+
+def test_summary_result_is_returned_and_inserted_on_request(run):
+    paragraphs = [[{"text": JARGON}], [{"text": "Le conseil a adopté le budget 2027 par 25 voix contre 3."}]]
+    shown = run({"paragraphs": paragraphs, "select": "all", "dispatch": "vnd.plume:summarize"})
+    assert shown["state"] == "SUCCESS", shown
+    assert shown["result"]["text"] and shown["after"] == shown["before"]
+    inserted = run({"paragraphs": paragraphs, "select": "all", "dispatch": "vnd.plume:summarize?insert=true"})
+    assert inserted["state"] == "SUCCESS", inserted
+    assert len(inserted["after"]) > len(inserted["before"])
+    assert inserted["result"]["text"].split("\n")[0] in inserted["text"]
+
+
+# -- errors: the document stays as it was, the message is clear ---------------------------------------
+
+
+@pytest.mark.parametrize("case", ["wrong-token", "stopped-server", "missing-model"])
+def test_errors_leave_the_document_unchanged_and_say_why(run, case):
+    paragraphs = [bold_link_paragraph()]
+    if case == "wrong-token":
+        answer = run({"paragraphs": paragraphs, "select": 0, "dispatch": "vnd.plume:translate?target=es"},
+                     Token="pas-le-bon-jeton")
+        expected = "Jeton d'accès refusé"
+    elif case == "stopped-server":
+        answer = run({"paragraphs": paragraphs, "select": 0, "dispatch": "vnd.plume:plain-language"},
+                     ServerURL=f"http://127.0.0.1:{free_port()}")
+        expected = "ne répond pas"
+    else:
+        answer = run({"paragraphs": paragraphs, "select": 0, "dispatch": "vnd.plume:translate?target=de&source=fr"})
+        expected = "plume models"
+    assert answer["state"] == "FAILURE", answer
+    assert expected in answer["result"]["message"]
+    assert answer["after"] == answer["before"]
+    assert answer["undo_titles"] == []
+
+
+def test_stopped_server_message_in_german(run):
+    answer = run({"paragraphs": [[{"text": "Bonjour."}]], "select": 0, "dispatch": "vnd.plume:plain-language"},
+                 ServerURL=f"http://127.0.0.1:{free_port()}", Language="de")
+    assert answer["state"] == "FAILURE"
+    assert "Der Plume-Server antwortet nicht" in answer["result"]["message"]
+
+
+def test_dispatch_returns_at_once_while_the_server_works(run):
+    """LibreOffice is never blocked: the request runs on a worker thread."""
+    answer = run({"paragraphs": [[{"text": JARGON}]], "select": 0, "dispatch": "vnd.plume:plain-language"})
+    assert answer["state"] == "SUCCESS"
+    assert answer["returned_after_s"] < 1.0
+
+
+# -- formatted runs <-> HTML (pure Python, the same module the extension uses) -------------------------
+
+
+def test_runs_to_html_and_back():
+    runs = [richtext.Run("Le "), richtext.Run("conseil", bold=True), richtext.Run(" & "),
+            richtext.Run("site", link='https://x.ch/?a=1&b="2"', italic=True)]
+    markup = richtext.to_html(runs)
+    assert markup == 'Le <b>conseil</b> &amp; <a href="https://x.ch/?a=1&amp;b=&quot;2&quot;"><i>site</i></a>'
+    assert richtext.from_html(markup) == runs
+
+
+def test_reformat_keeps_formatting_of_kept_words():
+    old = [richtext.Run("Nous accusons "), richtext.Run("réception", bold=True), richtext.Run(" de votre requête.")]
+    new = richtext.reformat(old, "Nous avons reçu votre demande. Merci de votre requête.")
+    assert richtext.plain(new) == "Nous avons reçu votre demande. Merci de votre requête."
+    assert any(r.bold for r in new)  # the replaced bold word's formatting goes to its replacement
+    assert [r for r in new if "requête" in r.text][0].bold is False
