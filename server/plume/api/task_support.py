@@ -80,6 +80,15 @@ def wants_stream(request: Request) -> bool:
     return "text/event-stream" in request.headers.get("accept", "")
 
 
+class EventStream(ServerSentEvent):
+    """A ServerSentEvent whose Content-Type stays text/event-stream even from a handler whose declared
+    media type is JSON (Litestar lets the handler's media type win otherwise)."""
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["media_type"] = "text/event-stream"
+        return super().to_asgi_response(*args, **kwargs)
+
+
 def sse(events: AsyncIterator[tuple[str, Any]], finish: Callable[[], Awaitable[dict[str, Any]]],
         fallback: Callable[[], Awaitable[dict[str, Any]]] | None = None) -> ServerSentEvent:
     """The event format of docs/writing-tasks.md: `progress` {stage, part, parts} and `delta` {text} while
@@ -107,7 +116,7 @@ def sse(events: AsyncIterator[tuple[str, Any]], finish: Callable[[], Awaitable[d
             yield message("error", {"status": problem.status, "title": problem.title, "detail": problem.detail,
                                     **problem.extensions})
 
-    return ServerSentEvent(stream())
+    return EventStream(stream())
 
 
 def render_document(request: Request, template_id: str, values: dict[str, Any], fmt: str) -> Response:
