@@ -433,10 +433,11 @@
 
   function describe(d, analysed) {
     if (typeof d === "string") return d;
-    var main = d.message || d.detail || d.description || d.kind || d.rule || "";
-    var word = d.word || d.term || (d.kind === "jargon" && typeof d.start === "number" ? analysed.slice(d.start, d.end) : "");
+    var main = d.message || d.detail || d.description || "";
+    var term = typeof d.start === "number" && d.end > d.start ? analysed.slice(d.start, d.end) : "";
+    if (!main) main = (d.kind || "") + (term && term.length < 80 ? " : « " + term + " »" : "");
     var better = d.suggestion || d.replacement || d.alternative || "";
-    return [main, word && better ? "« " + word + " » → « " + better + " »" : (better ? "→ " + better : "")].filter(Boolean).join(" ");
+    return better && main.indexOf(better) === -1 ? main + " → " + better : main;
   }
 
   function replacePlain() {

@@ -34,6 +34,8 @@ def word_manifest(url: str, version: str | None = None) -> str:
     """The manifest template with every URL pointing at `url`, and optionally a new <Version>."""
     origin = public_origin(url)
     text = MANIFEST_TEMPLATE.read_text(encoding="utf-8").replace(TEMPLATE_ORIGIN, origin)
+    note = f"<!-- Plume for Word, written by plume addin manifest for {origin}. Deploy this file. -->"
+    text = re.sub(r"<!--.*?-->", note, text, count=1, flags=re.S)
     if version:
         if not _VERSION.match(version):
             raise ManifestError(f"Version invalide « {version} » : quatre nombres au plus, par exemple 1.0.1.0.")
