@@ -131,3 +131,13 @@ def test_split_placeholders_in_a_libreoffice_saved_file_lint_clean(tmp_path):
 
 def test_missing_path_is_an_error(tmp_path):
     assert check(tmp_path / "absent").returncode == 1
+
+
+def test_paragraph_tag_sharing_its_paragraph_and_unknown_filter(tmp_path):
+    folder = template(tmp_path, "partage")
+    make_docx(folder / "model.docx", ["Bonjour {{ nom }}", "Texte perdu {%p if nom %}", "x", "{%p endif %}"])
+    found = findings(folder)
+    assert any("seul dans son paragraphe" in f["message"] and f["paragraph"] == "Texte perdu {%p if nom %}"
+               for f in found)
+    make_docx(folder / "model.docx", ["Bonjour {{ nom|chff }}"])
+    assert "filtre « chff » inconnu" in findings(folder)[0]["message"]

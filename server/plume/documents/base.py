@@ -183,6 +183,12 @@ def french_syntax_message(exc: TemplateError) -> str:
     if "Unexpected end of template" in text:
         return "bloc non fermé : il manque une balise de fin ({% endif %}, {% endfor %}…)"
     match = re.search(r"Encountered unknown tag '(\w+)'", text)
+    if match and match.group(1) in ("p", "tr"):
+        return (f"« {{%{match.group(1)} … %}} » doit être seul dans son paragraphe"
+                + (" (dans la première cellule d'une ligne de tableau)" if match.group(1) == "tr" else ""))
+    match_filter = re.search(r"No filter named '(\w+)'", text)
+    if match_filter:
+        return f"filtre « {match_filter.group(1)} » inconnu (filtres de Plume : date, chf, number)"
     if match:
         return f"balise « {{% {match.group(1)} %}} » inattendue (sans bloc ouvrant correspondant, ou inconnue)"
     return f"erreur de syntaxe Jinja : {text}"

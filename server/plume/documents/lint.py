@@ -103,19 +103,18 @@ def lint_model(model: Path, data: bytes, manifest: Manifest, examples: dict | No
     except (UnsafeDocument, KeyError, UnicodeDecodeError) as exc:
         message = str(exc) if isinstance(exc, UnsafeDocument) else "document illisible"
         return [Finding(message, file=file)]
-    findings: list[Finding] = []
+    findings: list[Finding] = lone_block_tags(suffix, package, parts)
     used: set[str] = set()
     env = make_environment(None)
     for part in parts:
         balance = check_balance(part)
         findings += balance
-        try:
-            ast = env.parse(part.source)
+        try:  # meta's code generator also checks filters and tests: an unknown one raises here
+            names = meta.find_undeclared_variables(env.parse(part.source))
         except TemplateError as exc:
             if not balance:
                 findings.append(syntax_problem(part, exc))
             continue
-        names = meta.find_undeclared_variables(ast)
         used |= names
         declared = {f.name for f in manifest.fields} | BUILTINS
         for name in sorted(names - declared):
@@ -133,6 +132,35 @@ def lint_model(model: Path, data: bytes, manifest: Manifest, examples: dict | No
     if examples is not None:
         findings += trial_render(model, data, examples, commune, limits)
     return findings
+
+
+_LONE = re.compile(r"\{%p\s.*?%\}", re.DOTALL)
+
+
+def lone_block_tags(suffix: str, package: ZipPackage, parts: list[PartSource]) -> list[Finding]:
+    """`{%p … %}` shares its paragraph with other text: that text would silently disappear."""
+    findings = []
+    for part in parts:
+        root = parse_xml(package.entries[part.name])
+        for text in _raw_paragraphs(root, suffix):
+            tag = _LONE.search(text)
+            if tag and text.strip() != tag.group(0).strip():
+                findings.append(Finding("« {%p … %} » doit être seul dans son paragraphe : le reste du paragraphe "
+                                        "serait supprimé", part=part.label, paragraph=text.strip()))
+    return findings
+
+
+def _raw_paragraphs(root: etree._Element, suffix: str) -> list[str]:
+    if suffix == ".odt":
+        from plume.documents.odt import PARAGRAPHS, paragraph_text
+
+        return [paragraph_text(p) for p in root.iter(*PARAGRAPHS)]
+    w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    texts = []
+    for p in root.iter(f"{w}p"):
+        own = [t.text or "" for t in p.iter(f"{w}t") if next(t.iterancestors(f"{w}p")) is p]
+        texts.append("".join(own))
+    return texts
 
 
 def check_balance(part: PartSource) -> list[Finding]:
