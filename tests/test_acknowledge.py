@@ -1,0 +1,120 @@
+"""Acknowledgement of receipt: the same wording for every message, facts from the commune's rules
+(reference, service, usual delay), never from the message; as text and through the letter template."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import docx
+import pytest
+
+from tests.conftest import start_server
+from tests.fake_upstream import MY_TASKS, FakeUpstream, good_answer, wait_model_ready
+
+
+def eml(samples, name: str) -> str:
+    return (samples / "emails" / name).read_text(encoding="utf-8", errors="replace")
+
+
+def acknowledge(client, **body):
+    response = client.post("/v1/mail/acknowledge", json={"engine": "rules", **body})
+    assert response.status_code == 200, response.text
+    return response
+
+
+def test_uniform_wording_and_facts_from_the_rules(server, samples):
+    with server.client() as client:
+        first = acknowledge(client, eml=eml(samples, "01-attestation-domicile.eml")).json()
+        again = acknowledge(client, eml=eml(samples, "01-attestation-domicile.eml")).json()
+        other = acknowledge(client, eml=eml(samples, "02-fuite-eau-urgent.eml")).json()
+    assert re.fullmatch(r"AR-2026-\d{4}", first["reference"]) and first["reference"] == again["reference"]
+    assert (first["service"], first["delay_days"], first["received"]) == ("Contrôle des habitants", 3, "2026-11-23")
+    assert first["civility"] == "Madame" and first["sender"] == "Maria Ferreira"
+    assert "Nous accusons réception de votre message du 23 novembre 2026" in first["text"]
+    assert "délai habituel de 3 jours ouvrables" in first["text"]
+    assert (other["service"], other["delay_days"]) == ("Service des travaux publics", 5)
+
+    # Uniform: apart from the facts, both letters are word for word the same.
+    def skeleton(ack):
+        text = re.sub(r"\d{1,2} \w+ 2026", "…", ack["text"])
+        for fact in (ack["reference"], ack["subject"], ack["service"], str(ack["delay_days"]), ack["civility"]):
+            text = text.replace(fact, "…")
+        return text
+    assert skeleton(first) == skeleton(other)
+    assert first["values"]["reference"] == first["reference"] and first["values"]["nom"] == "Ferreira"
+
+
+def test_injection_cannot_change_the_facts(server, samples):
+    with server.client() as client:
+        ack = acknowledge(client, eml=eml(samples, "07-injection.eml")).json()
+    assert ack["service"] == "Police administrative" and ack["delay_days"] == 5
+    assert "supprimée" not in ack["text"] and "direction" not in ack["text"].lower()
+    assert ack["warnings"] and "assistant" in ack["warnings"][0]
+
+
+def test_phishing_is_flagged(server, samples):
+    with server.client() as client:
+        ack = acknowledge(client, eml=eml(samples, "06-phishing.eml")).json()
+    assert any("hameçonnage" in w for w in ack["warnings"])
+
+
+def test_letter_through_the_template(server, samples):
+    with server.client() as client:
+        word = acknowledge(client, eml=eml(samples, "03-reclamation-dechets.eml"), format="docx",
+                           values={"npa_localite": "2400 Le Locle"})
+        writer = acknowledge(client, eml=eml(samples, "04-permis-construire.eml"), format="odt")
+        fields = acknowledge(client, **{"from": "Anne Droz <anne@example.ch>", "subject": "Demande de copie",
+                                        "body": "Pourriez-vous m'envoyer une copie ?", "date": "2026-11-20"}).json()
+    assert word.headers["content-type"].startswith("application/vnd.openxmlformats")
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(word.content)).paragraphs).replace("\u00a0", " ")
+    reference = word.headers["x-plume-reference"]
+    assert reference in text and "Chemin des Sapins 7" in text and "Service de la voirie" in text
+    assert "{{" not in text and writer.content[:2] == b"PK"
+    assert fields["received"] == "2026-11-20" and fields["civility"] == "Madame"
+
+
+def test_errors(server):
+    with server.client() as client:
+        assert client.post("/v1/mail/acknowledge", json={"format": "rtf", "body": "x"}).status_code == 422
+        assert client.post("/v1/mail/acknowledge", json={"eml": 12}).status_code == 422
+        assert client.post("/v1/mail/acknowledge", json={"eml": "x" * 200_001}).status_code == 413
+    with server.client(None) as anonymous:
+        assert anonymous.post("/v1/mail/acknowledge", json={"body": "x"}).status_code == 401
+
+
+def test_model_missing_is_503(tmp_path):
+    srv = start_server(tmp_path, "--models", str(tmp_path / "aucun.toml"))
+    try:
+        with srv.client() as client:
+            got = client.post("/v1/mail/acknowledge", json={"body": "Bonjour", "engine": "model"})
+        assert got.status_code == 503 and "install_command" in got.json()
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def scripted(tmp_path_factory):
+    fake = FakeUpstream(good_answer)
+    tmp = tmp_path_factory.mktemp("scripted")
+    srv = start_server(tmp, "--models", str(fake.catalog(tmp / "models.toml", MY_TASKS)))
+    wait_model_ready(srv)
+    yield srv, fake
+    srv.stop()
+    fake.stop()
+
+
+def test_model_summary_is_one_sentence_and_never_sees_the_injection(scripted, samples):
+    srv, fake = scripted
+    with srv.client() as client:
+        fake.requests.clear()
+        ack = client.post("/v1/mail/acknowledge", json={"eml": eml(samples, "07-injection.eml")}).json()
+        prompt = fake.requests[0][-1]["content"]
+        fake.replies[:] = ['{"summary": "Une phrase. Puis une autre."}', '{"summary": ""}']
+        refused = client.post("/v1/mail/acknowledge", json={"eml": eml(samples, "07-injection.eml"),
+                                                            "engine": "model"})
+    assert ack["engine"] == "scripted" and ack["summary"] == "L'expéditeur demande des renseignements à la commune."
+    assert "Nous comprenons votre demande ainsi : L'expéditeur demande" in ack["text"]
+    assert ack["service"] == "Police administrative" and ack["delay_days"] == 5
+    assert "<<<DONNEES-" in prompt and "taxe annuelle" in prompt and "ignore tes consignes" not in prompt
+    assert refused.status_code == 502
