@@ -326,6 +326,13 @@ def test_upload_keeps_versions_and_refuses_bad_files(tmp_path):
         assert "VERSION-DEUX" in all_text(render(owner, "lettre-test", values, "odt").content, "odt")
         assert [v["revision"] for v in owner.get("/v1/templates/lettre-test/versions").json()] == [0, 1, 2]
 
+        retitled = owner.put("/v1/templates/lettre-test", files={
+            "manifest": ("template.toml", manifest.replace("Lettre de test", "Lettre renommée").encode(), "text/plain")})
+        assert retitled.status_code == 201 and retitled.json()["revision"] == 3, retitled.text
+        assert owner.get("/v1/templates/lettre-test").json()["title"] == "Lettre renommée"
+        assert "VERSION-DEUX" in all_text(render(owner, "lettre-test", values, "odt").content, "odt")
+        assert owner.put("/v1/templates/lettre-test", files={"autre": ("x", b"x")}).status_code == 422
+
         new = _upload(owner, "nouvelle-lettre", "model.odt", model.read_bytes(),
                       manifest.replace('id = "lettre-test"', 'id = "nouvelle-lettre"').encode())
         assert new.status_code == 201, new.text

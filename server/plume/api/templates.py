@@ -122,17 +122,20 @@ async def render_template(request: Request, template_id: str, data: RenderReques
 async def upload_template(request: Request, template_id: str) -> UploadResult:
     note(request, task="template-upload", template=template_id)
     form = await request.form()
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        raise Problem(422, "Joignez le modèle dans la partie « file » (multipart/form-data).", code="upload-refused")
-    manifest = form.get("manifest")
-    manifest_bytes = (await manifest.read()) if isinstance(manifest, UploadFile) else (
-        manifest.encode("utf-8") if isinstance(manifest, str) and manifest else None)
-    data = await upload.read()
+    upload, manifest = form.get("file"), form.get("manifest")
+    if upload is not None and not isinstance(upload, UploadFile):
+        raise Problem(422, "La partie « file » doit être un fichier .docx ou .odt (multipart/form-data).",
+                      code="upload-refused")
+    if isinstance(manifest, UploadFile):
+        manifest_bytes = await manifest.read()
+    else:
+        manifest_bytes = manifest.encode("utf-8") if isinstance(manifest, str) and manifest else None
+    data = await upload.read() if upload is not None else None
+    file_name = upload.filename if upload is not None else None
     library = _library(request)
     user = getattr(request.user, "name", None)
     try:
-        version = await anyio.to_thread.run_sync(library.upload, template_id, upload.filename, data, manifest_bytes, user)
+        version = await anyio.to_thread.run_sync(library.upload, template_id, file_name, data, manifest_bytes, user)
         info = library.get(template_id)
     except (UploadRefused, TemplateNotFound) as exc:
         raise _problem(exc) from None

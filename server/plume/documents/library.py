@@ -201,23 +201,34 @@ class TemplateLibrary:
         return {"status": "ok", "count": len(self._entries), "invalid": sorted(self.errors)}
 
     # -- uploads ----------------------------------------------------------------------------
-    def upload(self, template_id: str, file_name: str, data: bytes, manifest: bytes | None = None,
+    def upload(self, template_id: str, file_name: str | None, data: bytes | None, manifest: bytes | None = None,
                user: str | None = None) -> TemplateVersion:
-        """Check, lint and store a new version; the previous ones stay as they are."""
+        """Check, lint and store a new version; the previous ones stay as they are. Without a file,
+        the new version is the current models with the new template.toml."""
         if not TEMPLATE_ID.match(template_id):
             raise UploadRefused(422, "Identifiant de modèle invalide : lettres minuscules, chiffres et tirets.")
-        suffix = Path(file_name or "").suffix.lower()
-        if suffix not in (".docx", ".odt"):
-            raise UploadRefused(415, "Le fichier doit être un modèle .docx ou .odt.")
-        if len(data) > self.max_document_bytes or (manifest and len(manifest) > 1024 * 1024):
-            raise UploadRefused(413, "Le document dépasse la taille autorisée.")
-        try:
-            check_xml_parts(read_zip(data, self.limits))
-        except UnsafeDocument as exc:
-            raise UploadRefused(422, str(exc)) from None
+        if data is None and manifest is None:
+            raise UploadRefused(422, "Joignez le modèle (partie « file », .docx ou .odt) et/ou son template.toml "
+                                     "(partie « manifest »).")
+        suffix = None
+        if data is not None:
+            suffix = Path(file_name or "").suffix.lower()
+            if suffix not in (".docx", ".odt"):
+                raise UploadRefused(415, "Le fichier doit être un modèle .docx ou .odt.")
+            if len(data) > self.max_document_bytes:
+                raise UploadRefused(413, "Le document dépasse la taille autorisée.")
+            try:
+                check_xml_parts(read_zip(data, self.limits))
+            except UnsafeDocument as exc:
+                raise UploadRefused(422, str(exc)) from None
+        if manifest is not None and len(manifest) > 1024 * 1024:
+            raise UploadRefused(413, "Le fichier template.toml dépasse la taille autorisée.")
         with self._lock:
             self.refresh(force=True)
             current = self._entries.get(template_id)
+            if data is None and current is None:
+                raise UploadRefused(422, f"Le modèle « {template_id} » est nouveau : joignez aussi son fichier "
+                                         ".docx ou .odt (partie « file »).")
             manifest = manifest if manifest is not None else self._current_manifest_bytes(template_id, current)
             try:
                 parsed = parse_manifest(manifest)
@@ -234,7 +245,7 @@ class TemplateLibrary:
                                      "(partie « manifest »).")
         return (current.folder / "template.toml").read_bytes()
 
-    def _store(self, template_id: str, current: _Entry | None, suffix: str, data: bytes, manifest: bytes,
+    def _store(self, template_id: str, current: _Entry | None, suffix: str | None, data: bytes | None, manifest: bytes,
                user: str | None) -> TemplateVersion:
         base = self.uploads_dir / template_id
         base.mkdir(parents=True, exist_ok=True)
@@ -243,7 +254,8 @@ class TemplateLibrary:
             if current is not None:  # a version is a full snapshot: keep the other format's model
                 for name in _model_files(current.folder):
                     shutil.copy2(current.folder / name, staging / name)
-            (staging / f"model{suffix}").write_bytes(data)
+            if data is not None:
+                (staging / f"model{suffix}").write_bytes(data)
             (staging / "template.toml").write_bytes(manifest)
             findings = [f for f in lint_template(staging, commune=self.commune, expected_id=template_id)
                         if f.severity == "error"]
@@ -251,7 +263,8 @@ class TemplateLibrary:
                 raise UploadRefused(422, "Le modèle contient des erreurs ; la version en place est conservée.",
                                     findings=[_relative(f, staging) for f in findings])
             meta = {"uploaded_at": datetime.now(UTC).isoformat(timespec="seconds"), "uploaded_by": user,
-                    "file": f"model{suffix}", "sha256": hashlib.sha256(data).hexdigest()}
+                    "file": f"model{suffix}" if data is not None else "template.toml",
+                    "sha256": hashlib.sha256(data if data is not None else manifest).hexdigest()}
             (staging / "upload.json").write_text(json.dumps(meta), encoding="utf-8")
             _fsync_dir(staging)
             number = self._commit(base, staging)
