@@ -177,3 +177,31 @@ def test_invalid_model_answer_is_retried_then_refused(scripted, samples):
     assert "second essai" in refused.json()["detail"]
     assert fallback.status_code == 200 and fallback.json()["category"] == "demande de document"
     assert fallback.json()["warnings"]
+
+
+def test_tiny_random_model_gives_a_clear_error_or_a_valid_answer(server, samples):
+    """The repo's tiny random model writes gibberish: every task must answer a French 502 after its
+    retry (engine "model"), or the rules' full result with a warning (engine "auto") — never half."""
+    from tests.conftest import TINY_MODELS
+
+    if not TINY_MODELS.exists():
+        pytest.skip("tiny models not built")
+    from tests.fake_upstream import wait_model_ready
+
+    wait_model_ready(server, "tiny-llm")
+    eml = (samples / "emails/07-injection.eml").read_text(encoding="utf-8")
+    calls = [("/v1/mail/triage", {"eml": eml}), ("/v1/mail/acknowledge", {"eml": eml}),
+             ("/v1/templates/relance-facture/extract", {"text": (samples / "cases/02-relance.txt").read_text()}),
+             ("/v1/text/minutes", {"text": (samples / "notes/01-conseil-general-notes.txt").read_text()})]
+    with server.client() as client:
+        for route, body in calls:
+            strict = client.post(route, json={**body, "engine": "model"})
+            assert strict.status_code in (200, 502), (route, strict.text)
+            if strict.status_code == 502:
+                assert "second essai" in strict.json()["detail"]
+            auto = client.post(route, json=body)
+            assert auto.status_code == 200, (route, auto.text)
+            if strict.status_code == 502:
+                assert auto.json()["warnings"] and auto.json()["engine"] == "rules"
+        triaged = client.post("/v1/mail/triage", json={"eml": eml}).json()
+    assert (triaged["priority"], triaged["category"]) == ("normal", "demande d'information")
