@@ -488,3 +488,65 @@ def test_keyboard_and_320_pixels(word_server, open_pane):
     assert pane.page.evaluate("document.documentElement.scrollWidth") <= 320
     pane.screenshot("largeur-320")
     assert ARTIFACTS.exists()
+
+
+def test_minutes_from_the_whole_document(word_server, open_pane):
+    notes = (SAMPLES / "notes" / "01-conseil-general-notes.txt").read_text(encoding="utf-8").splitlines()
+    pane = open_pane(word_server)
+    pane.set_document(notes)
+    pane.caret(len(notes) - 1)
+    pane.tab("pv")
+    pane.page.check("input[name=minutes-scope][value=document]")
+    pane.page.click("#minutes-run")
+    pane.wait_idle()
+    assert not pane.page.is_visible("#message"), pane.page.inner_text("#message")
+    with word_server.client() as client:
+        expected = client.post("/v1/text/minutes", json={"text": "\r".join(notes)}).json()["text"]
+    assert pane.page.inner_text("#minutes-output") == expected
+    pane.screenshot("proces-verbal-resultat")
+
+
+def test_fact_sheet_from_a_regulation(word_server, open_pane):
+    regulation = (SAMPLES / "regulations" / "01-reglement-chiens.txt").read_text(encoding="utf-8").splitlines()
+    pane = open_pane(word_server)
+    pane.set_document(regulation)
+    pane.select(0, len(regulation) - 1)
+    pane.tab("fiche")
+    pane.page.click("#factsheet-run")
+    pane.wait_idle()
+    assert not pane.page.is_visible("#message"), pane.page.inner_text("#message")
+    output = pane.page.inner_text("#factsheet-output")
+    assert "FICHE EXPLICATIVE" in output and "(art. " in output
+    pane.page.click("#factsheet-insert")
+    kind, _ = pane.message()
+    last_line = output.strip().split("\n")[-1]
+    assert kind == "ok" and pane.text().startswith("\n".join(regulation) + "\nFICHE EXPLICATIVE")
+    assert pane.text().rstrip().endswith(last_line)
+
+
+def test_summary_streams_from_a_model(server, open_pane):
+    """With a (tiny, random) model the server streams Server-Sent Events; the pane shows the result."""
+    report = (SAMPLES / "texts" / "03-decision-subvention.txt").read_text(encoding="utf-8")
+    pane = open_pane(server)
+    responses = []
+    pane.page.on("response", lambda r: responses.append((r.url, r.headers.get("content-type", ""))))
+    pane.set_document([report])
+    pane.select(0)
+    pane.tab("resumer")
+    pane.page.click("#summarize-run")
+    pane.wait_idle(120_000)
+    assert not pane.page.is_visible("#message"), pane.page.inner_text("#message")
+    streamed = [ct for url, ct in responses if url.endswith("/v1/text/summarize")]
+    assert streamed and streamed[0].startswith("text/event-stream")
+    assert pane.page.inner_text("#summarize-output").strip()
+    assert pane.page.get_attribute("#panel-resumer", "data-ready") == "true"
+
+
+def test_new_document_needs_a_word_that_can_create_one(word_server, open_pane):
+    pane = open_pane(word_server, word_api="1.2")
+    pane.set_document(["Brouillon."])
+    choose_template(pane, "attestation-domicile")
+    pane.page.click("#template-new")
+    kind, text = pane.message()
+    assert kind == "error" and "nouveau document" in text
+    assert pane.text() == "Brouillon." and pane.new_documents() == []
