@@ -128,6 +128,52 @@ def test_options_are_read_from_the_configuration_schema(run, plume):
     assert "Zugriffstoken" in refused["result"]["message"]
 
 
+def test_options_page_shows_and_saves_the_configuration(run, plume):
+    answer = run({"options_page": {"ServerURL": "https://plume.example.ch"}})
+    shown = answer["shown"]
+    assert shown["ServerURL"] == {"text": plume.url, "enabled": True}
+    assert shown["Token"]["text"] == plume.tokens["user"]
+    assert shown["Language"] == [0] and shown["LabelServerURL"] == "Adresse du serveur :"
+    assert answer["stored"]["ServerURL"] == "https://plume.example.ch"
+
+
+def test_sidebar_panels_build_in_german_and_list_the_templates(run, plume):
+    answer = run({"panels": True}, Language="de")
+    text_panel, templates_panel = answer["TextPanel"], answer["TemplatesPanel"]
+    assert text_panel["labels"]["Translate"] == "Übersetzen"
+    assert text_panel["labels"]["Plain"] == "Einfache Sprache"
+    assert text_panel["height"] > 100
+    with plume.client("user") as http:
+        titles = [t["title"] for t in http.get("/v1/templates").json()]
+    assert templates_panel["templates"] == titles, templates_panel
+
+
+def test_settings_locked_by_it_win_over_the_user(oxt, plume, tmp_path):
+    """An .oxt built with --lock: the user cannot change the server address (see docs/deploy-libreoffice.md)."""
+    reason = available()
+    if reason:
+        pytest.skip(reason)
+    locked = tmp_path / "locked.oxt"
+    plume_cli("addin", "build-oxt", "--output", str(locked), "--server-url", plume.url, "--lock")
+    base = Path(tempfile.mkdtemp(prefix="plume-lo-"))
+    try:
+        install_extension(locked, base / "profile")
+        office = Office.start(base / "profile", free_port(), base / "soffice.log")
+        try:
+            answer = office.run({"settings": {"ServerURL": "http://127.0.0.1:9", "Token": plume.tokens["user"]},
+                                 "dispatch": "vnd.plume:templates"})
+            page = office.run({"options_page": {}})
+        finally:
+            office.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert answer["refused_settings"] == ["ServerURL"]
+    assert answer["state"] == "SUCCESS", answer  # the locked address, not the user's, was used
+    assert page["shown"]["ServerURL"] == {"text": plume.url, "enabled": False}
+    assert page["shown"]["Token"]["enabled"] is True
+    assert "service informatique" in page["shown"]["Status"]
+
+
 # -- actions on the document ------------------------------------------------------------------------------
 
 

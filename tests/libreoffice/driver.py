@@ -79,11 +79,91 @@ def registry(ctx) -> dict:
     return out
 
 
-def write_settings(ctx, values: dict) -> None:
+def write_settings(ctx, values: dict) -> list[str]:
+    """Write the settings as a user would; returns those LibreOffice refused (locked by IT)."""
     node = config(ctx, SETTINGS_NODE, update=True)
+    refused = []
     for key, value in values.items():
-        node.replaceByName(key, value)
+        try:
+            node.replaceByName(key, value)
+        except Exception:
+            refused.append(key)
     node.commitChanges()
+    return refused
+
+
+def ui_parent(desktop):
+    """A hidden Writer document whose window hosts the panels and the options page."""
+    doc = desktop.loadComponentFromURL("private:factory/swriter", "_blank", 0, (prop("Hidden", True),))
+    frame = doc.getCurrentController().getFrame()
+    return doc, frame
+
+
+def wait_for(condition, seconds=20.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    return condition()
+
+
+def panels(ctx, desktop) -> dict:
+    """Create both sidebar panels through the extension's factory; read their labels and the template list."""
+    doc, frame = ui_parent(desktop)
+    try:
+        factory = ctx.ServiceManager.createInstanceWithContext("ch.lelocle.plume.PanelFactory", ctx)
+        out = {}
+        for name in ("TextPanel", "TemplatesPanel"):
+            element = factory.createUIElement(f"private:resource/toolpanel/PlumePanelFactory/{name}",
+                                              (prop("Frame", frame), prop("ParentWindow", frame.getContainerWindow())))
+            panel = element.getRealInterface()
+            window = panel.Window
+            labels = {}
+            for control in window.getControls():
+                model = control.getModel()
+                if hasattr(model, "Label") and model.Label:
+                    labels[model.Name] = model.Label
+            out[name] = {"labels": labels, "height": panel.getHeightForWidth(300).Preferred}
+            if name == "TemplatesPanel":
+                listbox = window.getControl("Template")
+                wait_for(lambda: listbox.getItemCount() > 0 or window.getControl("Status").getModel().Label)
+                out[name]["templates"] = list(listbox.getItems())
+                out[name]["status"] = window.getControl("Status").getModel().Label
+            window.dispose()
+        return out
+    finally:
+        doc.close(True)
+
+
+def options_page(ctx, desktop, typed: dict) -> dict:
+    """Open the options page with its handler as Tools > Options does, then press OK with `typed` values."""
+    doc, frame = ui_parent(desktop)
+    try:
+        packages = ctx.getValueByName("/singletons/com.sun.star.deployment.PackageInformationProvider")
+        url = packages.getPackageLocation("ch.lelocle.plume") + "/dialogs/Options.xdl"
+        handler = ctx.ServiceManager.createInstanceWithContext("ch.lelocle.plume.OptionsHandler", ctx)
+        provider = ctx.ServiceManager.createInstanceWithContext("com.sun.star.awt.ContainerWindowProvider", ctx)
+        window = provider.createContainerWindow(url, "", frame.getContainerWindow(), handler)
+        handler.callHandlerMethod(window, "initialize", "external_event")
+
+        def read():
+            return {name: {"text": window.getControl(name).getModel().Text,
+                           "enabled": window.getControl(name).getModel().Enabled} for name in ("ServerURL", "Token")} | {
+                "Language": list(window.getControl("Language").getModel().SelectedItems),
+                "LabelServerURL": window.getControl("LabelServerURL").getModel().Label,
+                "Status": window.getControl("Status").getModel().Label}
+
+        shown = read()
+        for name, value in typed.items():
+            window.getControl(name).getModel().Text = value
+        handler.callHandlerMethod(window, "ok", "external_event")
+        window.dispose()
+        stored = config(ctx, SETTINGS_NODE)
+        return {"shown": shown, "stored": {n: stored.getByName(n) for n in stored.getElementNames()}}
+    finally:
+        doc.close(True)
 
 
 def build_document(desktop, paragraphs):
@@ -191,16 +271,19 @@ def other_documents_text(desktop, doc) -> list[str]:
 def run(ctx, scenario: dict) -> dict:
     if scenario.get("registry"):
         return registry(ctx)
-    if "settings" in scenario:
-        write_settings(ctx, scenario["settings"])
+    refused = write_settings(ctx, scenario["settings"]) if "settings" in scenario else []
     desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
+    if scenario.get("panels"):
+        return panels(ctx, desktop)
+    if "options_page" in scenario:
+        return {"refused": refused, **options_page(ctx, desktop, scenario["options_page"])}
     if "file" in scenario:
         doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(scenario["file"]), "_blank", 0,
                                            (prop("Hidden", True),))
     else:
         doc = build_document(desktop, scenario.get("paragraphs", [[{"text": ""}]]))
     try:
-        out = {"before": read_runs(doc)}
+        out = {"before": read_runs(doc), "refused_settings": refused}
         if "select" in scenario:
             select(doc, scenario["select"])
         if "dispatch" in scenario:

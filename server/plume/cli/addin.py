@@ -5,7 +5,7 @@ function and a line in `register`.
 
 - `plume addin build-oxt --output FILE`: the LibreOffice extension (extension-libreoffice/) as a
   reproducible .oxt: files in sorted order, fixed timestamps, the project's version in
-  description.xml, and optionally the server address preset for a roll-out.
+  description.xml, and optionally the server address and language preset (and locked) for a roll-out.
 """
 
 from __future__ import annotations
@@ -36,12 +36,15 @@ def _register_build_oxt(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("build-oxt", help="construire l'extension LibreOffice (.oxt)")
     parser.add_argument("--output", type=Path, required=True, help="fichier .oxt à écrire")
     parser.add_argument("--server-url", help="adresse du serveur Plume préréglée dans l'extension")
+    parser.add_argument("--language", choices=("fr", "de"), help="langue préréglée de l'extension")
+    parser.add_argument("--lock", action="store_true",
+                        help="verrouiller les réglages préréglés (l'utilisateur ne peut plus les changer)")
     parser.set_defaults(func=_build_oxt)
 
 
 def _build_oxt(args: argparse.Namespace) -> int:
     try:
-        path = build_oxt(args.output, server_url=args.server_url)
+        path = build_oxt(args.output, server_url=args.server_url, language=args.language, lock=args.lock)
     except (OSError, ValueError) as exc:
         print(f"Impossible de construire l'extension : {exc}", file=sys.stderr)
         return 1
@@ -66,7 +69,8 @@ def extension_files(source: Path = EXTENSION_DIR) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(source).as_posix())
 
 
-def build_oxt(output: Path, server_url: str | None = None, source: Path = EXTENSION_DIR) -> Path:
+def build_oxt(output: Path, server_url: str | None = None, language: str | None = None, lock: bool = False,
+              source: Path = EXTENSION_DIR) -> Path:
     if not (source / "description.xml").exists():
         raise ValueError(f"sources de l'extension introuvables dans {source}")
     output = output.expanduser().resolve()
@@ -78,8 +82,11 @@ def build_oxt(output: Path, server_url: str | None = None, source: Path = EXTENS
         if name == "description.xml":
             data = data.replace(VERSION_MARK.encode(), oxt_version().encode())
         entries[name] = data
-    if server_url:
-        entries["registry/Preset.xcu"] = _preset_xcu(server_url)
+    presets = {key: value for key, value in (("ServerURL", server_url), ("Language", language)) if value}
+    if lock and not presets:
+        raise ValueError("--lock verrouille les réglages préréglés : indiquez --server-url et/ou --language")
+    if presets:
+        entries["registry/Preset.xcu"] = _preset_xcu(presets, lock)
         entries["META-INF/manifest.xml"] = entries["META-INF/manifest.xml"].replace(
             b"</manifest:manifest>",
             b'  <manifest:file-entry manifest:full-path="registry/Preset.xcu" '
@@ -95,13 +102,16 @@ def build_oxt(output: Path, server_url: str | None = None, source: Path = EXTENS
     return output
 
 
-def _preset_xcu(server_url: str) -> bytes:
-    """The server address as shipped default (users may still change it unless IT locks it)."""
+def _preset_xcu(presets: dict[str, str], lock: bool) -> bytes:
+    """Settings shipped in the extension; with `lock`, finalized so the user's layer cannot override them."""
+    final = ' oor:finalized="true"' if lock else ""
+    props = "\n".join(f'    <prop oor:name="{key}"{final}><value>{escape(value)}</value></prop>'
+                      for key, value in presets.items())
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <oor:component-data xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
                     oor:name="Settings" oor:package="ch.lelocle.plume">
   <node oor:name="Server">
-    <prop oor:name="ServerURL"><value>{escape(server_url)}</value></prop>
+{props}
   </node>
 </oor:component-data>
 """.encode()

@@ -46,6 +46,7 @@ class _Panel(unohelper.Base, XToolPanel, XSidebarPanel, runner.Reporter):
         provider = ctx.ServiceManager.createInstanceWithContext("com.sun.star.awt.ContainerWindowProvider", ctx)
         self.window = provider.createContainerWindow(extension_url(ctx, self.DIALOG), "", parent, None)
         self.window.setVisible(True)
+        self.Window = self.window  # XToolPanel's read-only attribute
         for control, key in self.LABELS.items():
             self.model(control).Label = i18n.text(self.language, key)
 
@@ -85,9 +86,6 @@ class _Panel(unohelper.Base, XToolPanel, XSidebarPanel, runner.Reporter):
         return self.window.getControl(name) is not None
 
     # XToolPanel
-    def getWindow(self):
-        return self.window
-
     def createAccessible(self, parent):
         return self.window.getAccessibleContext() if hasattr(self.window, "getAccessibleContext") else None
 
