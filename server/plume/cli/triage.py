@@ -59,17 +59,21 @@ async def _triage_all(messages, rules, models_file: Path | None, progress: bool)
     from plume.tasks.common import InvalidModelOutput
     from plume.tasks.triage import triage, triage_by_rules
 
-    inference = _inference(models_file) if models_file else None
+    inference = await _inference(models_file) if models_file else None
     results = []
-    for done, mail in enumerate(messages, start=1):
-        try:
-            results.append(await triage(mail, rules, inference))
-        except InvalidModelOutput:
-            result = triage_by_rules(mail, rules)
-            result.reasons.insert(0, "le modèle n'a pas donné de réponse valide : classement par les règles")
-            results.append(result)
-        if progress:
-            _bar(done, len(messages))
+    try:
+        for done, mail in enumerate(messages, start=1):
+            try:
+                results.append(await triage(mail, rules, inference))
+            except InvalidModelOutput:
+                result = triage_by_rules(mail, rules)
+                result.reasons.insert(0, "le modèle n'a pas donné de réponse valide : classement par les règles")
+                results.append(result)
+            if progress:
+                _bar(done, len(messages))
+    finally:
+        if inference is not None:
+            await inference.stop()
     if progress and messages:
         sys.stderr.write("\n")
     return results
@@ -81,11 +85,18 @@ def _bar(done: int, total: int, width: int = 30) -> None:
     sys.stderr.flush()
 
 
-def _inference(models_file: Path):
-    """The inference core built from a catalog (issue 3); None when it is not available."""
-    try:
-        from plume.inference import load_inference  # type: ignore[attr-defined]
-    except ImportError:
-        print("Le moteur d'inférence n'est pas disponible : tri par les règles.", file=sys.stderr)
+async def _inference(models_file: Path):
+    """The inference service for this catalog, its models loaded; None when none can do triage."""
+    from plume.config import load_settings
+    from plume.inference.service import InferenceService
+    from plume.tasks.triage import TASK
+
+    service = InferenceService(load_settings(models_file=models_file))
+    await service.start()
+    for slot in service.slots.values():
+        await slot.loaded.wait()
+    if not service.has_model(TASK):
+        print(f"Aucun modèle utilisable pour le tri dans {models_file} : tri par les règles.", file=sys.stderr)
+        await service.stop()
         return None
-    return load_inference(models_file)
+    return service
