@@ -52,9 +52,11 @@ def main() -> int:
     context = {**validate(manifest, manifest.examples()), "today": date.today(), "commune": commune}
     model = folder / "model.docx"
 
+    env = make_environment(None)
+
     def plain_docxtpl() -> bytes:
         document = DocxTemplate(model)
-        document.render(context, jinja_env=make_environment(None), autoescape=True)
+        document.render(context, jinja_env=env, autoescape=True)
         out = io.BytesIO()
         document.save(out)
         return out.getvalue()
