@@ -41,10 +41,10 @@ def facts(text: str) -> list[tuple[str, str]]:
 
 
 def _names(text: str) -> list[tuple[int, str]]:
-    from plume.language.nlp import french
+    from plume.language.nlp import parse
 
     names = []
-    for entity in french()(text).ents:
+    for entity in parse(text).ents:
         capitalised = _capitalised(entity.text)
         if entity.label_ in {"PER", "LOC", "ORG"} and capitalised and not entity.text.isupper():
             names.append((entity.start_char, " ".join(capitalised)))

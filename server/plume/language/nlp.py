@@ -7,7 +7,7 @@ does not pay it on the event loop.
 from __future__ import annotations
 
 import threading
-from functools import cache
+from functools import cache, lru_cache
 
 _lock = threading.Lock()
 
@@ -28,3 +28,10 @@ def french():
 
 def warm_up() -> None:
     french()
+
+
+@lru_cache(maxsize=2)
+def parse(text: str):
+    """The analysed text. One request measures, diagnoses and checks facts on the same text: parse it
+    once. Two entries only (the submitted text and the result), kept in memory, never written."""
+    return french()(text)

@@ -87,10 +87,10 @@ def double_negation(sentence: str) -> bool:
 
 def passive_counts(text: str, spans: list[Span]) -> list[int]:
     """Passive auxiliaries (spaCy dependency aux:pass) per sentence."""
-    from plume.language.nlp import french
+    from plume.language.nlp import parse
 
     counts = [0] * len(spans)
-    for token in french()(text):
+    for token in parse(text):
         if token.dep_ == "aux:pass":
             for i, span in enumerate(spans):
                 if span.start <= token.idx < span.end:

@@ -68,9 +68,9 @@ def is_rare(word: str) -> bool:
 
 def grammar_counts(text: str) -> tuple[int, int]:
     """(passives, nominalisations) found by spaCy's French pipeline."""
-    from plume.language.nlp import french
+    from plume.language.nlp import parse
 
-    doc = french()(text)
+    doc = parse(text)
     passives = sum(1 for t in doc if t.dep_ == "aux:pass")
     nominal = sum(
         1 for t in doc
