@@ -71,6 +71,7 @@
     $("busy-text").textContent = t(busyKey);
     $("busy").hidden = false;
     document.body.setAttribute("aria-busy", "true");
+    var returnFocus = document.activeElement;
     $("cancel").focus();
     try {
       await work(controller.signal, function (key, vars) { $("busy-text").textContent = t(key, vars); });
@@ -81,6 +82,8 @@
       state.operation = null;
       $("busy").hidden = true;
       document.body.removeAttribute("aria-busy");
+      // Keyboard users go back to the button they pressed (Cancel is hidden now).
+      if (returnFocus && returnFocus.focus && document.activeElement === $("cancel")) returnFocus.focus();
     }
   }
 
