@@ -170,3 +170,36 @@ def test_tiny_llm_translates_other_pairs_keeping_or_repairing_tags(server):
     assert r.status_code == 200, r.text
     assert r.json()["engine"] == "tiny-llm"
     assert tags.tag_keys(r.json()["text"]) == tags.tag_keys(source)
+
+
+# -- segments: runs of text with their formatting, as the add-ins read them --------------------------------------------
+
+
+def test_segments_come_back_one_by_one_with_their_formatting(bare):
+    segments = [
+        {"text": "La demande doit être déposée "},
+        {"text": "au plus tard le 15 janvier 2027", "bold": True},
+        {"text": " auprès de la commune, avec une "},
+        {"text": "copie du bail", "link": "https://example-commune.ch/formulaires"},
+        {"text": " & une pièce d'identité."},
+    ]
+    r = post(bare, {"segments": segments, "target": "es"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["source"] == "fr" and body["engine"] == "apertium"
+    out = body["segments"]
+    assert [(s["bold"], s["link"]) for s in out] == [(False, None), (True, None), (False, None),
+                                                     (False, "https://example-commune.ch/formulaires"), (False, None)]
+    assert out[1]["text"] == "al plus tarde el 15 de enero de 2027"
+    assert out[3]["text"] == "copia del bail"
+    assert "&" in out[4]["text"] and body["text"] == "".join(s["text"] for s in out)
+
+
+@pytest.mark.parametrize("body", [
+    {"segments": [], "target": "es"},
+    {"segments": [{"text": "a"}], "text": "a", "target": "es"},
+    {"segments": [{"text": "a", "colour": "red"}], "target": "es"},
+    {"segments": [{"text": "  "}], "target": "es"},
+])
+def test_malformed_segments_are_422(bare, body):
+    assert post(bare, body).status_code == 422

@@ -36,7 +36,8 @@ class PlainLanguageRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=T
 
 
 class TranslateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    text: Text
+    text: Text | None = None
+    segments: Annotated[list[translate.Segment], msgspec.Meta(min_length=1)] | None = None  # instead of text
     target: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2}(?:[-_][A-Za-z]{2})?$")]
     source: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2}(?:[-_][A-Za-z]{2})?$")] | None = None
     format: Literal["text", "html"] = "text"
@@ -86,7 +87,11 @@ async def plain_language_route(request: Request, data: PlainLanguageRequest) -> 
 @post("/v1/text/translate", summary="Traduction (texte ou HTML avec balises de mise en forme)", tags=["textes"],
       status_code=200)
 async def translate_route(request: Request, data: TranslateRequest) -> translate.TranslateResult:
-    check_size(request, data.text)
+    if (data.text is None) == (data.segments is None):
+        raise Problem(422, "Envoyez soit « text », soit « segments ».", code="validation")
+    check_size(request, data.text, *(seg.text for seg in data.segments or []))
+    if data.segments is not None:
+        return await _translate_segments(request, data)
     html = data.format == "html"
     if html:
         try:
@@ -114,6 +119,17 @@ async def translate_route(request: Request, data: TranslateRequest) -> translate
         raise Problem(503, f"Le traducteur Apertium n'a pas pu traduire le texte ({exc}).", code="apertium") from exc
     note(request, task=translate.TASK, model=result.engine)
     return result
+
+
+async def _translate_segments(request: Request, data: TranslateRequest) -> translate.TranslateResult:
+    """Segments travel as numbered spans through the HTML path and come back one by one."""
+    joined = "".join(seg.text for seg in data.segments)
+    if not joined.strip():
+        raise Problem(422, "Les segments ne contiennent aucun texte.", code="validation")
+    tagged = translate.segments_to_html(data.segments)
+    result = await translate_route.fn(request, msgspec.structs.replace(data, text=tagged, segments=None, format="html"))
+    back = translate.html_to_segments(result.text, data.segments) if result.engine != "aucun" else data.segments
+    return msgspec.structs.replace(result, text="".join(seg.text for seg in back), segments=back)
 
 
 def _language(code: str) -> str:

@@ -8,6 +8,7 @@ repairs by translating the text between tags run by run and putting the original
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -34,12 +35,41 @@ def from_to(source: str, target: str) -> str:
     return f"{start} vers {end}"
 
 
+class Segment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A run of text with one formatting, as word processors hold it (a Writer text portion, a Word run)."""
+
+    text: str
+    bold: bool = False
+    italic: bool = False
+    underline: bool = False
+    link: str | None = None
+
+
 class TranslateResult(msgspec.Struct, kw_only=True):
     text: str
     source: str
     target: str
     engine: str  # model id or "apertium"
     warnings: list[str] = msgspec.field(default_factory=list)
+    segments: list[Segment] | None = None  # when the request sent segments: the same runs, translated
+
+
+def segments_to_html(segments: list[Segment]) -> str:
+    """Each segment in its own numbered span: the translators keep spans in order, so each translated
+    run comes back to its segment."""
+    return "".join(f'<span data-s="{k}">{html.escape(seg.text, quote=False)}</span>' for k, seg in enumerate(segments))
+
+
+def html_to_segments(translated: str, segments: list[Segment]) -> list[Segment]:
+    texts = [""] * len(segments)
+    current = None
+    for piece in tags.tokens(translated):
+        if isinstance(piece, tags.Tag):
+            found = re.search(r'data-s="(\d+)"', piece.raw) if not piece.closing else None
+            current = int(found.group(1)) if found else None
+        elif current is not None and current < len(texts):
+            texts[current] += html.unescape(piece)
+    return [msgspec.structs.replace(seg, text=texts[k]) for k, seg in enumerate(segments)]
 
 
 class NoEngine(Exception):
