@@ -77,14 +77,15 @@ def test_users_are_served_in_turn():
 def test_queue_full_is_refused_with_retry_after():
     async def scenario():
         engine = PacedEngine(step_s=0.01)
-        scheduler = Scheduler(queue_size=2, timeout_s=30, metrics=Metrics())
-        first = submit(scheduler, engine, "anne", "a", 20)
-        second = submit(scheduler, engine, "bruno", "b", 20)
+        scheduler = Scheduler(queue_size=1, timeout_s=30, metrics=Metrics())
+        running = submit(scheduler, engine, "anne", "a", 20)
+        await asyncio.sleep(0)  # dispatched: it runs, the queue is empty
+        waiting = submit(scheduler, engine, "bruno", "b", 20)
         with pytest.raises(Problem) as refused:
             submit(scheduler, engine, "carla", "c", 20)
-        await asyncio.gather(drain(scheduler, first), drain(scheduler, second))
-        third = submit(scheduler, engine, "carla", "c", 2)  # room again once they finished
-        await drain(scheduler, third)
+        await asyncio.gather(drain(scheduler, running), drain(scheduler, waiting))
+        later = submit(scheduler, engine, "carla", "c", 2)  # room again once they finished
+        await drain(scheduler, later)
         return refused.value
 
     problem = asyncio.run(scenario())
@@ -149,6 +150,7 @@ def test_waiting_request_that_leaves_gives_its_place_back():
         engine = PacedEngine(step_s=0.01)
         scheduler = Scheduler(queue_size=2, timeout_s=30, metrics=Metrics())
         running = submit(scheduler, engine, "anne", "a", 30)
+        await asyncio.sleep(0)
         waiting = submit(scheduler, engine, "bruno", "b", 30)
         await asyncio.sleep(0)  # the scheduler dispatches on the next loop turn
         assert scheduler.depth == 1

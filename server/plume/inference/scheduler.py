@@ -1,7 +1,8 @@
 """One scheduler in front of every engine.
 
-- Bounded: at most `queue_size` requests are admitted at once (waiting or running); past that the
-  request is refused at once with 503 and `Retry-After`, never queued without limit.
+- Bounded: at most `queue_size` requests wait for an engine (those running are not counted: their
+  number is fixed by the engines); past that a request is refused at once with 503 and
+  `Retry-After`, never queued without limit.
 - Fair: each user has their own line; when an engine slot frees up, the user served least recently
   goes first (round-robin), so one person sending twenty summaries does not starve a colleague's single translation.
 - Batched: an engine with `generate_batch` (GenAIEngine) decodes up to `batch_size` (default 8) waiting
@@ -114,6 +115,7 @@ class Scheduler:
         self._served: dict[str, int] = {}  # user -> when last served (a serial number)
         self._serial = 0
         self._dispatch_pending = False
+        self._active: set[Job] = set()  # running jobs, cancelled at shutdown
         self._busy: dict[int, int] = {}  # id(engine) -> generations (single or batched) running on it
         self._admitted = 0
         self._pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="plume-gen")
@@ -137,7 +139,7 @@ class Scheduler:
                generate: Callable[[CancelToken], Iterator[Chunk]] | None = None) -> Job:
         """Admit a request or refuse it at once (503 + Retry-After). Call from the event loop.
         Give `prompt` and `params` (batched when the engine batches), or a `generate` callable."""
-        if self._admitted >= self.queue_size:
+        if self.depth >= self.queue_size:
             self.metrics.rejected.labels("queue-full").inc()
             raise QueueFull(self._retry_after())
         if generate is None:
@@ -200,6 +202,7 @@ class Scheduler:
         for job in jobs:
             job.state = "running"
             job.started_at = now
+            self._active.add(job)
             self.metrics.queue_wait.observe(now - job.admitted_at)
         self.metrics.running.labels(engine.model_id).inc(len(jobs))
         self.metrics.batch_size.observe(len(jobs))
@@ -212,6 +215,7 @@ class Scheduler:
         if job.state == "done":
             return
         job.state = "done"
+        self._active.discard(job)
         self._admitted -= 1
         self.metrics.running.labels(job.engine.model_id).dec()
         if job.started_at is not None:
@@ -353,6 +357,9 @@ class Scheduler:
                 self.metrics.decode_rate.labels(job.engine.model_id).observe((job.tokens - 1) / (end - job.first_token_at))
 
     def close(self) -> None:
+        """Shutdown: stop every running generation so the worker threads end at their next step."""
+        for job in list(self._active):
+            job.cancel.cancel()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
