@@ -382,6 +382,7 @@ def test_cancel_really_stops_the_request(word_server, open_pane):
     kind, text = pane.message()
     pane.screenshot("annule")
     assert kind == "info" and "annulée" in text
+    assert pane.page.evaluate("document.activeElement.id") == "translate-run"  # focus back where it was
     assert [url for url, _ in failed if url.endswith("/v1/text/translate")], "the fetch was not aborted"
     assert pane.paragraphs() == before and pane.operations() == []
 
@@ -550,3 +551,16 @@ def test_new_document_needs_a_word_that_can_create_one(word_server, open_pane):
     kind, text = pane.message()
     assert kind == "error" and "nouveau document" in text
     assert pane.text() == "Brouillon." and pane.new_documents() == []
+
+
+def test_every_string_the_pane_uses_exists_in_french_and_german():
+    src = Path(__file__).resolve().parents[1] / "addin-word" / "src"
+    tables = {lang: set(re.findall(r'^\s*"([^"]+)":', (src / "i18n" / f"{lang}.js").read_text(encoding="utf-8"), re.M))
+              for lang in ("fr", "de")}
+    assert tables["fr"] == tables["de"]
+    script = (src / "taskpane.js").read_text(encoding="utf-8")
+    used = set(re.findall(r'data-i18n="([^"]+)"', (src / "taskpane.html").read_text(encoding="utf-8")))
+    used |= set(re.findall(r'\bt\("([\w.]+)"', script))
+    used |= {f"task.run.{task}" for task in re.findall(r'data-task="(\w+)"', (src / "taskpane.html").read_text())}
+    used |= {f"plain.metric.{m}" for m in ("kandel_moles", "lix", "rix", "words_per_sentence")}
+    assert used - tables["fr"] == set()

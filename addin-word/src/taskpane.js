@@ -80,10 +80,11 @@
       showMessage(error.kind === "cancelled" ? "info" : "error", parts[0], parts[1]);
     } finally {
       state.operation = null;
+      // Keyboard users go back to the button they pressed, since Cancel is about to hide.
+      var onCancel = document.activeElement === $("cancel") || document.activeElement === document.body;
       $("busy").hidden = true;
       document.body.removeAttribute("aria-busy");
-      // Keyboard users go back to the button they pressed (Cancel is hidden now).
-      if (returnFocus && returnFocus.focus && document.activeElement === $("cancel")) returnFocus.focus();
+      if (onCancel && returnFocus && returnFocus.focus && document.contains(returnFocus)) returnFocus.focus();
     }
   }
 
