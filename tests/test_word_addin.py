@@ -560,7 +560,7 @@ def test_every_string_the_pane_uses_exists_in_french_and_german():
     assert tables["fr"] == tables["de"]
     script = (src / "taskpane.js").read_text(encoding="utf-8")
     used = set(re.findall(r'data-i18n="([^"]+)"', (src / "taskpane.html").read_text(encoding="utf-8")))
-    used |= set(re.findall(r'\bt\("([\w.]+)"', script))
+    used |= set(re.findall(r'\bt\("([\w.]+)"\s*[,)]', script))
     used |= {f"task.run.{task}" for task in re.findall(r'data-task="(\w+)"', (src / "taskpane.html").read_text())}
     used |= {f"plain.metric.{m}" for m in ("kandel_moles", "lix", "rix", "words_per_sentence")}
-    assert used - tables["fr"] == set()
+    assert len(used) > 50 and used - tables["fr"] == set()
