@@ -90,46 +90,48 @@ async def translate_route(request: Request, data: TranslateRequest) -> translate
     if (data.text is None) == (data.segments is None):
         raise Problem(422, "Envoyez soit « text », soit « segments ».", code="validation")
     check_size(request, data.text, *(seg.text for seg in data.segments or []))
-    if data.segments is not None:
-        return await _translate_segments(request, data)
-    html = data.format == "html"
+    if data.segments is None:
+        return await _translate(request, data.text, data, html=data.format == "html")
+    # Segments travel as numbered spans through the tag-keeping path and come back one by one.
+    if not "".join(seg.text for seg in data.segments).strip():
+        raise Problem(422, "Les segments ne contiennent aucun texte.", code="validation")
+    result = await _translate(request, translate.segments_to_html(data.segments), data, html=True)
+    back = translate.html_to_segments(result.text, data.segments) if result.engine != "aucun" else data.segments
+    return msgspec.structs.replace(result, text="".join(seg.text for seg in back), segments=back)
+
+
+async def _translate(request: Request, text: str, data: TranslateRequest, *, html: bool) -> translate.TranslateResult:
     if html:
         try:
-            tags.tokens(data.text)
+            tags.tokens(text)
         except tags.TagError as exc:
             raise Problem(422, str(exc), code="bad-tags") from exc
     target = _language(data.target)
     if target not in translate.TARGETS:
         raise Problem(422, f"La langue cible « {target} » n'est pas prise en charge. Langues possibles : "
                            f"{', '.join(translate.TARGETS)}.", code="unsupported-language", supported=list(translate.TARGETS))
-    source = _language(data.source) if data.source else await _detected(tags.plain(data.text) if html else data.text)
+    source = _language(data.source) if data.source else await _detected(tags.plain(text) if html else text)
     if source == target:
-        return translate.TranslateResult(text=data.text, source=source, target=target, engine="aucun",
+        return translate.TranslateResult(text=text, source=source, target=target, engine="aucun",
                                          warnings=["Le texte est déjà dans la langue cible."])
     inference = request.app.state.get("inference") or NoInference()
     try:
         with task_errors():
-            result = await translate.translate(inference, data.text, source, target, html=html, engine=data.engine,
+            result = await translate.translate(inference, text, source, target, html=html, engine=data.engine,
                                                user=request.user.name)
     except translate.NoEngine:
         raise Problem(503, f"Aucun moyen de traduire {translate.from_to(source, target)} sur ce serveur : "
                            "installez un modèle de traduction pour cette paire.", code="model-unavailable",
-                      install_command=ModelUnavailable(translate.TASK).install_command, task=translate.TASK) from None
+                      install_command=_install_command(inference), task=translate.TASK) from None
     except apertium.ApertiumError as exc:
         raise Problem(503, f"Le traducteur Apertium n'a pas pu traduire le texte ({exc}).", code="apertium") from exc
     note(request, task=translate.TASK, model=result.engine)
     return result
 
 
-async def _translate_segments(request: Request, data: TranslateRequest) -> translate.TranslateResult:
-    """Segments travel as numbered spans through the HTML path and come back one by one."""
-    joined = "".join(seg.text for seg in data.segments)
-    if not joined.strip():
-        raise Problem(422, "Les segments ne contiennent aucun texte.", code="validation")
-    tagged = translate.segments_to_html(data.segments)
-    result = await translate_route.fn(request, msgspec.structs.replace(data, text=tagged, segments=None, format="html"))
-    back = translate.html_to_segments(result.text, data.segments) if result.engine != "aucun" else data.segments
-    return msgspec.structs.replace(result, text="".join(seg.text for seg in back), segments=back)
+def _install_command(inference: Any) -> str:
+    own = getattr(inference, "install_command", None)  # the service knows its catalog file
+    return own() if callable(own) else ModelUnavailable(translate.TASK).install_command
 
 
 def _language(code: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import msgspec
 
 from plume.inference.base import Inference, Message
@@ -99,8 +100,6 @@ def finish_rewrite(text: str, rewritten: str, level: str, lexicon: Lexicon, mode
 
 async def with_model(inference: Inference, text: str, level: str, lexicon: Lexicon, *, user: str | None = None,
                      **_: Any) -> PlainResult:
-    import anyio
-
     rewritten = await final_text(rewrite_events(inference, text, level, lexicon, stream=False, user=user))
     model = inference.model_for(TASK) or "model"
     return await anyio.to_thread.run_sync(finish_rewrite, text, rewritten, level, lexicon, model)
