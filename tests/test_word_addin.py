@@ -290,8 +290,9 @@ class _Bold(HTMLParser):
 
 def test_translation_keeps_bold_link_and_fonts(word_server, open_pane):
     pane = open_pane(word_server)
-    pane.set_document(["Titre", FORMATTED, "Fin"])
-    pane.select(1)
+    second = "Le guichet unique est ouvert le lundi matin."
+    pane.set_document(["Titre", FORMATTED, second, "Fin"])
+    pane.select(1, 2)
     pane.tab("traduire")
     pane.page.select_option("#translate-source", "fr")
     pane.page.select_option("#translate-target", "es")
@@ -300,7 +301,12 @@ def test_translation_keeps_bold_link_and_fonts(word_server, open_pane):
     pane.screenshot("traduire-fait")
     assert kind == "ok", text
     paragraphs = pane.paragraphs()
-    assert [p["runs"][0]["text"] for p in (paragraphs[0], paragraphs[2])] == ["Titre", "Fin"]
+    assert len(paragraphs) == 4  # paragraphs kept, one for one
+    assert [p["runs"][0]["text"] for p in (paragraphs[0], paragraphs[3])] == ["Titre", "Fin"]
+    with word_server.client() as client:
+        second_es = client.post("/v1/text/translate", json={"text": second, "source": "fr", "target": "es",
+                                                            "format": "html"}).json()["text"]
+    assert "".join(r["text"] for r in paragraphs[2]["runs"]) == second_es != second
     runs = paragraphs[1]["runs"]
     translated = "".join(r["text"] for r in runs)
     assert "demande" not in translated and "2027" in translated
