@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 import anyio
 import msgspec
-from litestar import Request, post
+from litestar import Litestar, Request, post
 from litestar.response import ServerSentEvent
 
 from plume.api.problems import Problem
@@ -233,4 +234,25 @@ class EventStream(ServerSentEvent):
         return super().to_asgi_response(*args, **kwargs)
 
 
+class LanguageTools:
+    """What /health shows for these routes: Apertium's pairs and the size of the jargon lexicon."""
+
+    def __init__(self, data_dir) -> None:
+        self.data_dir = data_dir
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "apertium": sorted(f"{a}-{b}" for a, b in apertium.pairs()),
+            "jargon_terms": len(lexicon.for_data_dir(self.data_dir)),
+        }
+
+
+@asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    app.state.health_sources["language"] = LanguageTools(app.state.settings.data_dir)
+    yield
+
+
 ROUTES = [plain_language_route, translate_route, summarize_route]
+LIFESPAN = lifespan

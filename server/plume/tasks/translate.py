@@ -116,9 +116,8 @@ def llm_prompt(text: str, source: str, target: str, html: bool) -> list[Message]
     fenced, rule = fence(text)
     keep = (" Le texte contient des balises HTML de mise en forme (<b>, <i>, <a href=…>…) : garde chaque balise, "
             "dans le même ordre, autour des mots traduits correspondants, sans en ajouter ni en retirer.") if html else ""
-    system = (f"Tu es traducteur à l'administration communale du Locle (Suisse). Tu traduis du "
-              f"{LANGUAGES.get(source, source)} vers le {LANGUAGES.get(target, target)}, fidèlement, dans un style "
-              f"administratif clair. Les nombres, dates, montants et noms propres restent exacts.{keep} Réponds "
+    system = (f"Tu es traducteur à l'administration communale du Locle (Suisse). Tu traduis "
+              f"{from_to(source, target)}, fidèlement, dans un style administratif clair. Les nombres, dates, montants et noms propres restent exacts.{keep} Réponds "
               "uniquement par la traduction, sans commentaire. " + rule)
     return [Message("system", system), Message("user", f"Traduis ce texte.\n{fenced}")]
 
