@@ -150,36 +150,6 @@ def train_spm(texts: list[str], prefix: Path, vocab_size: int) -> Path:
     return prefix.with_suffix(".model")
 
 
-def spm_to_tokenizer_json(spm_file: Path, out: Path) -> None:
-    """The sentencepiece unigram model as a `tokenizers` tokenizer (encode: pieces + </s>)."""
-    import sentencepiece as spm
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-
-    sp = spm.SentencePieceProcessor(model_file=str(spm_file))
-    vocab = [(sp.id_to_piece(i), sp.get_score(i)) for i in range(sp.get_piece_size())]
-    tok = Tokenizer(models.Unigram(vocab, unk_id=sp.unk_id(), byte_fallback=False))
-    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Strip(left=False, right=True),
-                                           normalizers.Replace(Regex(" {2,}"), " ")])
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
-    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
-    tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", sp.eos_id())])
-    for special in ("</s>", "<unk>", "<pad>"):
-        tok.add_special_tokens([special])
-    tok.save(str(out))
-    _check_same_ids(sp, Tokenizer.from_file(str(out)))
-
-
-def _check_same_ids(sp, tok) -> None:
-    mismatches = 0
-    lines = corpus()
-    for line in lines:
-        if sp.encode(line) + [sp.eos_id()] != tok.encode(line).ids:
-            mismatches += 1
-    print(f"tokenizer.json vs sentencepiece: {len(lines) - mismatches}/{len(lines)} lignes identiques")
-    if mismatches > len(lines) // 50:
-        raise SystemExit("la conversion du tokenizer sentencepiece diverge")
-
-
 def build_mt(out: Path, vocab_size: int = 800) -> None:
     python = optimum_python()
     if python != sys.executable:  # the whole Marian step runs with optimum's transformers
@@ -215,7 +185,10 @@ def build_mt(out: Path, vocab_size: int = 800) -> None:
         shutil.rmtree(out, ignore_errors=True)
         run([python, "-m", "optimum.commands.optimum_cli", "export", "onnx", "--model", str(hf_dir),
              "--task", "text2text-generation-with-past", str(out)])
-        spm_to_tokenizer_json(spm_file, out / "tokenizer.json")
+        sys.path.insert(0, str(Path(__file__).parent))
+        from marian_tokenizer import marian_tokenizer_json
+
+        marian_tokenizer_json(out, check_lines=corpus())
     # The server reads config.json, generation_config.json, tokenizer.json and the .onnx files only.
     # decoder_model_merged.onnx does both the first step and the steps with a KV cache.
     for name in ("source.spm", "target.spm", "vocab.json", "special_tokens_map.json", "tokenizer_config.json",
