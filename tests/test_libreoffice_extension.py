@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import sys
 import tempfile
 import zipfile
@@ -26,6 +27,7 @@ from plume_lo import richtext  # noqa: E402  (pure Python: no UNO needed)
 
 pytestmark = pytest.mark.libreoffice
 
+MAX_TEXT_CHARS = 3000
 LINK = "https://www.lelocle.ch/guichet"
 JARGON = ("Nous accusons réception de votre requête et vous informons que, nonobstant les délais impartis, "
           "le dossier sera traité ultérieurement par le service compétent.")
@@ -46,7 +48,7 @@ def oxt(tmp_path_factory) -> Path:
 def plume(tmp_path_factory):
     """A real Plume server without any model: the deterministic engines only."""
     tmp = tmp_path_factory.mktemp("plume-lo")
-    srv = start_server(tmp, "--models", str(tmp / "no-models.toml"))
+    srv = start_server(tmp, "--models", str(tmp / "no-models.toml"), env={"PLUME_MAX_TEXT_CHARS": str(MAX_TEXT_CHARS)})
     yield srv
     srv.stop()
 
@@ -146,6 +148,26 @@ def test_sidebar_panels_build_in_german_and_list_the_templates(run, plume):
     with plume.client("user") as http:
         titles = [t["title"] for t in http.get("/v1/templates").json()]
     assert templates_panel["templates"] == titles, templates_panel
+
+
+def test_sidebar_translate_button_translates_the_selection_in_place(run):
+    answer = run({"paragraphs": [bold_link_paragraph()], "select": 0,
+                  "click": {"panel": "TextPanel", "choose": {"Target": "es"}, "clicks": ["Translate"]}})
+    assert answer["statuses"] == ["Terminé. Édition > Annuler rétablit le texte d'origine."], answer
+    runs = answer["after"][0]
+    assert "consejo" in "".join(r["text"] for r in runs if r["bold"])
+    assert any(r["link"] == LINK for r in runs)
+
+
+def test_sidebar_summary_is_shown_then_inserted_on_request(run):
+    paragraphs = [[{"text": JARGON}], [{"text": "Le conseil a adopté le budget 2027 par 25 voix contre 3."}]]
+    answer = run({"paragraphs": paragraphs, "select": "all",
+                  "click": {"panel": "TextPanel", "clicks": ["Summarize", "Insert"]}})
+    assert answer["statuses"][0] == "Terminé.", answer
+    assert answer["panel_result"]
+    assert answer["panel_result"].split("\n")[0] in answer["text"]
+    assert len(answer["after"]) > len(answer["before"])
+    assert len(answer["undo_titles"]) == 1
 
 
 def test_settings_locked_by_it_win_over_the_user(oxt, plume, tmp_path):
@@ -249,13 +271,36 @@ def test_summary_result_is_returned_and_inserted_on_request(run):
     assert inserted["result"]["text"].split("\n")[0] in inserted["text"]
 
 
+@pytest.mark.parametrize("kind, sample", [("minutes", "notes/01-conseil-general-notes.txt"),
+                                          ("factsheet", "regulations/01-reglement-chiens.txt"),
+                                          ("acknowledge", "emails/01-attestation-domicile.eml")])
+def test_drafting_tasks_take_the_selection_and_insert_the_result(run, plume, samples, kind, sample):
+    content = (samples / sample).read_text(encoding="utf-8")
+    lines = content.replace("\r\n", "\n").rstrip("\n").split("\n")
+    answer = run({"paragraphs": [[{"text": line}] for line in lines], "select": "all",
+                  "dispatch": f"vnd.plume:{kind}?insert=true"})
+    assert answer["state"] == "SUCCESS", answer
+    result = answer["result"]["text"]
+    assert result and result.split("\n")[-1] in answer["text"]
+    assert answer["text"].startswith("\n".join(lines[:2]))  # inserted after the selection, which stays
+    if kind == "acknowledge":
+        assert "Demande d'attestation de domicile" in result  # the subject: headers were read
+    else:  # the same answer as the server gives for the file itself: the selection went whole
+        with plume.client("user") as http:
+            assert http.post(f"/v1/text/{kind}", json={"text": "\n".join(lines)}).json()["text"] == result
+
+
 # -- errors: the document stays as it was, the message is clear ---------------------------------------
 
 
-@pytest.mark.parametrize("case", ["wrong-token", "stopped-server", "missing-model"])
+@pytest.mark.parametrize("case", ["wrong-token", "stopped-server", "missing-model", "too-long"])
 def test_errors_leave_the_document_unchanged_and_say_why(run, case):
     paragraphs = [bold_link_paragraph()]
-    if case == "wrong-token":
+    if case == "too-long":
+        answer = run({"paragraphs": [[{"text": JARGON + " "}] * (MAX_TEXT_CHARS // len(JARGON) + 1)], "select": 0,
+                      "dispatch": "vnd.plume:plain-language"})
+        expected = "trop long"
+    elif case == "wrong-token":
         answer = run({"paragraphs": paragraphs, "select": 0, "dispatch": "vnd.plume:translate?target=es"},
                      Token="pas-le-bon-jeton")
         expected = "Jeton d'accès refusé"
@@ -272,6 +317,18 @@ def test_errors_leave_the_document_unchanged_and_say_why(run, case):
     assert answer["undo_titles"] == []
 
 
+def test_cancel_leaves_the_document_unchanged(run):
+    with socket.socket() as silent:  # a server that accepts the connection and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        answer = run({"paragraphs": [bold_link_paragraph()], "select": 0, "dispatch": "vnd.plume:plain-language",
+                      "cancel_after": 0.5}, ServerURL=f"http://127.0.0.1:{silent.getsockname()[1]}")
+    assert answer["state"] == "FAILURE", answer
+    assert answer["result"]["cancelled"] is True
+    assert "annulée" in answer["result"]["message"]
+    assert answer["after"] == answer["before"] and answer["undo_titles"] == []
+
+
 def test_stopped_server_message_in_german(run):
     answer = run({"paragraphs": [[{"text": "Bonjour."}]], "select": 0, "dispatch": "vnd.plume:plain-language"},
                  ServerURL=f"http://127.0.0.1:{free_port()}", Language="de")
@@ -284,6 +341,11 @@ def test_dispatch_returns_at_once_while_the_server_works(run):
     answer = run({"paragraphs": [[{"text": JARGON}]], "select": 0, "dispatch": "vnd.plume:plain-language"})
     assert answer["state"] == "SUCCESS"
     assert answer["returned_after_s"] < 1.0
+
+
+def test_extension_logged_no_python_error(office):
+    """Runs after the tests above (file order): every menu, job and panel they used ran without a traceback."""
+    assert "Traceback" not in office.log.read_text(errors="replace")
 
 
 # -- formatted runs <-> HTML (pure Python, the same module the extension uses) -------------------------

@@ -137,6 +137,27 @@ def panels(ctx, desktop) -> dict:
         doc.close(True)
 
 
+def click_panel(ctx, doc, how: dict) -> dict:
+    """Press buttons of a sidebar panel as a user would (through accessibility), on `doc`."""
+    frame = doc.getCurrentController().getFrame()
+    factory = ctx.ServiceManager.createInstanceWithContext("ch.lelocle.plume.PanelFactory", ctx)
+    element = factory.createUIElement(f"private:resource/toolpanel/PlumePanelFactory/{how['panel']}",
+                                      (prop("Frame", frame), prop("ParentWindow", frame.getContainerWindow())))
+    window = element.getRealInterface().Window
+    for name, item in how.get("choose", {}).items():
+        window.getControl(name).selectItem(item, True)
+    statuses = []
+    for button in how["clicks"]:
+        status = window.getControl("Status").getModel()
+        status.Label = ""
+        window.getControl(button).getPeer().getAccessibleContext().doAccessibleAction(0)
+        wait_for(lambda: status.Label and "travaille" not in status.Label)
+        statuses.append(status.Label)
+    result = window.getControl("Result").getModel().Text if window.getControl("Result") else None
+    window.dispose()
+    return {"statuses": statuses, "panel_result": result}
+
+
 def options_page(ctx, desktop, typed: dict) -> dict:
     """Open the options page with its handler as Tools > Options does, then press OK with `typed` values."""
     doc, frame = ui_parent(desktop)
@@ -239,7 +260,7 @@ class Waiter(unohelper.Base, XDispatchResultListener):
         pass
 
 
-def dispatch(ctx, doc, url: str, args: dict, timeout: float) -> dict:
+def dispatch(ctx, doc, url: str, args: dict, timeout: float, cancel_after: float | None = None) -> dict:
     frame = doc.getCurrentController().getFrame()
     transformer = ctx.ServiceManager.createInstanceWithContext("com.sun.star.util.URLTransformer", ctx)
     target = uno.createUnoStruct("com.sun.star.util.URL")
@@ -252,6 +273,11 @@ def dispatch(ctx, doc, url: str, args: dict, timeout: float) -> dict:
     started = time.monotonic()
     dispatcher.dispatchWithNotification(target, tuple(prop(k, v) for k, v in args.items()), waiter)
     returned = time.monotonic() - started
+    if cancel_after is not None:  # press Cancel while the server is still working
+        time.sleep(cancel_after)
+        target.Complete = "vnd.plume:cancel"
+        _, cancel_url = transformer.parseStrict(target)
+        frame.queryDispatch(cancel_url, "_self", 0).dispatchWithNotification(cancel_url, (), Waiter())
     if not waiter.event.wait(timeout):
         return {"state": "TIMEOUT", "returned_after_s": returned}
     return {"state": waiter.state, "result": waiter.result, "returned_after_s": returned}
@@ -286,9 +312,11 @@ def run(ctx, scenario: dict) -> dict:
         out = {"before": read_runs(doc), "refused_settings": refused}
         if "select" in scenario:
             select(doc, scenario["select"])
+        if "click" in scenario:
+            out.update(click_panel(ctx, doc, scenario["click"]))
         if "dispatch" in scenario:
             out.update(dispatch(ctx, doc, scenario["dispatch"], scenario.get("args", {}),
-                                scenario.get("timeout", 60)))
+                                scenario.get("timeout", 60), scenario.get("cancel_after")))
         out["after"] = read_runs(doc)
         out["text"] = doc.getText().getString()
         out["modified"] = doc.isModified()

@@ -127,6 +127,13 @@ class Dispatcher(unohelper.Base, XInitialization, XDispatchProvider, XNotifyingD
             self._open_ui(command)
             reporter.finished(True, "", {})
             return
+        if command == "cancel":
+            doc = self.frame.getController().getModel() if self.frame is not None else None
+            jobs = runner.active_jobs(doc)
+            for job in jobs:
+                job.cancel()
+            reporter.finished(True, "", {"cancelled": len(jobs)})
+            return
         if command == "settings":
             reporter.finished(True, "", _settings_report(self.ctx))
             return

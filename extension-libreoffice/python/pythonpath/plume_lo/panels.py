@@ -13,7 +13,7 @@ from com.sun.star.ui import LayoutSize, XSidebarPanel, XToolPanel, XUIElement, X
 from com.sun.star.ui.UIElementType import TOOLPANEL
 from com.sun.star.lang import XServiceInfo
 
-from plume_lo import actions, i18n, runner, settings, writer
+from plume_lo import actions, i18n, runner, settings
 
 IMPLEMENTATION = "ch.lelocle.plume.PanelFactory"
 EXTENSION_ID = "ch.lelocle.plume"
@@ -178,6 +178,7 @@ class TemplateForm(runner.Reporter):
         self.ctx, self.panel, self.template = ctx, panel, template
         self.language = panel.language
         self.fields = list(template.get("fields") or [])
+        self.mode = ""  # what the running request is for: "extract", "insert" or "new"
         self.dialog = self._build()
 
     def _add(self, model, kind, name, x, y, w, h, **props):
@@ -293,5 +294,3 @@ class PanelFactory(unohelper.Base, XUIElementFactory, XServiceInfo):
     def getSupportedServiceNames(self):
         return ("com.sun.star.ui.UIElementFactory",)
 
-
-__all__ = ["PanelFactory", "writer"]

@@ -45,6 +45,13 @@ def on_main_thread(ctx, fn) -> None:
     callback.addCallback(_MainThreadCall(fn), None)
 
 
+_active: list["Job"] = []  # jobs waiting for the server, so that Cancel can reach them
+
+
+def active_jobs(doc=None) -> list["Job"]:
+    return [job for job in _active if doc is None or job.doc == doc]
+
+
 class Job:
     def __init__(self, ctx, action, doc, reporter: Reporter):
         self.ctx, self.action, self.doc, self.reporter = ctx, action, doc, reporter
@@ -61,6 +68,8 @@ class Job:
 
     def _finish(self, ok: bool, message: str, data: dict) -> None:
         self.done = True
+        if self in _active:
+            _active.remove(self)
         try:
             self.reporter.finished(ok, message, data)
         except Exception:
@@ -84,6 +93,7 @@ class Job:
             return self
         client = Client(config.server_url, config.token)
         self.reporter.progress(i18n.text(self.language, "working"))
+        _active.append(self)
         threading.Thread(target=self._work, args=(client, snapshot), name="plume-request", daemon=True).start()
         return self
 
@@ -114,7 +124,7 @@ class Job:
             traceback.print_exc()
             self._fail(PlumeError("internal"))
             return
-        undoable = getattr(self.action, "undo_key", None) or getattr(data, "get", dict().get)("inserted")
+        undoable = bool(getattr(self.action, "undo_key", None)) or bool(data.get("inserted"))
         self._finish(True, i18n.text(self.language, "done_undo" if undoable else "done"), data)
 
 

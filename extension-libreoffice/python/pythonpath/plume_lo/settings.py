@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import uno
 from com.sun.star.beans import PropertyValue
 
 NODE = "/ch.lelocle.plume.Settings/Server"
@@ -62,5 +61,3 @@ def language(ctx) -> str:
     except Exception:  # configuration not readable: fall back to French
         return "fr"
 
-
-__all__ = ["Settings", "load", "save", "locked", "language", "uno"]

@@ -94,7 +94,9 @@ def selected_paragraphs(doc) -> list[Paragraph]:
 
 
 def selected_text(doc) -> str:
-    return "\n".join(p.text for p in selected_paragraphs(doc))
+    """The selection as plain text, blank lines included (an e-mail needs the one after its headers)."""
+    text = "\n".join(r.getString() for r in _text_ranges(doc))
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def document_text(doc) -> str:
