@@ -264,11 +264,12 @@ class Scheduler:
         limits = [job.params.max_new_tokens for job in jobs]
         params = GenerationParams(**{**_fields(jobs[0].params), "stop": [], "max_new_tokens": max(limits)})
 
+        deliveries: list[tuple[Job, Any]] = []  # sent to the event loop once per step
+
         def end(i: int, item: Any = _END) -> None:
             ended[i] = True
             stops[i].cancel()
-            emit(jobs[i].out.put_nowait, item)
-            emit(self._job_done, jobs[i])
+            deliveries.append((jobs[i], item))
 
         try:
             for step in jobs[0].engine.generate_batch([job.prompt for job in jobs], params, stops):
@@ -279,13 +280,16 @@ class Scheduler:
                         if chunk.tokens:
                             self._count(jobs[i], chunk.tokens)
                         if chunk.text:
-                            emit(jobs[i].out.put_nowait, chunk)
+                            deliveries.append((jobs[i], chunk))
                         elif chunk.tokens:  # an empty chunk mid-batch is the row's end token
-                            emit(jobs[i].out.put_nowait, chunk)
+                            deliveries.append((jobs[i], chunk))
                             end(i)
                             continue
                     if jobs[i].cancel.cancelled or jobs[i].tokens >= limits[i]:
                         end(i)
+                if deliveries:
+                    emit(self._deliver, deliveries)
+                    deliveries = []
             for i in range(len(jobs)):
                 if not ended[i]:
                     end(i)
@@ -294,7 +298,14 @@ class Scheduler:
                 if not ended[i]:
                     end(i, exc)
         finally:
+            emit(self._deliver, deliveries)
             emit(self._release, jobs)
+
+    def _deliver(self, deliveries: list[tuple[Job, Any]]) -> None:
+        for job, item in deliveries:
+            job.out.put_nowait(item)
+            if item is _END or isinstance(item, BaseException):
+                self._job_done(job)
 
     def _count(self, job: Job, tokens: int) -> None:
         if job.first_token_at is None:
@@ -312,24 +323,32 @@ class Scheduler:
     # -- results (event loop) --------------------------------------------------------------------------
 
     async def chunks(self, job: Job) -> AsyncIterator[Chunk]:
-        """The job's chunks as they come. Leaving early (client gone, error) cancels the generation;
-        passing the time limit cancels it and raises 504."""
-        deadline = job.admitted_at + self.timeout_s
+        """The job's chunks as they come (those already waiting are merged into one, which keeps the
+        per-token cost low when the engine is faster than the client). Leaving early (client gone,
+        error) cancels the generation; passing the time limit cancels it and raises 504."""
+        loop_deadline = job.loop.time() + (job.admitted_at + self.timeout_s - time.monotonic())
         try:
             while True:
-                remaining = deadline - time.monotonic()
                 try:
-                    if remaining <= 0:
-                        raise TimeoutError
-                    item = await asyncio.wait_for(job.out.get(), remaining)
+                    async with asyncio.timeout_at(loop_deadline):
+                        items = [await job.out.get()]
                 except TimeoutError:
                     self.metrics.rejected.labels("timeout").inc()
                     raise GenerationTimeout(self.timeout_s) from None
-                if item is _END:
-                    return
-                if isinstance(item, BaseException):
+                while not job.out.empty():
+                    items.append(job.out.get_nowait())
+                texts, tokens = [], 0
+                for item in items:
+                    if isinstance(item, Chunk):
+                        texts.append(item.text)
+                        tokens += item.tokens
+                        continue
+                    if texts:
+                        yield Chunk("".join(texts), tokens)
+                    if item is _END:
+                        return
                     raise self._as_problem(job, item)
-                yield item
+                yield Chunk("".join(texts), tokens)
         finally:
             self.abandon(job)
             self._observe(job)
