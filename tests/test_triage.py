@@ -205,3 +205,56 @@ def test_tiny_random_model_gives_a_clear_error_or_a_valid_answer(server, samples
                 assert auto.json()["warnings"] and auto.json()["engine"] == "rules"
         triaged = client.post("/v1/mail/triage", json={"eml": eml}).json()
     assert (triaged["priority"], triaged["category"]) == ("normal", "demande d'information")
+
+
+HTML_ONLY = """From: =?iso-8859-1?q?Administration_communale?= <no-reply@secure-mail.example.net>
+To: finances@lelocle.ch
+Subject: =?utf-8?b?VsOpcmlmaWNhdGlvbiBkZSB2b3RyZSBjb21wdGU=?=
+Date: Tue, 24 Nov 2026 10:00:00 +0100
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="x"
+
+--x
+Content-Type: text/html; charset=iso-8859-1
+Content-Transfer-Encoding: quoted-printable
+
+<html><head><style>p {color: red}</style></head><body><p>Votre acc=E8s expire.</p>
+<p>Merci de saisir votre mot de passe sur <a href=3D"http://login.example.net/x">www.lelocle.ch</a>.</p>
+<script>alert(1)</script></body></html>
+--x
+Content-Type: application/zip; name="facture.zip"
+Content-Disposition: attachment; filename="facture.zip"
+Content-Transfer-Encoding: base64
+
+UEsDBBQAAAAIAAAAIQA=
+--x--
+"""
+
+
+def test_html_only_encoded_headers_links_and_attachments(server, tmp_path):
+    (tmp_path / "html.eml").write_text(HTML_ONLY, encoding="ascii")
+    row = json.loads(plume_triage(str(tmp_path / "html.eml"), "--quiet").stdout)[0]
+    assert row["category"] == "suspect" and row["priority"] == "low" and row["service"] == "informatique"
+    signs = " ".join(row["phishing"])
+    assert "www.lelocle.ch" in signs and "login.example.net" in signs and "mot de passe" in signs
+    assert "Vérification de votre compte" in row["summary"] and "1 pièce(s) jointe(s)" in row["summary"]
+    with server.client() as client:
+        ack = client.post("/v1/mail/acknowledge", json={"eml": HTML_ONLY, "engine": "rules"}).json()
+    assert ack["attachments"] == ["facture.zip"] and ack["warnings"]
+    assert "alert" not in ack["text"]  # script content never becomes text
+
+
+def test_own_domain_and_deadline_raise_priority(server):
+    with server.client() as client:
+        soon = client.post("/v1/mail/triage", json={
+            "from": "Marc Vuille <m.vuille@example.ch>", "subject": "Documents pour mon dossier",
+            "body": "Bonjour,\nje vous transmets ci-joint les pièces ; merci de me confirmer avant le 26.11.2026.",
+            "date": "2026-11-24", "engine": "rules"}).json()
+        internal = client.post("/v1/mail/triage", json={
+            "from": "Service informatique <it@lelocle.ch>", "subject": "Changement de mot de passe",
+            "body": "Rappel : votre mot de passe doit être changé dans les 24 heures via l'intranet.",
+            "engine": "rules"}).json()
+    assert soon["deadline"] == "2026-11-26" and soon["priority"] == "high"
+    assert any("moins de 3 jours" in r for r in soon["reasons"])
+    # Credential and pressure words from the commune's own domain, with no link elsewhere: not phishing.
+    assert len(internal["phishing"]) == 2 and internal["category"] != "suspect"

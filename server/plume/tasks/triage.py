@@ -218,7 +218,10 @@ def phishing_signs(mail: MailMessage, body: str, rules: Rules) -> list[str]:
     return list(dict.fromkeys(signs))
 
 
-def _is_phishing(signs: list[str], rules: Rules) -> bool:
+def _is_phishing(signs: list[str], rules: Rules, mail: MailMessage | None = None) -> bool:
+    if mail is not None and _is_commune(mail.sender_domain, rules) and \
+            all(_is_commune(_domain(href), rules) for _, href in mail.links):
+        return False  # the commune's own staff asking for a password change, with no link elsewhere
     return len(signs) >= rules.phishing.min_signs or any(s.startswith("domaine d'expéditeur") for s in signs)
 
 
@@ -258,7 +261,7 @@ def triage_by_rules(mail: MailMessage, rules: Rules) -> TriageResult:
     signs = phishing_signs(mail, body, rules)
     language = detect_language(f"{mail.subject}\n{body}")
 
-    if _is_phishing(signs, rules):
+    if _is_phishing(signs, rules, mail):
         reasons += [f"signe d'hameçonnage : {s}" for s in signs]
         return TriageResult(file=mail.file, category=rules.phishing.category, priority=rules.phishing.priority,
                             service=rules.phishing.service, language=language, deadline=None, needs_reply=False,
@@ -344,7 +347,7 @@ async def triage(mail: MailMessage, rules: Rules, inference: Inference | None = 
     answer, completion = await complete_structured(inference, TASK, triage_messages(mail, rules),
                                                    answer_schema(rules), user=user, max_tokens=200)
     result.summary = " ".join(answer.summary.split())[:300] or result.summary
-    trusted = not result.phishing or not _is_phishing(result.phishing, rules)
+    trusted = result.category != rules.phishing.category or not result.phishing
     injected = any("injection" in r for r in result.reasons)
     if trusted and not injected:
         category = rules.category(answer.category)
