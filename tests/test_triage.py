@@ -258,3 +258,18 @@ def test_own_domain_and_deadline_raise_priority(server):
     assert any("moins de 3 jours" in r for r in soon["reasons"])
     # Credential and pressure words from the commune's own domain, with no link elsewhere: not phishing.
     assert len(internal["phishing"]) == 2 and internal["category"] != "suspect"
+
+
+@pytest.mark.parametrize("sentence, deadline", [
+    ("Merci de répondre d'ici au 15 décembre.", "2026-12-15"),
+    ("Le dossier doit être complet avant le 30.11.2026.", "2026-11-30"),
+    ("Veuillez payer dans 10 jours.", "2026-11-30"),
+    ("Délai : au plus tard le 2 janvier 2027.", "2027-01-02"),
+    ("Bitte antworten Sie bis zum 4. Dezember 2026.", "2026-12-04"),
+    ("J'habite ici depuis le 1er mars 2019.", None),
+])
+def test_deadlines_in_french_and_german(server, sentence, deadline):
+    with server.client() as client:
+        got = client.post("/v1/mail/triage", json={"subject": "Demande", "body": sentence,
+                                                   "date": "2026-11-20T09:00:00+01:00", "engine": "rules"}).json()
+    assert got["deadline"] == deadline
