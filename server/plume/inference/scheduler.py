@@ -273,12 +273,14 @@ class Scheduler:
 
         try:
             for step in jobs[0].engine.generate_batch([job.prompt for job in jobs], params, stops):
+                step_tokens = 0
                 for i, chunk in enumerate(step):
                     if ended[i]:
                         continue
                     if chunk is not None:
                         if chunk.tokens:
-                            self._count(jobs[i], chunk.tokens)
+                            self._count(jobs[i], chunk.tokens, publish=False)
+                            step_tokens += chunk.tokens
                         if chunk.text:
                             deliveries.append((jobs[i], chunk))
                         elif chunk.tokens:  # an empty chunk mid-batch is the row's end token
@@ -287,6 +289,7 @@ class Scheduler:
                             continue
                     if jobs[i].cancel.cancelled or jobs[i].tokens >= limits[i]:
                         end(i)
+                self._publish(jobs[0].engine, step_tokens)
                 if deliveries:
                     emit(self._deliver, deliveries)
                     deliveries = []
@@ -307,12 +310,18 @@ class Scheduler:
             if item is _END or isinstance(item, BaseException):
                 self._job_done(job)
 
-    def _count(self, job: Job, tokens: int) -> None:
+    def _count(self, job: Job, tokens: int, *, publish: bool = True) -> None:
         if job.first_token_at is None:
             job.first_token_at = time.monotonic()
         job.tokens += tokens
-        self.metrics.tokens.labels(job.engine.model_id).inc(tokens)
-        self._recent.append((time.monotonic(), tokens))
+        if publish:
+            self._publish(job.engine, tokens)
+
+    def _publish(self, engine: Engine, tokens: int) -> None:
+        """Add generated tokens to the metrics (once per decoding step, not per row)."""
+        if tokens:
+            self.metrics.tokens.labels(engine.model_id).inc(tokens)
+            self._recent.append((time.monotonic(), tokens))
 
     def _tokens_per_second(self) -> float:
         horizon = time.monotonic() - 10.0
