@@ -273,3 +273,15 @@ def test_deadlines_in_french_and_german(server, sentence, deadline):
         got = client.post("/v1/mail/triage", json={"subject": "Demande", "body": sentence,
                                                    "date": "2026-11-20T09:00:00+01:00", "engine": "rules"}).json()
     assert got["deadline"] == deadline
+
+
+def test_oversized_message_is_skipped_and_named(samples, tmp_path):
+    shutil.copy(samples / "emails/01-attestation-domicile.eml", tmp_path)
+    (tmp_path / "02-enorme.eml").write_bytes(b"Subject: x\n\n" + b"a" * (26 * 1024 * 1024))
+    out = plume_triage(str(tmp_path), "--quiet")
+    assert out.returncode == 0 and "02-enorme.eml" in out.stderr
+    assert [r["file"] for r in json.loads(out.stdout)] == ["01-attestation-domicile.eml"]
+    with pytest.raises(Exception):
+        from plume.mail import iter_mailbox
+
+        list(iter_mailbox(tmp_path))

@@ -40,7 +40,13 @@ def run(args: argparse.Namespace) -> int:
     except RulesError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    messages = list(iter_mailbox(args.path))
+    skipped: list[str] = []
+
+    def skip(name: str, error: Exception) -> None:
+        skipped.append(name)
+        print(f"Message ignoré : {name} ({error})", file=sys.stderr)
+
+    messages = list(iter_mailbox(args.path, on_error=skip))
     results = asyncio.run(_triage_all(messages, rules, args.models, not args.quiet))
     rows = [msgspec.to_builtins(r) for r in results]
     if args.format == "json":
@@ -52,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         for row in rows:
             writer.writerow({**row, "reasons": " ; ".join(row["reasons"]), "phishing": " ; ".join(row["phishing"]),
                              "needs_reply": "true" if row["needs_reply"] else "false", "deadline": row["deadline"] or ""})
-    return 0
+    return 0  # the unreadable messages were named on stderr; the others are all in the output
 
 
 async def _triage_all(messages, rules, models_file: Path | None, progress: bool):

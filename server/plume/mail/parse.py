@@ -6,7 +6,7 @@ import email
 import email.policy
 import mailbox
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -150,24 +150,35 @@ def from_fields(sender: str = "", subject: str = "", body: str = "", date: str |
                        body=body[:MAX_BODY_CHARS], links=links)
 
 
-def iter_mailbox(path: Path) -> Iterator[MailMessage]:
-    """Messages of a .eml file, a folder of .eml files, an mbox file or a Maildir, in a stable order."""
-    path = Path(path)
+def iter_mailbox(path: Path, on_error: Callable[[str, Exception], None] | None = None) -> Iterator[MailMessage]:
+    """Messages of a .eml file, a folder of .eml files, an mbox file or a Maildir, in a stable order.
+    A message that cannot be read (too large, unreadable) is passed to `on_error(name, error)` and
+    skipped; without `on_error` the error is raised."""
+    for name, read in _sources(Path(path)):
+        try:
+            yield read()
+        except (MessageTooLarge, OSError) as exc:
+            if on_error is None:
+                raise
+            on_error(name, exc)
+
+
+def _sources(path: Path) -> Iterator[tuple[str, Callable[[], MailMessage]]]:
     if path.is_dir():
         if all((path / sub).is_dir() for sub in ("cur", "new", "tmp")):
-            box = mailbox.Maildir(path, factory=None, create=False)
-            for key in sorted(box.keys()):
-                yield _from_mailbox(box, key, key)
+            maildir = mailbox.Maildir(path, factory=None, create=False)
+            for key in sorted(maildir.keys()):
+                yield key, lambda key=key: _from_mailbox(maildir, key, key)
             return
         for file in sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".eml"):
-            yield _read_file(file)
+            yield file.name, lambda file=file: _read_file(file)
         return
     if _looks_like_mbox(path):
-        box = mailbox.mbox(path, factory=None, create=False)
-        for index, key in enumerate(box.keys(), start=1):
-            yield _from_mailbox(box, key, f"{path.name}#{index}")
+        mbox = mailbox.mbox(path, factory=None, create=False)
+        for index, key in enumerate(mbox.keys(), start=1):
+            yield f"{path.name}#{index}", lambda key=key, index=index: _from_mailbox(mbox, key, f"{path.name}#{index}")
         return
-    yield _read_file(path)
+    yield path.name, lambda: _read_file(path)
 
 
 def _read_file(file: Path) -> MailMessage:
