@@ -195,14 +195,14 @@ class Reference:
         logits[2] = -np.inf  # the pad token is banned (generation_config bad_words_ids)
         return logits - np.log(np.exp(logits - logits.max()).sum()) - logits.max()
 
-    def greedy(self, steps: int) -> list[int]:
-        prefix = [2]
+    def greedy(self, steps: int, forced: tuple[int, ...] = ()) -> list[int]:
+        prefix = [2, *forced]
         for _ in range(steps):
             token = int(np.argmax(self.logprobs(prefix)))
             prefix.append(token)
             if token == 0:
                 break
-        return prefix[1:]
+        return prefix[1 + len(forced):]
 
     def score(self, ids: list[int]) -> float:
         """Length-normalised log-probability of a finished or cut hypothesis."""
@@ -306,3 +306,47 @@ def test_malformed_catalog_is_a_catalog_error(tmp_path, text):
 
 def test_production_catalog_loads_and_is_empty_until_it_installs_models():
     assert load_catalog(REPO / "onnx_models" / "models.toml").models == []
+
+
+def with_language_tokens(tmp_path: Path, tokens: dict[int, str]) -> Path:
+    """A copy of tiny-mt whose vocabulary entries at these ids became language tokens."""
+    import json
+
+    folder = tmp_path / "tiny-mt"
+    shutil.copytree(TINY / "tiny-mt", folder)
+    data = json.loads((folder / "tokenizer.json").read_text())
+    for token_id, content in tokens.items():
+        data["model"]["vocab"][token_id][0] = content
+        data["added_tokens"].append({"id": token_id, "content": content, "single_word": False, "lstrip": False,
+                                     "rstrip": False, "normalized": False, "special": True})
+    (folder / "tokenizer.json").write_text(json.dumps(data, ensure_ascii=False))
+    return folder
+
+
+def test_nllb_style_model_gets_source_token_and_forced_target_token(tmp_path, mt):
+    from plume.inference.seq2seq import Seq2SeqEngine
+
+    nllb = Seq2SeqEngine(with_language_tokens(tmp_path, {700: "fra_Latn", 701: "spa_Latn", 702: "deu_Latn"}),
+                         model_id="nllb-like", providers=["cpu"])
+    source, forced = nllb._source_ids(SOURCE_TEXT, "fr-es")
+    assert source[0] == 700 and source[-1] == 0 and source[1:-1] == mt.tokenizer.encode(SOURCE_TEXT).ids[:-1]
+    assert forced == [701]
+    chunks = list(nllb.generate(SOURCE_TEXT, GenerationParams(max_new_tokens=12), CancelToken(), language_pair="fr-es"))
+    to_german = list(nllb.generate(SOURCE_TEXT, GenerationParams(max_new_tokens=12), CancelToken(),
+                                   language_pair="fr-de"))
+    assert sum(c.tokens for c in chunks) == 12
+    assert "spa_Latn" not in "".join(c.text for c in chunks)  # the forced language token is not text
+    reference = Reference(tmp_path / "tiny-mt", source)
+    for target, got in ((701, chunks), (702, to_german)):
+        assert "".join(c.text for c in got) == nllb.tokenizer.decode(reference.greedy(11, forced=(target,)))
+    with pytest.raises(EngineError, match="langue source"):
+        list(nllb.generate(SOURCE_TEXT, GenerationParams(), CancelToken(), language_pair="rm-es"))
+
+
+def test_multi_target_marian_gets_the_target_prefix_token(tmp_path):
+    from plume.inference.seq2seq import Seq2SeqEngine
+
+    romance = Seq2SeqEngine(with_language_tokens(tmp_path, {700: ">>es<<", 701: ">>it<<"}), model_id="romance",
+                            providers=["cpu"])
+    assert romance._source_ids(SOURCE_TEXT, "fr-it")[0][0] == 701
+    assert romance._source_ids(SOURCE_TEXT, "fr-es") == ([700, *romance.tokenizer.encode(SOURCE_TEXT).ids], [])

@@ -7,9 +7,12 @@ decoder_with_past_model.onnx), config.json, generation_config.json (optional), t
 Target language:
 - a Marian/opus-mt model translates one fixed pair (opus-mt-fr-de: French to German); the catalog's
   `languages = ["fr-de"]` says which, and the prompt is just the source text (`format_chat`);
-- a many-to-many model (NLLB-200, M2M100) is told the target by a forced first token: pass
-  `target_lang="deu_Latn"` to `generate` (the token must be in tokenizer.json); the catalog lists the
-  pairs it may serve.
+- a many-to-many model (NLLB-200) is told the languages by tokens: the source text is preceded by
+  the source language's token (fra_Latn) and the target's token (deu_Latn) is forced as the first
+  generated token. Pass `language_pair="fr-de"` to `generate`; ISO codes map to NLLB's FLORES codes
+  (FLORES below). The catalog lists the pairs the model may serve;
+- a multi-target Marian model (opus-mt-fr-ROMANCE style) takes a `>>es<<` token before the source:
+  `language_pair` adds it when the tokenizer has it.
 
 Decoding: greedy (streamed token by token) or beam search (`num_beams > 1`, sent at the end, as the
 best hypothesis is only known then). Both keep the decoder's self-attention KV cache and compute the
@@ -32,6 +35,9 @@ from plume.inference.textstream import TextStream
 
 log = logging.getLogger(__name__)
 
+FLORES = {"fr": "fra_Latn", "de": "deu_Latn", "it": "ita_Latn", "en": "eng_Latn", "es": "spa_Latn",
+          "pt": "por_Latn", "sq": "als_Latn", "sr": "srp_Cyrl", "tr": "tur_Latn", "ar": "arb_Arab",
+          "uk": "ukr_Cyrl", "ru": "rus_Cyrl", "ti": "tir_Ethi", "fa": "pes_Arab", "ta": "tam_Taml"}
 ORT_PROVIDERS = {"cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider",
                  "tensorrt": "TensorrtExecutionProvider", "dml": "DmlExecutionProvider"}
 
@@ -98,12 +104,11 @@ class Seq2SeqEngine(Engine):
         return next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
 
     def generate(self, prompt: str, params: GenerationParams, cancel: CancelToken,
-                 target_lang: str | None = None) -> Iterator[Chunk]:
-        source = self.tokenizer.encode(prompt).ids
+                 language_pair: str | None = None) -> Iterator[Chunk]:
+        source, forced = self._source_ids(prompt, language_pair)
         if len(source) > self.context_length:
             raise EngineError(f"texte trop long pour « {self.model_id} » ({len(source)} jetons, "
                               f"maximum {self.context_length})")
-        forced = [self._token_id(target_lang)] if target_lang else []
         max_new = min(params.max_new_tokens, self.context_length)
         try:
             hidden, mask = self._encode(source)
@@ -116,11 +121,20 @@ class Seq2SeqEngine(Engine):
         except Exception as exc:  # noqa: BLE001 - runtime failures become EngineError
             raise EngineError(f"« {self.model_id} » : échec de la génération ({_first_line(exc)})") from exc
 
-    def _token_id(self, token: str) -> int:
-        token_id = self.tokenizer.token_to_id(token)
-        if token_id is None:
-            raise EngineError(f"« {self.model_id} » ne connaît pas la langue « {token} »")
-        return token_id
+    def _source_ids(self, prompt: str, language_pair: str | None) -> tuple[list[int], list[int]]:
+        """The encoder's input ids, and the tokens to force at the start of the output."""
+        if not language_pair:
+            return self.tokenizer.encode(prompt).ids, []
+        source_lang, _, target_lang = language_pair.partition("-")
+        token = self.tokenizer.token_to_id
+        if token(FLORES.get(target_lang, "")) is not None:  # NLLB: src_lang text </s>, forced tgt_lang
+            if token(FLORES.get(source_lang, "")) is None:
+                raise EngineError(f"« {self.model_id} » ne connaît pas la langue source « {source_lang} »")
+            text = self.tokenizer.encode(prompt, add_special_tokens=False).ids
+            return [token(FLORES[source_lang]), *text, *sorted(self.eos_ids)[:1]], [token(FLORES[target_lang])]
+        if token(f">>{target_lang}<<") is not None:  # multi-target Marian
+            return [token(f">>{target_lang}<<"), *self.tokenizer.encode(prompt).ids], []
+        return self.tokenizer.encode(prompt).ids, []  # a fixed-pair model
 
     # -- decoding ---------------------------------------------------------------------------------
 
