@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from lxml import etree
@@ -64,7 +65,7 @@ def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> by
                 if total > budget:
                     raise UnsafeDocument("Le document décompressé dépasse la taille autorisée.")
                 chunks.append(chunk)
-    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError):
+    except (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, OSError, EOFError):
         raise UnsafeDocument("Le document contient une partie illisible (archive zip endommagée ou chiffrée).") from None
     return b"".join(chunks)
 
