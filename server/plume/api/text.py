@@ -28,6 +28,7 @@ from plume.tasks.common import InvalidModelOutput
 from plume.tasks import plain_language, summarize, translate
 
 Text = Annotated[str, msgspec.Meta(min_length=1)]
+UNCERTAIN = 0.5  # detection confidence under which a text without `source` is taken as French
 
 
 class PlainLanguageRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -111,10 +112,15 @@ async def _translate(request: Request, text: str, data: TranslateRequest, *, htm
     if target not in translate.TARGETS:
         raise Problem(422, f"La langue cible « {target} » n'est pas prise en charge. Langues possibles : "
                            f"{', '.join(translate.TARGETS)}.", code="unsupported-language", supported=list(translate.TARGETS))
-    source = _language(data.source) if data.source else await _detected(tags.plain(text) if html else text)
+    plain = tags.plain(text) if html else text
+    if not any(ch.isalpha() for ch in plain):  # numbers, punctuation: nothing to translate
+        return translate.TranslateResult(text=text, source=_language(data.source or target), target=target,
+                                         engine="aucun", warnings=["Le texte ne contient aucun mot à traduire."])
+    notes: list[str] = []
+    source = _language(data.source) if data.source else await _detected(plain, notes)
     if source == target:
         return translate.TranslateResult(text=text, source=source, target=target, engine="aucun",
-                                         warnings=["Le texte est déjà dans la langue cible."])
+                                         warnings=[*notes, "Le texte est déjà dans la langue cible."])
     inference = request.app.state.get("inference") or NoInference()
     try:
         with task_errors():
@@ -127,6 +133,7 @@ async def _translate(request: Request, text: str, data: TranslateRequest, *, htm
     except apertium.ApertiumError as exc:
         raise Problem(503, f"Le traducteur Apertium n'a pas pu traduire le texte ({exc}).", code="apertium") from exc
     note(request, task=translate.TASK, model=result.engine)
+    result.warnings[:0] = notes
     return result
 
 
@@ -139,11 +146,13 @@ def _language(code: str) -> str:
     return re.split(r"[-_]", code)[0].lower()
 
 
-async def _detected(text: str) -> str:
-    language, _score = await anyio.to_thread.run_sync(detect, text)
-    if language is None:
-        raise Problem(422, "Impossible de reconnaître la langue du texte : indiquez la langue source (« source »).",
-                      code="language-unknown")
+async def _detected(text: str, notes: list[str]) -> str:
+    """The detected language. A short text (a heading, « Madame, ») is often uncertain: then it is taken
+    as French, the commune's language, and a warning says so."""
+    language, score = await anyio.to_thread.run_sync(detect, text)
+    if language is None or score < UNCERTAIN:
+        notes.append("Langue du texte incertaine : français supposé. Indiquez la langue source si besoin.")
+        return "fr"
     if language not in translate.LANGUAGES:
         raise Problem(422, f"La langue reconnue (« {language} ») n'est pas prise en charge. Indiquez la langue "
                            "source (« source »).", code="unsupported-language")
