@@ -172,7 +172,7 @@ def create_engine(entry: ModelEntry) -> Engine:
         from plume.inference.seq2seq import Seq2SeqEngine
 
         return Seq2SeqEngine(entry.folder, model_id=entry.id, context_length=entry.context_length,
-                             providers=entry.providers)
+                             providers=entry.providers, languages=entry.languages)
     from plume.inference.upstream import UpstreamEngine
 
     return UpstreamEngine.from_entry(entry)

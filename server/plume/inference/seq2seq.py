@@ -44,8 +44,10 @@ ORT_PROVIDERS = {"cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider",
 
 class Seq2SeqEngine(Engine):
     def __init__(self, folder: Path | str, *, model_id: str, context_length: int | None = None,
-                 providers: Sequence[str] = ("cuda", "cpu")) -> None:
+                 providers: Sequence[str] = ("cuda", "cpu"), languages: Sequence[str] = ()) -> None:
         self.folder = Path(folder)
+        # A catalog entry with one pair needs no language_pair from the caller.
+        self.default_pair = languages[0] if len(languages) == 1 else None
         self.model_id = model_id
         config = {**self._read_json("config.json"), **self._read_json("generation_config.json", optional=True)}
         self.context_length = min(context_length or config.get("max_position_embeddings", 512),
@@ -105,7 +107,7 @@ class Seq2SeqEngine(Engine):
 
     def generate(self, prompt: str, params: GenerationParams, cancel: CancelToken,
                  language_pair: str | None = None) -> Iterator[Chunk]:
-        source, forced = self._source_ids(prompt, language_pair)
+        source, forced = self._source_ids(prompt, language_pair or self.default_pair)
         if len(source) > self.context_length:
             raise EngineError(f"texte trop long pour « {self.model_id} » ({len(source)} jetons, "
                               f"maximum {self.context_length})")
