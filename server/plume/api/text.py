@@ -24,8 +24,8 @@ from plume.inference.base import ModelUnavailable, NoInference
 from plume.language import apertium, lexicon, tags
 from plume.language.detect import detect
 from plume.security.middleware import note
-from plume.tasks.common import InvalidModelOutput
 from plume.tasks import plain_language, summarize, translate
+from plume.tasks.common import InvalidModelOutput
 
 Text = Annotated[str, msgspec.Meta(min_length=1)]
 UNCERTAIN = 0.5  # detection confidence under which a text without `source` is taken as French
