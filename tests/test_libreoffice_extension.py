@@ -242,6 +242,32 @@ def test_jargon_is_replaced_by_plain_language_in_one_undo_step(run):
     assert before != after
 
 
+def test_plain_language_in_a_docx_keeps_word_formatting_and_the_file_stays_word(run, tmp_path):
+    import docx
+
+    source, saved = tmp_path / "lettre.docx", tmp_path / "lettre-claire.docx"
+    document = docx.Document()
+    paragraph = document.add_paragraph()
+    head, rest = JARGON.split("requête")
+    before_bold, after_bold = rest.split("dossier")
+    paragraph.add_run(head)
+    paragraph.add_run("requête").italic = True
+    paragraph.add_run(before_bold)
+    paragraph.add_run("dossier").bold = True
+    paragraph.add_run(after_bold)
+    document.save(source)
+    answer = run({"file": str(source), "select": 0, "dispatch": "vnd.plume:plain-language", "save_as": str(saved)})
+    assert answer["state"] == "SUCCESS", answer
+    runs = answer["after"][0]
+    assert [r["text"] for r in runs if r["bold"]] == ["dossier"]
+    italic = "".join(r["text"] for r in runs if r["italic"])
+    assert italic and "requête" not in italic  # the replacement word takes the replaced word's italics
+    reopened = docx.Document(saved).paragraphs[0]
+    assert "nonobstant" not in reopened.text
+    assert [r.text for r in reopened.runs if r.bold] == ["dossier"]
+    assert reopened.hyperlinks == []  # no empty links left behind
+
+
 def test_translation_fr_es_by_apertium_keeps_bold_and_hyperlink(run):
     answer = run({"paragraphs": [bold_link_paragraph()], "select": 0,
                   "dispatch": "vnd.plume:translate?target=es&source=fr", "undo": True})

@@ -318,6 +318,11 @@ def run(ctx, scenario: dict) -> dict:
             out.update(dispatch(ctx, doc, scenario["dispatch"], scenario.get("args", {}),
                                 scenario.get("timeout", 60), scenario.get("cancel_after")))
         out["after"] = read_runs(doc)
+        if scenario.get("save_as"):  # keep the file's own format (.docx stays Word)
+            filters = {".docx": "MS Word 2007 XML", ".odt": "writer8"}
+            path = scenario["save_as"]
+            doc.storeToURL(uno.systemPathToFileUrl(path),
+                           (prop("FilterName", filters[os.path.splitext(path)[1]]), prop("Overwrite", True)))
         out["text"] = doc.getText().getString()
         out["modified"] = doc.isModified()
         undo = doc.getUndoManager()

@@ -104,23 +104,42 @@ def document_text(doc) -> str:
 
 
 def replace_runs(paragraph: Paragraph, runs: list[Run]) -> None:
-    """Write `runs` in place of the paragraph's selected part, formatting run by run."""
+    """Write `runs` in place of the paragraph's selected part, formatting run by run.
+
+    The new text first falls back to the paragraph's own formatting; then each run gets direct
+    formatting only where it differs, so no needless attributes (or empty hyperlinks) are written.
+    """
     span = paragraph.range
     text = span.getText()
     new_text = plain(runs)
     span.setString(new_text)
     whole = text.createTextCursorByRange(span.getStart())
     whole.goRight(len(new_text), True)
+    whole.setPropertiesToDefault(FORMAT_PROPERTIES)
     for name, value in paragraph.base.items():
         with contextlib.suppress(Exception):
-            whole.setPropertyValue(name, value)
+            if whole.getPropertyValue(name) != value:
+                whole.setPropertyValue(name, value)
     cursor = text.createTextCursorByRange(span.getStart())
     for run in runs:
         cursor.collapseToEnd()
         cursor.goRight(len(run.text), True)
-        cursor.setPropertyValue("CharWeight", BOLD if run.bold else NORMAL)
-        cursor.setPropertyValue("CharPosture", ITALIC if run.italic else SLANT_NONE)
-        cursor.setPropertyValue("CharUnderline", UNDERLINE_SINGLE if run.underline else UNDERLINE_NONE)
+        _format(cursor, run)
+
+
+FORMAT_PROPERTIES = ("CharWeight", "CharPosture", "CharUnderline", "HyperLinkURL")
+
+
+def _format(cursor, run: Run) -> None:
+    wanted = {"CharWeight": BOLD if run.bold else NORMAL,
+              "CharPosture": ITALIC if run.italic else SLANT_NONE,
+              "CharUnderline": UNDERLINE_SINGLE if run.underline else UNDERLINE_NONE}
+    for name, value in wanted.items():
+        current = cursor.getPropertyValue(name)
+        differs = (current > NORMAL) != run.bold if name == "CharWeight" else current != value
+        if differs:
+            cursor.setPropertyValue(name, value)
+    if run.link:
         cursor.setPropertyValue("HyperLinkURL", run.link)
 
 
