@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 
 import docx
 import pytest
@@ -29,6 +30,11 @@ def test_uniform_wording_and_facts_from_the_rules(server, samples):
         again = acknowledge(client, eml=eml(samples, "01-attestation-domicile.eml")).json()
         other = acknowledge(client, eml=eml(samples, "02-fuite-eau-urgent.eml")).json()
     assert re.fullmatch(r"AR-2026-\d{4}", first["reference"]) and first["reference"] == again["reference"]
+    # Sequential numbers from the server's reference book: a new message gets the next one.
+    with server.client() as client:
+        one, two = (acknowledge(client, subject=f"Demande {uuid.uuid4()}", body="Bonjour",
+                                date="2026-11-20").json()["reference"] for _ in range(2))
+    assert int(two[-4:]) == int(one[-4:]) + 1 and first["reference"] != other["reference"]
     assert (first["service"], first["delay_days"], first["received"]) == ("Contrôle des habitants", 3, "2026-11-23")
     assert first["civility"] == "Madame" and first["sender"] == "Maria Ferreira"
     assert "Nous accusons réception de votre message du 23 novembre 2026" in first["text"]

@@ -76,7 +76,8 @@ async def acknowledge_mail(request: Request, data: AcknowledgeIn) -> Any:
         inference = inference_for(request, ack_task.TASK, data.engine)
 
     async def run(model):
-        ack = await ack_task.acknowledge(mail, rules, model, user=request.user.name, commune_name=commune)
+        ack = await ack_task.acknowledge(mail, rules, model, user=request.user.name, commune_name=commune,
+                                         book=_reference_book(request))
         return msgspec.to_builtins(ack)
 
     result = await model_or_rules(data.engine, inference, run)
@@ -89,6 +90,14 @@ def render_letter(request: Request, ack: ack_task.Acknowledgement, fmt: str, val
     response = render_document(request, ack_task.TEMPLATE_ID, {**ack.values, **values}, fmt)
     response.headers["X-Plume-Reference"] = ack.reference
     return response
+
+
+def _reference_book(request: Request) -> ack_task.ReferenceBook:
+    book = request.app.state.get("acknowledgement_references")
+    if book is None:
+        book = ack_task.ReferenceBook(request.app.state.settings.data_dir / "acknowledgement-references.json")
+        request.app.state.acknowledgement_references = book
+    return book
 
 
 def _commune_name(request: Request) -> str:

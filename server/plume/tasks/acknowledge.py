@@ -5,8 +5,12 @@ message. A model may add one neutral sentence summarising the request."""
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
+import threading
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -46,11 +50,39 @@ class Acknowledgement(msgspec.Struct, kw_only=True):
                                                           self.sender)
 
 
-def reference_for(mail: MailMessage, received: date) -> str:
-    """AR-<year>-<4 digits>, the same for the same message (so a second click gives the same number)."""
+def message_key(mail: MailMessage) -> str:
+    """A fingerprint of the message (never its text) so the same e-mail keeps its reference."""
     key = f"{mail.sender_address}|{mail.subject}|{mail.date.isoformat() if mail.date else ''}|{mail.body[:500]}"
-    number = int(hashlib.sha256(key.encode()).hexdigest(), 16) % 10_000
-    return f"AR-{received.year}-{number:04d}"
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def reference_for(mail: MailMessage, received: date) -> str:
+    """AR-<year>-<4 digits> from the fingerprint, when no reference book is kept."""
+    return f"AR-{received.year}-{int(message_key(mail), 16) % 10_000:04d}"
+
+
+class ReferenceBook:
+    """Sequential references AR-<year>-0001, AR-<year>-0002… kept in a small JSON file in the data
+    folder: the same message keeps its number, two messages never share one. Only fingerprints and
+    numbers are stored."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def reference(self, mail: MailMessage, received: date) -> str:
+        key, year = message_key(mail), str(received.year)
+        with self._lock:
+            book = json.loads(self.path.read_text(encoding="utf-8")) if self.path.exists() else {}
+            numbers = book.setdefault(year, {"last": 0, "keys": {}})
+            if key not in numbers["keys"]:
+                numbers["last"] += 1
+                numbers["keys"][key] = numbers["last"]
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = self.path.with_suffix(".tmp")
+                tmp.write_text(json.dumps(book), encoding="utf-8")
+                os.replace(tmp, self.path)
+            return f"AR-{year}-{numbers['keys'][key]:04d}"
 
 
 def civility_of(mail: MailMessage) -> str:
@@ -106,7 +138,8 @@ def _one_sentence(value: _Summary) -> None:
 
 
 async def acknowledge(mail: MailMessage, rules: Rules, inference: Inference | None = None, *,
-                      user: str | None = None, commune_name: str = "", today: date | None = None) -> Acknowledgement:
+                      user: str | None = None, commune_name: str = "", today: date | None = None,
+                      book: ReferenceBook | None = None) -> Acknowledgement:
     triage: TriageResult = triage_by_rules(mail, rules)
     received = (mail.date.date() if mail.date else None) or today or date.today()
     service = rules.service(triage.service)
@@ -116,7 +149,7 @@ async def acknowledge(mail: MailMessage, rules: Rules, inference: Inference | No
     if any("injection" in r for r in triage.reasons):
         warnings.append("Le message contient un passage qui s'adresse à un assistant : il a été ignoré.")
     ack = Acknowledgement(
-        text="", reference=reference_for(mail, received), sender=mail.sender_name or mail.sender_address,
+        text="", reference=book.reference(mail, received) if book else reference_for(mail, received), sender=mail.sender_name or mail.sender_address,
         sender_email=mail.sender_address, received=received.isoformat(), subject=mail.subject,
         service=(service.title or service.name) if service else triage.service,
         delay_days=service.delay_days if service else DEFAULT_DELAY_DAYS,
