@@ -230,3 +230,20 @@ def test_tiny_model_rewrite_streams(server):
         assert last["engine"] == "tiny-llm" and "after" in last and isinstance(last["missing"], list)
     else:
         assert last["status"] == 502 and "second essai" in last["detail"]
+
+
+def test_a_rewrite_that_loses_facts_gets_a_second_try_naming_them():
+    text = "La taxe de CHF 120.- est perçue le 1er mars 2027 par M. Jean Rochat."
+    model = Scripted("La taxe est perçue par la commune.", "Jean Rochat encaisse la taxe de CHF 120.- le 1er mars 2027.")
+    result = asyncio.run(plain_language.with_model(model, text, "B1", load(None)))
+    assert len(model.asked) == 2
+    retry = model.asked[1][-1].content
+    assert "1er mars 2027" in retry and "120" in retry
+    assert result.text.startswith("Jean Rochat") and result.missing == []
+
+
+def test_a_second_answer_that_still_loses_facts_is_kept_and_the_losses_listed():
+    text = "La taxe de CHF 120.- est perçue le 1er mars 2027."
+    model = Scripted("La taxe est perçue.", "La commune encaisse la taxe le 1er mars 2027.")
+    result = asyncio.run(plain_language.with_model(model, text, "B1", load(None)))
+    assert [m.text for m in result.missing] == ["CHF 120.-"]

@@ -56,11 +56,13 @@ def _capitalised(name: str) -> list[str]:
     return [w for w in re.findall(r"[^\W\d_][\w\-'’]*", name) if w[0].isupper() and w.lower().rstrip(".") not in _CIVILITY]
 
 
-def missing(before: str, after: str) -> list[dict[str, str]]:
+def missing(before: str, after: str, known: list[tuple[str, str]] | None = None) -> list[dict[str, str]]:
+    """The facts of `before` (or `known`, its facts already read) that `after` lost. Only `before`
+    needs spaCy: with `known` the check is regular expressions alone, cheap enough for the event loop."""
     after_numbers = {_digits(m.group(0)) for m in _NUMBER.finditer(after)}
     after_lower = after.lower()
     lost = []
-    for kind, written in facts(before):
+    for kind, written in (known if known is not None else facts(before)):
         numbers = [_digits(m.group(0)) for m in _NUMBER.finditer(written)]
         if numbers:
             kept = all(n in after_numbers for n in numbers) and _month_kept(written, after_lower)

@@ -34,8 +34,11 @@ async def generate_checked(
     stream: bool,
     max_tokens: int,
     user: str | None = None,
+    first_try_check: Callable[[str], None] | None = None,
     **options: Any,
 ) -> AsyncIterator[tuple[str, str]]:
+    """`first_try_check` asks more of the first answer only (e.g. « keep every fact »): failing it earns
+    a second try with the reason, and the second answer is then taken if it passes `check`."""
     history = list(messages)
     error = ""
     for attempt in range(2):
@@ -52,6 +55,8 @@ async def generate_checked(
         try:
             basic_check(output)
             check(output)
+            if attempt == 0 and first_try_check is not None:
+                first_try_check(output)
         except ValueError as exc:
             error = str(exc)[:300]
             history = [*messages, Message("assistant", output[:2000]),

@@ -82,10 +82,22 @@ def max_tokens_for(text: str) -> int:
     return min(4096, len(text) // 2 + 128)  # a rewrite is about as long as its source; French ≈ 3-4 chars/token
 
 
-def rewrite_events(inference: Inference, text: str, level: str, lexicon: Lexicon, *, stream: bool,
-                   user: str | None = None) -> AsyncIterator[tuple[str, str]]:
-    return generate_checked(inference, TASK, prompt(text, level, lexicon), _check(text), stream=stream,
-                            max_tokens=max_tokens_for(text), user=user)
+def _keeps_facts(text: str, known: list[tuple[str, str]]):
+    def check(output: str) -> None:
+        if lost := facts.missing(text, output, known):
+            listed = " ; ".join(item["text"] for item in lost[:20])
+            raise ValueError(f"des faits du texte manquent ({len(lost)}) ; remets-les tels quels : {listed}")
+    return check
+
+
+async def rewrite_events(inference: Inference, text: str, level: str, lexicon: Lexicon, *, stream: bool,
+                         user: str | None = None) -> AsyncIterator[tuple[str, str]]:
+    """The rewrite; a first answer that lost a number, date, amount or name gets a second try that names them."""
+    known = await anyio.to_thread.run_sync(facts.facts, text)
+    async for event in generate_checked(inference, TASK, prompt(text, level, lexicon), _check(text), stream=stream,
+                                        max_tokens=max_tokens_for(text), user=user,
+                                        first_try_check=_keeps_facts(text, known)):
+        yield event
 
 
 def finish_rewrite(text: str, rewritten: str, level: str, lexicon: Lexicon, model: str) -> PlainResult:
