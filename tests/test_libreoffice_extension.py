@@ -216,6 +216,23 @@ def test_template_is_inserted_at_the_cursor_with_the_field_values(run, plume):
     assert [r["text"] for p in answer["after_undo"] for r in p] == ["Début du dossier."]
 
 
+def test_letter_filled_from_case_notes_then_inserted(run, plume, samples):
+    with plume.client("user") as http:
+        examples = {f["name"]: f["example"] for f in http.get("/v1/templates/attestation-domicile").json()["fields"]}
+    notes = (samples / "cases" / "01-attestation.txt").read_text(encoding="utf-8")
+    extracted = run({"dispatch": "vnd.plume:extract?id=attestation-domicile", "args": {"Text": notes}})
+    assert extracted["state"] == "SUCCESS", extracted
+    values = extracted["result"]["values"]
+    assert values["nom"] == "Ferreira" and values["prenom"] == "Maria"
+    assert extracted["after"] == extracted["before"]  # extracting changes nothing in the document
+    missing = extracted["result"]["missing"]
+    values |= {name: examples[name] for name in missing if name in examples}  # what the clerk completes
+    letter = run({"paragraphs": [[{"text": ""}]], "dispatch": "vnd.plume:template?id=attestation-domicile",
+                  "args": {"Values": json.dumps(values)}})
+    assert letter["state"] == "SUCCESS", letter
+    assert "Maria Ferreira" in letter["text"] and "Rue des Jardins 12" in letter["text"]
+
+
 def test_template_opens_as_a_new_document(run, plume):
     with plume.client("user") as http:
         template = http.get("/v1/templates/attestation-domicile").json()
