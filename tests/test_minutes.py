@@ -36,7 +36,9 @@ def test_notes_attendance_votes_times_agenda(server, samples):
     votes = [(i["vote"]["yes"], i["vote"]["no"], i["vote"]["abstentions"], i["vote"]["result"])
              for i in pv["items"][1:3]]
     assert votes == [(31, 4, 2, "accepté"), (29, 6, 2, "accepté")]
-    assert pv["items"][3]["title"] == "Divers" and pv["items"][3]["vote"] is None
+    divers = pv["items"][3]
+    assert (divers["title"], divers["vote"], divers["decision"]) == ("Divers", None, "CC transmet aux SI")
+    assert divers["notes"] == ["B. Perret signale éclairage défectueux passage sous-voie gare"]
     assert (pv["closing_time"], pv["next_meeting"]) == ("22:05", "2026-12-14")
     assert len(pv["items"][1]["notes"]) == 3
     text = body["text"]
@@ -110,8 +112,8 @@ def test_model_discussion_streamed(scripted, samples):
         fake.replies[:] = ['{"discussion": ""}', "rien"]
         refused = client.post("/v1/text/minutes", json={"text": notes, "engine": "model"})
     kinds = [k for k, _ in frames]
-    # Points 2 and 3 have notes: progress then delta for each, then the whole PV.
-    assert kinds == ["progress", "delta", "progress", "delta", "done"]
+    # Points 2, 3 and "Divers" have notes: progress then delta for each, then the whole PV.
+    assert kinds == ["progress", "delta"] * 3 + ["done"]
     done = frames[-1][1]
     assert done["engine"] == "scripted"
     assert done["minutes"]["items"][1]["discussion"].startswith("Le Conseil communal a expliqué")

@@ -158,10 +158,12 @@ def read_notes(text: str, reference: date | None = None) -> Minutes:
     for line in lines:
         if m := ITEM.match(line):
             title, _, decision = m["rest"].partition("->")
-            if ":" in title and re.match(r"\s*divers", title, re.I):
+            notes = []
+            if ":" in title and re.match(r"\s*divers", title, re.I):  # "4. Divers: X signale … -> suite"
                 title, _, note = title.partition(":")
-                decision = f"{note.strip()} -> {decision.strip()}" if decision else note
-            current = AgendaItem(number=int(m["num"]), title=title.strip(" :"), decision=decision.strip() or None)
+                notes = [note.strip()]
+            current = AgendaItem(number=int(m["num"]), title=title.strip(" :"), notes=notes,
+                                 decision=decision.strip() or None)
             current.vote = read_vote(decision) if decision else None
             minutes.items.append(current)
         elif (m := BULLET.match(line)) and current is not None:
@@ -200,7 +202,8 @@ def read_transcript(lines: list[str]) -> Minutes:
             minutes.start_time = t
         if point := ORDINAL_POINT.search(said):
             number = ORDINALS.get(point["ord"].lower(), len(minutes.items) + 1)
-            current = AgendaItem(number=number, title=point["title"].strip(" ,") or f"Point {number}")
+            title = point["title"].strip(" ,")
+            current = AgendaItem(number=number, title=title[:1].upper() + title[1:] if title else f"Point {number}")
             minutes.items.append(current)
         elif current is None and not minutes.items:
             continue  # opening words before the first point (quorum, greetings)
