@@ -350,3 +350,15 @@ def test_multi_target_marian_gets_the_target_prefix_token(tmp_path):
                             providers=["cpu"])
     assert romance._source_ids(SOURCE_TEXT, "fr-it")[0][0] == 701
     assert romance._source_ids(SOURCE_TEXT, "fr-es") == ([700, *romance.tokenizer.encode(SOURCE_TEXT).ids], [])
+
+
+def test_cuda_first_then_cpu(llm, mt):
+    import onnxruntime_genai as og
+
+    from plume.inference.onnx_genai import GenAIEngine
+
+    assert llm.provider == ("cuda" if og.is_cuda_available() else "cpu")
+    assert mt.provider == ("cuda" if "CUDAExecutionProvider" in ort.get_available_providers() else "cpu")
+    if not og.is_cuda_available():  # CUDA only, on a machine without it: a clear refusal, no crash
+        with pytest.raises(EngineError, match="impossible de charger le modèle.*cuda"):
+            GenAIEngine(TINY / "tiny-llm", model_id="gpu-only", providers=["cuda"])
