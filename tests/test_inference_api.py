@@ -194,14 +194,17 @@ def test_full_queue_answers_503_with_retry_after(tmp_path):
                 server.client("admin") as carla:
             with anne.stream("POST", "/v1/chat/completions", json=payload) as running:
                 assert running.status_code == 200
-                next(running.iter_lines())  # Anne's request runs
+                anne_lines = running.iter_lines()  # kept: dropping the iterator would close the stream
+                next(anne_lines)  # Anne's request runs
                 with bruno.stream("POST", "/v1/chat/completions", json=payload) as waiting:
                     assert waiting.status_code == 200  # Bruno's waits: the one place in the queue
                     refused = chat(carla, max_tokens=4)
+                    health = httpx.get(f"{server.url}/health").json()["models"]
         assert refused.status_code == 503
         assert refused.headers["content-type"].startswith("application/problem+json")
         assert int(refused.headers["retry-after"]) >= 1
         assert "file d'attente" in refused.json()["detail"]
+        assert health["queue_depth"] == 1 and health["admitted"] == 2
         time.sleep(0.5)
         with server.client("admin") as carla:
             assert chat(carla, max_tokens=4).status_code == 200  # the places are free again
