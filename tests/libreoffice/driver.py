@@ -162,9 +162,11 @@ def options_page(ctx, desktop, typed: dict) -> dict:
     """Open the options page with its handler as Tools > Options does, then press OK with `typed` values."""
     doc, frame = ui_parent(desktop)
     try:
-        packages = ctx.getValueByName("/singletons/com.sun.star.deployment.PackageInformationProvider")
-        url = packages.getPackageLocation("ch.lelocle.plume") + "/dialogs/Options.xdl"
-        handler = ctx.ServiceManager.createInstanceWithContext("ch.lelocle.plume.OptionsHandler", ctx)
+        # The page and handler that Tools > Options uses, as registered in OptionsDialog.xcu.
+        leaf = config(ctx, "/org.openoffice.Office.OptionsDialog/Nodes/ch.lelocle.plume.Options/Leaves/"
+                           "ch.lelocle.plume.Options.Server")
+        url = leaf.OptionsPage
+        handler = ctx.ServiceManager.createInstanceWithContext(leaf.EventHandlerService, ctx)
         provider = ctx.ServiceManager.createInstanceWithContext("com.sun.star.awt.ContainerWindowProvider", ctx)
         window = provider.createContainerWindow(url, "", frame.getContainerWindow(), handler)
         handler.callHandlerMethod(window, "initialize", "external_event")
