@@ -23,6 +23,18 @@ def _digits(text: str) -> str:
 
 def facts(text: str) -> list[tuple[str, str]]:
     """(kind, as written) for each date, amount, number and proper name, in reading order, no repeats."""
+    found = _figures(text)
+    taken = [range(start, start + len(written)) for start, _, written in found]
+    names = [(start, "nom", name) for start, name in _names(text) if not any(start in r for r in taken)]
+    return _ordered(found + names)
+
+
+def figures(text: str) -> list[tuple[str, str]]:
+    """Dates, amounts and numbers only (no spaCy)."""
+    return _ordered(_figures(text))
+
+
+def _figures(text: str) -> list[tuple[int, str, str]]:
     found: list[tuple[int, str, str]] = []
     taken: list[range] = []
     for kind, pattern in (("date", _DATE), ("montant", _AMOUNT), ("nombre", _NUMBER)):
@@ -31,7 +43,10 @@ def facts(text: str) -> list[tuple[str, str]]:
                 continue
             taken.append(range(m.start(), m.end()))
             found.append((m.start(), kind, m.group(0).strip()))
-    found += [(start, "nom", name) for start, name in _names(text) if not any(start in r for r in taken)]
+    return found
+
+
+def _ordered(found: list[tuple[int, str, str]]) -> list[tuple[str, str]]:
     seen, ordered = set(), []
     for _, kind, written in sorted(found):
         if (kind, written.lower()) not in seen:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
+import anyio
 import msgspec
 
 from plume.inference.base import Inference, Message
-from plume.language import extractive
+from plume.language import extractive, facts
 from plume.language.sentences import sentences
 from plume.tasks.common import fence
 from plume.tasks.freetext import final_text, generate_checked
@@ -120,11 +121,20 @@ def part_prompt(part: str, index: int, total: int) -> list[Message]:
                             f"en gardant chiffres clés et décisions.\n{fenced}")]
 
 
-def final_prompt(text: str, length: str, merged: bool) -> list[Message]:
+def final_prompt(text: str, length: str, merged: bool, key_figures: list[str] = ()) -> list[Message]:
     fenced, rule = fence(text)
     what = "ces résumés partiels d'un même rapport en un seul résumé" if merged else "ce rapport"
+    keep = f"Garde ces chiffres clés : {' ; '.join(key_figures)}.\n" if key_figures else ""
     return [Message("system", SYSTEM + rule),
-            Message("user", f"Résume {what} ({LENGTH_WORDS[length]}).\n{fenced}")]
+            Message("user", f"Résume {what} ({LENGTH_WORDS[length]}).\n{keep}{fenced}")]
+
+
+def key_figures(text: str, length: str) -> list[str]:
+    """Amounts, dates and numbers of the sentences the extractive summary would keep: the figures
+    that carry the report's decisions. Blocking (a regular-expression pass; no spaCy)."""
+    summary, _ = extractive.summarize(text, length)
+    found = [written for kind, written in facts.figures(summary)]
+    return found[:15]
 
 
 def _check(source: str):
@@ -156,7 +166,9 @@ async def events(inference: Inference, text: str, length: str, *, stream: bool,
         if len(parts) >= len(summaries):  # no progress: stop splitting, summarise what fits
             parts = [joined[:budget]]
     yield "progress", {"stage": "final", "part": 1, "parts": 1}
-    async for event in generate_checked(inference, TASK, final_prompt(parts[0], length, merged), _check(parts[0]),
+    figures = await anyio.to_thread.run_sync(key_figures, text, length)
+    async for event in generate_checked(inference, TASK, final_prompt(parts[0], length, merged, figures),
+                                        _check(parts[0]),
                                         stream=stream, max_tokens=SUMMARY_TOKENS[length], user=user):
         yield event
 
