@@ -303,6 +303,19 @@ def test_translation_fr_es_by_apertium_keeps_bold_and_hyperlink(run):
     assert answer["after_undo"] == answer["before"]
 
 
+def test_translation_of_several_paragraphs_keeps_each_paragraph(run):
+    paragraphs = [[{"text": "Le conseil communal se réunit le mardi."}], bold_link_paragraph(),
+                  [{"text": "Merci de votre "}, {"text": "attention", "italic": True}, {"text": "."}]]
+    answer = run({"paragraphs": paragraphs, "select": "all", "dispatch": "vnd.plume:translate?target=es&source=fr",
+                  "undo": True})
+    assert answer["state"] == "SUCCESS", answer
+    assert len(answer["after"]) == 3
+    assert any(r["link"] == LINK for r in answer["after"][1])
+    assert [r["text"] for r in answer["after"][2] if r["italic"]] and not any(r["bold"] for r in answer["after"][2])
+    assert "conseil" not in answer["text"]
+    assert answer["after_undo"] == answer["before"] and len(answer["undo_titles"]) == 1
+
+
 def test_summary_result_is_returned_and_inserted_on_request(run):
     paragraphs = [[{"text": JARGON}], [{"text": "Le conseil a adopté le budget 2027 par 25 voix contre 3."}]]
     shown = run({"paragraphs": paragraphs, "select": "all", "dispatch": "vnd.plume:summarize"})

@@ -79,7 +79,7 @@ def show_infobar(frame, message: str, ok: bool) -> None:
             controller.removeInfobar("plume")
         controller.appendInfobar("plume", "Plume", message, 1 if ok else 3, (), True)
     except Exception:
-        pass
+        traceback.print_exc()
 
 
 def _settings_report(ctx) -> dict:
