@@ -150,18 +150,19 @@ def _validate(data: ChatRequest, service: InferenceService) -> tuple[list[dict[s
         raise Problem(422, "La conversation (« messages ») est vide.", code="validation")
     if data.n != 1:
         raise Problem(422, "Plume ne génère qu'une réponse par requête (« n » doit valoir 1).", code="validation")
-    temperature = 1.0 if data.temperature is None else data.temperature
-    top_p = 1.0 if data.top_p is None else data.top_p
+    # Settings left out take the model's defaults from the catalog ([models.generation]), as vLLM
+    # takes them from the model's generation_config.
+    defaults = _generation_defaults(service, data.model)
+    temperature = defaults.temperature if data.temperature is None else data.temperature
+    top_p = defaults.top_p if data.top_p is None else data.top_p
     if not 0.0 <= temperature <= 2.0:
         raise Problem(422, "« temperature » doit être comprise entre 0 et 2.", code="validation")
     if not 0.0 < top_p <= 1.0:
         raise Problem(422, "« top_p » doit être compris entre 0 (exclu) et 1.", code="validation")
-    max_tokens = data.max_completion_tokens or data.max_tokens
+    max_tokens = data.max_tokens if data.max_completion_tokens is None else data.max_completion_tokens
     if max_tokens is not None and max_tokens < 1:
         raise Problem(422, "« max_tokens » doit valoir au moins 1.", code="max-tokens")
-    if max_tokens is None:  # OpenAI: as much as the context allows; the service clamps to what is left
-        slot = service.slots.get(data.model)
-        max_tokens = int(getattr(slot.engine, "context_length", 0) or 4096) if slot else 4096
+    max_tokens = max_tokens or defaults.max_new_tokens  # the service clamps it to what the context leaves
     stop = [data.stop] if isinstance(data.stop, str) else list(data.stop or [])
     if len(stop) > 4:
         raise Problem(422, "Au plus 4 séquences d'arrêt (« stop »).", code="validation")
@@ -169,6 +170,14 @@ def _validate(data: ChatRequest, service: InferenceService) -> tuple[list[dict[s
     params = GenerationParams(max_new_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop,
                               seed=data.seed)
     return messages, params
+
+
+def _generation_defaults(service: InferenceService, model: str) -> GenerationParams:
+    slot = service.slots.get(model)
+    generation = getattr(slot.entry, "generation", None) if slot else None
+    return GenerationParams(max_new_tokens=int(getattr(generation, "max_new_tokens", 512) or 512),
+                            temperature=float(getattr(generation, "temperature", 0.0) or 0.0),
+                            top_p=float(getattr(generation, "top_p", 1.0) or 1.0))
 
 
 def _usage(generation: Generation) -> dict[str, int]:
