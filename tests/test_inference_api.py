@@ -319,3 +319,54 @@ def test_translation_model_answers_chat_completions(ready):
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["choices"][0]["message"]["content"] and 0 < body["usage"]["completion_tokens"] <= 20
+
+
+def test_upstream_retries_a_failing_server_before_the_first_token():
+    """A real HTTP server that fails once (503), then streams: the engine retries, parses the SSE
+    (comments, role-only deltas, usage frame) and counts tokens as the upstream does."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    from plume.inference.engine import CancelToken, GenerationParams
+    from plume.inference.upstream import UpstreamEngine
+
+    calls = []
+
+    class Flaky(BaseHTTPRequestHandler):
+        def do_POST(self):
+            calls.append((self.headers.get("Authorization"), json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
+            if len(calls) == 1:
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body = (": keep-alive\n\n"
+                    'data: {"choices":[{"index":0,"delta":{"role":"assistant"}}]}\n\n'
+                    'data: {"choices":[{"index":0,"delta":{"content":"Bon"}}]}\n\n'
+                    'data: {"choices":[{"index":0,"delta":{"content":"jour"}}]}\n\n'
+                    'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8}}\n\n'
+                    "data: [DONE]\n\n").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        engine = UpstreamEngine(model_id="flaky", url=f"http://127.0.0.1:{httpd.server_port}", model="upstream-name",
+                                api_key="secret", backoff_s=0.05)
+        chunks = list(engine.generate_chat([{"role": "user", "content": "Salut"}], GenerationParams(max_new_tokens=5),
+                                           CancelToken()))
+    finally:
+        httpd.shutdown()
+    assert "".join(c.text for c in chunks) == "Bonjour"
+    assert sum(c.tokens for c in chunks) == 5  # the upstream's own count
+    assert len(calls) == 2
+    authorization, body = calls[1]
+    assert authorization == "Bearer secret"
+    assert body["model"] == "upstream-name" and body["stream"] is True and body["max_tokens"] == 5

@@ -138,15 +138,21 @@ class InferenceService:
                        user: str | None = None, **options: Any) -> Completion:
         generation = await self.open(self.slot_for_task(task, options), _as_dicts(messages),
                                      self._params(max_tokens, temperature, options), user=user, task=task)
-        text = "".join([piece async for piece in generation])
+        try:
+            text = "".join([piece async for piece in generation])
+        finally:
+            generation.cancel()  # a no-op when finished; stops the engine if this task was cancelled
         return generation.completion(text)
 
     async def stream(self, task: str, messages: list[Message], *, max_tokens: int = 512, temperature: float = 0.0,
                      user: str | None = None, **options: Any) -> AsyncIterator[str]:
         generation = await self.open(self.slot_for_task(task, options), _as_dicts(messages),
                                      self._params(max_tokens, temperature, options), user=user, task=task)
-        async for piece in generation:
-            yield piece
+        try:
+            async for piece in generation:
+                yield piece
+        finally:
+            generation.cancel()  # the caller stopped reading (client gone): stop the engine now
 
     @staticmethod
     def _params(max_tokens: int, temperature: float, options: dict[str, Any]) -> GenerationParams:
