@@ -362,3 +362,17 @@ def test_cuda_first_then_cpu(llm, mt):
     if not og.is_cuda_available():  # CUDA only, on a machine without it: a clear refusal, no crash
         with pytest.raises(EngineError, match="impossible de charger le modèle.*cuda"):
             GenAIEngine(TINY / "tiny-llm", model_id="gpu-only", providers=["cuda"])
+
+
+def test_batch_of_eight_ragged_prompts_decodes_each_as_alone(llm):
+    prompts = [llm.format_chat([{"role": "user", "content": f"Demande {i} : " + "la taxe " * i}]) for i in range(8)]
+    assert len({len(llm.encode(p)) for p in prompts}) == 8
+    params = GenerationParams(max_new_tokens=24, stop=["ai"])
+    texts, tokens = [""] * 8, [0] * 8
+    for step in llm.generate_batch(prompts, params, [CancelToken() for _ in prompts]):
+        for i, chunk in enumerate(step):
+            texts[i] += chunk.text if chunk else ""
+            tokens[i] += chunk.tokens if chunk else 0
+    alone = [run(llm, p, max_new_tokens=24, stop=["ai"]) for p in prompts]
+    assert list(zip(texts, tokens, strict=True)) == alone
+    assert any(t < 24 for t in tokens)  # some rows ended early on the stop string, the batch went on

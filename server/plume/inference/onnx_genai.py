@@ -9,11 +9,10 @@ CPU).
 Concurrency and batching:
 - `generate` may be called from several threads at once (`max_batch` of them, the scheduler's
   slots): each call has its own onnxruntime-genai Generator over the one shared model.
-- `generate_batch` decodes prompts of the same token length in one batch (one pass over the weights
-  per step for all of them); prompts of other lengths get their own Generator, stepped in turn in
-  the same loop. No padding: onnxruntime-genai 0.18 does not mask left padding for
-  GroupQueryAttention models on CPU (measured: the padded row's first token already differs from a
-  single run), so padding would change the answers.
+- `generate_batch` decodes several prompts, of any lengths, in one batch: one pass over the weights
+  per step for all of them (see ort_batch.py: plain onnxruntime on the same model.onnx with right
+  padding, because onnxruntime-genai 0.18 does not mask the left padding of its own static batches
+  for GroupQueryAttention models: measured, the padded row's first token already differs).
 - onnxruntime-genai's continuous-batching `og.Engine` needs a model exported with paged attention
   (CUDA builds); on the GPU box that is the way to batch ragged requests.
 """
@@ -22,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -41,7 +41,7 @@ GENAI_PROVIDERS = {"cuda": "cuda", "dml": "dml", "webgpu": "webgpu", "cpu": None
 class GenAIEngine(Engine):
     def __init__(self, folder: Path | str, *, model_id: str, context_length: int | None = None,
                  providers: Sequence[str] = ("cuda", "cpu"), chat_template: str | None = None,
-                 max_batch: int = 4) -> None:
+                 max_batch: int = 8) -> None:
         import onnxruntime_genai as og
 
         self._og = og
@@ -61,6 +61,8 @@ class GenAIEngine(Engine):
             raise EngineError(f"« {model_id} » : tokenizer.json illisible ({exc})") from exc
         self._template = _compile_template(chat_template or self._template_source(), self._special_tokens())
         self.max_batch = max_batch
+        self._batch = None
+        self._batch_lock = threading.Lock()
 
     # -- loading ----------------------------------------------------------------------------------
 
@@ -127,48 +129,55 @@ class GenAIEngine(Engine):
 
     def generate_batch(self, prompts: Sequence[str], params: GenerationParams,
                        cancels: Sequence[CancelToken]) -> Iterator[list[Chunk | None]]:
-        """Decode several prompts together (same parameters). Yields, after each step, one item per
-        prompt: a Chunk of new text or None. A prompt whose CancelToken is set, or that met its end
-        token (an empty Chunk counting 1 token) or a stop string, stops receiving text; the batch
-        ends when all have.
+        """Decode several prompts together (same sampling settings). Yields, after each step, one
+        item per prompt: a Chunk of new text or None. A prompt whose CancelToken is set, or that met
+        its end token (an empty Chunk counting 1 token) or a stop string, stops receiving text and
+        leaves the batch; the batch ends when all have.
 
-        Prompts of the same token length share one batched Generator (one pass over the weights per
-        step for all of them); each other length gets its own Generator, stepped in turn, because
-        onnxruntime-genai does not mask left padding for these models (padding changes answers)."""
+        One prompt runs on onnxruntime-genai. Several run in one batch on plain onnxruntime
+        (ort_batch.BatchDecoder: right padding, which GroupQueryAttention masks exactly), each
+        decoding exactly as it would alone; sampling then uses numpy's generator, so a seeded
+        sampled answer differs between the two paths (greedy answers are the same)."""
         encoded = [self.encode(p) for p in prompts]
         longest = max(len(ids) for ids in encoded)
         if longest + 1 > self.context_length:
             raise EngineError(f"invite trop longue pour « {self.model_id} » ({longest} jetons, "
                               f"contexte {self.context_length})")
-        groups: dict[int, list[int]] = {}
-        for i, ids in enumerate(encoded):
-            groups.setdefault(len(ids), []).append(i)
         streams = [TextStream(self.tokenizer, params.stop) for _ in prompts]
         finished = [False] * len(prompts)
+
+        def stopped(i: int) -> bool:
+            finished[i] = finished[i] or cancels[i].cancelled
+            return finished[i]
+
         try:
-            generators = [(rows, self._generator([encoded[i] for i in rows], params,
-                                                 min(length + params.max_new_tokens, self.context_length)))
-                          for length, rows in groups.items()]
-            while True:
-                for i, cancel in enumerate(cancels):
-                    finished[i] = finished[i] or cancel.cancelled
-                out: list[Chunk | None] = [None] * len(prompts)
-                stepped = False
-                for rows, generator in generators:
-                    if all(finished[i] for i in rows) or generator.is_done():
-                        continue
-                    generator.generate_next_token()
-                    stepped = True
-                    for i, token in zip(rows, np.asarray(generator.get_next_tokens()).reshape(-1), strict=True):
-                        out[i] = self._next(i, int(token), streams, finished)
-                if not stepped:
+            steps = self._genai_steps(encoded[0], params) if len(encoded) == 1 else \
+                self._batch_decoder().decode(encoded, params, stopped, self.context_length)
+            for step in steps:
+                yield [None if token is None or stopped(i) else self._next(i, token, streams, finished)
+                       for i, token in enumerate(step)]
+                if all(stopped(i) for i in range(len(prompts))):
                     break
-                yield out
         except EngineError:
             raise
         except Exception as exc:  # noqa: BLE001 - runtime failures become EngineError
             raise EngineError(f"« {self.model_id} » : échec de la génération ({exc})") from exc
         yield [None if cancels[i].cancelled else s.flush() for i, s in enumerate(streams)]
+
+    def _genai_steps(self, prompt: list[int], params: GenerationParams) -> Iterator[list[int]]:
+        generator = self._generator([prompt], params, min(len(prompt) + params.max_new_tokens, self.context_length))
+        while not generator.is_done():
+            generator.generate_next_token()
+            yield [int(np.asarray(generator.get_next_tokens()).reshape(-1)[0])]
+
+    def _batch_decoder(self):
+        """Created on first use: a second onnxruntime session over the same weights."""
+        with self._batch_lock:
+            if self._batch is None:
+                from plume.inference.ort_batch import BatchDecoder
+
+                self._batch = BatchDecoder(self.folder, self._read_json("genai_config.json"), [self.provider])
+            return self._batch
 
     def _generator(self, encoded: list[list[int]], params: GenerationParams, max_length: int):
         og = self._og
