@@ -15,11 +15,10 @@ from typing import Annotated, Any, Literal
 import anyio
 import msgspec
 from litestar import Litestar, Request, post
-from litestar.response import ServerSentEvent
 
 from plume.api.problems import Problem
-from plume.api.task_support import (MODEL_FAILED, Engine, check_size, inference_for, model_or_rules, task_errors,
-                                    wants_stream)
+from plume.api.task_support import (MODEL_FAILED, Engine, EventStream, check_size, inference_for, model_or_rules,
+                                    task_errors, wants_stream)
 from plume.inference.base import ModelUnavailable, NoInference
 from plume.language import apertium, lexicon, tags
 from plume.language.detect import detect
@@ -202,7 +201,7 @@ async def _prefixed(progress: dict, events: AsyncIterator[tuple[str, Any]]) -> A
         yield event
 
 
-def _sse(events: AsyncIterator[tuple[str, Any]], finish, fallback=None) -> ServerSentEvent:
+def _sse(events: AsyncIterator[tuple[str, Any]], finish, fallback=None) -> EventStream:
     """progress {stage, part, parts} · delta {text} · restart {reason}: drop the text received so far, a
     second attempt begins · done: the same JSON as without streaming · error: a problem (status, detail).
     With `fallback` ("auto" mode), a model that fails twice gives the rules' result, with a warning."""
@@ -232,15 +231,6 @@ def _sse(events: AsyncIterator[tuple[str, Any]], finish, fallback=None) -> Serve
                                     **problem.extensions})
 
     return EventStream(stream())
-
-
-class EventStream(ServerSentEvent):
-    """Litestar gives a streamed response the handler's media type (JSON for these routes) over its own:
-    keep text/event-stream, which EventSource and the add-ins require."""
-
-    def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs["media_type"] = "text/event-stream"
-        return super().to_asgi_response(*args, **kwargs)
 
 
 class LanguageTools:
