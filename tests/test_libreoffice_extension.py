@@ -23,7 +23,7 @@ from tests.conftest import REPO, free_port, plume_cli, start_server
 from tests.libreoffice.office import Office, available, install_extension
 
 sys.path.insert(0, str(REPO / "extension-libreoffice" / "python" / "pythonpath"))
-from plume_lo import richtext  # noqa: E402  (pure Python: no UNO needed)
+from plume_lo import forms, richtext  # noqa: E402  (pure Python: no UNO needed)
 
 pytestmark = pytest.mark.libreoffice
 
@@ -168,6 +168,17 @@ def test_sidebar_summary_is_shown_then_inserted_on_request(run):
     assert answer["panel_result"].split("\n")[0] in answer["text"]
     assert len(answer["after"]) > len(answer["before"])
     assert len(answer["undo_titles"]) == 1
+
+
+def test_sidebar_template_form_builds_for_every_template(run, plume, office):
+    """The form is modal; headless LibreOffice closes it at once, after it is built from the fields."""
+    with plume.client("user") as http:
+        titles = [t["title"] for t in http.get("/v1/templates").json()]
+    for title in titles:
+        answer = run({"paragraphs": [[{"text": "x"}]],
+                      "click": {"panel": "TemplatesPanel", "choose": {"Template": title}, "clicks": ["Fill"]}})
+        assert answer["statuses"] == ["Terminé."], (title, answer)
+    assert "Traceback" not in office.log.read_text(errors="replace")
 
 
 def test_settings_locked_by_it_win_over_the_user(oxt, plume, tmp_path):
@@ -413,6 +424,21 @@ def test_runs_to_html_and_back():
     markup = richtext.to_html(runs)
     assert markup == 'Le <b>conseil</b> &amp; <a href="https://x.ch/?a=1&amp;b=&quot;2&quot;"><i>site</i></a>'
     assert richtext.from_html(markup) == runs
+
+
+def test_form_text_round_trip_for_lists_and_tables():
+    fees = {"name": "emoluments", "type": "list", "columns": [{"name": "libelle", "label": "Prestation"},
+                                                               {"name": "montant", "label": "Montant"}]}
+    value = [{"libelle": "Émolument de décision", "montant": 40.0}, {"libelle": "Signalisation", "montant": 60.5}]
+    text = forms.to_text(fees, value)
+    assert text == "Émolument de décision ; 40.00\nSignalisation ; 60.5"
+    assert forms.from_text(fees, text) == [{"libelle": "Émolument de décision", "montant": "40.00"},
+                                          {"libelle": "Signalisation", "montant": "60.5"}]
+    enclosures = {"name": "annexes", "type": "list", "columns": []}
+    assert forms.from_text(enclosures, "copie du bail\n\n  facture  ") == ["copie du bail", "facture"]
+    assert forms.values([{"name": "nom", "type": "text"}, enclosures], {"nom": " Perrenoud ", "annexes": ""}) == {
+        "nom": "Perrenoud"}
+    assert "Prestation ; Montant" in forms.hint(fees)
 
 
 def test_reformat_keeps_formatting_of_kept_words():

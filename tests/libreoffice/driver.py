@@ -144,6 +144,8 @@ def click_panel(ctx, doc, how: dict) -> dict:
     element = factory.createUIElement(f"private:resource/toolpanel/PlumePanelFactory/{how['panel']}",
                                       (prop("Frame", frame), prop("ParentWindow", frame.getContainerWindow())))
     window = element.getRealInterface().Window
+    if window.getControl("Template") is not None:  # the template list arrives from the server
+        wait_for(lambda: window.getControl("Template").getItemCount() > 0)
     for name, item in how.get("choose", {}).items():
         window.getControl(name).selectItem(item, True)
     statuses = []

@@ -13,7 +13,7 @@ from com.sun.star.ui import LayoutSize, XSidebarPanel, XToolPanel, XUIElement, X
 from com.sun.star.ui.UIElementType import TOOLPANEL
 from com.sun.star.lang import XServiceInfo
 
-from plume_lo import actions, i18n, runner, settings
+from plume_lo import actions, forms, i18n, runner, settings
 
 IMPLEMENTATION = "ch.lelocle.plume.PanelFactory"
 EXTENSION_ID = "ch.lelocle.plume"
@@ -172,8 +172,6 @@ class TemplatesPanel(_Panel):
 class TemplateForm(runner.Reporter):
     """A dialog built from the template's fields: notes -> values, then insert or open."""
 
-    ROW = 14
-
     def __init__(self, ctx, panel: TemplatesPanel, template: dict):
         self.ctx, self.panel, self.template = ctx, panel, template
         self.language = panel.language
@@ -198,14 +196,20 @@ class TemplateForm(runner.Reporter):
         self._add(model, "Button", "FillNotes", 6, 62, 120, 14, Label=text("fill_from_notes"))
         y = 82
         for field in self.fields:
-            label = field.get("label") or field["name"]
-            if field.get("required"):
-                label += " *"
-            self._add(model, "FixedText", f"L_{field['name']}", 6, y + 2, 100, 10, Label=label,
-                      HelpText=field.get("help") or "")
-            self._add(model, "Edit", f"F_{field['name']}", 110, y, 164, 12,
-                      HelpText=field.get("help") or "", Text="")
-            y += self.ROW
+            label = (field.get("label") or field["name"]) + (" *" if field.get("required") else "")
+            tip = forms.hint(field)
+            height = 30 if forms.is_multiline(field) else 12
+            self._add(model, "FixedText", f"L_{field['name']}", 6, y + 2, 100, 10, Label=label, HelpText=tip)
+            if field.get("choices"):
+                self._add(model, "ComboBox", f"F_{field['name']}", 110, y, 164, 12, HelpText=tip, Dropdown=True,
+                          StringItemList=tuple(field["choices"]))
+            elif field.get("type") == "bool":
+                self._add(model, "ComboBox", f"F_{field['name']}", 110, y, 164, 12, HelpText=tip, Dropdown=True,
+                          StringItemList=("oui", "non"))
+            else:
+                self._add(model, "Edit", f"F_{field['name']}", 110, y, 164, height, HelpText=tip,
+                          MultiLine=forms.is_multiline(field), VScroll=forms.is_multiline(field))
+            y += height + 2
         self._add(model, "FixedText", "Status", 6, y + 4, 268, 20, Label="", MultiLine=True)
         y += 28
         self._add(model, "Button", "Insert", 6, y, 86, 14, Label=text("insert_here"), PushButtonType=0)
@@ -226,12 +230,8 @@ class TemplateForm(runner.Reporter):
         self.dialog.dispose()
 
     def values(self) -> dict:
-        out = {}
-        for field in self.fields:
-            value = self.dialog.getControl(f"F_{field['name']}").getModel().Text.strip()
-            if value:
-                out[field["name"]] = value.split("\n") if field.get("type") == "list" else value
-        return out
+        return forms.values(self.fields, {f["name"]: self.dialog.getControl(f"F_{f['name']}").getModel().Text
+                                          for f in self.fields})
 
     def fill_from_notes(self):
         notes = self.dialog.getControl("Notes").getModel().Text
@@ -252,10 +252,11 @@ class TemplateForm(runner.Reporter):
         if not ok:
             return
         if self.mode == "extract":
-            for name, value in (data.get("values") or {}).items():
-                control = self.dialog.getControl(f"F_{name}")
-                if control is not None:
-                    control.getModel().Text = "\n".join(map(str, value)) if isinstance(value, list) else str(value)
+            found = data.get("values") or {}
+            for field in self.fields:
+                if field["name"] in found:
+                    self.dialog.getControl(f"F_{field['name']}").getModel().Text = forms.to_text(
+                        field, found[field["name"]])
             missing = data.get("missing") or []
             status.Label = i18n.text(self.language, "missing_fields", fields=", ".join(map(str, missing))) \
                 if missing else i18n.text(self.language, "filled")
