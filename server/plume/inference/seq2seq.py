@@ -22,7 +22,6 @@ cross-attention keys/values once.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -32,8 +31,6 @@ from tokenizers import Tokenizer
 
 from plume.inference.engine import CancelToken, Chunk, Engine, EngineError, GenerationParams
 from plume.inference.textstream import TextStream
-
-log = logging.getLogger(__name__)
 
 FLORES = {"fr": "fra_Latn", "de": "deu_Latn", "it": "ita_Latn", "en": "eng_Latn", "es": "spa_Latn",
           "pt": "por_Latn", "sq": "als_Latn", "sr": "srp_Cyrl", "tr": "tur_Latn", "ar": "arb_Arab",
