@@ -10,13 +10,17 @@ extension's dispatch URLs exactly as its menus do, and reads the document back.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import REPO, free_port, plume_cli, start_server
@@ -382,6 +386,33 @@ def test_errors_leave_the_document_unchanged_and_say_why(run, case):
     assert expected in answer["result"]["message"]
     assert answer["after"] == answer["before"]
     assert answer["undo_titles"] == []
+
+
+def test_https_server_with_a_certificate_the_system_does_not_trust_is_refused(run, tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "plume", "serve", "--port", str(port), "--data", str(tmp_path)],
+                              cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ, "PLUME_TLS_CERT": str(cert), "PLUME_TLS_KEY": str(key)})
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"https://127.0.0.1:{port}/health", verify=False, timeout=2)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        answer = run({"paragraphs": [bold_link_paragraph()], "select": 0, "dispatch": "vnd.plume:plain-language"},
+                     ServerURL=f"https://127.0.0.1:{port}")
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert answer["state"] == "FAILURE", answer
+    assert "connexion sécurisée" in answer["result"]["message"]
+    assert answer["after"] == answer["before"]
 
 
 def test_cancel_leaves_the_document_unchanged(run):

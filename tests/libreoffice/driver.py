@@ -128,7 +128,8 @@ def panels(ctx, desktop) -> dict:
             out[name] = {"labels": labels, "height": panel.getHeightForWidth(300).Preferred}
             if name == "TemplatesPanel":
                 listbox = window.getControl("Template")
-                wait_for(lambda: listbox.getItemCount() > 0 or window.getControl("Status").getModel().Label)
+                status = window.getControl("Status").getModel()
+                wait_for(lambda: listbox.getItemCount() > 0 or (status.Label and not status.Label.endswith("…")))
                 out[name]["templates"] = list(listbox.getItems())
                 out[name]["status"] = window.getControl("Status").getModel().Label
             window.dispose()

@@ -53,20 +53,32 @@ class Client:
             request.add_header("Content-Type", "application/json")
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
-        context = ssl.create_default_context() if url.startswith("https:") else None
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=context) as response:
+            with _opener().open(request, timeout=self.timeout) as response:
                 return response.read()
         except urllib.error.HTTPError as exc:
             raise _problem(exc) from None
-        except (ssl.SSLCertVerificationError, ssl.SSLError):
+        except ssl.SSLError:
             raise PlumeError("tls") from None
         except (socket.timeout, TimeoutError):
             raise PlumeError("timeout") from None
-        except (urllib.error.URLError, ConnectionError, OSError):
+        except urllib.error.URLError as exc:  # urllib wraps the cause: a refused certificate, a timeout…
+            if isinstance(exc.reason, ssl.SSLError):
+                raise PlumeError("tls") from None
+            if isinstance(exc.reason, (socket.timeout, TimeoutError)):
+                raise PlumeError("timeout") from None
+            raise PlumeError("unreachable", url=self.base_url) from None
+        except OSError:
             raise PlumeError("unreachable", url=self.base_url) from None
         except ValueError:  # a malformed URL in the settings
             raise PlumeError("unreachable", url=self.base_url) from None
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    """Straight to the commune's server: never through a proxy (the text must not leave the premises);
+    HTTPS verified against the system's certificates (on Windows, its certificate store)."""
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                       urllib.request.HTTPSHandler(context=ssl.create_default_context()))
 
 
 def _problem(exc: urllib.error.HTTPError) -> PlumeError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unohelper
 from com.sun.star.awt import XActionListener
+from com.sun.star.lang import XEventListener
 from com.sun.star.ui import LayoutSize, XSidebarPanel, XToolPanel, XUIElement, XUIElementFactory
 from com.sun.star.ui.UIElementType import TOOLPANEL
 from com.sun.star.lang import XServiceInfo
@@ -35,6 +36,16 @@ class _Listener(unohelper.Base, XActionListener):
         pass
 
 
+class _Disposal(unohelper.Base, XEventListener):
+    """Tells its owner when a window goes away (deck closed, dialog closed) while a request still runs."""
+
+    def __init__(self, owner):
+        self.owner = owner
+
+    def disposing(self, event):
+        self.owner.alive = False
+
+
 class _Panel(unohelper.Base, XToolPanel, XSidebarPanel, runner.Reporter):
     DIALOG = ""
     LABELS: dict[str, str] = {}
@@ -47,6 +58,8 @@ class _Panel(unohelper.Base, XToolPanel, XSidebarPanel, runner.Reporter):
         self.window = provider.createContainerWindow(extension_url(ctx, self.DIALOG), "", parent, None)
         self.window.setVisible(True)
         self.Window = self.window  # XToolPanel's read-only attribute
+        self.alive = True
+        self.window.addEventListener(_Disposal(self))
         for control, key in self.LABELS.items():
             self.model(control).Label = i18n.text(self.language, key)
 
@@ -73,8 +86,18 @@ class _Panel(unohelper.Base, XToolPanel, XSidebarPanel, runner.Reporter):
         self.model("Status").Label = message
 
     def progress(self, message):
-        self.status(message)
-        self.busy(True)
+        if self.alive:
+            self.status(message)
+            self.busy(True)
+
+    def finished(self, ok, message, data):
+        if self.alive:  # an answer that arrives after the deck was closed is dropped
+            self.busy(False)
+            self.status(message)
+            self.show(ok, data)
+
+    def show(self, ok: bool, data: dict) -> None:
+        pass
 
     def busy(self, on: bool) -> None:
         if self.has("Progress"):
@@ -95,7 +118,7 @@ class _Panel(unohelper.Base, XToolPanel, XSidebarPanel, runner.Reporter):
         return LayoutSize(height, height, height)
 
     def getMinimalWidth(self):
-        return 180
+        return self.window.getPosSize().Width
 
 
 class TextPanel(_Panel):
@@ -118,9 +141,7 @@ class TextPanel(_Panel):
     def choice(self, name, default):
         return self.control(name).getSelectedItem() or default
 
-    def finished(self, ok, message, data):
-        self.busy(False)
-        self.status(message)
+    def show(self, ok, data):
         if ok and "text" in data and not data.get("inserted"):
             self.result = data["text"]
             self.model("Result").Text = self.result
@@ -151,9 +172,7 @@ class TemplatesPanel(_Panel):
         self.pending = "fields"
         self.run(actions.GetTemplate(self.templates[index]["id"]))
 
-    def finished(self, ok, message, data):
-        self.busy(False)
-        self.status(message)
+    def show(self, ok, data):
         pending, self.pending = self.pending, None
         if not ok:
             return
@@ -177,7 +196,9 @@ class TemplateForm(runner.Reporter):
         self.language = panel.language
         self.fields = list(template.get("fields") or [])
         self.mode = ""  # what the running request is for: "extract", "insert" or "new"
+        self.alive = True
         self.dialog = self._build()
+        self.dialog.addEventListener(_Disposal(self))
 
     def _add(self, model, kind, name, x, y, w, h, **props):
         control = model.createInstance(f"com.sun.star.awt.UnoControl{kind}Model")
@@ -244,9 +265,12 @@ class TemplateForm(runner.Reporter):
                      self.panel.document(), self)
 
     def progress(self, message):
-        self.dialog.getControl("Status").getModel().Label = message
+        if self.alive:
+            self.dialog.getControl("Status").getModel().Label = message
 
     def finished(self, ok, message, data):
+        if not self.alive:
+            return
         status = self.dialog.getControl("Status").getModel()
         status.Label = message
         if not ok:
