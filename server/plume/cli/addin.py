@@ -1,11 +1,14 @@
-"""`plume addin ...`: build and describe the office add-ins.
+"""`plume addin …`: build what IT deploys for the office add-ins.
 
-Each add-in command is a sub-subcommand of `plume addin`: add one with a `_register_NAME(sub)`
-function and a line in `register`.
+  plume addin manifest --url https://plume.example.ch [--output FILE]   Word add-in manifest
+  plume addin build-oxt --output FILE [--server-url URL] [--lock]       LibreOffice extension
 
-- `plume addin build-oxt --output FILE`: the LibreOffice extension (extension-libreoffice/) as a
-  reproducible .oxt: files in sorted order, fixed timestamps, the project's version in
-  description.xml, and optionally the server address and language preset (and locked) for a roll-out.
+Each is a sub-subcommand of `plume addin`: add one with a `_register_NAME(commands)` function and a
+line in `register`.
+
+The .oxt is built from extension-libreoffice/ reproducibly: files in sorted order, fixed timestamps,
+the project's version in description.xml, and optionally the server address and language preset
+(and locked) for a roll-out.
 """
 
 from __future__ import annotations
