@@ -13,13 +13,14 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from plume.api.problems import Problem
 from plume.config import Settings
 from plume.inference.base import Completion, Message, ModelUnavailable
-from plume.inference.engine import CancelToken, Engine, GenerationParams
+from plume.inference.engine import Engine, GenerationParams
 from plume.inference.metrics import Metrics
 from plume.inference.scheduler import Job, Scheduler
 
@@ -238,12 +239,16 @@ class InferenceService:
         counted = prompt if prompt is not None else "\n".join(m["content"] for m in messages)
         prompt_tokens = (await asyncio.to_thread(engine.count_tokens, counted) if len(counted) > LONG_TEXT_CHARS
                          else engine.count_tokens(counted))
-        params = _fit(params, prompt_tokens, engine, slot)
-        generate = None
-        if prompt is None:
-            generate = lambda cancel: engine.generate_chat(messages, params, cancel)  # noqa: E731
-        job = self.scheduler.submit(engine=engine, task=task, user=user, prompt=prompt, params=params,
-                                    generate=generate)
+        try:
+            params = _fit(params, prompt_tokens, engine, slot)
+            generate = None
+            if prompt is None:  # upstream servers take the messages and apply their own template
+                generate = partial(engine.generate_chat, messages, params)
+            job = self.scheduler.submit(engine=engine, task=task, user=user, prompt=prompt, params=params,
+                                        generate=generate)
+        except Problem as refused:  # too long, queue full: counted per task like the others
+            self.metrics.requests.labels(task, slot.id, refused.code or str(refused.status)).inc()
+            raise
         self.metrics.prompt_tokens.labels(slot.id).inc(prompt_tokens)
         return Generation(self, job, slot.id, prompt_tokens, params)
 
@@ -426,4 +431,4 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
 
 
-__all__ = ["InferenceService", "Generation", "StopFilter", "ModelSlot", "CancelToken"]
+__all__ = ["InferenceService", "Generation", "StopFilter", "ModelSlot"]
