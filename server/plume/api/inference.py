@@ -81,9 +81,10 @@ async def list_models(request: Request) -> dict[str, Any]:
 async def chat_completions(request: Request, data: ChatRequest) -> Response:
     service = _service(request)
     messages, params = _validate(data, service)
-    note(request, task=CHAT_TASK, model=data.model)
+    note(request, task=CHAT_TASK)
     try:
         slot = service.slot_for_model(data.model, task=CHAT_TASK)
+        note(request, model=slot.id)  # only a catalog id: the request's own string may be anything
         generation = await service.open(slot, messages, params, user=request.user.name, task=CHAT_TASK)
     except ModelUnavailable as exc:
         raise unavailable_problem(exc) from None
