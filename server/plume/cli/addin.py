@@ -24,7 +24,7 @@ from plume.config import REPO_ROOT
 
 EXTENSION_DIR = REPO_ROOT / "extension-libreoffice"
 FIXED_TIME = (2024, 1, 1, 0, 0, 0)  # reproducible archives: same sources -> same bytes
-SKIPPED = {"__pycache__", ".pytest_cache"}
+SKIPPED = {"__pycache__", ".pytest_cache", "README.md"}  # folders and files kept out of the .oxt
 VERSION_MARK = "@VERSION@"
 
 

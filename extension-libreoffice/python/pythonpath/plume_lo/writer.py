@@ -73,22 +73,18 @@ def selected_paragraphs(doc) -> list[Paragraph]:
             paragraph = paragraphs.nextElement()
             if not paragraph.supportsService("com.sun.star.text.Paragraph"):
                 continue  # a table inside the selection: left as it is
-            portions, first, last = [], None, None
+            portions = []
             enum = paragraph.createEnumeration()
             while enum.hasMoreElements():
                 portion = enum.nextElement()
-                if portion.getPropertyValue("TextPortionType") not in ("Text", "TextField"):
-                    continue
-                if not portion.getString():
-                    continue
-                first = first or portion
-                last = portion
-                portions.append(portion)
-            if not portions or not "".join(p.getString() for p in portions).strip():
+                # Text, and fields as their text; bookmarks, frames and notes are not words to rewrite.
+                if portion.getPropertyValue("TextPortionType") in ("Text", "TextField") and portion.getString():
+                    portions.append(portion)
+            if not "".join(p.getString() for p in portions).strip():
                 continue
-            span = text.createTextCursorByRange(first.getStart())
-            span.gotoRange(last.getEnd(), True)
-            base = {name: first.getPropertyValue(name) for name in BASE_PROPERTIES}
+            span = text.createTextCursorByRange(portions[0].getStart())
+            span.gotoRange(portions[-1].getEnd(), True)
+            base = {name: portions[0].getPropertyValue(name) for name in BASE_PROPERTIES}
             found.append(Paragraph(span, merge([_run_of(p) for p in portions]), base))
     return found
 
