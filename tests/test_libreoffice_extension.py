@@ -106,6 +106,14 @@ def test_build_is_reproducible_and_carries_the_project_version(oxt, tmp_path):
     assert not any("__pycache__" in n for n in names)
 
 
+def test_extension_code_parses_as_python_3_8():
+    """LibreOffice 7.4 for Windows bundles Python 3.8: no newer syntax in the extension."""
+    import ast
+
+    for path in (REPO / "extension-libreoffice" / "python").rglob("*.py"):
+        ast.parse(path.read_text(encoding="utf-8"), filename=str(path), feature_version=(3, 8))
+
+
 def test_deck_panels_menu_options_page_and_settings_are_registered(office):
     registry = office.run({"registry": True})
     deck = registry["decks"]["PlumeDeck"]
