@@ -239,6 +239,7 @@ def test_template_is_inserted_at_the_cursor_with_the_field_values(run, plume):
     assert "{{" not in answer["text"]
     assert len(answer["undo_titles"]) == 1
     assert [r["text"] for p in answer["after_undo"] for r in p] == ["Début du dossier."]
+    assert not list(Path(tempfile.gettempdir()).glob("plume-oxt-*"))  # the rendered file was deleted
 
 
 def test_letter_filled_from_case_notes_then_inserted(run, plume, samples):
@@ -268,6 +269,7 @@ def test_template_opens_as_a_new_document(run, plume):
     assert answer["state"] == "SUCCESS", answer
     assert answer["text"] == "Lettre en cours."  # the open document is untouched
     assert any(values["nom"] in text for text in answer["other_documents"])
+    assert not list(Path(tempfile.gettempdir()).glob("plume-oxt-*"))
 
 
 def test_jargon_is_replaced_by_plain_language_in_one_undo_step(run):

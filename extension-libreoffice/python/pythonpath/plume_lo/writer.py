@@ -192,7 +192,7 @@ def open_document(ctx, data: bytes, suffix: str = ".odt", hidden: bool = False):
 
 
 def _temp_file(data: bytes, suffix: str) -> str:
-    handle, path = tempfile.mkstemp(prefix="plume-", suffix=suffix)
+    handle, path = tempfile.mkstemp(prefix="plume-oxt-", suffix=suffix)
     with os.fdopen(handle, "wb") as fh:
         fh.write(data)
     return path
