@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from tests.conftest import REPO
 
 TALLY: Counter = Counter()
-FUZZ_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+FUZZ_SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 TEMPLATE = "attestation-domicile"
 ENGLISH_DEFAULTS = ("Validation failed", "Internal Server Error", "Not Found", "Bad Request", "Request Entity",
                     "Method Not Allowed", "Unsupported", "Expected", "Object missing")
@@ -113,7 +113,7 @@ def test_fuzz_template_upload(client, document):
 
 # -- JSON bodies: wrong types, huge fields, unknown fields, deep nesting, invalid UTF-8 ----
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=200),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=200),
     lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=20), children, max_size=5),
     max_leaves=20,
 )

@@ -113,6 +113,15 @@ def _handle_model_unavailable(request: Request, exc: Exception) -> Response:
                                     install_command=exc.install_command), request)
 
 
+def _handle_recursion(request: Request, exc: RecursionError) -> Response:
+    # A body nested thousands of levels deep exhausts the JSON decoder's stack: bad input, not a crash.
+    return problem_response(Problem(422, "Le contenu JSON est imbriqué trop profondément.", code="validation"), request)
+
+
+def _handle_unicode(request: Request, exc: UnicodeDecodeError) -> Response:
+    return problem_response(Problem(422, "Le contenu envoyé n'est pas du texte UTF-8 valide.", code="validation"), request)
+
+
 def _handle_unexpected(request: Request, exc: Exception) -> Response:
     # Only the exception type and code locations: messages may quote the user's text.
     frames = traceback.extract_tb(exc.__traceback__)
@@ -131,6 +140,8 @@ EXCEPTION_HANDLERS = {
     ModelUnavailable: _handle_model_unavailable,
     ValidationException: _handle_validation,
     HTTPException: _handle_http,
+    RecursionError: _handle_recursion,
+    UnicodeDecodeError: _handle_unicode,
     Exception: _handle_unexpected,
 }
 

@@ -57,6 +57,8 @@ def summarize(text: str, length: str = "medium") -> tuple[str, list[Span]]:
     wanted = max(1, min(MAX_SENTENCES[length], math.ceil(SHARE[length] * len(scored))))
     keep = sorted(i for _, i in sorted(scored, reverse=True)[:wanted])
     kept = [spans[i] for i in keep]
+    if not kept:  # only headings or stop words: nothing to rank, keep the opening
+        return spans[0].text, spans[:1]
     # Sentences from different lines (list items, paragraphs) stay on their own line.
     pieces = [kept[0].text]
     for previous, span in zip(kept, kept[1:]):
