@@ -4,12 +4,13 @@
   number is fixed by the engines); past that a request is refused at once with 503 and
   `Retry-After`, never queued without limit.
 - Fair: each user has their own line; when an engine slot frees up, the user served least recently
-  goes first (round-robin), so one person sending twenty summaries does not starve a colleague's single translation.
-- Batched: an engine with `generate_batch` (GenAIEngine) decodes up to `batch_size` (default 8) waiting
-  requests with the same sampling settings together, one pass over the weights per step for all of
-  them. These are static batches: a request that arrives while a batch runs waits for the next one
-  (onnxruntime-genai's continuous-batching Engine needs paged attention, CUDA builds only). Engines
-  without batching run `max_batch` requests at once on threads (an upstream server batches itself).
+  goes first (round-robin), so one person sending twenty summaries does not starve a colleague's
+  single translation.
+- Batched: an engine runs up to `max_batch` generations at once, on worker threads. For an engine
+  with `generate_batch` (GenAIEngine) each generation is a batch: the waiting requests with the same
+  sampling settings, up to `batch_size` (default 8), decoded together. These are static batches:
+  requests that find every slot busy form the next one (onnxruntime-genai's continuous-batching
+  Engine needs paged attention, CUDA builds only). An upstream server batches by itself.
 - Engines are blocking generators; each runs on a worker thread and its chunks are bridged to the
   event loop. Time limit and client disconnect both set the request's CancelToken, which the engine
   checks between decoding steps, so the generation really stops.
@@ -80,10 +81,9 @@ class Job:
 
 
 def engine_slots(engine: Engine) -> int:
-    """How many generations an engine runs at once: 1 batch for a batching engine; otherwise
-    `max_batch` concurrent calls for engines that say they take several (an upstream server)."""
-    if callable(getattr(engine, "generate_batch", None)):
-        return 1
+    """How many generations an engine runs at once (`max_batch`; each may be a batch of requests for
+    an engine with `generate_batch`). Several slots keep a short request from waiting behind a long
+    one; requests that find every slot busy are batched together when one frees up."""
     return max(1, int(getattr(engine, "max_batch", 1) or 1))
 
 
