@@ -370,3 +370,14 @@ def test_upstream_retries_a_failing_server_before_the_first_token():
     authorization, body = calls[1]
     assert authorization == "Bearer secret"
     assert body["model"] == "upstream-name" and body["stream"] is True and body["max_tokens"] == 5
+
+
+def test_client_leaving_a_plain_request_stops_the_generation_too(ready):
+    before = tokens_generated(ready)
+    with ready.client("user", timeout=0.5) as client, pytest.raises(httpx.ReadTimeout):
+        client.post("/v1/chat/completions", json=ENDLESS)  # the client gives up and hangs up
+    time.sleep(1.0)
+    stopped_at = tokens_generated(ready)
+    time.sleep(1.0)
+    assert tokens_generated(ready) == stopped_at
+    assert stopped_at - before < 4000
