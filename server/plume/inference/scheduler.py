@@ -22,6 +22,7 @@ import asyncio
 import itertools
 import logging
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -120,6 +121,7 @@ class Scheduler:
         self._admitted = 0
         self._pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="plume-gen")
         self._recent: deque[tuple[float, int]] = deque()  # (time, tokens) for the throughput gauge
+        self._recent_lock = threading.Lock()  # appended by worker threads, read by /metrics
         self._durations: deque[float] = deque(maxlen=50)
         metrics.throughput.set_function(self._tokens_per_second)
 
@@ -321,13 +323,15 @@ class Scheduler:
         """Add generated tokens to the metrics (once per decoding step, not per row)."""
         if tokens:
             self.metrics.tokens.labels(engine.model_id).inc(tokens)
-            self._recent.append((time.monotonic(), tokens))
+            with self._recent_lock:
+                self._recent.append((time.monotonic(), tokens))
 
     def _tokens_per_second(self) -> float:
         horizon = time.monotonic() - 10.0
-        while self._recent and self._recent[0][0] < horizon:
-            self._recent.popleft()
-        return sum(n for _, n in list(self._recent)) / 10.0
+        with self._recent_lock:
+            while self._recent and self._recent[0][0] < horizon:
+                self._recent.popleft()
+            return sum(n for _, n in self._recent) / 10.0
 
     # -- results (event loop) --------------------------------------------------------------------------
 
