@@ -58,7 +58,13 @@ class AuditLog:
         if not self.path.exists():
             return []
         decoder = msgspec.json.Decoder(AuditEntry)
-        return [decoder.decode(line) for line in self.path.read_bytes().splitlines() if line.strip()]
+        entries = []
+        for line in self.path.read_bytes().split(b"\n"):
+            try:
+                entries.append(decoder.decode(line))
+            except msgspec.DecodeError:
+                continue  # a line torn by a crash mid-write is skipped, not fatal to the report
+        return entries
 
 
 def _time_of(line: bytes) -> str:

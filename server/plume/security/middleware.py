@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 AUDIT_KEY = "plume.audit"
+TEMPLATE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
 def note(scope_or_request: Any, **fields: Any) -> None:
@@ -49,6 +51,8 @@ def _write(scope: Scope, state: dict, elapsed: float) -> None:
     path_params = scope.get("path_params") or {}
     if "template_id" in path_params:
         extra.setdefault("template", str(path_params["template_id"]))
+    if "template" in extra and not TEMPLATE_ID.fullmatch(str(extra["template"])):
+        extra["template"] = "(invalide)"  # only a well-formed id is recorded: anything else is the caller's text
     route = scope.get("path_template") or scope["path"]
     audit.write(
         user=getattr(user, "name", None),
