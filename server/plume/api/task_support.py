@@ -37,7 +37,8 @@ def inference_for(request: Request, task: str, engine: Engine) -> Inference | No
         note(request, task=task, model=inference.model_for(task))
         return inference
     if engine == "model":
-        raise ModelUnavailable(task)
+        command = getattr(inference, "install_command", None)
+        raise ModelUnavailable(task, install_command=command(task)) if command else ModelUnavailable(task)
     note(request, task=task)
     return None
 
@@ -126,7 +127,7 @@ def render_document(request: Request, template_id: str, values: dict[str, Any], 
     if library is None:
         raise Problem(503, "La bibliothèque de modèles n'est pas disponible.", code="templates-unavailable")
     note(request, template=template_id)
-    from plume.documents.library import FieldErrors, FormatUnavailable, TemplateNotFound
+    from plume.documents.library import FieldErrors, FormatUnavailable, RenderFailed, TemplateNotFound
 
     try:
         fields = {f.name: f for f in library.get(template_id).fields}
@@ -141,6 +142,9 @@ def render_document(request: Request, template_id: str, values: dict[str, Any], 
     except FieldErrors as exc:
         raise Problem(422, f"Il manque des valeurs pour le modèle « {template_id} » : complétez-les dans "
                            "« values ».", code="missing-values", errors=exc.errors, values=typed) from exc
+    except RenderFailed as exc:  # e.g. a model's value that the template cannot take
+        raise Problem(422, f"Le document n'a pas pu être produit avec le modèle « {template_id} ».",
+                      code="render-failed") from exc
     return Response(document.content, media_type=document.media_type,
                     headers={"Content-Disposition": document.content_disposition()})
 
