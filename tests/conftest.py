@@ -70,7 +70,8 @@ class PlumeServer:
                 self.process.kill()
 
 
-def start_server(tmp: Path, *extra: str, env: dict[str, str] | None = None, users: bool = True) -> PlumeServer:
+def start_server(tmp: Path, *extra: str, env: dict[str, str] | None = None, users: bool = True,
+                 wrapper: tuple[str, ...] = ()) -> PlumeServer:
     """Start `plume serve` on a free port with its own data folder; wait until /health answers.
 
     The per-user rate limit is off unless `env` sets PLUME_RATE_LIMIT_PER_MINUTE: the suite sends
@@ -79,7 +80,7 @@ def start_server(tmp: Path, *extra: str, env: dict[str, str] | None = None, user
     port = free_port()
     data = tmp / "data"
     log = tmp / "server.log"
-    cmd = [sys.executable, "-m", "plume", "serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(data), *extra]
+    cmd = [*wrapper, sys.executable, "-m", "plume", "serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(data), *extra]
     process = subprocess.Popen(cmd, cwd=REPO, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
                                env={**os.environ, **env})
     server = PlumeServer(url=f"http://127.0.0.1:{port}", data=data, process=process, log=log)

@@ -11,6 +11,7 @@ is used; only templates whose files changed are prepared again.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -237,7 +238,13 @@ class TemplateLibrary:
             if parsed.id != template_id:
                 raise UploadRefused(422, f"template.toml déclare l'identifiant « {parsed.id} », "
                                          f"mais l'adresse vise « {template_id} ».")
-            return self._store(template_id, current, suffix, data, manifest, user)
+            try:
+                return self._store(template_id, current, suffix, data, manifest, user)
+            except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+                    raise UploadRefused(507, "Espace disque insuffisant sur le serveur : la nouvelle version n'a pas "
+                                             "été enregistrée ; la version en place est conservée.") from None
+                raise
 
     def _current_manifest_bytes(self, template_id: str, current: _Entry | None) -> bytes:
         if current is None:
@@ -249,6 +256,8 @@ class TemplateLibrary:
                user: str | None) -> TemplateVersion:
         base = self.uploads_dir / template_id
         base.mkdir(parents=True, exist_ok=True)
+        for leftover in base.glob(".staging-*"):  # from a process killed mid-upload: never a version
+            shutil.rmtree(leftover, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=base))
         try:
             if current is not None:  # a version is a full snapshot: keep the other format's model

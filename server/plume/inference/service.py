@@ -53,6 +53,12 @@ class ModelSlot:
         return list(getattr(self.entry, "tasks", []) or [])
 
 
+def _files_gone(entry: Any) -> bool:
+    if getattr(entry, "kind", "") == "upstream" or not getattr(entry, "path", ""):
+        return False
+    return not Path(entry.path).exists()
+
+
 class InferenceService:
     def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
         self.catalog_file = Path(settings.models_file)
@@ -259,6 +265,12 @@ class InferenceService:
         problems = []
         for slot in self.slots.values():
             report: dict[str, Any] = {"status": slot.status, "kind": slot.kind, "tasks": slot.tasks}
+            if slot.status == READY and _files_gone(slot.entry):
+                # Loaded in memory, so it still answers; but it will not survive a restart.
+                report["status"] = "files-missing"
+                report["reason"] = "les fichiers du modèle ont disparu du disque"
+                report["check_command"] = self.check_command(slot)
+                problems.append(f"Modèle « {slot.id} » : les fichiers ont disparu du disque ; il ne redémarrera pas.")
             if slot.status == UNAVAILABLE:
                 report["reason"] = slot.reason
                 report["check_command"] = self.check_command(slot)

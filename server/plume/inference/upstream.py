@@ -111,9 +111,14 @@ class UpstreamEngine(Engine):
                         continue
                     if response.status_code >= 400:
                         raise self._refused(response)
+                    finished = False
                     for event in _sse_data(response.iter_lines()):
                         if cancel.cancelled:
                             return
+                        if event == _DONE:
+                            finished = True
+                            break
+                        finished = finished or _has_finish_reason(event)
                         text, usage = _parse_event(event)
                         if text:
                             streamed += 1
@@ -122,6 +127,10 @@ class UpstreamEngine(Engine):
                             # The upstream's own count is the truth; tokens that came in one delta count too.
                             yield Chunk("", usage - streamed)
                             streamed = usage
+                    if not finished:
+                        # The connection closed mid-answer: a cut text must not pass for a whole one.
+                        log.error("upstream %s closed the stream before its end", self.url)
+                        raise UpstreamUnavailable(self.url)
                     return
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
                 if streamed or attempt >= self.retries:
@@ -160,22 +169,34 @@ def _chat_url(url: str) -> str:
     return url + "/chat/completions"
 
 
+_DONE = "[DONE]"
+
+
+def _has_finish_reason(payload: str) -> bool:
+    try:
+        return any(choice.get("finish_reason") for choice in json.loads(payload).get("choices") or [])
+    except (json.JSONDecodeError, AttributeError):
+        return False
+
+
 def _sse_data(lines: Iterator[str]) -> Iterator[str]:
-    """The data of each server-sent event (multi-line data joined), until `[DONE]`."""
+    """The data of each server-sent event (multi-line data joined), then `[DONE]` if the server sent it."""
     data: list[str] = []
     for line in lines:
         if line == "":
             if data:
                 payload = "\n".join(data)
                 data = []
-                if payload.strip() == "[DONE]":
+                if payload.strip() == _DONE:
+                    yield _DONE
                     return
                 yield payload
         elif line.startswith("data:"):
             data.append(line[5:].removeprefix(" "))
         # comments (":") and other fields (event, id, retry) carry nothing we need
-    if data and "\n".join(data).strip() != "[DONE]":
-        yield "\n".join(data)
+    if data:
+        payload = "\n".join(data).strip()
+        yield _DONE if payload == _DONE else payload
 
 
 def _parse_event(payload: str) -> tuple[str, int | None]:
