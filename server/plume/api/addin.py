@@ -9,6 +9,7 @@ from __future__ import annotations
 import mimetypes
 
 from litestar import Request, Response, get
+from litestar.params import FromPath
 
 from plume.api.problems import Problem
 from plume.word_addin import ManifestError, static_file, word_manifest
@@ -63,7 +64,7 @@ async def manifest(request: Request) -> Response:
 
 
 @get("/addin/word/{path:path}", include_in_schema=False)
-async def word_file(request: Request, path: str) -> Response:
+async def word_file(request: Request, path: FromPath[str]) -> Response:
     found = static_file(path)
     if found is None:
         raise Problem(404, "Ce fichier du complément Word n'existe pas.", code="not-found")

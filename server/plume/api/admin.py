@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated
 
 from litestar import Litestar, Request, Response, get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from plume.api.problems import Problem
 from plume.ops.usage import to_csv, to_html, usage_rows
@@ -24,9 +24,9 @@ log = logging.getLogger("plume")
 @get("/v1/admin/usage", guards=[requires(Role.ADMIN)], summary="Rapport d'utilisation", tags=["admin"])
 async def usage(
     request: Request,
-    start: Annotated[str | None, Parameter(query="from", description="AAAA-MM-JJ")] = None,
-    end: Annotated[str | None, Parameter(query="to", description="AAAA-MM-JJ")] = None,
-    format: str = "json",
+    start: Annotated[str | None, QueryParameter(name="from", description="AAAA-MM-JJ")] = None,
+    end: Annotated[str | None, QueryParameter(name="to", description="AAAA-MM-JJ")] = None,
+    format: Annotated[str, QueryParameter(description="json, csv ou html")] = "json",
 ) -> Response:
     try:
         first = date.fromisoformat(start) if start else None
