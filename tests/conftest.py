@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLES = Path(os.environ.get("PLUME_SAMPLES", REPO.parent / "shared" / "samples"))
 TINY_MODELS = REPO / "onnx_models" / "tiny" / "models.toml"
 NETGUARD = REPO / "tests" / "netguard"
+SESSION_START = time.time()
 OUTBOUND_LOG = Path(os.environ.setdefault("PLUME_OUTBOUND_LOG", str(Path(tempfile.gettempdir()) / f"plume-outbound-{os.getpid()}.log")))
 
 # Every process the tests start refuses non-loopback connections and records the attempt

@@ -4,11 +4,12 @@ holds the sample texts' sentences or names, and no process tried an outbound con
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import OUTBOUND_LOG, SAMPLES
+from tests.conftest import OUTBOUND_LOG, SAMPLES, SESSION_START
 
 NAMES = ["Ferreira", "Vuilleumier"]  # from samples/cases, also used as needles below
 
@@ -24,25 +25,45 @@ def _needles() -> list[str]:
 
 
 def _written_files(base: Path) -> list[Path]:
-    """Everything a Plume server wrote: data folders (users, audit, uploads) and server logs."""
+    """Everything a Plume server wrote: data folders (users, audit, uploads), server logs, and the
+    temporary files it may have left (rendering, PDF conversion) in the system's temp folder."""
     files = [p for p in base.rglob("*.log") if p.is_file()]
     for data in base.rglob("data"):
         if data.is_dir() and (data / "users.json").exists():
             files += [p for p in data.rglob("*") if p.is_file()]
+    temp = Path(tempfile.gettempdir())
+    for entry in temp.glob("plume*"):
+        if entry.stat().st_mtime >= SESSION_START and not str(entry).startswith(str(base)):
+            files += [entry] if entry.is_file() else [p for p in entry.rglob("*") if p.is_file()]
     return files
 
 
-def test_no_sample_text_in_logs_audit_or_data(tmp_path_factory):
-    if not SAMPLES.exists():
-        pytest.skip("samples missing")
-    base = tmp_path_factory.getbasetemp()
+def _hits(base: Path) -> tuple[int, list[str]]:
     needles = _needles()
     files = _written_files(base)
     hits = []
     for path in files:
         text = path.read_bytes().decode("utf-8", "replace")
-        hits += [f"{path.relative_to(base)}: {n[:30]}…" for n in needles if n in text]
-    print(f"\nprivacy: searched {len(files)} files for {len(needles)} sentences/names: {len(hits)} hits")
+        hits += [f"{path}: {n[:30]}…" for n in needles if n in text]
+    return len(files), hits
+
+
+def test_the_sweep_finds_a_planted_leak():
+    if not SAMPLES.exists():
+        pytest.skip("samples missing")
+    with tempfile.TemporaryDirectory(prefix="leak-") as tmp:  # outside the suite's folders
+        data = Path(tmp) / "data"
+        data.mkdir()
+        (data / "users.json").write_text("[]")
+        (data / "audit.jsonl").write_text('{"note": "Maria Ferreira"}\n')
+        assert _hits(Path(tmp))[1]
+
+
+def test_no_sample_text_in_logs_audit_or_data(tmp_path_factory):
+    if not SAMPLES.exists():
+        pytest.skip("samples missing")
+    count, hits = _hits(tmp_path_factory.getbasetemp())
+    print(f"\nprivacy: searched {count} files for {len(_needles())} sentences/names: {len(hits)} hits")
     assert not hits, "\n".join(hits[:20])
 
 
