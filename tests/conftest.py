@@ -72,7 +72,7 @@ class PlumeServer:
 
 
 def start_server(tmp: Path, *extra: str, env: dict[str, str] | None = None, users: bool = True,
-                 wrapper: tuple[str, ...] = ()) -> PlumeServer:
+                 wrapper: tuple[str, ...] = (), scheme: str = "http", verify: str | bool = True) -> PlumeServer:
     """Start `plume serve` on a free port with its own data folder; wait until /health answers.
 
     The per-user rate limit is off unless `env` sets PLUME_RATE_LIMIT_PER_MINUTE: the suite sends
@@ -84,13 +84,13 @@ def start_server(tmp: Path, *extra: str, env: dict[str, str] | None = None, user
     cmd = [*wrapper, sys.executable, "-m", "plume", "serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(data), *extra]
     process = subprocess.Popen(cmd, cwd=REPO, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
                                env={**os.environ, **env})
-    server = PlumeServer(url=f"http://127.0.0.1:{port}", data=data, process=process, log=log)
+    server = PlumeServer(url=f"{scheme}://127.0.0.1:{port}", data=data, process=process, log=log)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"plume serve exited:\n{log.read_text()}")
         try:
-            if httpx.get(f"{server.url}/health", timeout=2).status_code == 200:
+            if httpx.get(f"{server.url}/health", timeout=2, verify=verify).status_code == 200:
                 break
         except httpx.HTTPError:
             time.sleep(0.2)

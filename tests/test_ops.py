@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
 from plume.security.audit import AuditLog
 from tests.conftest import plume_cli, start_server
@@ -124,3 +125,34 @@ def test_rotate_replaces_the_token(tmp_path):
     assert new != old and new.startswith("plm_")
     listed = plume_cli("users", "list", data=tmp_path).stdout
     assert "anne\tuser\trévoqué" in listed and "anne\tuser\tactif" in listed
+
+
+def test_tls_served_directly_with_the_configured_certificate(tmp_path):
+    import subprocess
+
+    cert, key = tmp_path / "plume.crt", tmp_path / "plume.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    srv = start_server(tmp_path, env={"PLUME_TLS_CERT": str(cert), "PLUME_TLS_KEY": str(key)}, users=False,
+                       scheme="https", verify=str(cert))
+    try:
+        response = httpx.get(srv.url + "/health", verify=str(cert))
+        assert srv.url.startswith("https://") and response.status_code == 200
+        with pytest.raises(httpx.HTTPError):  # plain HTTP is not served on that port
+            httpx.get(srv.url.replace("https://", "http://") + "/health")
+    finally:
+        srv.stop()
+
+
+def test_cors_allows_only_the_servers_own_origin(tmp_path):
+    srv = start_server(tmp_path, env={"PLUME_PUBLIC_URL": "https://plume.lelocle.ch"}, users=False)
+    try:
+        def preflight(origin):
+            return httpx.options(srv.url + "/v1/templates", headers={
+                "Origin": origin, "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization"})
+        assert preflight("https://plume.lelocle.ch").headers.get("access-control-allow-origin") == "https://plume.lelocle.ch"
+        assert "access-control-allow-origin" not in preflight("https://evil.example").headers
+    finally:
+        srv.stop()
