@@ -11,7 +11,6 @@ import io
 import json
 import zipfile
 from collections import Counter
-from pathlib import Path
 
 import httpx
 import pytest

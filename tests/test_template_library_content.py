@@ -12,12 +12,10 @@ import io
 import re
 import shutil
 import subprocess
-import sys
 import tomllib
 import zipfile
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import docx
 import jinja2

@@ -187,7 +187,7 @@ def test_placeholder_formatting_is_kept(fixture_server, template_id, fmt):
               "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
               "fo": "urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0"}
         bold_styles = {s.get(f"{{{ns['style']}}}name") for s in root.iterfind(".//style:style", ns)
-                       if s.find(f"style:text-properties[@fo:font-weight='bold']", ns) is not None}
+                       if s.find("style:text-properties[@fo:font-weight='bold']", ns) is not None}
         spans = [s for s in root.iterfind(".//text:span", ns) if (s.text or "").strip() == "Müller-Dupont"]
         assert any(s.get(f"{{{ns['text']}}}style-name") in bold_styles for s in spans)
 

@@ -178,7 +178,7 @@ type = "text"
 required = false
 example = "14 décembre 2026"
 ''',
-    "fiche-explicative": f'''id = "fiche-explicative"
+    "fiche-explicative": '''id = "fiche-explicative"
 title = "Fiche explicative pour la population"
 category = "Secrétariat"
 service = "Chancellerie communale"

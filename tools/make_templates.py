@@ -22,7 +22,7 @@ import argparse
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import docx
@@ -244,9 +244,9 @@ def accuse_reception() -> Letter:
         ctl("{%p for annexe in annexes %}"),
         P("– {{ annexe }}", "item"),
         ctl("{%p endfor %}"),
-        P(f"Pour toute question, nous vous remercions de mentionner la référence {{{{ reference }}}} "
-          f"dans votre correspondance. Vous pouvez également nous joindre au {{{{ commune.telephone }}}} "
-          f"ou par courriel à {{{{ commune.email }}}}."),
+        P("Pour toute question, nous vous remercions de mentionner la référence {{ reference }} "
+          "dans votre correspondance. Vous pouvez également nous joindre au {{ commune.telephone }} "
+          "ou par courriel à {{ commune.email }}."),
         *closing("{{ service }}", civilite="{{ civilite|default(\"Madame, Monsieur\") }}"),
     ])
 

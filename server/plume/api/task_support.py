@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import contextmanager
 from typing import Any, Literal
 
+import msgspec
 from litestar import Request, Response
 from litestar.response import ServerSentEvent
 
@@ -90,23 +91,33 @@ class EventStream(ServerSentEvent):
         return super().to_asgi_response(*args, **kwargs)
 
 
-def sse(events: AsyncIterator[tuple[str, Any]], finish: Callable[[], Awaitable[dict[str, Any]]],
-        fallback: Callable[[], Awaitable[dict[str, Any]]] | None = None) -> ServerSentEvent:
+def sse(events: AsyncIterator[tuple[str, Any]], finish: Callable[..., Awaitable[dict[str, Any]]],
+        fallback: Callable[[], Awaitable[dict[str, Any]]] | None = None) -> EventStream:
     """The event format of docs/writing-tasks.md: `progress` {stage, part, parts} and `delta` {text} while
-    the model writes, then `done` with the same JSON as without streaming, or `error` with the problem.
-    `events` yields (kind, value) pairs; with `fallback` ("auto" mode) a model that fails twice gives
-    the rules' result with a warning."""
+    the model writes, `restart` {reason} when a second attempt begins (drop the text so far), then
+    `done` with the same JSON as without streaming, or `error` with the problem.
+
+    `events` yields (kind, value) pairs; a last ("final", value) pair, if any, is handed to `finish`.
+    With `fallback` ("auto" mode) a model that fails twice gives the rules' result with a warning."""
 
     def message(event: str, data: Any) -> dict[str, str]:
-        return {"event": event, "data": json.dumps(data, ensure_ascii=False, default=str)}
+        return {"event": event, "data": json.dumps(msgspec.to_builtins(data), ensure_ascii=False, default=str)}
 
     async def stream() -> AsyncIterator[dict[str, str]]:
         try:
-            with task_errors():
+            with task_errors():  # turns ModelUnavailable and InvalidModelOutput into problems
                 try:
+                    final: tuple[Any, ...] = ()
                     async for kind, value in events:
-                        yield message(kind, {"text": value} if kind == "delta" else value)
-                    result = await finish()
+                        if kind == "final":
+                            final = (value,)
+                        elif kind == "delta":
+                            yield message("delta", {"text": value})
+                        elif kind == "restart":
+                            yield message("restart", {"reason": value})
+                        else:
+                            yield message(kind, value)
+                    result = await finish(*final)
                 except InvalidModelOutput:
                     if fallback is None:
                         raise

@@ -6,7 +6,6 @@ model writes the answer (events: progress, delta, restart, done, error; see docs
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,14 +16,13 @@ import msgspec
 from litestar import Litestar, Request, post
 
 from plume.api.problems import Problem
-from plume.api.task_support import (MODEL_FAILED, Engine, EventStream, check_size, inference_for, model_or_rules,
+from plume.api.task_support import (Engine, EventStream, sse, check_size, inference_for, model_or_rules,
                                     task_errors, wants_stream)
 from plume.inference.base import ModelUnavailable, NoInference
 from plume.language import apertium, lexicon, tags
 from plume.language.detect import detect
 from plume.security.middleware import note
 from plume.tasks import plain_language, summarize, translate
-from plume.tasks.common import InvalidModelOutput
 
 Text = Annotated[str, msgspec.Meta(min_length=1)]
 UNCERTAIN = 0.5  # detection confidence under which a text without `source` is taken as French
@@ -202,35 +200,8 @@ async def _prefixed(progress: dict, events: AsyncIterator[tuple[str, Any]]) -> A
 
 
 def _sse(events: AsyncIterator[tuple[str, Any]], finish, fallback=None) -> EventStream:
-    """progress {stage, part, parts} · delta {text} · restart {reason}: drop the text received so far, a
-    second attempt begins · done: the same JSON as without streaming · error: a problem (status, detail).
-    With `fallback` ("auto" mode), a model that fails twice gives the rules' result, with a warning."""
-
-    def message(event: str, data: Any) -> dict[str, str]:
-        return {"event": event, "data": json.dumps(msgspec.to_builtins(data), ensure_ascii=False)}
-
-    async def stream() -> AsyncIterator[dict[str, str]]:
-        try:
-            with task_errors():  # turns ModelUnavailable and InvalidModelOutput into problems
-                try:
-                    async for kind, value in events:
-                        if kind == "delta":
-                            yield message("delta", {"text": value})
-                        elif kind in ("progress", "restart"):
-                            yield message(kind, value if kind == "progress" else {"reason": value})
-                        elif kind == "final":
-                            yield message("done", await finish(value))
-                except InvalidModelOutput:
-                    if fallback is None:
-                        raise
-                    result = await fallback()
-                    result.setdefault("warnings", []).append(MODEL_FAILED)
-                    yield message("done", result)
-        except Problem as problem:
-            yield message("error", {"status": problem.status, "title": problem.title, "detail": problem.detail,
-                                    **problem.extensions})
-
-    return EventStream(stream())
+    """The shared event format (task_support.sse): progress · delta · restart · done · error."""
+    return sse(events, finish, fallback)
 
 
 class LanguageTools:
