@@ -53,6 +53,17 @@ class ModelSlot:
         return list(getattr(self.entry, "tasks", []) or [])
 
 
+def _pair(options: dict[str, Any]) -> str | None:
+    pair = options.get("language_pair")
+    return "-".join(pair) if isinstance(pair, tuple | list) else pair
+
+
+def _takes_language_pair(engine: Engine) -> bool:
+    import inspect
+
+    return "language_pair" in inspect.signature(engine.generate).parameters
+
+
 def _files_gone(entry: Any) -> bool:
     if getattr(entry, "kind", "") == "upstream" or not getattr(entry, "path", ""):
         return False
@@ -144,7 +155,8 @@ class InferenceService:
     async def complete(self, task: str, messages: list[Message], *, max_tokens: int = 512, temperature: float = 0.0,
                        user: str | None = None, **options: Any) -> Completion:
         generation = await self.open(self.slot_for_task(task, options), _as_dicts(messages),
-                                     self._params(max_tokens, temperature, options), user=user, task=task)
+                                     self._params(max_tokens, temperature, options), user=user, task=task,
+                                     language_pair=_pair(options))
         try:
             text = "".join([piece async for piece in generation])
         finally:
@@ -154,7 +166,8 @@ class InferenceService:
     async def stream(self, task: str, messages: list[Message], *, max_tokens: int = 512, temperature: float = 0.0,
                      user: str | None = None, **options: Any) -> AsyncIterator[str]:
         generation = await self.open(self.slot_for_task(task, options), _as_dicts(messages),
-                                     self._params(max_tokens, temperature, options), user=user, task=task)
+                                     self._params(max_tokens, temperature, options), user=user, task=task,
+                                     language_pair=_pair(options))
         try:
             async for piece in generation:
                 yield piece
@@ -229,7 +242,7 @@ class InferenceService:
     # -- generating ----------------------------------------------------------------------------------
 
     async def open(self, slot: ModelSlot, messages: list[dict[str, str]], params: GenerationParams, *,
-                   user: str | None, task: str) -> Generation:
+                   user: str | None, task: str, language_pair: str | None = None) -> Generation:
         """Check sizes, admit the request to the scheduler, and hand back its running generation.
         Raises 413 (input too long), 503 (queue full or model unavailable)."""
         if slot.status == LOADING:
@@ -250,6 +263,9 @@ class InferenceService:
             generate = None
             if prompt is None:  # upstream servers take the messages and apply their own template
                 generate = partial(engine.generate_chat, messages, params)
+            elif language_pair and _takes_language_pair(engine):
+                # A multilingual translation model (NLLB) must be told the target language.
+                generate = partial(engine.generate, prompt, params, language_pair=language_pair)
             job = self.scheduler.submit(engine=engine, task=task, user=user, prompt=prompt, params=params,
                                         generate=generate)
         except Problem as refused:  # too long, queue full: counted per task like the others
