@@ -30,7 +30,9 @@ def _written_files(base: Path) -> list[Path]:
     files = [p for p in base.rglob("*.log") if p.is_file()]
     for data in base.rglob("data"):
         if data.is_dir() and (data / "users.json").exists():
-            files += [p for p in data.rglob("*") if p.is_file()]
+            # Uploaded template versions are the commune's own models, kept on purpose (their
+            # examples may reuse the sample names); everything else must hold no text.
+            files += [p for p in data.rglob("*") if p.is_file() and "templates" not in p.relative_to(data).parts]
     temp = Path(tempfile.gettempdir())
     for entry in temp.glob("plume*"):
         if entry.stat().st_mtime >= SESSION_START and not str(entry).startswith(str(base)):
