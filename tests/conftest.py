@@ -113,6 +113,18 @@ def server(tmp_path_factory) -> Iterator[PlumeServer]:
     srv.stop()
 
 
+def start_modelless(tmp: Path, **env: str) -> PlumeServer:
+    """A server whose model catalog does not exist: every task runs on its rules alone."""
+    return start_server(tmp, "--models", str(tmp / "no-catalog.toml"), env=env)
+
+
+@pytest.fixture(scope="session")
+def modelless_server(tmp_path_factory) -> Iterator[PlumeServer]:
+    srv = start_modelless(tmp_path_factory.mktemp("modelless"))
+    yield srv
+    srv.stop()
+
+
 @pytest.fixture(scope="session")
 def samples() -> Path:
     if not SAMPLES.exists():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -48,6 +49,21 @@ class FakeUpstream:
 
     def stop(self) -> None:
         self.httpd.shutdown()
+
+
+@contextmanager
+def scripted_server(tmp: Path, default: Callable[[list[dict]], str], tasks: list[str]):
+    """A real Plume server whose only model is a FakeUpstream: yields (server, fake)."""
+    from tests.conftest import start_server
+
+    fake = FakeUpstream(default)
+    srv = start_server(tmp, "--models", str(fake.catalog(tmp / "models.toml", tasks)))
+    try:
+        wait_model_ready(srv)
+        yield srv, fake
+    finally:
+        srv.stop()
+        fake.stop()
 
 
 def wait_model_ready(server, model: str = "scripted") -> None:

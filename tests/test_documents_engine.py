@@ -12,12 +12,12 @@ import pytest
 from odf.opendocument import OpenDocumentText
 from odf.style import Style, TextProperties
 from odf.text import List, ListItem, P, Span
-
 from plume.documents import TemplateInvalid, prepare
 from plume.documents.base import RenderFailed
 from plume.documents.formatting import format_chf, format_date, format_number
 from plume.documents.manifest import ManifestError, parse_manifest
 from plume.documents.values import FieldErrors, Money, validate
+
 from tests.fixtures.documents.reading import odt_paragraphs
 
 

@@ -10,10 +10,14 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
-from tokenizers import Tokenizer
-
-from plume.inference.catalog import CatalogError, check_files, create_engine, load_catalog
+from plume.inference.catalog import (
+    CatalogError,
+    check_files,
+    create_engine,
+    load_catalog,
+)
 from plume.inference.engine import CancelToken, EngineError, GenerationParams
+from tokenizers import Tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "onnx_models" / "tiny"
@@ -354,7 +358,6 @@ def test_multi_target_marian_gets_the_target_prefix_token(tmp_path):
 
 def test_cuda_first_then_cpu(llm, mt):
     import onnxruntime_genai as og
-
     from plume.inference.onnx_genai import GenAIEngine
 
     assert llm.provider == ("cuda" if og.is_cuda_available() else "cpu")

@@ -11,8 +11,11 @@ import docx
 import pytest
 from httpx_sse import connect_sse
 
-from tests.conftest import start_server
-from tests.fake_upstream import MY_TASKS, FakeUpstream, good_answer, wait_model_ready
+from tests.fake_upstream import (
+    MY_TASKS,
+    good_answer,
+    scripted_server,
+)
 
 
 def minutes_of(client, text: str, **extra):
@@ -82,25 +85,16 @@ def test_errors(server):
         assert anonymous.post("/v1/text/minutes", json={"text": "x"}).status_code == 401
 
 
-def test_model_missing_is_503(tmp_path):
-    srv = start_server(tmp_path, "--models", str(tmp_path / "aucun.toml"))
-    try:
-        with srv.client() as client:
-            got = client.post("/v1/text/minutes", json={"text": "1. PV", "engine": "model"})
-        assert got.status_code == 503 and "install_command" in got.json()
-    finally:
-        srv.stop()
+def test_model_missing_is_503(modelless_server):
+    with modelless_server.client() as client:
+        got = client.post("/v1/text/minutes", json={"text": "1. PV", "engine": "model"})
+    assert got.status_code == 503 and "install_command" in got.json()
 
 
 @pytest.fixture(scope="module")
 def scripted(tmp_path_factory):
-    fake = FakeUpstream(good_answer)
-    tmp = tmp_path_factory.mktemp("scripted")
-    srv = start_server(tmp, "--models", str(fake.catalog(tmp / "models.toml", MY_TASKS)))
-    wait_model_ready(srv)
-    yield srv, fake
-    srv.stop()
-    fake.stop()
+    with scripted_server(tmp_path_factory.mktemp("scripted"), good_answer, MY_TASKS) as pair:
+        yield pair
 
 
 def test_model_discussion_streamed(scripted, samples):

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-
 from plume.security.audit import AuditLog
+
 from tests.conftest import plume_cli, start_server
 
 

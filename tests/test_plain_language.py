@@ -8,13 +8,13 @@ import json
 
 import httpx
 import pytest
-
 from plume.inference.base import Completion
 from plume.language.facts import missing
 from plume.language.lexicon import load
 from plume.tasks import plain_language
 from plume.tasks.common import InvalidModelOutput
-from tests.conftest import TINY_MODELS, start_server
+
+from tests.conftest import TINY_MODELS, start_modelless
 
 ROUTE = "/v1/text/plain-language"
 MAX_CHARS = 5000
@@ -24,7 +24,7 @@ MAX_CHARS = 5000
 def bare(tmp_path_factory):
     """A server without any model, with a small text limit."""
     tmp = tmp_path_factory.mktemp("plain")
-    srv = start_server(tmp, "--models", str(tmp / "no-catalog.toml"), env={"PLUME_MAX_TEXT_CHARS": str(MAX_CHARS)})
+    srv = start_modelless(tmp, PLUME_MAX_TEXT_CHARS=str(MAX_CHARS))
     yield srv
     srv.stop()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from plume.language.readability import RARE_ZIPF, measure, syllables
 from plume.language.sentences import sentences, words
 

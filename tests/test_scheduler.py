@@ -11,7 +11,6 @@ import threading
 import time
 
 import pytest
-
 from plume.api.problems import Problem
 from plume.inference.engine import CancelToken, Chunk, Engine, GenerationParams
 from plume.inference.metrics import Metrics
@@ -168,6 +167,7 @@ def test_waiting_request_that_leaves_gives_its_place_back():
 
 def test_requests_arriving_together_share_one_batch_with_the_real_engine():
     from plume.inference.catalog import create_engine, load_catalog
+
     from tests.conftest import TINY_MODELS
 
     if not TINY_MODELS.exists():

@@ -8,10 +8,10 @@ import tempfile
 
 import httpx
 import pytest
-
 from plume.app import create_app
 from plume.config import load_settings
 from plume.security.route_table import BEGIN, DOC, END, markdown, route_roles
+
 from tests.conftest import plume_cli
 
 APP = create_app(load_settings(data_dir=tempfile.mkdtemp()))

@@ -9,9 +9,9 @@ import json
 
 import httpx
 import pytest
-
 from plume.tasks import summarize
-from tests.conftest import TINY_MODELS, start_server
+
+from tests.conftest import TINY_MODELS, start_modelless
 
 ROUTE = "/v1/text/summarize"
 MAX_CHARS = 60_000
@@ -32,7 +32,7 @@ Le Conseil général a adopté le crédit par 31 voix contre 4, avec 2 abstentio
 @pytest.fixture(scope="module")
 def bare(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("summary")
-    srv = start_server(tmp, "--models", str(tmp / "no-catalog.toml"), env={"PLUME_MAX_TEXT_CHARS": str(MAX_CHARS)})
+    srv = start_modelless(tmp, PLUME_MAX_TEXT_CHARS=str(MAX_CHARS))
     yield srv
     srv.stop()
 

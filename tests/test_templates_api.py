@@ -13,8 +13,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from plume.documents.formatting import format_chf, format_date, format_number
+
 from tests.conftest import REPO, start_server
 from tests.fixtures.documents.reading import all_text, paragraphs
 

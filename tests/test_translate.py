@@ -7,11 +7,11 @@ import asyncio
 
 import httpx
 import pytest
-
 from plume.language import detect as detect_module
 from plume.language import tags
 from plume.tasks import translate as translate_task
-from tests.conftest import TINY_MODELS, start_server
+
+from tests.conftest import TINY_MODELS, start_modelless
 
 ROUTE = "/v1/text/translate"
 MAX_CHARS = 5000
@@ -21,7 +21,7 @@ LINK = '<a href="https://example-commune.ch/formulaires">'
 @pytest.fixture(scope="module")
 def bare(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("translate")
-    srv = start_server(tmp, "--models", str(tmp / "no-catalog.toml"), env={"PLUME_MAX_TEXT_CHARS": str(MAX_CHARS)})
+    srv = start_modelless(tmp, PLUME_MAX_TEXT_CHARS=str(MAX_CHARS))
     yield srv
     srv.stop()
 

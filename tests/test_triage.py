@@ -14,8 +14,8 @@ import tomllib
 
 import pytest
 
-from tests.conftest import REPO, start_server
-from tests.fake_upstream import MY_TASKS, FakeUpstream, good_answer, wait_model_ready
+from tests.conftest import REPO
+from tests.fake_upstream import scripted_server, MY_TASKS, good_answer
 
 FIELDS = ("category", "priority", "service", "language", "needs_reply", "deadline")
 KEYS = {"file", "category", "priority", "service", "language", "deadline", "needs_reply", "summary", "reasons",
@@ -119,27 +119,18 @@ def test_errors(server):
         assert anonymous.post("/v1/mail/triage", json={"body": "x"}).status_code == 401
 
 
-def test_model_unavailable_is_503_with_install_command(tmp_path):
-    srv = start_server(tmp_path, "--models", str(tmp_path / "aucun.toml"), users=True)
-    try:
-        with srv.client() as client:
-            refused = client.post("/v1/mail/triage", json={"body": "Bonjour", "engine": "model"})
-            rules = client.post("/v1/mail/triage", json={"body": "Bonjour"})
-        assert refused.status_code == 503 and "plume models add" in refused.json()["install_command"]
-        assert rules.status_code == 200 and rules.json()["engine"] == "rules"
-    finally:
-        srv.stop()
+def test_model_unavailable_is_503_with_install_command(modelless_server):
+    with modelless_server.client() as client:
+        refused = client.post("/v1/mail/triage", json={"body": "Bonjour", "engine": "model"})
+        rules = client.post("/v1/mail/triage", json={"body": "Bonjour"})
+    assert refused.status_code == 503 and "plume models add" in refused.json()["install_command"]
+    assert rules.status_code == 200 and rules.json()["engine"] == "rules"
 
 
 @pytest.fixture(scope="module")
 def scripted(tmp_path_factory):
-    fake = FakeUpstream(good_answer)
-    tmp = tmp_path_factory.mktemp("scripted")
-    srv = start_server(tmp, "--models", str(fake.catalog(tmp / "models.toml", MY_TASKS)))
-    wait_model_ready(srv)
-    yield srv, fake
-    srv.stop()
-    fake.stop()
+    with scripted_server(tmp_path_factory.mktemp("scripted"), good_answer, MY_TASKS) as pair:
+        yield pair
 
 
 def test_model_classifies_within_the_lists_and_injection_stays_fenced(scripted, samples):
