@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import logging
 
 from litestar import Litestar
@@ -21,7 +22,15 @@ from plume.security.ratelimit import rate_limit_middleware
 from plume.security.tokens import UserStore
 
 
+# The server opens no outbound connection: should any library that knows a model hub ever be
+# imported (tokenizers, an export tool), it must stay offline.
+OFFLINE_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+                       "HF_HUB_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
+
+
 def create_app(settings: Settings) -> Litestar:
+    for name, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     route_handlers, lifespans = [], []
     for name in CAPABILITIES:

@@ -30,16 +30,25 @@ def _check(job) -> None:
         raise Cancelled()
 
 
-@dataclass
-class PlainLanguage:
-    level: str = "B1"
-    undo_key = "undo_plain"
+class _OnSelectedParagraphs:
+    """An action that rewrites the selected paragraphs in place, in one undo step."""
+
+    undo_key = ""
 
     def capture(self, doc):
         paragraphs = writer.selected_paragraphs(doc)
         if not paragraphs:
             raise PlumeError("no_selection")
         return paragraphs
+
+    def _title(self, ctx):
+        return _undo_title(ctx, self.undo_key)
+
+
+@dataclass
+class PlainLanguage(_OnSelectedParagraphs):
+    level: str = "B1"
+    undo_key = "undo_plain"
 
     def work(self, client: Client, paragraphs, job):
         answers = []
@@ -58,21 +67,13 @@ class PlainLanguage:
                 "before": [a.get("before") for a in answers], "after": [a.get("after") for a in answers],
                 "diagnostics": [d for a in answers for d in (a.get("diagnostics") or [])]}
 
-    def _title(self, ctx):
-        return _undo_title(ctx, self.undo_key)
 
 
 @dataclass
-class Translate:
+class Translate(_OnSelectedParagraphs):
     target: str = "de"
     source: str = ""
     undo_key = "undo_translate"
-
-    def capture(self, doc):
-        paragraphs = writer.selected_paragraphs(doc)
-        if not paragraphs:
-            raise PlumeError("no_selection")
-        return paragraphs
 
     def work(self, client: Client, paragraphs, job):
         answers = []
@@ -85,7 +86,7 @@ class Translate:
         return answers
 
     def apply(self, ctx, doc, paragraphs, answers):
-        with writer.undo_step(doc, _undo_title(ctx, self.undo_key)):
+        with writer.undo_step(doc, self._title(ctx)):
             for paragraph, answer in zip(paragraphs, answers):
                 runs = richtext.from_html(_text_of(answer))
                 if not any(r.bold or r.italic or r.underline or r.link for r in runs) and \
