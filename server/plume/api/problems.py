@@ -13,7 +13,7 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from plume.inference.base import ModelUnavailable
+from plume.inference.base import INSTALL_HINT, ModelUnavailable
 
 log = logging.getLogger("plume")
 
@@ -109,8 +109,12 @@ def _handle_http(request: Request, exc: HTTPException) -> Response:
 
 def _handle_model_unavailable(request: Request, exc: Exception) -> Response:
     # No usable model for the task: 503 with the exact command that installs one (plume.inference.base).
+    command = exc.install_command
+    service = request.app.state.get("inference")
+    if command == INSTALL_HINT and callable(getattr(service, "install_command", None)):
+        command = service.install_command(exc.task)  # names this server's catalog file and the task
     return problem_response(Problem(503, str(exc), code="model-unavailable", task=exc.task,
-                                    install_command=exc.install_command), request)
+                                    install_command=command), request)
 
 
 def _handle_recursion(request: Request, exc: RecursionError) -> Response:

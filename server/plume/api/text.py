@@ -136,7 +136,7 @@ async def _translate(request: Request, text: str, data: TranslateRequest, *, htm
 
 def _install_command(inference: Any) -> str:
     own = getattr(inference, "install_command", None)  # the service knows its catalog file
-    return own() if callable(own) else ModelUnavailable(translate.TASK).install_command
+    return own(translate.TASK) if callable(own) else ModelUnavailable(translate.TASK).install_command
 
 
 def _language(code: str) -> str:
