@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import msgspec
 from litestar import Request, post
+from litestar.params import JSONBody
 
 from plume.api.problems import Problem
 from plume.api.task_support import (Engine, check_size, inference_for, model_or_rules, render_document, sse,
@@ -33,7 +34,7 @@ def _checked(request: Request, data: DraftIn) -> None:
 # ------------------------------------------------------------------------------------ minutes
 @post("/v1/text/minutes", summary="Procès-verbal à partir de notes ou d'une transcription", tags=["texte"],
       status_code=200)
-async def minutes(request: Request, data: DraftIn) -> Any:
+async def minutes(request: Request, data: JSONBody[DraftIn]) -> Any:
     _checked(request, data)
     with task_errors():
         inference = inference_for(request, minutes_task.TASK, data.engine)
@@ -69,7 +70,7 @@ async def minutes(request: Request, data: DraftIn) -> Any:
 
 # ---------------------------------------------------------------------------------- fact sheet
 @post("/v1/text/factsheet", summary="Fiche explicative à partir d'un règlement", tags=["texte"], status_code=200)
-async def factsheet(request: Request, data: DraftIn) -> Any:
+async def factsheet(request: Request, data: JSONBody[DraftIn]) -> Any:
     _checked(request, data)
     with task_errors():
         inference = inference_for(request, factsheet_task.TASK, data.engine)

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, post
+from litestar.params import FromPath, JSONBody
 
 from plume.api.problems import Problem
 from plume.api.task_support import Engine, check_size, inference_for, model_or_rules, task_errors
@@ -33,7 +34,7 @@ def template_fields(request: Request, template_id: str) -> list[extract_task.Fie
 
 @post("/v1/templates/{template_id:str}/extract", summary="Remplir les champs d'un modèle à partir de notes",
       tags=["modèles"], status_code=200)
-async def extract_fields(request: Request, template_id: str, data: ExtractIn) -> dict[str, Any]:
+async def extract_fields(request: Request, template_id: FromPath[str], data: JSONBody[ExtractIn]) -> dict[str, Any]:
     check_size(request, data.text)
     if not data.text.strip():
         raise Problem(422, "Le texte des notes est vide.", code="validation")

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import msgspec
 from litestar import Litestar, Request, Response, get, post
+from litestar.params import JSONBody
 from litestar.response import Stream
 
 from plume.api.problems import Problem
@@ -78,7 +79,7 @@ async def list_models(request: Request) -> dict[str, Any]:
 
 @post("/v1/chat/completions", summary="Complétion de conversation (compatible OpenAI)", tags=["modèles"],
       status_code=200)
-async def chat_completions(request: Request, data: ChatRequest) -> Response:
+async def chat_completions(request: Request, data: JSONBody[ChatRequest]) -> Response:
     service = _service(request)
     messages, params = _validate(data, service)
     note(request, task=CHAT_TASK)

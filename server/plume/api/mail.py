@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import msgspec
 from litestar import Request, Response, post
+from litestar.params import JSONBody
 
 from plume.api.problems import Problem
 from plume.api.task_support import Engine, check_size, inference_for, model_or_rules, render_document, task_errors
@@ -55,7 +56,7 @@ def mail_of(request: Request, data: MailIn) -> MailMessage:
 
 
 @post("/v1/mail/triage", summary="Trier un courriel", tags=["courriel"], status_code=200)
-async def triage_mail(request: Request, data: MailIn) -> dict[str, Any]:
+async def triage_mail(request: Request, data: JSONBody[MailIn]) -> dict[str, Any]:
     mail = mail_of(request, data)
     rules = rules_for(request)
     with task_errors():
@@ -69,7 +70,7 @@ async def triage_mail(request: Request, data: MailIn) -> dict[str, Any]:
 
 
 @post("/v1/mail/acknowledge", summary="Accusé de réception d'un courriel", tags=["courriel"], status_code=200)
-async def acknowledge_mail(request: Request, data: AcknowledgeIn) -> Any:
+async def acknowledge_mail(request: Request, data: JSONBody[AcknowledgeIn]) -> Any:
     mail = mail_of(request, data)
     commune, rules = _commune_name(request), rules_for(request)
     with task_errors():

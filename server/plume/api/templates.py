@@ -9,6 +9,7 @@ import anyio
 import msgspec
 from litestar import Request, Response, get, post, put
 from litestar.datastructures import UploadFile
+from litestar.params import FromPath, JSONBody
 
 from plume.api.problems import Problem
 from plume.documents.library import (FieldErrors, FormatUnavailable, RenderedDocument, RenderFailed, TemplateInfo,
@@ -87,7 +88,7 @@ async def list_templates(request: Request) -> list[TemplateSummary]:
 
 
 @get("/v1/templates/{template_id:str}", summary="Un modèle et ses champs", tags=["modèles"])
-async def get_template(request: Request, template_id: str) -> TemplateInfo:
+async def get_template(request: Request, template_id: FromPath[str]) -> TemplateInfo:
     try:
         return _library(request).get(template_id)
     except TemplateNotFound as exc:
@@ -95,7 +96,7 @@ async def get_template(request: Request, template_id: str) -> TemplateInfo:
 
 
 @get("/v1/templates/{template_id:str}/versions", summary="Versions d'un modèle", tags=["modèles"])
-async def template_versions(request: Request, template_id: str) -> list[TemplateVersion]:
+async def template_versions(request: Request, template_id: FromPath[str]) -> list[TemplateVersion]:
     try:
         return _library(request).versions(template_id)
     except TemplateNotFound as exc:
@@ -103,7 +104,7 @@ async def template_versions(request: Request, template_id: str) -> list[Template
 
 
 @post("/v1/templates/{template_id:str}/render", summary="Remplir un modèle", tags=["modèles"], status_code=200)
-async def render_template(request: Request, template_id: str, data: RenderRequest) -> Response[bytes]:
+async def render_template(request: Request, template_id: FromPath[str], data: JSONBody[RenderRequest]) -> Response[bytes]:
     note(request, task="template-render", template=template_id)
     library = _library(request)
     try:
@@ -119,7 +120,7 @@ async def render_template(request: Request, template_id: str, data: RenderReques
 
 @put("/v1/templates/{template_id:str}", summary="Téléverser une nouvelle version d'un modèle", tags=["modèles"],
      guards=[requires(Role.TEMPLATE_OWNER)], status_code=201)
-async def upload_template(request: Request, template_id: str) -> UploadResult:
+async def upload_template(request: Request, template_id: FromPath[str]) -> UploadResult:
     note(request, task="template-upload", template=template_id)
     form = await request.form()
     upload, manifest = form.get("file"), form.get("manifest")

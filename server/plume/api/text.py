@@ -14,9 +14,10 @@ from typing import Annotated, Any, Literal
 import anyio
 import msgspec
 from litestar import Litestar, Request, post
+from litestar.params import JSONBody
 
 from plume.api.problems import Problem
-from plume.api.task_support import (Engine, EventStream, sse, check_size, inference_for, model_or_rules,
+from plume.api.task_support import (Engine, EventStream, check_size, inference_for, model_or_rules, sse,
                                     task_errors, wants_stream)
 from plume.inference.base import ModelUnavailable, NoInference
 from plume.language import apertium, lexicon, tags
@@ -54,7 +55,7 @@ class SummarizeRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
 
 @post("/v1/text/plain-language", summary="Langage clair : mesures, diagnostics, réécriture", tags=["textes"],
       status_code=200)
-async def plain_language_route(request: Request, data: PlainLanguageRequest) -> Any:
+async def plain_language_route(request: Request, data: JSONBody[PlainLanguageRequest]) -> Any:
     check_size(request, data.text)
     terms = lexicon.for_data_dir(request.app.state.settings.data_dir)
     with task_errors():
@@ -85,7 +86,7 @@ async def plain_language_route(request: Request, data: PlainLanguageRequest) -> 
 
 @post("/v1/text/translate", summary="Traduction (texte ou HTML avec balises de mise en forme)", tags=["textes"],
       status_code=200)
-async def translate_route(request: Request, data: TranslateRequest) -> translate.TranslateResult:
+async def translate_route(request: Request, data: JSONBody[TranslateRequest]) -> translate.TranslateResult:
     if (data.text is None) == (data.segments is None):
         raise Problem(422, "Envoyez soit « text », soit « segments ».", code="validation")
     check_size(request, data.text, *(seg.text for seg in data.segments or []))
@@ -160,7 +161,7 @@ async def _detected(text: str, notes: list[str]) -> str:
 
 
 @post("/v1/text/summarize", summary="Résumé d'un rapport", tags=["textes"], status_code=200)
-async def summarize_route(request: Request, data: SummarizeRequest) -> Any:
+async def summarize_route(request: Request, data: JSONBody[SummarizeRequest]) -> Any:
     check_size(request, data.text)
     with task_errors():
         inference = inference_for(request, summarize.TASK, data.engine)
