@@ -9,6 +9,7 @@ import logging
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from plume import __version__
@@ -48,8 +49,14 @@ def create_app(settings: Settings) -> Litestar:
         cors_config=_cors(settings),
         openapi_config=OpenAPIConfig(
             title="Plume", version=__version__, path="/schema",
-            description="API de Plume, l'assistant d'écriture local de la commune.",
+            description="API de Plume, l'assistant d'écriture local de la commune. Chaque route sauf /health "
+                        "demande un jeton personnel (en-tête Authorization: Bearer plm_…).",
             render_plugins=[SwaggerRenderPlugin()],
+            security=[{"BearerToken": []}],
+            components=Components(security_schemes={
+                "BearerToken": SecurityScheme(type="http", scheme="bearer",
+                                              description="Jeton personnel créé par « plume users add »."),
+            }),
         ),
         logging_config=None,
         debug=False,
