@@ -23,14 +23,9 @@ class Column(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     choices: list[str] = msgspec.field(default_factory=list)
 
 
-class Field(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    name: str
-    label: str = ""
-    type: FieldType = "text"
-    required: bool = False
-    help: str = ""
-    example: Any = None
-    choices: list[str] = msgspec.field(default_factory=list)
+class Field(Column, kw_only=True, forbid_unknown_fields=True):
+    """A template field: a column's attributes, plus `columns` when it is a list of rows."""
+
     columns: list[Column] = msgspec.field(default_factory=list)
 
 

@@ -68,7 +68,6 @@ class PlainLanguage(_OnSelectedParagraphs):
                 "diagnostics": [d for a in answers for d in (a.get("diagnostics") or [])]}
 
 
-
 @dataclass
 class Translate(_OnSelectedParagraphs):
     target: str = "de"
