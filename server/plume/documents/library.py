@@ -198,7 +198,7 @@ class TemplateLibrary:
         return result
 
     def health(self) -> dict[str, Any]:
-        self.refresh()
+        # No refresh here: /health runs on the event loop and must answer while a model is prepared.
         return {"status": "ok", "count": len(self._entries), "invalid": sorted(self.errors)}
 
     # -- uploads ----------------------------------------------------------------------------
