@@ -54,3 +54,39 @@ def test_server_answers_every_garbled_message(server):
         answer = client.post("/v1/mail/triage", json={"eml": GARBAGE["to-bracket"], "engine": "rules"}).json()
     assert "En-tête « To » illisible : laissé vide." in answer["warnings"]
     assert "CANARI-5511" not in server.log.read_text(encoding="utf-8", errors="replace")
+
+
+# -- a model that answers oddly: "auto" gives the rules' result with a warning, never a 500 -----------
+
+ODD_ANSWERS = [
+    "pas de JSON du tout",
+    '{"category": 5, "service": [], "needs_reply": "peut-être", "summary": null}',
+    '{"category": "inventée", "service": "nulle part", "needs_reply": true, "summary": "x"}',
+    '{"summary": ' + "[" * 400 + "]" * 400 + "}",
+    '{"category": "réclamation", "service": "chancellerie", "needs_reply": true, "summary": "\\ud800"}',
+    "[1, 2, 3]",
+    '{"summary": "' + "a" * 5000 + '"}',
+    "",
+]
+
+
+@pytest.fixture(scope="module")
+def odd_model(tmp_path_factory):
+    from tests.fake_upstream import MY_TASKS, good_answer, scripted_server
+
+    with scripted_server(tmp_path_factory.mktemp("odd"), good_answer, MY_TASKS) as pair:
+        yield pair
+
+
+@pytest.mark.parametrize("reply", ODD_ANSWERS)
+def test_auto_falls_back_to_the_rules_when_the_model_answers_oddly(odd_model, samples, reply):
+    srv, fake = odd_model
+    eml = (samples / "emails/01-attestation-domicile.eml").read_text(encoding="utf-8")
+    with srv.client() as client:
+        for route in ("/v1/mail/triage", "/v1/mail/acknowledge"):
+            fake.replies[:] = [reply, reply]
+            response = client.post(route, json={"eml": eml, "engine": "auto"})
+            assert response.status_code == 200, (route, response.status_code, response.text[:300])
+            answer = response.json()
+            if answer["engine"] == "rules":  # an answer the schema accepts may legitimately be used
+                assert answer["warnings"], route

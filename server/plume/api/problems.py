@@ -141,6 +141,8 @@ def _handle_validation(request: Request, exc: ValidationException) -> Response:
 
 def _handle_http(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
+    if status >= 500 and status not in (502, 503, 504):  # the framework's own failure (e.g. serialising)
+        return _handle_unexpected(request, exc)
     detail = exc.detail if _looks_french(exc.detail) else FRENCH_DETAILS.get(status, FRENCH_TITLES.get(status, "Erreur"))
     headers = dict(exc.headers or {})
     if status == 401:
