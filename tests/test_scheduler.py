@@ -11,7 +11,8 @@ import threading
 import time
 
 import pytest
-from plume.api.problems import Problem
+from plume.api.problems import as_problem
+from plume.inference.errors import GenerationTimeout, QueueFull
 from plume.inference.engine import CancelToken, Chunk, Engine, GenerationParams
 from plume.inference.metrics import Metrics
 from plume.inference.scheduler import Scheduler
@@ -80,12 +81,12 @@ def test_queue_full_is_refused_with_retry_after():
         running = submit(scheduler, engine, "anne", "a", 20)
         await asyncio.sleep(0)  # dispatched: it runs, the queue is empty
         waiting = submit(scheduler, engine, "bruno", "b", 20)
-        with pytest.raises(Problem) as refused:
+        with pytest.raises(QueueFull) as refused:
             submit(scheduler, engine, "carla", "c", 20)
         await asyncio.gather(drain(scheduler, running), drain(scheduler, waiting))
         later = submit(scheduler, engine, "carla", "c", 2)  # room again once they finished
         await drain(scheduler, later)
-        return refused.value
+        return as_problem(refused.value)  # what the client receives
 
     problem = asyncio.run(scenario())
     assert problem.status == 503
@@ -132,12 +133,12 @@ def test_time_limit_cancels_and_answers_504():
         engine = PacedEngine(step_s=0.01)
         scheduler = Scheduler(queue_size=4, timeout_s=0.3, metrics=Metrics())
         job = submit(scheduler, engine, "anne", "a", 1000)
-        with pytest.raises(Problem) as timed_out:
+        with pytest.raises(GenerationTimeout) as timed_out:
             await drain(scheduler, job)
         await asyncio.sleep(0.1)
         steps = engine.steps
         await asyncio.sleep(0.2)
-        return timed_out.value, steps, engine.steps
+        return as_problem(timed_out.value), steps, engine.steps
 
     problem, steps, later = asyncio.run(scenario())
     assert problem.status == 504

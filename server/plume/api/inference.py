@@ -19,7 +19,8 @@ from litestar import Litestar, Request, Response, get, post
 from litestar.params import JSONBody
 from litestar.response import Stream
 
-from plume.api.problems import Problem
+from plume.api.problems import Problem, as_problem
+from plume.errors import Refusal
 from plume.inference.base import ModelUnavailable
 from plume.inference.engine import GenerationParams
 from plume.inference.metrics import Metrics
@@ -220,7 +221,8 @@ async def _sse(generation: Generation, completion_id: str, created: int, model: 
         yield frame({"role": "assistant", "content": ""}, None)
         async for piece in generation:
             yield frame({"content": piece}, None)
-    except Problem as problem:  # headers are already sent: report the error in the stream, as OpenAI does
+    except (Problem, Refusal) as refused:  # headers are already sent: report the error in the stream, as OpenAI does
+        problem = as_problem(refused)
         error = {"error": {"message": problem.detail, "type": problem.code or "error", "code": problem.status}}
         yield b"data: " + msgspec.json.encode(error) + b"\n\n"
         yield b"data: [DONE]\n\n"

@@ -66,7 +66,14 @@ async def triage_mail(request: Request, data: JSONBody[MailIn]) -> dict[str, Any
         result = await triage_task.triage(mail, rules, model, user=request.user.name)
         return {**msgspec.to_builtins(result), "engine": model.model_for(triage_task.TASK) if model else "rules"}
 
-    return await model_or_rules(data.engine, inference, run)
+    return with_mail_warnings(await model_or_rules(data.engine, inference, run), mail)
+
+
+def with_mail_warnings(result: dict[str, Any], mail: MailMessage) -> dict[str, Any]:
+    """What could not be read in the message (a garbled header, a broken part) is said, not hidden."""
+    if mail.warnings:
+        result.setdefault("warnings", []).extend(w for w in mail.warnings if w not in result["warnings"])
+    return result
 
 
 @post("/v1/mail/acknowledge", summary="Accusé de réception d'un courriel", tags=["courriel"], status_code=200)
@@ -81,7 +88,7 @@ async def acknowledge_mail(request: Request, data: JSONBody[AcknowledgeIn]) -> A
                                          book=_reference_book(request))
         return msgspec.to_builtins(ack)
 
-    result = await model_or_rules(data.engine, inference, run)
+    result = with_mail_warnings(await model_or_rules(data.engine, inference, run), mail)
     if data.format == "text":
         return result
     return render_letter(request, msgspec.convert(result, ack_task.Acknowledgement), data.format, data.values)

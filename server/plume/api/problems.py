@@ -1,19 +1,25 @@
 """RFC 9457 problem details, with a French `detail` a secretary can read.
 
-Handlers raise `Problem`; every other exception is turned into one here, so no route ever answers
-with a stack trace or with text from the request.
+Handlers raise `Problem`; lower layers raise their own `plume.errors.Refusal` subclasses, which are
+given their HTTP status here, in one table (`STATUS`). Every other exception is a 500 whose body and
+log line share an error id, so no route ever answers with a stack trace or with text from the request.
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
+import uuid
 from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from plume.errors import Refusal
 from plume.inference.base import INSTALL_HINT, ModelUnavailable
+from plume.inference.errors import (GenerationFailed, GenerationTimeout, InputTooLong, InvalidOptions, ModelLoading,
+                                    QueueFull, UnknownModel, UpstreamRefused, UpstreamUnavailable)
+from plume.security.errors import Forbidden, RateLimited, Unauthorized
 
 log = logging.getLogger("plume")
 
@@ -71,6 +77,37 @@ class Problem(Exception):
         self.extensions = extensions
 
 
+# The HTTP status of each lower layer's refusal: the one place where domain errors meet HTTP.
+STATUS: dict[type[Refusal], int] = {
+    Unauthorized: 401,
+    Forbidden: 403,
+    RateLimited: 429,
+    UnknownModel: 404,
+    InvalidOptions: 422,
+    InputTooLong: 413,
+    UpstreamRefused: 422,
+    ModelLoading: 503,
+    QueueFull: 503,
+    UpstreamUnavailable: 502,
+    GenerationTimeout: 504,
+    GenerationFailed: 500,
+}
+
+
+def as_problem(exc: Problem | Refusal) -> Problem:
+    """A lower layer's refusal as the problem the client receives (a Problem is returned as it is)."""
+    if isinstance(exc, Problem):
+        return exc
+    status = next((STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS), 500)
+    headers, extensions = {}, dict(exc.fields)
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+        extensions["retry_after"] = exc.retry_after
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="plume"'
+    return Problem(status, exc.detail, code=exc.code, headers=headers, **extensions)
+
+
 def problem_response(problem: Problem, request: Request | None = None) -> Response:
     body: dict[str, Any] = {
         "type": f"urn:plume:problem:{problem.code}" if problem.code else "about:blank",
@@ -88,6 +125,10 @@ def _handle_problem(request: Request, exc: Problem) -> Response:
     return problem_response(exc, request)
 
 
+def _handle_refusal(request: Request, exc: Refusal) -> Response:
+    return problem_response(as_problem(exc), request)
+
+
 def _handle_validation(request: Request, exc: ValidationException) -> Response:
     errors = []
     for item in exc.extra or []:
@@ -100,6 +141,8 @@ def _handle_validation(request: Request, exc: ValidationException) -> Response:
 
 def _handle_http(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
+    if status >= 500 and status not in (502, 503, 504):  # the framework's own failure (e.g. serialising)
+        return _handle_unexpected(request, exc)
     detail = exc.detail if _looks_french(exc.detail) else FRENCH_DETAILS.get(status, FRENCH_TITLES.get(status, "Erreur"))
     headers = dict(exc.headers or {})
     if status == 401:
@@ -127,11 +170,15 @@ def _handle_unicode(request: Request, exc: UnicodeDecodeError) -> Response:
 
 
 def _handle_unexpected(request: Request, exc: Exception) -> Response:
-    # Only the exception type and code locations: messages may quote the user's text.
+    # Only the exception type and code locations: messages may quote the user's text. The error id is
+    # in the log line and in the answer, so a report from a user leads to the right line.
+    error_id = uuid.uuid4().hex[:12]
     frames = traceback.extract_tb(exc.__traceback__)
     where = " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}" for f in reversed(frames[-6:]))
-    log.error("unexpected %s on %s %s at %s", type(exc).__name__, request.method, request.url.path, where)
-    return problem_response(Problem(500, FRENCH_DETAILS[500]), request)
+    log.error("unexpected %s on %s %s at %s [error_id=%s]", type(exc).__name__, request.method,
+              request.scope.get("path_template") or "?", where, error_id)
+    return problem_response(Problem(500, f"{FRENCH_DETAILS[500]} (référence de l'erreur : {error_id})",
+                                    code="internal", error_id=error_id), request)
 
 
 def _looks_french(text: str | None) -> bool:
@@ -141,6 +188,7 @@ def _looks_french(text: str | None) -> bool:
 
 EXCEPTION_HANDLERS = {
     Problem: _handle_problem,
+    Refusal: _handle_refusal,
     ModelUnavailable: _handle_model_unavailable,
     ValidationException: _handle_validation,
     HTTPException: _handle_http,
@@ -149,4 +197,4 @@ EXCEPTION_HANDLERS = {
     Exception: _handle_unexpected,
 }
 
-__all__ = ["Problem", "problem_response", "EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType"]
+__all__ = ["Problem", "STATUS", "as_problem", "problem_response", "EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType"]

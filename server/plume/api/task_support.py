@@ -13,7 +13,8 @@ import msgspec
 from litestar import Request, Response
 from litestar.response import ServerSentEvent
 
-from plume.api.problems import Problem
+from plume.api.problems import Problem, as_problem
+from plume.errors import Refusal
 from plume.inference.base import Inference, ModelUnavailable, NoInference
 from plume.security.middleware import note
 from plume.tasks.common import InvalidModelOutput
@@ -124,7 +125,8 @@ def sse(events: AsyncIterator[tuple[str, Any]], finish: Callable[..., Awaitable[
                     result = await fallback()
                     result.setdefault("warnings", []).append(MODEL_FAILED)
             yield message("done", result)
-        except Problem as problem:
+        except (Problem, Refusal) as refused:
+            problem = as_problem(refused)
             yield message("error", {"status": problem.status, "title": problem.title, "detail": problem.detail,
                                     **problem.extensions})
 

@@ -19,7 +19,7 @@ from typing import Any
 from jinja2 import Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from plume.security.safezip import ZipLimits, read_zip
+from plume.security.safezip import ZipContents, ZipLimits, read_package
 
 BODY, HEADER, FOOTER = "corps", "en-tête", "pied de page"
 
@@ -88,7 +88,8 @@ class ZipPackage:
 
     def __init__(self, entries: dict[str, bytes], order: list[str], dynamic: set[str], stored: set[str]) -> None:
         self.dynamic = dynamic
-        self.entries = entries
+        # Only the parts re-rendered per letter stay inflated; the others live compressed in _base.
+        self.entries = {name: entries[name] for name in order if name in dynamic}
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for name in order:
@@ -98,11 +99,10 @@ class ZipPackage:
         self._stored = stored
 
     @classmethod
-    def read(cls, data: bytes, dynamic: set[str], limits: ZipLimits = ZipLimits()) -> ZipPackage:
-        raw = zipfile.ZipFile(io.BytesIO(data))
-        order = [i.filename for i in raw.infolist() if not i.is_dir()]
-        stored = {i.filename for i in raw.infolist() if i.compress_type == zipfile.ZIP_STORED}
-        return cls(read_zip(data, limits), order, dynamic, stored)
+    def read(cls, data: bytes, dynamic: set[str], limits: ZipLimits = ZipLimits(),
+             contents: ZipContents | None = None) -> ZipPackage:
+        contents = contents or read_package(data, limits)  # checked names, sizes and ratio
+        return cls(contents.entries, list(contents.entries), dynamic, set(contents.stored))
 
     def build(self, rendered: dict[str, bytes]) -> bytes:
         buffer = io.BytesIO(self._base)

@@ -18,7 +18,7 @@ from docxtpl import DocxTemplate
 from plume.documents.base import (BODY, FOOTER, HEADER, JINJA_TAG, PartSource, PreparedTemplate, ZipPackage,
                                   normalize_tag)
 from plume.documents.formatting import make_environment
-from plume.security.safezip import ZipLimits, parse_xml
+from plume.security.safezip import UnsafeDocument, ZipLimits, parse_xml, read_package, xml_text
 
 _MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml."
 PART_LABELS = {
@@ -41,23 +41,22 @@ def templated_parts(entries: dict[str, bytes]) -> dict[str, str]:
     parts = {}
     for override in types:
         label = PART_LABELS.get(override.get("ContentType", ""))
-        if label:
+        if label and override.get("PartName", "").lower().endswith(".xml"):  # never an image as text
             parts[override.get("PartName", "").lstrip("/")] = label
     return parts
 
 
 def read_parts(data: bytes, limits: ZipLimits = ZipLimits()) -> tuple[ZipPackage, list[PartSource]]:
-    probe = ZipPackage.read(data, set(), limits)
-    if "[Content_Types].xml" not in probe.entries:
-        from plume.security.safezip import UnsafeDocument
+    contents = read_package(data, limits)
+    if "[Content_Types].xml" not in contents.entries:
         raise UnsafeDocument("Le fichier n'est pas un document Word (.docx) valide.")
-    labels = templated_parts(probe.entries)
+    labels = templated_parts(contents.entries)
     parts = []
     for name, label in labels.items():
-        xml = probe.entries.get(name, b"").decode("utf-8")
-        if "{" not in xml:
+        raw = contents.entries.get(name, b"")
+        if b"{" not in raw:
             continue
-        parse_xml(xml.encode("utf-8"))  # refuses DOCTYPE/entities before any regex touches it
+        xml = xml_text(raw)  # refuses DOCTYPE/entities (any encoding) before any regex touches it
         head = _HEAD.match(xml)
         head_text = head.group(0) if head else ""
         body = _PATCHER.patch_xml(xml[len(head_text):])
@@ -65,7 +64,7 @@ def read_parts(data: bytes, limits: ZipLimits = ZipLimits()) -> tuple[ZipPackage
         source = re.sub(r"<w:p([ >])", r"\n<w:p\1", body)
         parts.append(PartSource(name=name, label=label, head=head_text, source=source,
                                 line_labels=[label] * (source.count("\n") + 1)))
-    package = ZipPackage.read(data, {p.name for p in parts}, limits)
+    package = ZipPackage.read(data, {p.name for p in parts}, limits, contents)
     return package, parts
 
 

@@ -38,7 +38,7 @@ from plume.documents.formatting import plain_environment
 from plume.documents.lint import lint_template
 from plume.documents.manifest import TEMPLATE_ID, Manifest, ManifestError, load_manifest, parse_manifest
 from plume.documents.values import FieldErrors, validate
-from plume.security.safezip import UnsafeDocument, ZipLimits, check_xml_parts, read_zip
+from plume.security.safezip import UnsafeDocument, ZipLimits, check_upload
 
 log = logging.getLogger("plume.templates")
 
@@ -198,7 +198,7 @@ class TemplateLibrary:
         return result
 
     def health(self) -> dict[str, Any]:
-        self.refresh()
+        # No refresh here: /health runs on the event loop and must answer while a model is prepared.
         return {"status": "ok", "count": len(self._entries), "invalid": sorted(self.errors)}
 
     # -- uploads ----------------------------------------------------------------------------
@@ -219,9 +219,9 @@ class TemplateLibrary:
             if len(data) > self.max_document_bytes:
                 raise UploadRefused(413, "Le document dépasse la taille autorisée.")
             try:
-                check_xml_parts(read_zip(data, self.limits))
+                check_upload(data, self.limits)
             except UnsafeDocument as exc:
-                raise UploadRefused(422, str(exc)) from None
+                raise UploadRefused(exc.status, str(exc)) from None
         if manifest is not None and len(manifest) > 1024 * 1024:
             raise UploadRefused(413, "Le fichier template.toml dépasse la taille autorisée.")
         with self._lock:

@@ -213,7 +213,7 @@ def trial_render(model: Path, data: bytes, examples: dict, commune: dict | None,
         return [Finding(p.message, file=file, part=p.part, paragraph=p.paragraph) for p in exc.problems]
     except RenderFailed as exc:
         return [Finding(f"le remplissage avec les exemples échoue ({exc})", file=file)]
-    package = ZipPackage.read(output, set(), limits)
+    package = ZipPackage.read(output, {p.name for p in prepared.parts}, limits)
     findings = []
     for part in prepared.parts:
         try:

@@ -20,7 +20,7 @@ from lxml import etree
 
 from plume.documents.base import BODY, FOOTER, HEADER, JINJA_TAG, PartSource, PreparedTemplate, ZipPackage, normalize_tag
 from plume.documents.formatting import make_environment, odt_line_break
-from plume.security.safezip import UnsafeDocument, ZipLimits, parse_xml
+from plume.security.safezip import UnsafeDocument, ZipLimits, parse_xml, read_package
 
 TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
@@ -143,12 +143,12 @@ def to_source(root: etree._Element) -> str:
 
 
 def read_parts(data: bytes, limits: ZipLimits = ZipLimits()) -> tuple[ZipPackage, list[PartSource]]:
-    probe = ZipPackage.read(data, set(), limits)
-    if probe.entries.get("mimetype", b"").strip() != b"application/vnd.oasis.opendocument.text":
+    contents = read_package(data, limits)
+    if contents.entries.get("mimetype", b"").strip() != b"application/vnd.oasis.opendocument.text":
         raise UnsafeDocument("Le fichier n'est pas un document texte OpenDocument (.odt) valide.")
     parts = []
     for name, label in ODT_PARTS.items():
-        raw = probe.entries.get(name)
+        raw = contents.entries.get(name)
         if raw is None or b"{" not in raw:
             continue
         root = parse_xml(raw)
@@ -157,7 +157,7 @@ def read_parts(data: bytes, limits: ZipLimits = ZipLimits()) -> tuple[ZipPackage
         head = '<?xml version="1.0" encoding="UTF-8"?>\n'
         parts.append(PartSource(name=name, label=BODY if label == BODY else "styles", head=head, source=source,
                                 line_labels=_line_labels(source, label)))
-    package = ZipPackage.read(data, {p.name for p in parts}, limits)
+    package = ZipPackage.read(data, {p.name for p in parts}, limits, contents)
     return package, parts
 
 

@@ -30,8 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from plume.api.problems import Problem
 from plume.inference.engine import CancelToken, Chunk, Engine, EngineError, GenerationParams
+from plume.inference.errors import GenerationFailed, GenerationTimeout, InferenceRefusal, QueueFull
 from plume.inference.metrics import Metrics
 
 log = logging.getLogger("plume.scheduler")
@@ -39,25 +39,6 @@ log = logging.getLogger("plume.scheduler")
 _END = object()
 DEFAULT_BATCH = 8  # requests decoded together by a batching engine that does not say otherwise
 _ids = itertools.count(1)
-
-
-class QueueFull(Problem):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(503, "Plume est très sollicité en ce moment : toutes les places de la file d'attente sont "
-                              f"prises. Réessayez dans {retry_after} secondes.", code="queue-full",
-                         headers={"Retry-After": str(retry_after)}, retry_after=retry_after)
-
-
-class GenerationTimeout(Problem):
-    def __init__(self, limit_s: float) -> None:
-        super().__init__(504, f"La génération a dépassé le temps maximal de {limit_s:g} secondes et a été arrêtée. "
-                              "Essayez avec un texte plus court.", code="timeout")
-
-
-class GenerationFailed(Problem):
-    def __init__(self, model: str) -> None:
-        super().__init__(500, f"Le modèle « {model} » a rencontré une erreur pendant la génération. Le service "
-                              "informatique peut consulter le journal du serveur.", code="engine-error")
 
 
 @dataclass(eq=False)
@@ -373,7 +354,7 @@ class Scheduler:
             self._withdraw(job)
 
     def _as_problem(self, job: Job, exc: BaseException) -> BaseException:
-        if isinstance(exc, Problem):
+        if isinstance(exc, InferenceRefusal):
             return exc
         # Only the type: engine messages may quote the prompt.
         kind = "engine error" if isinstance(exc, EngineError) else "unexpected"

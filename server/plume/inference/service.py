@@ -17,9 +17,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from plume.api.problems import Problem
 from plume.config import Settings
 from plume.inference.base import Completion, Message, ModelUnavailable
+from plume.inference.errors import InferenceRefusal, InputTooLong, InvalidOptions, ModelLoading, UnknownModel
 from plume.inference.engine import Engine, GenerationParams
 from plume.inference.metrics import Metrics
 from plume.inference.scheduler import Job, Scheduler
@@ -212,8 +212,8 @@ class InferenceService:
     def slot_for_model(self, model_id: str, *, task: str = "chat") -> ModelSlot:
         slot = self.slots.get(model_id)
         if slot is None:
-            raise Problem(404, f"Le modèle « {model_id} » n'existe pas dans le catalogue de ce serveur. "
-                               "La liste des modèles est sur /v1/models.", code="unknown-model")
+            raise UnknownModel(f"Le modèle « {model_id} » n'existe pas dans le catalogue de ce serveur. "
+                               "La liste des modèles est sur /v1/models.")
         if slot.status == UNAVAILABLE:
             raise self._unavailable(task, [slot])
         return slot
@@ -249,8 +249,8 @@ class InferenceService:
             try:
                 await asyncio.wait_for(slot.loaded.wait(), self.timeout_s)
             except TimeoutError:
-                raise Problem(503, f"Le modèle « {slot.id} » est encore en cours de chargement. Réessayez dans un "
-                                   "instant.", code="model-loading", headers={"Retry-After": "10"}) from None
+                raise ModelLoading(f"Le modèle « {slot.id} » est encore en cours de chargement. Réessayez dans un "
+                                   "instant.", retry_after=10) from None
         if slot.status != READY or slot.engine is None:
             raise self._unavailable(task, [slot])
         engine = slot.engine
@@ -268,8 +268,8 @@ class InferenceService:
                 generate = partial(engine.generate, prompt, params, language_pair=language_pair)
             job = self.scheduler.submit(engine=engine, task=task, user=user, prompt=prompt, params=params,
                                         generate=generate)
-        except Problem as refused:  # too long, queue full: counted per task like the others
-            self.metrics.requests.labels(task, slot.id, refused.code or str(refused.status)).inc()
+        except InferenceRefusal as refused:  # too long, queue full: counted per task like the others
+            self.metrics.requests.labels(task, slot.id, refused.code).inc()
             raise
         self.metrics.prompt_tokens.labels(slot.id).inc(prompt_tokens)
         return Generation(self, job, slot.id, prompt_tokens, params)
@@ -360,8 +360,8 @@ class Generation:
                 if self.completion_tokens >= self.params.max_new_tokens:
                     self.finish_reason = "length"
             outcome = "ok"
-        except Problem as problem:
-            outcome = problem.code or str(problem.status)
+        except InferenceRefusal as refused:
+            outcome = refused.code
             raise
         except (asyncio.CancelledError, GeneratorExit):
             outcome = "cancelled"
@@ -430,15 +430,14 @@ def _fit(params: GenerationParams, prompt_tokens: int, engine: Engine, slot: Mod
     """413 when the input alone fills the model's context; otherwise clamp max_new_tokens to what is left."""
     limit = int(engine.context_length or 0)
     if params.max_new_tokens < 1:
-        raise Problem(422, "Le nombre maximal de jetons à générer (max_tokens) doit être au moins 1.",
-                      code="max-tokens")
+        raise InvalidOptions("Le nombre maximal de jetons à générer (max_tokens) doit être au moins 1.")
     if not limit:
         return params
     seq2seq = "encoder" in slot.kind
     if prompt_tokens >= limit or (not seq2seq and prompt_tokens + 1 > limit):
-        raise Problem(413, f"Le texte est trop long pour le modèle « {slot.id} » : {prompt_tokens} jetons, pour une "
+        raise InputTooLong(f"Le texte est trop long pour le modèle « {slot.id} » : {prompt_tokens} jetons, pour une "
                            f"limite de {limit} jetons. Raccourcissez-le ou découpez-le en plusieurs parties.",
-                      code="input-too-long", prompt_tokens=prompt_tokens, context_length=limit)
+                           prompt_tokens=prompt_tokens, context_length=limit)
     room = limit if seq2seq else limit - prompt_tokens
     if params.max_new_tokens > room:
         params = GenerationParams(**{**_fields(params), "max_new_tokens": room})

@@ -28,18 +28,12 @@ from typing import Any
 
 import httpx
 
-from plume.api.problems import Problem
 from plume.inference.engine import CancelToken, Chunk, Engine, EngineError, GenerationParams
+from plume.inference.errors import InferenceRefusal, UpstreamRefused, UpstreamUnavailable
 
 log = logging.getLogger("plume.upstream")
 
 CHARS_PER_TOKEN = 3.5  # rough estimate for French text; the upstream's own count is used for usage
-
-
-class UpstreamUnavailable(Problem):
-    def __init__(self, url: str) -> None:
-        super().__init__(502, f"Le serveur de modèles {url} ne répond pas ou a renvoyé une erreur. Réessayez dans "
-                              "un instant ; si cela persiste, prévenez le service informatique.", code="upstream")
 
 
 class UpstreamEngine(Engine):
@@ -148,12 +142,12 @@ class UpstreamEngine(Engine):
         while time.monotonic() < deadline and not cancel.cancelled:
             time.sleep(0.05)
 
-    def _refused(self, response: httpx.Response) -> Problem:
+    def _refused(self, response: httpx.Response) -> InferenceRefusal:
         response.read()
         log.error("upstream %s refused the request with %s", self.url, response.status_code)
         if response.status_code in (400, 413, 422):
-            return Problem(422, "Le serveur de modèles a refusé la requête (texte trop long ou réglages invalides).",
-                           code="upstream-refused", upstream_status=response.status_code)
+            return UpstreamRefused("Le serveur de modèles a refusé la requête (texte trop long ou réglages "
+                                   "invalides).", upstream_status=response.status_code)
         return UpstreamUnavailable(self.url)
 
     def close(self) -> None:

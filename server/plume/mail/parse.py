@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import mailbox
 import re
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from plume.mail.html import html_to_text
 
+log = logging.getLogger("plume.mail")
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024   # a whole message, attachments included
 MAX_BODY_CHARS = 100_000               # text kept for analysis
 MAX_PARTS = 200                        # MIME parts walked
@@ -43,6 +45,7 @@ class MailMessage:
     links: list[tuple[str, str]] = field(default_factory=list)  # (link text, href)
     attachments: list[Attachment] = field(default_factory=list)
     html_only: bool = False
+    warnings: list[str] = field(default_factory=list)  # French: what could not be read (never its content)
 
     @property
     def sender(self) -> str:
@@ -56,66 +59,123 @@ class MailMessage:
 
 
 def parse_message(raw: bytes | str, file: str = "message.eml") -> MailMessage:
-    """Parse one RFC 5322 message. Never decodes attachments: it only lists them."""
+    """Parse one RFC 5322 message. Never decodes attachments: it only lists them.
+
+    Never raises on what the message holds (only MessageTooLarge): an unreadable header becomes an
+    empty value, an unreadable part is skipped, each with a French warning in `warnings`."""
     size = len(raw)
     if size > MAX_MESSAGE_BYTES:
         raise MessageTooLarge(f"message de {size} octets (limite {MAX_MESSAGE_BYTES})")
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
-    msg: EmailMessage = email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[assignment]
+    try:
+        msg: EmailMessage = email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[assignment]
+    except Exception as exc:  # noqa: BLE001 — the parser is lenient; this is a last resort
+        log.warning("message %s unreadable: %s", file, type(exc).__name__)
+        return MailMessage(file=file, warnings=["Le message est illisible (structure MIME invalide)."])
     return _to_mail(msg, file)
 
 
-def _header(msg: EmailMessage, name: str) -> str:
-    try:
-        return str(msg.get(name, "") or "")
-    except (ValueError, TypeError, IndexError):  # malformed encoded words
-        return str(msg.get_all(name, [""])[0] or "")
+PART_UNREADABLE = "Une partie du message est illisible : elle a été ignorée."
+
+
+class _Reader:
+    """Reads headers and parts of one message, turning every failure into a warning."""
+
+    def __init__(self, msg: EmailMessage, file: str) -> None:
+        self.msg, self.file = msg, file
+        self.warnings: list[str] = []
+
+    def warn(self, what: str, exc: Exception) -> None:
+        # The header's name and the exception type only: never the value, which is the sender's text.
+        log.warning("message %s: %s unreadable (%s)", self.file, what, type(exc).__name__)
+        message = PART_UNREADABLE if what == "part" else f"En-tête « {what} » illisible : laissé vide."
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def header(self, name: str) -> str:
+        try:
+            return clean(str(self.msg.get(name, "") or ""))
+        except Exception as exc:  # noqa: BLE001 — malformed encoded words, stdlib parser bugs
+            self.warn(name, exc)
+            return ""
+
+    def addresses(self, *names: str) -> list[tuple[str, str]]:
+        values = [self.header(name) for name in names]
+        try:
+            return [(clean(n), clean(a)) for n, a in getaddresses([v for v in values if v])]
+        except Exception as exc:  # noqa: BLE001
+            self.warn(names[0], exc)
+            return []
 
 
 def _to_mail(msg: EmailMessage, file: str) -> MailMessage:
-    (name, address), *_ = getaddresses([_header(msg, "From")]) or [("", "")]
+    reader = _Reader(msg, file)
+    (name, address), *_ = reader.addresses("From") or [("", "")]
     mail = MailMessage(
         file=file,
         sender_name=name.strip(),
         sender_address=address.strip(),
-        to=[addr for _, addr in getaddresses([_header(msg, "To"), _header(msg, "Cc")]) if addr],
-        subject=" ".join(_header(msg, "Subject").split()),
-        date=_date(_header(msg, "Date")),
+        to=[addr for _, addr in reader.addresses("To", "Cc") if addr],
+        subject=" ".join(reader.header("Subject").split()),
+        date=_date(reader.header("Date")),
     )
     plain, html = [], []
-    for count, part in enumerate(msg.walk()):
-        if count >= MAX_PARTS:
-            break
-        if part.is_multipart():
-            continue
-        if part.is_attachment() or part.get_filename():
-            payload = part.get_payload()
-            mail.attachments.append(Attachment(part.get_filename() or "(sans nom)", part.get_content_type(),
-                                               _encoded_size(payload)))
-            continue
-        if part.get_content_maintype() != "text":
-            continue
-        text = _text_of(part)
-        (html if part.get_content_subtype() == "html" else plain).append(text)
+    try:
+        for count, part in enumerate(msg.walk()):
+            if count >= MAX_PARTS:
+                break
+            try:
+                _read_part(part, mail, plain, html)
+            except Exception as exc:  # noqa: BLE001 — one broken part does not hide the others
+                reader.warn("part", exc)
+    except Exception as exc:  # noqa: BLE001 — walking a broken multipart tree
+        reader.warn("part", exc)
     if plain:
-        mail.body = "\n\n".join(plain)
+        mail.body = clean("\n\n".join(plain))
     if html:
-        html_text, mail.links = html_to_text("\n".join(html))
+        html_text, links = html_to_text(clean("\n".join(html)))
+        mail.links = [(clean(text), clean(href)) for text, href in links]
         if not plain:
-            mail.body, mail.html_only = html_text, True
+            mail.body, mail.html_only = clean(html_text), True
     mail.body = mail.body[:MAX_BODY_CHARS].strip()
     if not mail.links:
         mail.links = [("", url) for url in re.findall(r"https?://[^\s<>\"')]+", mail.body)]
+    mail.warnings = reader.warnings
     return mail
+
+
+def _read_part(part: EmailMessage, mail: MailMessage, plain: list[str], html: list[str]) -> None:
+    if part.is_multipart():
+        return
+    if part.is_attachment() or part.get_filename():
+        payload = part.get_payload()
+        mail.attachments.append(Attachment(clean(part.get_filename() or "(sans nom)"), part.get_content_type(),
+                                           _encoded_size(payload)))
+        return
+    if part.get_content_maintype() != "text":
+        return
+    text = _text_of(part)
+    (html if part.get_content_subtype() == "html" else plain).append(text)
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean(text: str) -> str:
+    """Text that can be encoded: lone surrogates (UTF-7 can carry them; undecodable bytes become them)
+    are replaced, so no later JSON or UTF-8 encoding fails on the sender's bytes."""
+    return _SURROGATES.sub("\ufffd", text)
 
 
 def _text_of(part: EmailMessage) -> str:
     try:
         return part.get_content()
-    except (LookupError, ValueError, AssertionError):
-        # Unknown or lying charset: decode the bytes as Latin-1 rather than fail the whole message.
+    except Exception:  # noqa: BLE001 — unknown or lying charset, UTF-7 oddities, bad transfer encoding
+        # Decode the bytes as UTF-8, else Latin-1, rather than fail the whole message.
         data = part.get_payload(decode=True) or b""
+        if not isinstance(data, bytes):
+            return ""
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
@@ -138,7 +198,11 @@ def _date(value: str) -> datetime | None:
 def from_fields(sender: str = "", subject: str = "", body: str = "", date: str | None = None,
                 file: str = "message") -> MailMessage:
     """A message given as form fields rather than a raw .eml."""
-    (name, address), *_ = getaddresses([sender]) or [("", "")]
+    sender, subject, body = clean(sender), clean(subject), clean(body)
+    try:
+        (name, address), *_ = getaddresses([sender]) or [("", "")]
+    except Exception:  # noqa: BLE001 — an address the parser cannot split: keep it as the name
+        name, address = sender, ""
     when = None
     if date:
         try:

@@ -6,7 +6,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
 
-from plume.api.problems import Problem
+from plume.security.errors import Forbidden, Unauthorized
 from plume.security.roles import Role
 from plume.security.tokens import User, UserStore
 
@@ -25,7 +25,7 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
         scheme, _, token = header.partition(" ")
         user = store.authenticate(token.strip()) if scheme.lower() == "bearer" else None
         if user is None:
-            raise Problem(401, UNAUTHORIZED, code="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="plume"'})
+            raise Unauthorized(UNAUTHORIZED)  # the edge adds WWW-Authenticate
         return AuthenticationResult(user=user, auth=None)
 
 
@@ -39,8 +39,7 @@ def requires(role: Role):
     def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         user: User = connection.user
         if not user.role.allows(role):
-            raise Problem(403, f"Cette action demande le rôle « {role} » ; votre rôle est « {user.role} ».",
-                          code="forbidden")
+            raise Forbidden(f"Cette action demande le rôle « {role} » ; votre rôle est « {user.role} ».")
 
     guard.__name__ = f"requires_{role.name.lower()}"
     return guard

@@ -10,7 +10,7 @@ import time
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from plume.api.problems import Problem
+from plume.security.errors import RateLimited
 
 
 def rate_limit_middleware(app: ASGIApp) -> ASGIApp:
@@ -28,9 +28,9 @@ def rate_limit_middleware(app: ASGIApp) -> ASGIApp:
         if tokens < 1.0:
             wait = max(1, int((1.0 - tokens) * 60.0 / per_minute) + 1)
             buckets[user.name] = (tokens, now)
-            # Raised, not sent: Litestar's exception handlers turn it into problem+json.
-            raise Problem(429, f"Trop de requêtes : limite de {per_minute} par minute. Réessayez dans {wait} s.",
-                          code="rate-limited", headers={"Retry-After": str(wait)})
+            # Raised, not sent: Litestar's exception handlers turn it into problem+json (429 + Retry-After).
+            raise RateLimited(f"Trop de requêtes : limite de {per_minute} par minute. Réessayez dans {wait} s.",
+                              retry_after=wait)
         buckets[user.name] = (tokens - 1.0, now)
         await app(scope, receive, send)
 

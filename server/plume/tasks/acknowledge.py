@@ -17,8 +17,9 @@ import msgspec
 from babel.dates import format_date
 
 from plume.inference.base import Inference, Message
+from plume.inference.errors import GenerationFailed
 from plume.mail.parse import MailMessage
-from plume.tasks.common import complete_structured, fence
+from plume.tasks.common import InvalidModelOutput, complete_structured, fence
 from plume.tasks.triage import Rules, TriageResult, strip_injection, triage_by_rules
 
 TASK = "acknowledge"
@@ -165,8 +166,11 @@ async def acknowledge(mail: MailMessage, rules: Rules, inference: Inference | No
                               "d'autre. Réponds uniquement par un objet JSON {\"summary\": \"...\"}. " + rule),
             Message("user", fenced),
         ]
-        answer, completion = await complete_structured(inference, TASK, messages, _Summary, user=user,
-                                                       max_tokens=120, check=_one_sentence)
+        try:
+            answer, completion = await complete_structured(inference, TASK, messages, _Summary, user=user,
+                                                           max_tokens=120, check=_one_sentence)
+        except GenerationFailed as exc:  # the engine broke on this message: no answer, like an invalid one
+            raise InvalidModelOutput(TASK, "erreur du moteur") from exc
         ack.summary, ack.engine = " ".join(answer.summary.split()), completion.model
     ack.text = acknowledge_text(ack, commune_name)
     ack.values = template_values(ack, mail)

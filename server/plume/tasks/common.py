@@ -48,6 +48,9 @@ def extract_json(text: str) -> Any:
     if start < 0:
         raise ValueError("aucun objet JSON dans la réponse")
     value, _ = json.JSONDecoder().raw_decode(text[start:])
+    # A "\ud800" escape decodes to a lone surrogate that no answer can carry: UnicodeEncodeError is a
+    # ValueError, so such an answer is invalid like any other (retried, then the rules in "auto").
+    json.dumps(value, ensure_ascii=False).encode("utf-8")
     return value
 
 

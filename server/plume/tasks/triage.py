@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 import msgspec
 
 from plume.inference.base import Inference, Message
+from plume.inference.errors import GenerationFailed
 from plume.mail.parse import MailMessage
-from plume.tasks.common import complete_structured, fence
+from plume.tasks.common import InvalidModelOutput, complete_structured, fence
 from plume.tasks.facts import find_deadlines
 
 DEFAULT_RULES = Path(__file__).parent / "data" / "triage_rules.toml"
@@ -344,8 +345,11 @@ async def triage(mail: MailMessage, rules: Rules, inference: Inference | None = 
     result = triage_by_rules(mail, rules)
     if inference is None or not inference.has_model(TASK):
         return result
-    answer, completion = await complete_structured(inference, TASK, triage_messages(mail, rules),
-                                                   answer_schema(rules), user=user, max_tokens=200)
+    try:
+        answer, completion = await complete_structured(inference, TASK, triage_messages(mail, rules),
+                                                       answer_schema(rules), user=user, max_tokens=200)
+    except GenerationFailed as exc:  # the engine broke on this message: no answer, like an invalid one
+        raise InvalidModelOutput(TASK, "erreur du moteur") from exc
     result.summary = " ".join(answer.summary.split())[:300] or result.summary
     trusted = result.category != rules.phishing.category or not result.phishing
     injected = any("injection" in r for r in result.reasons)
