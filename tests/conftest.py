@@ -49,6 +49,12 @@ class PlumeServer:
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=kwargs.pop("timeout", 120), **kwargs)
 
+    def health(self) -> dict:
+        """/health as an administrator sees it: every component's details (the public view has only
+        `status` and `queue_depth`)."""
+        return httpx.get(f"{self.url}/health", headers={"Authorization": f"Bearer {self.tokens['admin']}"},
+                         timeout=10).json()
+
     def add_user(self, name: str, role: str) -> str:
         out = plume_cli("users", "add", name, "--role", role, data=self.data)
         return out.stdout.strip().splitlines()[-1]
