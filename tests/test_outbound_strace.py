@@ -38,7 +38,7 @@ TELEMETRY_HOST = "events.data.microsoft.com"
 def _environment(home: Path, **extra: str) -> dict[str, str]:
     """The test process's environment, without the telemetry switch (conftest sets it for the
     suite's own process), with a HOME of its own where the runtimes would keep their device id."""
-    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    env = {k: v for k, v in os.environ.items() if k not in ("ORT_DISABLE_TELEMETRY", "XDG_CACHE_HOME")}
     home.mkdir(parents=True, exist_ok=True)
     return {**env, "HOME": str(home), **extra}
 
