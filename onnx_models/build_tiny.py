@@ -28,6 +28,9 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# No telemetry from ONNX Runtime / onnxruntime-genai here either (the builder runs in a subprocess,
+# which inherits this): see server/plume/__init__.py.
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 SAMPLES = Path(os.environ.get("PLUME_SAMPLES", REPO.parent / "shared" / "samples"))
 SEED = 20261125
 

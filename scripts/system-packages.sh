@@ -1,11 +1,25 @@
 #!/usr/bin/env bash
-# Debian packages the tests need: headless LibreOffice with its Python bridge (the .oxt tests and
-# PDF/conversion checks), Chromium (the Word task pane tests) and Apertium fr<->es (a real,
-# deterministic translation engine for the translation tests).
+# Debian packages the tests need, each for a real part the tests use instead of a mock:
+#   LibreOffice (headless) with its Python bridge   the .oxt tests, PDF and format conversions
+#   Chromium                                         the Word task pane tests (Playwright)
+#   Apertium fr<->es                                 a real, deterministic translation engine
+#   strace                                           the outbound-traffic test (syscall level)
+#   Grammalecte                                      French proofreading (also used by the server)
+#   Dovecot                                          a real IMAP server for the mailbox worker's tests
+#                                                    (started by the tests; the system service is not needed)
+#   poppler-utils                                    reading rendered PDFs (tables inside the margins)
 set -euo pipefail
-packages=(libreoffice-writer-nogui python3-uno libreoffice-script-provider-python
-          chromium apertium apertium-fr-es fonts-dejavu-core fonts-liberation2 openssl
-          python3-grammalecte)
+packages=(
+  libreoffice-writer-nogui python3-uno libreoffice-script-provider-python
+  chromium
+  apertium apertium-fr-es
+  fonts-dejavu-core fonts-liberation2
+  openssl
+  strace
+  python3-grammalecte
+  dovecot-imapd
+  poppler-utils
+)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,18 +17,11 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = Path(os.environ.get("PLUME_SAMPLES", REPO.parent / "shared" / "samples"))
 TINY_MODELS = REPO / "onnx_models" / "tiny" / "models.toml"
-NETGUARD = REPO / "tests" / "netguard"
 SESSION_START = time.time()
-OUTBOUND_LOG = Path(os.environ.setdefault("PLUME_OUTBOUND_LOG", str(Path(tempfile.gettempdir()) / f"plume-outbound-{os.getpid()}.log")))
 
-# Every process the tests start refuses non-loopback connections and records the attempt
-# (tests/netguard/sitecustomize.py); so does this one.
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETGUARD), os.environ.get("PYTHONPATH")]))
-_spec = importlib.util.spec_from_file_location("plume_netguard", NETGUARD / "sitecustomize.py")
-_spec.loader.exec_module(importlib.util.module_from_spec(_spec))
-
-# Hub libraries must never try the network, even by accident.
-os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+# Hub libraries must never try the network, even by accident; nor ONNX Runtime's telemetry in the
+# tests' own process (Plume's processes force it off themselves: tests/test_outbound_strace.py).
+os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ORT_DISABLE_TELEMETRY="1")
 
 
 def free_port() -> int:
@@ -57,6 +48,12 @@ class PlumeServer:
     def client(self, role: str | None = "user", **kwargs) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=kwargs.pop("timeout", 120), **kwargs)
+
+    def health(self) -> dict:
+        """/health as an administrator sees it: every component's details (the public view has only
+        `status` and `queue_depth`)."""
+        return httpx.get(f"{self.url}/health", headers={"Authorization": f"Bearer {self.tokens['admin']}"},
+                         timeout=10).json()
 
     def add_user(self, name: str, role: str) -> str:
         out = plume_cli("users", "add", name, "--role", role, data=self.data)

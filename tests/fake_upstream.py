@@ -73,7 +73,7 @@ def wait_model_ready(server, model: str = "scripted") -> None:
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        health = httpx.get(f"{server.url}/health").json()
+        health = server.health()
         if health.get("models", {}).get("models", {}).get(model, {}).get("status") not in (None, "loading"):
             return
         time.sleep(0.2)

@@ -98,6 +98,7 @@ def test_killed_during_upload_loses_nothing_and_leaves_nothing_torn(tmp_path):
     again = start_server(tmp_path / "restart", "--data", str(srv.data), users=False)
     again.tokens = tokens
     try:
+        assert not torn.exists()  # removed when the server starts, not at the next upload
         with again.client("template-owner") as client:
             assert _revisions(client) == before
             assert client.post(f"/v1/templates/{TEMPLATE}/render",
@@ -119,7 +120,7 @@ def test_model_files_removed_while_serving(tmp_path):
             _wait_ready(srv, "tiny-llm")
             assert client.post("/v1/chat/completions", json=chat).status_code == 200
             shutil.rmtree(models / "tiny-llm")
-            health = httpx.get(f"{srv.url}/health").json()
+            health = srv.health()
             assert health["status"] == "degraded"
             assert health["models"]["models"]["tiny-llm"]["status"] == "files-missing"
             # Still loaded in memory: the secretaries keep working until IT reinstalls it.
@@ -131,7 +132,7 @@ def test_model_files_removed_while_serving(tmp_path):
 def _wait_ready(srv, model: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if httpx.get(f"{srv.url}/health").json()["models"]["models"][model]["status"] == "ready":
+        if srv.health()["models"]["models"][model]["status"] == "ready":
             return
         time.sleep(0.2)
     pytest.fail(f"{model} never became ready")

@@ -392,7 +392,7 @@ def test_library_reloads_on_change(tmp_path):
     srv = start_server(tmp_path, "--templates", str(library))
     try:
         client = srv.client()
-        assert srv.client(None).get("/health").json()["templates"]["count"] == 2
+        assert srv.health()["templates"]["count"] == 2
         manifest = library / "lettre-test" / "template.toml"
         manifest.write_text(manifest.read_text(encoding="utf-8").replace('title = "Lettre de test"',
                                                                          'title = "Lettre modifiée"'), encoding="utf-8")

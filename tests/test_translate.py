@@ -216,7 +216,7 @@ def test_malformed_segments_are_422(bare, body):
 
 
 def test_health_lists_apertium_pairs_and_the_lexicon(bare):
-    language = httpx.get(f"{bare.url}/health").json()["language"]
+    language = bare.health()["language"]
     assert "fr-es" in language["apertium"] and language["jargon_terms"] >= 80
 
 

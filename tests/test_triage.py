@@ -62,8 +62,9 @@ def test_cli_csv_mbox_maildir_and_own_rules(samples, expected, tmp_path):
     assert [r["category"] for r in rows] == [expected[name]["category"] for name in sorted(expected)]
     assert len(json.loads(plume_triage(str(tmp_path / "Maildir"), "--quiet").stdout)) == 8
 
-    table = list(csv.DictReader(io.StringIO(plume_triage(str(samples / "emails"), "--format", "csv").stdout)))
-    assert table[1]["priority"] == "urgent" and table[3]["deadline"] == "2026-11-30"
+    table = list(csv.DictReader(io.StringIO(plume_triage(str(samples / "emails"), "--format", "csv").stdout.lstrip("\ufeff")),
+                                delimiter=";"))  # for Excel fr-CH: tests/test_triage_cli.py
+    assert table[1]["priorité"] == "urgente" and table[3]["échéance"] == "30.11.2026"
 
     # The commune edits its rules: a new urgency word raises the attestation request.
     rules = (REPO / "server/plume/tasks/data/triage_rules.toml").read_text(encoding="utf-8")

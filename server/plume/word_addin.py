@@ -13,7 +13,7 @@ STATIC_DIR = ADDIN_DIR / "src"
 MANIFEST_TEMPLATE = ADDIN_DIR / "manifest.xml"
 # The origin written in the template; every URL in it starts with this.
 TEMPLATE_ORIGIN = "https://localhost:8443"
-_VERSION = re.compile(r"^\d{1,5}(\.\d{1,5}){0,3}$")
+_VERSION = re.compile(r"\A\d{1,5}(\.\d{1,5}){0,3}\Z")
 
 
 class ManifestError(ValueError):

@@ -53,6 +53,7 @@ async def lifespan(app):
         limits=ZipLimits(max_entries=settings.max_zip_entries, max_inflated_bytes=settings.max_zip_inflated_bytes),
         max_document_bytes=settings.max_document_bytes,
     )
+    library.remove_torn_uploads()
     app.state.templates = library
     app.state.health_sources["templates"] = library
     yield

@@ -38,8 +38,10 @@ class PlainLanguageRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=T
 class TranslateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     text: Text | None = None
     segments: Annotated[list[translate.Segment], msgspec.Meta(min_length=1)] | None = None  # instead of text
-    target: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2}(?:[-_][A-Za-z]{2})?$")]
-    source: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2}(?:[-_][A-Za-z]{2})?$")] | None = None
+    # "$(?!\n)": Python's "$" also matches before a final newline ("es\n"); this form means the same
+    # in the OpenAPI schema's regex dialect (ECMA-262), where \Z does not exist.
+    target: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2}(?:[-_][A-Za-z]{2})?$(?!\n)")]
+    source: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2}(?:[-_][A-Za-z]{2})?$(?!\n)")] | None = None
     format: Literal["text", "html"] = "text"
     engine: Engine = "auto"  # "rules" = Apertium
 

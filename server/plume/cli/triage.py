@@ -1,27 +1,47 @@
 """`plume triage PATH`: sort a file, a folder of .eml, an mbox or a Maildir; JSON or CSV on stdout,
-a progress bar on stderr."""
+a progress bar on stderr.
+
+A message that cannot be read or sorted is named on stderr and the others are sorted all the same.
+Exit status: 0 when at least one message was sorted (or there was none), 2 when PATH or the rules
+file is missing or invalid, 3 when there were messages and none of them could be read.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import csv
+import io
 import json
+import os
 import sys
 from pathlib import Path
 
 import msgspec
 
+NONE_READABLE = 3
+
 FIELDS = ("file", "category", "priority", "service", "language", "deadline", "needs_reply", "summary", "reasons",
           "phishing")
+# The CSV is for a spreadsheet in a French-speaking office (Excel fr-CH): French column names and values.
+CSV_HEADERS = {"file": "fichier", "category": "catégorie", "priority": "priorité", "service": "service",
+               "language": "langue", "deadline": "échéance", "needs_reply": "réponse attendue", "summary": "résumé",
+               "reasons": "raisons", "phishing": "hameçonnage"}
+PRIORITIES_FR = {"urgent": "urgente", "high": "haute", "normal": "normale", "low": "basse"}
+LANGUAGES_FR = {"fr": "français", "de": "allemand", "it": "italien", "en": "anglais", "es": "espagnol",
+                "pt": "portugais", "rm": "romanche"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("triage", help="trier des courriels (.eml, dossier, mbox, Maildir)",
-                                   description="Trie des courriels : catégorie, priorité, service, échéance, "
-                                               "réponse attendue, résumé et raisons.")
+    parser = subparsers.add_parser(
+        "triage", help="trier des courriels (.eml, dossier, mbox, Maildir)",
+        description="Trie des courriels : catégorie, priorité, service, échéance, réponse attendue, résumé et raisons.",
+        epilog="Un message illisible est signalé sur la sortie d'erreur et les autres sont triés. Code de sortie : "
+               "0 si au moins un message est trié, 2 si le chemin ou les règles sont introuvables ou invalides, "
+               f"{NONE_READABLE} si aucun message n'a pu être lu.")
     parser.add_argument("path", type=Path, help="fichier .eml, dossier de .eml, fichier mbox ou dossier Maildir")
-    parser.add_argument("--format", choices=("json", "csv"), default="json", help="format de sortie (défaut json)")
+    parser.add_argument("--format", choices=("json", "csv"), default="json",
+                        help="format de sortie (défaut json ; csv : séparateur « ; », UTF-8 avec BOM, pour Excel)")
     parser.add_argument("--rules", type=Path, help="fichier de règles TOML (défaut : celui livré avec Plume)")
     parser.add_argument("--models", type=Path, help="catalogue des modèles (models.toml) pour classer avec un modèle")
     parser.add_argument("--quiet", action="store_true", help="pas de barre de progression")
@@ -44,24 +64,66 @@ def run(args: argparse.Namespace) -> int:
 
     def skip(name: str, error: Exception) -> None:
         skipped.append(name)
-        print(f"Message ignoré : {name} ({error})", file=sys.stderr)
+        print(f"Message ignoré : {name} ({_why(error)})", file=sys.stderr)
 
-    messages = list(iter_mailbox(args.path, on_error=skip))
-    results = asyncio.run(_triage_all(messages, rules, args.models, not args.quiet))
+    messages = []
+    try:
+        for mail in iter_mailbox(args.path, on_error=skip):
+            messages.append(mail)
+    except Exception as exc:  # noqa: BLE001 - the mailbox itself is unreadable: keep what was read
+        skip(args.path.name, exc)
+    results = asyncio.run(_triage_all(messages, rules, args.models, not args.quiet, skip))
     rows = [msgspec.to_builtins(r) for r in results]
-    if args.format == "json":
-        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
-    else:
-        writer = csv.DictWriter(sys.stdout, fieldnames=FIELDS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({**row, "reasons": " ; ".join(row["reasons"]), "phishing": " ; ".join(row["phishing"]),
-                             "needs_reply": "true" if row["needs_reply"] else "false", "deadline": row["deadline"] or ""})
+    _write(_csv(rows) if args.format == "csv" else _json(rows))
+    if skipped and not rows:
+        print("Aucun message n'a pu être lu.", file=sys.stderr)
+        return NONE_READABLE
     return 0  # the unreadable messages were named on stderr; the others are all in the output
 
 
-async def _triage_all(messages, rules, models_file: Path | None, progress: bool):
+def _why(error: Exception) -> str:
+    """Why a message was skipped, without its content (a library's message may quote a header)."""
+    from plume.mail import MessageTooLarge
+
+    if isinstance(error, MessageTooLarge):
+        return str(error)
+    if isinstance(error, OSError):
+        return f"lecture impossible : {error.strerror or type(error).__name__}"
+    return f"message illisible : {type(error).__name__}"
+
+
+def _json(rows: list[dict]) -> bytes:
+    return (json.dumps(rows, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _csv(rows: list[dict]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow([CSV_HEADERS[f] for f in FIELDS])
+    for row in rows:
+        deadline = row["deadline"]
+        writer.writerow([
+            row["file"], row["category"], PRIORITIES_FR.get(row["priority"], row["priority"]), row["service"],
+            LANGUAGES_FR.get(row["language"], row["language"]),
+            ".".join(reversed(deadline.split("-"))) if deadline else "",  # 2026-11-30 -> 30.11.2026
+            "oui" if row["needs_reply"] else "non", row["summary"],
+            " | ".join(row["reasons"]), " | ".join(row["phishing"]),
+        ])
+    return "\ufeff".encode() + out.getvalue().encode("utf-8")  # the BOM tells Excel it is UTF-8
+
+
+def _write(data: bytes) -> None:
+    """All of it to stdout; a reader that stops early (`| head`) is not an error."""
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        # Python would report the closed pipe again when it flushes stdout at exit: point stdout
+        # at /dev/null so that nothing is left to flush.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+async def _triage_all(messages, rules, models_file: Path | None, progress: bool, skip):
     from plume.tasks.common import InvalidModelOutput
     from plume.tasks.triage import triage, triage_by_rules
 
@@ -75,6 +137,8 @@ async def _triage_all(messages, rules, models_file: Path | None, progress: bool)
                 result = triage_by_rules(mail, rules)
                 result.reasons.insert(0, "le modèle n'a pas donné de réponse valide : classement par les règles")
                 results.append(result)
+            except Exception as exc:  # noqa: BLE001 - one message that cannot be sorted never stops the batch
+                skip(mail.file, exc)
             if progress:
                 _bar(done, len(messages))
     finally:

@@ -43,7 +43,7 @@ from plume.security.safezip import UnsafeDocument, ZipLimits, check_upload
 log = logging.getLogger("plume.templates")
 
 Format = Literal["docx", "odt", "pdf"]
-_VERSION_DIR = re.compile(r"^v(\d+)$")
+_VERSION_DIR = re.compile(r"\Av(\d+)\Z")
 
 
 # -- what other modules see ---------------------------------------------------------------------
@@ -202,6 +202,14 @@ class TemplateLibrary:
         return {"status": "ok", "count": len(self._entries), "invalid": sorted(self.errors)}
 
     # -- uploads ----------------------------------------------------------------------------
+    def remove_torn_uploads(self) -> int:
+        """Staging folders left by a process killed mid-upload (never versions); called when the
+        server starts, when no upload of its own can be under way. Returns how many were removed."""
+        torn = list(self.uploads_dir.glob("*/.staging-*")) if self.uploads_dir.is_dir() else []
+        for folder in torn:
+            shutil.rmtree(folder, ignore_errors=True)
+        return len(torn)
+
     def upload(self, template_id: str, file_name: str | None, data: bytes | None, manifest: bytes | None = None,
                user: str | None = None) -> TemplateVersion:
         """Check, lint and store a new version; the previous ones stay as they are. Without a file,

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import msgspec
 
 FieldType = Literal["text", "date", "money", "number", "choice", "list", "bool"]
-TEMPLATE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+TEMPLATE_ID = re.compile(r"\A[a-z0-9][a-z0-9-]{0,63}\Z")  # \Z, not $: "id\n" must not pass
 
 
 class Column(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

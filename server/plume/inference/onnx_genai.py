@@ -44,6 +44,7 @@ class GenAIEngine(Engine):
                  max_batch: int = 8) -> None:
         import onnxruntime_genai as og
 
+        getattr(og, "disable_telemetry_events", lambda: None)()  # see ort_batch.py: the variable is what counts
         self._og = og
         self.folder = Path(folder)
         self.model_id = model_id

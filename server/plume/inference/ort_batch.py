@@ -23,6 +23,10 @@ import onnxruntime as ort
 
 from plume.inference.engine import GenerationParams
 
+# Belt and braces: this switch only drops the runtime's "non-essential" events (measured: the
+# uploads go on); ORT_DISABLE_TELEMETRY, forced in plume/__init__.py, is what stops them.
+getattr(ort, "disable_telemetry_events", lambda: None)()
+
 ORT_PROVIDERS = {"cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
 NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(int64)": np.int64,
                "tensor(int32)": np.int32}

@@ -32,6 +32,8 @@ from tokenizers import Tokenizer
 from plume.inference.engine import CancelToken, Chunk, Engine, EngineError, GenerationParams
 from plume.inference.textstream import TextStream
 
+getattr(ort, "disable_telemetry_events", lambda: None)()  # see ort_batch.py: the variable is what counts
+
 FLORES = {"fr": "fra_Latn", "de": "deu_Latn", "it": "ita_Latn", "en": "eng_Latn", "es": "spa_Latn",
           "pt": "por_Latn", "sq": "als_Latn", "sr": "srp_Cyrl", "tr": "tur_Latn", "ar": "arb_Arab",
           "uk": "ukr_Cyrl", "ru": "rus_Cyrl", "ti": "tir_Ethi", "fa": "pes_Arab", "ta": "tam_Taml"}

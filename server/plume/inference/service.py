@@ -292,10 +292,13 @@ class InferenceService:
                 report["check_command"] = self.check_command(slot)
                 problems.append(f"Modèle « {slot.id} » indisponible : {slot.reason}.")
             models[slot.id] = report
-        if self.catalog_problem:
-            problems.append(self.catalog_problem)
+        notes = []
+        if self.catalog_problem and self.catalog_file.exists():
+            problems.append(self.catalog_problem)  # a catalog that cannot be read: what it lists is missing
+        elif self.catalog_problem:
+            notes.append(self.catalog_problem)  # no model configured: a supported mode (rules), not a fault
         elif not self.slots:
-            problems.append(f"Le catalogue {self.catalog_file} ne contient aucun modèle.")
+            notes.append(f"Le catalogue {self.catalog_file} ne contient aucun modèle.")
         body: dict[str, Any] = {
             "status": "degraded" if problems else "ok",
             "catalog": str(self.catalog_file),
@@ -303,8 +306,8 @@ class InferenceService:
             "queue_depth": self.scheduler.depth,
             "admitted": self.scheduler.admitted,
         }
-        if problems:
-            body["problems"] = problems
+        if problems or notes:
+            body["problems" if problems else "notes"] = problems or notes
             body["install_command"] = self.install_command()
         return body
 

@@ -220,11 +220,13 @@ def iter_mailbox(path: Path, on_error: Callable[[str, Exception], None] | None =
     skipped; without `on_error` the error is raised."""
     for name, read in _sources(Path(path)):
         try:
-            yield read()
-        except (MessageTooLarge, OSError) as exc:
+            message = read()
+        except Exception as exc:  # noqa: BLE001 - one unreadable message never stops a batch
             if on_error is None:
                 raise
             on_error(name, exc)
+            continue
+        yield message
 
 
 def _sources(path: Path) -> Iterator[tuple[str, Callable[[], MailMessage]]]:

@@ -6,6 +6,7 @@ import re
 import time
 from typing import Any
 
+from litestar._asgi.utils import wrap_in_exception_handler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 AUDIT_KEY = "plume.audit"
@@ -19,6 +20,13 @@ def note(scope_or_request: Any, **fields: Any) -> None:
 
 
 def audit_middleware(app: ASGIApp) -> ASGIApp:
+    # The middlewares inside this one (authentication, rate limit) refuse a request by raising; the
+    # route's own exception handler is inside them, so their 401/429 would only become a response in
+    # the application's outer handler, after this line was written (as 500). Handling exceptions
+    # here, with the same handlers Litestar uses at every layer, makes the line carry the status the
+    # client really receives. (tests/test_audit_status.py)
+    app = wrap_in_exception_handler(app)
+
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)

@@ -1,0 +1,1 @@
+"""Outbound-traffic detection at the system-call level (strace), for tests/test_outbound_strace.py."""
