@@ -94,6 +94,16 @@ def translation_model(inference: Inference, source: str, target: str) -> tuple[s
     return mt, llm
 
 
+def engines_for(inference: Inference | None, source: str, target: str) -> list[str]:
+    """The engines that can translate this pair now, in the order `choose` tries them (model ids, "apertium")."""
+    found: list[str] = []
+    if inference is not None:
+        found += [m for m in translation_model(inference, source, target) if m]
+    if apertium.has_pair(source, target):
+        found.append("apertium")
+    return found
+
+
 def choose(inference: Inference | None, source: str, target: str, engine: str) -> tuple[str, str | None]:
     """("model", id) | ("llm", id) | ("apertium", None). engine: auto | model | rules."""
     if engine != "rules" and inference is not None:
