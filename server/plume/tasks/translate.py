@@ -198,10 +198,20 @@ async def translate(inference: Inference | None, text: str, source: str, target:
 
 async def _with_apertium(text: str, source: str, target: str, html: bool) -> TranslateResult:
     warnings: list[str] = []
-    out = await anyio.to_thread.run_sync(lambda: apertium.translate(text, source, target, html=html))
+    unknown: list[str] = []
+
+    async def one(run: str, as_html: bool = False) -> str:
+        done = await anyio.to_thread.run_sync(lambda: apertium.run(run, source, target, html=as_html))
+        unknown.extend(w for w in done.unknown if w not in unknown)
+        return done.text
+
+    out = await one(text, html)
     if html and (found := tags.problems(text, out)):
         warnings += found + [REPAIRED]
-        out = await _by_runs(lambda run: anyio.to_thread.run_sync(apertium.translate, run, source, target), text)
+        unknown.clear()
+        out = await _by_runs(one, text)
+    if note := apertium.unknown_warning(unknown):
+        warnings.append(note)
     return TranslateResult(text=out, source=source, target=target, engine="apertium", warnings=warnings)
 
 
