@@ -12,7 +12,6 @@ import re
 from datetime import date
 
 import msgspec
-from babel.dates import format_date
 
 from plume.inference.base import Inference, Message
 from plume.tasks.common import complete_structured, fence
@@ -275,7 +274,9 @@ def _long_date(iso: str | None) -> str | None:
     if not iso:
         return None
     try:
-        return format_date(date.fromisoformat(iso), "d MMMM y", locale="fr_CH")
+        from plume.documents.formatting import format_date_long
+
+        return format_date_long(date.fromisoformat(iso))  # « 1er décembre 2026 »
     except ValueError:
         return iso
 
