@@ -10,6 +10,7 @@ from litestar import Request, Response, post
 from litestar.params import JSONBody
 
 from plume.api.problems import Problem
+from plume.language import breaks
 from plume.api.task_support import Engine, check_size, inference_for, model_or_rules, render_document, task_errors
 from plume.mail import MailMessage, MessageTooLarge, from_fields, parse_message
 from plume.tasks import acknowledge as ack_task
@@ -25,6 +26,11 @@ class MailIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     body: str = ""
     date: str | None = None
     engine: Engine = "auto"
+
+    def __post_init__(self) -> None:
+        # The raw .eml keeps its own line endings (the e-mail parser reads them); pasted fields do not.
+        self.body = breaks.normalise(self.body)
+        self.subject = breaks.normalise(self.subject)
 
 
 class AcknowledgeIn(MailIn, kw_only=True):
@@ -88,7 +94,14 @@ async def acknowledge_mail(request: Request, data: JSONBody[AcknowledgeIn]) -> A
                                          book=_reference_book(request))
         return msgspec.to_builtins(ack)
 
-    result = with_mail_warnings(await model_or_rules(data.engine, inference, run), mail)
+    try:
+        result = with_mail_warnings(await model_or_rules(data.engine, inference, run), mail)
+    except ack_task.Suspicious as exc:
+        # No draft at all: answering a phishing message tells its sender the address is read.
+        raise Problem(422, "Ce message ressemble à une tentative d'hameçonnage : Plume ne rédige pas d'accusé de "
+                           "réception. N'y répondez pas, n'ouvrez pas ses liens et transmettez-le au service "
+                           "informatique.", title="Message suspect", code="phishing-suspected",
+                      signs=exc.signs) from None
     if data.format == "text":
         return result
     return render_letter(request, msgspec.convert(result, ack_task.Acknowledgement), data.format, data.values)
