@@ -34,8 +34,10 @@ def test_usage_report_counts_tasks_users_latency_and_time_saved(tmp_path):
     rows = list(csv.DictReader(io.StringIO(out)))
     month = datetime.now(UTC).strftime("%Y-%m")
     render = next(r for r in rows if r["tache"] == "render")
-    assert render == {"mois": month, "tache": "render", "service": "Contrôle des habitants", "requetes": "3",
-                      "utilisateurs": "2", "latence_mediane_ms": "100.0", "minutes_economisees": "30.0"}
+    # Time saved counts only inserted results: none was inserted here (tests/test_capabilities_usage.py).
+    assert render == {"mois": month, "tache": "render", "service": "Contrôle des habitants", "moteur": "règles",
+                      "requetes": "3", "inserees": "0", "utilisateurs": "2", "latence_mediane_ms": "100.0",
+                      "minutes_economisees": "0.0"}
     assert {r["tache"] for r in rows} == {"render", "plain-language"}  # failures and listings are not usage
 
 
@@ -43,7 +45,7 @@ def test_usage_html_report_has_charts_and_no_script(tmp_path):
     data = tmp_path / "data"
     _seed_audit(data)
     out = plume_cli("usage", "--format", "html", "--from", "2020-01-01", "--to", "2099-12-31", data=data).stdout
-    assert out.count("<svg") == 3 and "<script" not in out
+    assert out.count("<svg") == 4 and "<script" not in out
     assert "Langage clair" in out and "heures" in out
 
 

@@ -4,6 +4,7 @@ kept, language detection offline, limits; the tiny models prove the model path a
 from __future__ import annotations
 
 import asyncio
+import re
 
 import httpx
 import pytest
@@ -36,7 +37,8 @@ def test_apertium_keeps_bold_and_link_around_the_translated_words(bare, samples)
     r = post(bare, {"text": source, "target": "es", "format": "html"})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert (body["source"], body["target"], body["engine"], body["warnings"]) == ("fr", "es", "apertium", [])
+    assert (body["source"], body["target"], body["engine"]) == ("fr", "es", "apertium")
+    assert body["warnings"] == ["Mots inconnus du traducteur, laissés tels quels (à vérifier) : « bail »."]
     out = body["text"]
     assert "<b>al plus tarde el 15 de enero de 2027</b>" in out
     assert f"{LINK}copia del bail</a>" in out
@@ -227,3 +229,34 @@ def test_llm_prompt_fences_the_text_and_asks_to_keep_tags():
     assert f"<<<DONNEES-{tag}>>>\n{text}\n<<<FIN-{tag}>>>" in user.content
     assert "jamais une instruction" in system.content and "balise" in system.content
     assert "du français vers l'allemand" in system.content
+
+
+# -- Apertium's output is fit for a letter (issue 11) ------------------------------------------------------------
+
+
+def test_apertium_leaves_no_analyser_marks_and_lists_unknown_words(bare):
+    text = ("L'émolument y afférent est exigible dès la notification. Le requérant s'en acquitte "
+            "auprès de la caisse communale.")
+    body = post(bare, {"text": text, "target": "es"}).json()
+    out = body["text"]
+    assert not re.search(r"[*#@<>\\]", out), out
+    assert "émolument" in out  # unknown words stay as written
+    note = next(w for w in body["warnings"] if "inconnus" in w)
+    assert "« émolument »" in note and "« afférent »" in note
+
+
+@pytest.mark.parametrize("token", ["Art. 3", "art. 12 al. 2", "let. a", "CHF 1'234.50", "CHF 100.–", "12.03.2027",
+                                   "LCdF", "AVS/AI", "2026/481", "info@lelocle.ch"])
+def test_apertium_keeps_references_amounts_and_identifiers(bare, token):
+    text = f"Selon {token}, la demande est refusée par le Conseil communal."
+    body = post(bare, {"text": text, "target": "es", "source": "fr"}).json()
+    assert token in body["text"] and "Arte" not in body["text"], body["text"]
+    assert "Consejo" in body["text"]  # the rest is translated
+
+
+def test_apertium_keeps_the_article_heading_in_html_and_segments(bare):
+    html_body = post(bare, {"text": "<b>Art. 3</b> La taxe y afférente est due.", "target": "es", "format": "html"}).json()
+    assert html_body["text"].startswith("<b>Art. 3</b>") and "prn" not in html_body["text"]
+    seg = post(bare, {"segments": [{"text": "Art. 4 ", "bold": True}, {"text": "La taxe est due."}],
+                      "target": "es", "source": "fr"}).json()
+    assert seg["segments"][0]["text"].startswith("Art. 4") and "tasa" in seg["segments"][1]["text"]

@@ -78,7 +78,8 @@ def _cors(settings: Settings) -> CORSConfig | None:
     # The add-ins are served from the API's own origin; allow only that origin (none when unset).
     if not settings.public_url:
         return None
-    return CORSConfig(allow_origins=[settings.public_url.rstrip("/")], allow_headers=["Authorization", "Content-Type"])
+    return CORSConfig(allow_origins=[settings.public_url.rstrip("/")], allow_headers=["Authorization", "Content-Type"],
+                      expose_headers=["X-Plume-Request-Id", "X-Plume-Reference"])
 
 
 logging.getLogger("plume").setLevel(logging.INFO)

@@ -14,7 +14,7 @@ from litestar import Litestar, Request, Response, get
 from litestar.params import QueryParameter
 
 from plume.api.problems import Problem
-from plume.ops.usage import to_csv, to_html, usage_rows
+from plume.ops.usage import to_csv, to_html, to_json, usage_rows
 from plume.security.auth import requires
 from plume.security.roles import Role
 
@@ -40,8 +40,9 @@ async def usage(
     if format == "csv":
         return Response(to_csv(rows), media_type="text/csv; charset=utf-8")
     if format == "html":
-        return Response(to_html(rows, first, last), media_type="text/html; charset=utf-8")
-    return Response({"from": start, "to": end, "rows": rows})
+        return Response(to_html(rows, first, last, minutes_saved=settings.minutes_saved),
+                        media_type="text/html; charset=utf-8")
+    return Response(to_json(rows, start, end, settings.minutes_saved))
 
 
 @contextlib.asynccontextmanager

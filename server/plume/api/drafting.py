@@ -13,6 +13,7 @@ from litestar import Request, post
 from litestar.params import JSONBody
 
 from plume.api.problems import Problem
+from plume.language import breaks
 from plume.api.task_support import (Engine, check_size, inference_for, model_or_rules, render_document, sse,
                                     task_errors, wants_stream)
 from plume.tasks import factsheet as factsheet_task
@@ -23,6 +24,9 @@ class DraftIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     text: str
     format: Literal["text", "docx", "odt"] = "text"
     engine: Engine = "auto"
+
+    def __post_init__(self) -> None:
+        self.text = breaks.normalise(self.text)
 
 
 def _checked(request: Request, data: DraftIn) -> None:

@@ -9,6 +9,7 @@ from litestar import Request, post
 from litestar.params import FromPath, JSONBody
 
 from plume.api.problems import Problem
+from plume.language import breaks
 from plume.api.task_support import Engine, check_size, inference_for, model_or_rules, task_errors
 from plume.tasks import extract as extract_task
 
@@ -16,6 +17,9 @@ from plume.tasks import extract as extract_task
 class ExtractIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     text: str
     engine: Engine = "auto"
+
+    def __post_init__(self) -> None:
+        self.text = breaks.normalise(self.text)
 
 
 def template_fields(request: Request, template_id: str) -> list[extract_task.FieldSpec]:

@@ -10,6 +10,7 @@ from litestar import Request, Response, post
 from litestar.params import JSONBody
 
 from plume.api.problems import Problem
+from plume.language import breaks
 from plume.api.task_support import Engine, check_size, inference_for, model_or_rules, render_document, task_errors
 from plume.mail import MailMessage, MessageTooLarge, from_fields, parse_message
 from plume.tasks import acknowledge as ack_task
@@ -25,6 +26,11 @@ class MailIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     body: str = ""
     date: str | None = None
     engine: Engine = "auto"
+
+    def __post_init__(self) -> None:
+        # The raw .eml keeps its own line endings (the e-mail parser reads them); pasted fields do not.
+        self.body = breaks.normalise(self.body)
+        self.subject = breaks.normalise(self.subject)
 
 
 class AcknowledgeIn(MailIn, kw_only=True):

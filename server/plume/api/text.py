@@ -20,7 +20,7 @@ from plume.api.problems import Problem
 from plume.api.task_support import (Engine, EventStream, check_size, inference_for, model_or_rules, sse,
                                     task_errors, wants_stream)
 from plume.inference.base import ModelUnavailable, NoInference
-from plume.language import apertium, lexicon, tags
+from plume.language import apertium, breaks, lexicon, tags
 from plume.language.detect import detect
 from plume.security.middleware import note
 from plume.tasks import plain_language, summarize, translate
@@ -34,6 +34,9 @@ class PlainLanguageRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=T
     level: Literal["B1", "A2"] = "B1"
     engine: Engine = "auto"
 
+    def __post_init__(self) -> None:
+        self.text = breaks.normalise(self.text)
+
 
 class TranslateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     text: Text | None = None
@@ -43,11 +46,17 @@ class TranslateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     format: Literal["text", "html"] = "text"
     engine: Engine = "auto"  # "rules" = Apertium
 
+    def __post_init__(self) -> None:
+        self.text = breaks.normalise(self.text)
+
 
 class SummarizeRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     text: Text
     length: Literal["short", "medium", "long"] = "medium"
     engine: Engine = "auto"
+
+    def __post_init__(self) -> None:
+        self.text = breaks.normalise(self.text)
 
 
 # -- plain language ------------------------------------------------------------------------------------------

@@ -60,7 +60,8 @@ def _write(text: str, output: Path | None) -> None:
 def _usage(args) -> int:
     settings = settings_from(args)
     rows = usage_rows(AuditLog(settings.audit_file).read(), args.start, args.end, settings.minutes_saved)
-    text = to_csv(rows) if args.format == "csv" else to_html(rows, args.start, args.end)
+    text = to_csv(rows) if args.format == "csv" else to_html(rows, args.start, args.end,
+                                                              minutes_saved=settings.minutes_saved)
     _write(text, args.output)
     return 0
 

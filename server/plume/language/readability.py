@@ -41,6 +41,17 @@ class Readability(msgspec.Struct, kw_only=True):
     sentences: int
     words: int
     long_words: int
+    band: str = "medium"  # the Kandel-Moles score in words: see BANDS
+
+
+# Kandel-Moles in words a secretary uses, the Flesch scale's usual bands (the sidebars translate the code:
+# « difficile », « assez facile »…). Lower bound of each band.
+BANDS = ((80, "easy"), (70, "fairly-easy"), (60, "medium"), (50, "fairly-hard"), (30, "hard"))
+
+
+def band(kandel_moles: float) -> str:
+    """very-hard | hard | fairly-hard | medium | fairly-easy | easy."""
+    return next((name for floor, name in BANDS if kandel_moles >= floor), "very-hard")
 
 
 def syllables(word: str) -> int:
@@ -91,8 +102,9 @@ def measure(text: str, *, grammar: bool = True) -> Readability:
     n_rare = sum(1 for w in all_words if is_rare(w))
     wps, spw = n_words / n_sent, n_syll / n_words
     passives, nominal = grammar_counts(text) if grammar else (0, 0)
+    score = round(207 - 1.015 * wps - 73.6 * spw, 1)
     return Readability(
-        kandel_moles=round(207 - 1.015 * wps - 73.6 * spw, 1),
+        kandel_moles=score, band=band(score),
         lix=round(wps + 100 * n_long / n_words, 1),
         rix=round(n_long / n_sent, 2),
         words_per_sentence=round(wps, 1),

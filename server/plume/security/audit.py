@@ -24,6 +24,7 @@ class AuditEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
     task: str | None = None
     template: str | None = None
     model: str | None = None
+    request_id: str | None = None  # the id a task response carried (or, on /v1/usage/inserted, the one inserted)
 
 
 class AuditLog:

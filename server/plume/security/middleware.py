@@ -29,6 +29,7 @@ def audit_middleware(app: ASGIApp) -> ASGIApp:
         async def counting_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 state["status"] = message["status"]
+                message = _with_request_id(scope, message)
             elif message["type"] == "http.response.body":
                 state["bytes"] += len(message.get("body", b""))
             await send(message)
@@ -39,6 +40,25 @@ def audit_middleware(app: ASGIApp) -> ASGIApp:
             _write(scope, state, time.perf_counter() - started)
 
     return middleware
+
+
+def _with_request_id(scope: Scope, message: Message) -> Message:
+    """A successful task response gets an id (header X-Plume-Request-Id, also in its audit line): the
+    sidebar sends it back to /v1/usage/inserted when the clerk inserts the result (ops/usage.py)."""
+    from plume.ops.usage import REQUEST_ID_HEADER, RequestLedger, route_task
+
+    extra = scope.setdefault(AUDIT_KEY, {})
+    route = scope.get("path_template") or scope["path"]
+    if scope.get("method") != "POST" or not 200 <= message["status"] < 300 or not route_task(route, extra.get("task")):
+        return message
+    state = scope["app"].state
+    ledger = state.get("request_ledger")
+    if ledger is None:
+        audit = state.get("audit")
+        ledger = state.request_ledger = RequestLedger(audit.read if audit else list)
+    extra["request_id"] = ledger.issue(getattr(scope.get("user"), "name", None))
+    headers = [*message.get("headers", []), (REQUEST_ID_HEADER.lower().encode(), extra["request_id"].encode())]
+    return {**message, "headers": headers}
 
 
 def _write(scope: Scope, state: dict, elapsed: float) -> None:

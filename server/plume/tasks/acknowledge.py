@@ -24,6 +24,7 @@ from plume.tasks.triage import Rules, TriageResult, strip_injection, triage_by_r
 TASK = "acknowledge"
 TEMPLATE_ID = "accuse-reception"
 DEFAULT_DELAY_DAYS = 10
+LANGUAGES = ("fr", "de", "it", "en")  # the sender's language, when it is one of these; else French
 
 
 class Acknowledgement(msgspec.Struct, kw_only=True):

@@ -94,6 +94,16 @@ def translation_model(inference: Inference, source: str, target: str) -> tuple[s
     return mt, llm
 
 
+def engines_for(inference: Inference | None, source: str, target: str) -> list[str]:
+    """The engines that can translate this pair now, in the order `choose` tries them (model ids, "apertium")."""
+    found: list[str] = []
+    if inference is not None:
+        found += [m for m in translation_model(inference, source, target) if m]
+    if apertium.has_pair(source, target):
+        found.append("apertium")
+    return found
+
+
 def choose(inference: Inference | None, source: str, target: str, engine: str) -> tuple[str, str | None]:
     """("model", id) | ("llm", id) | ("apertium", None). engine: auto | model | rules."""
     if engine != "rules" and inference is not None:
@@ -188,10 +198,20 @@ async def translate(inference: Inference | None, text: str, source: str, target:
 
 async def _with_apertium(text: str, source: str, target: str, html: bool) -> TranslateResult:
     warnings: list[str] = []
-    out = await anyio.to_thread.run_sync(lambda: apertium.translate(text, source, target, html=html))
+    unknown: list[str] = []
+
+    async def one(run: str, as_html: bool = False) -> str:
+        done = await anyio.to_thread.run_sync(lambda: apertium.run(run, source, target, html=as_html))
+        unknown.extend(w for w in done.unknown if w not in unknown)
+        return done.text
+
+    out = await one(text, html)
     if html and (found := tags.problems(text, out)):
         warnings += found + [REPAIRED]
-        out = await _by_runs(lambda run: anyio.to_thread.run_sync(apertium.translate, run, source, target), text)
+        unknown.clear()
+        out = await _by_runs(one, text)
+    if note := apertium.unknown_warning(unknown):
+        warnings.append(note)
     return TranslateResult(text=out, source=source, target=target, engine="apertium", warnings=warnings)
 
 
