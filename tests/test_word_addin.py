@@ -251,6 +251,12 @@ def test_plain_language_replaces_the_jargon_paragraph(word_server, open_pane):
     pane.wait_idle()
     pane.page.wait_for_selector("#plain-result", state="visible")
     assert pane.page.inner_text("#plain-preview") == expected["text"]
+    bands = {"very-hard": "très difficile", "hard": "difficile", "fairly-hard": "assez difficile", "medium": "moyenne",
+             "fairly-easy": "assez facile", "easy": "facile"}
+    assert pane.page.inner_text("#plain-readability") == (
+        f"Lisibilité : {bands[expected['before']['band']]} → {bands[expected['after']['band']]}")
+    assert not pane.page.is_visible("#plain-scores")  # the indices only behind « détails »
+    pane.page.click("#plain-details summary")
     scores = pane.page.inner_text("#plain-scores")
     assert "Kandel-Moles" in scores and "LIX" in scores
     diagnostics = pane.page.locator("#plain-diagnostics li").all_inner_texts()
@@ -406,23 +412,111 @@ def test_wrong_token_says_so_and_changes_nothing(word_server, open_pane):
     assert pane.paragraphs() == before and pane.operations() == []
 
 
-def test_missing_model_tells_what_to_ask_it(word_server, open_pane):
+def test_only_working_target_languages_are_offered_by_name(word_server, open_pane):
+    """No German without a model: the pane offers the targets the server can translate to, the first by default."""
+    pane = open_pane(word_server)
+    pane.tab("traduire")
+    assert pane.page.locator("#translate-target option").all_inner_texts() == ["espagnol", "français"]
+    assert pane.page.input_value("#translate-target") == "es"
+    assert not pane.page.is_visible("#panel-traduire .unavailable")
+    pane.screenshot("traduire-langues")
+
+
+def test_a_missing_model_is_explained_without_a_command(word_server, open_pane):
+    """Should a request still reach a task without engine, the clerk reads a sentence, not a shell command."""
     with word_server.client() as client:
         problem = client.post("/v1/text/translate", json={"text": "Bonjour", "source": "fr", "target": "de"})
     assert problem.status_code == 503
-    install = problem.json()["install_command"]
     pane = open_pane(word_server)
     pane.set_document([FORMATTED])
     before = pane.paragraphs()
     pane.select(0)
     pane.tab("traduire")
+    pane.page.evaluate("() => document.getElementById('translate-target').add(new Option('allemand', 'de'))")
     pane.page.select_option("#translate-target", "de")
     pane.page.click("#translate-run")
     kind, text = pane.message()
     pane.screenshot("erreur-modele")
-    assert kind == "error" and "service informatique" in text
-    assert pane.page.inner_text("#message code.install") == install
+    assert kind == "error" and "pas disponible" in text and "service informatique" in text
+    assert pane.page.locator("#message code.install").count() == 0 and "plume models" not in text
     assert pane.paragraphs() == before and pane.operations() == []
+
+
+def test_an_action_without_engine_is_greyed_out_with_a_sentence(open_pane, tmp_path):
+    from tests.conftest import start_modelless
+
+    srv = start_modelless(tmp_path, PATH=str(tmp_path / "no-programs"))  # no Apertium: no translation at all
+    try:
+        pane = open_pane(srv)
+        assert pane.page.inner_text("#task option[value=traduire]") == "Traduire (indisponible)"
+        pane.tab("traduire")
+        note = pane.page.inner_text("#panel-traduire .unavailable")
+        assert "traduction n'est pas disponible" in note and "plume" not in note.lower().replace("serveur plume", "")
+        assert pane.page.is_disabled("#translate-run")
+        assert pane.page.is_enabled("#summarize-run")
+        pane.tab("clair")
+        assert pane.page.is_enabled("#plain-run")
+        pane.screenshot("traduire-indisponible")
+    finally:
+        srv.stop()
+
+
+def usage_counts(server, task: str) -> tuple[int, int]:
+    with server.client("admin") as http:
+        rows = http.get("/v1/admin/usage", params={"format": "json"}).json()["rows"]
+    mine = [r for r in rows if r["task"] == task]
+    return sum(r["requests"] for r in mine), sum(r["inserted"] for r in mine)
+
+
+def wait_for_inserted(server, task: str, expected: int) -> int:
+    import time
+
+    deadline = time.monotonic() + 10
+    while usage_counts(server, task)[1] < expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return usage_counts(server, task)[1]
+
+
+def test_paragraphs_go_to_the_server_with_newlines_and_insertions_are_reported(word_server, open_pane):
+    """Word separates paragraphs with \\r; the pane sends \\n. Only the result the clerk inserts is counted."""
+    pane = open_pane(word_server)
+    bodies = []
+    pane.page.on("request", lambda r: bodies.append(r.post_data) if "/v1/text/" in r.url else None)
+    paragraphs = ["Art. 3 Annonce", jargon_paragraph(), "Le Conseil communal"]
+    pane.set_document(paragraphs)
+    pane.select(0, 2)
+    _, inserted = usage_counts(word_server, "plain-language")
+    pane.tab("clair")
+    pane.page.click("#plain-run")
+    pane.wait_idle()
+    assert bodies and "\\r" not in bodies[-1] and "Annonce\\n" in bodies[-1]
+    assert usage_counts(word_server, "plain-language")[1] == inserted  # a preview is not a saving
+    pane.page.click("#plain-insert")
+    kind, _ = pane.message()
+    assert kind == "ok" and pane.text().startswith("\n".join(paragraphs) + "\n")
+    assert wait_for_inserted(word_server, "plain-language", inserted + 1) == inserted + 1
+    _, summaries = usage_counts(word_server, "summarize")
+    pane.tab("resumer")
+    pane.page.check("input[name=summarize-scope][value=document]")
+    pane.page.click("#summarize-run")
+    pane.wait_idle()
+    assert "\\r" not in bodies[-1]
+    pane.page.click("#summarize-insert")
+    pane.message()
+    assert wait_for_inserted(word_server, "summarize", summaries + 1) == summaries + 1
+
+
+def test_plain_language_proposal_can_be_dropped(word_server, open_pane):
+    pane = open_pane(word_server)
+    pane.set_document([jargon_paragraph()])
+    pane.select(0)
+    pane.tab("clair")
+    pane.page.click("#plain-run")
+    pane.wait_idle()
+    pane.page.click("#plain-discard")
+    kind, text = pane.message()
+    assert kind == "info" and "écarté" in text
+    assert not pane.page.is_visible("#plain-result") and pane.operations() == []
 
 
 def test_text_too_long_and_stopped_server(open_pane, tmp_path):
@@ -451,7 +545,7 @@ def test_text_too_long_and_stopped_server(open_pane, tmp_path):
 
 def test_settings_are_kept_and_german_is_available(word_server, open_pane):
     pane = open_pane(word_server, token="")
-    assert pane.page.get_attribute("#tab-reglages", "aria-selected") == "true"  # no token yet: settings first
+    assert pane.page.input_value("#task") == "reglages" and pane.page.is_visible("#panel-reglages")  # no token yet
     assert pane.page.input_value("#settings-server") == word_server.url
     pane.page.fill("#settings-token", word_server.tokens["user"])
     pane.page.select_option("#settings-language", "de")
@@ -460,7 +554,7 @@ def test_settings_are_kept_and_german_is_available(word_server, open_pane):
     assert kind == "ok" and text == "Einstellungen gespeichert."
     pane.page.reload()
     pane.page.wait_for_selector("body[data-ready=true]")
-    assert pane.page.inner_text("#tab-traduire") == "Übersetzen"
+    assert pane.page.inner_text("#task option[value=traduire]") == "Übersetzen"
     assert pane.page.get_attribute("html", "lang") == "de-CH"
     assert pane.page.input_value("#settings-token") == word_server.tokens["user"]
     pane.wait_idle()
@@ -473,27 +567,32 @@ def test_settings_are_kept_and_german_is_available(word_server, open_pane):
 
 def test_german_word_gets_german_pane(word_server, open_pane):
     pane = open_pane(word_server, language="de-CH")
-    assert pane.page.inner_text("#tab-modeles") == "Vorlagen"
+    assert pane.page.inner_text("#task option[value=modeles]") == "Brief aus einer Vorlage"
+    pane.tab("traduire")
+    assert pane.page.locator("#translate-target option").all_inner_texts() == ["Spanisch", "Französisch"]
 
 
-def test_keyboard_and_320_pixels(word_server, open_pane):
-    pane = open_pane(word_server, width=320)
-    pane.page.focus("#tab-modeles")
-    pane.page.keyboard.press("ArrowRight")
-    assert pane.page.evaluate("document.activeElement.id") == "tab-clair"
+@pytest.mark.parametrize("width", [320, 335, 350])
+def test_keyboard_and_narrow_widths_without_jumps(word_server, open_pane, width):
+    """The task menu keeps one height whatever the task: the content never jumps, nothing overflows."""
+    pane = open_pane(word_server, width=width)
+    pane.page.focus("#task")
+    pane.page.keyboard.press("ArrowDown")  # a native select: the keyboard changes the task
+    assert pane.page.input_value("#task") == "clair"
     assert pane.page.is_visible("#panel-clair") and not pane.page.is_visible("#panel-modeles")
-    pane.page.keyboard.press("End")
-    assert pane.page.evaluate("document.activeElement.id") == "tab-reglages"
-    for tab in ("modeles", "clair", "traduire", "resumer", "accuse", "reglages"):
+    tops = set()
+    for tab in ("modeles", "clair", "traduire", "resumer", "pv", "fiche", "accuse", "reglages"):
         pane.tab(tab)
         pane.wait_idle()
-        assert pane.page.evaluate("document.documentElement.scrollWidth") <= 320, tab
+        tops.add(pane.page.evaluate("document.querySelector('main').getBoundingClientRect().top"))
+        assert pane.page.evaluate("document.documentElement.scrollWidth") <= width, tab
+    assert len(tops) == 1 and tops.pop() < 110  # one short header row for every task
     pane.tab("modeles")
     pane.wait_idle()
     pane.page.select_option("#template-list", "attestation-domicile")
     pane.wait_idle()
-    assert pane.page.evaluate("document.documentElement.scrollWidth") <= 320
-    pane.screenshot("largeur-320")
+    assert pane.page.evaluate("document.documentElement.scrollWidth") <= width
+    pane.screenshot(f"largeur-{width}")
     assert ARTIFACTS.exists()
 
 

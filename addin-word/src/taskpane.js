@@ -47,7 +47,7 @@
       case "unreachable": return [t("error.unreachable", { url: state.settings.serverUrl })];
       case "unauthorized": return [t("error.unauthorized")];
       case "forbidden": return [t("error.forbidden")];
-      case "model": return [t("error.model"), error.installCommand];
+      case "model": return [t("error.model")];  // never a shell command for a clerk: IT has the docs
       case "busy": return [t("error.busy")];
       case "too-long": return [t("error.tooLong")];
       case "cancelled": return [t("error.cancelled")];
@@ -94,28 +94,77 @@
     if (signal.aborted) throw new window.PlumeApi.PlumeError("cancelled");
   }
 
-  /* ---------- tabs ---------- */
+  /* ---------- the task menu ---------- */
 
-  function tabs() { return Array.prototype.slice.call(document.querySelectorAll("[role=tab]")); }
+  /* One select instead of eight tabs: it keeps one height at any pane width (tabs wrapped into 3–4
+   * rows at 320–350 px and the page jumped when switching). */
+  function tasks() { return Array.prototype.map.call($("task").options, function (o) { return o.value; }); }
 
-  function selectTab(tab, focus) {
-    tabs().forEach(function (other) {
-      var selected = other === tab;
-      other.setAttribute("aria-selected", selected ? "true" : "false");
-      other.tabIndex = selected ? 0 : -1;
-      $(other.getAttribute("aria-controls")).hidden = !selected;
-    });
-    if (focus) tab.focus();
-    if (tab.id === "tab-modeles" && !state.templates.length && !state.operation) loadTemplates();
+  function showTask(name) {
+    $("task").value = name;
+    tasks().forEach(function (other) { $("panel-" + other).hidden = other !== name; });
+    if (name === "modeles" && !state.templates.length && !state.operation) loadTemplates();
   }
 
-  function tabKeys(event) {
-    var list = tabs(), index = list.indexOf(event.target), next = null;
-    if (event.key === "ArrowRight" || event.key === "ArrowDown") next = list[(index + 1) % list.length];
-    else if (event.key === "ArrowLeft" || event.key === "ArrowUp") next = list[(index - 1 + list.length) % list.length];
-    else if (event.key === "Home") next = list[0];
-    else if (event.key === "End") next = list[list.length - 1];
-    if (next) { event.preventDefault(); selectTab(next, true); }
+  /* ---------- what the server can do now (GET /v1/capabilities) ---------- */
+
+  var TASK_OF = { "plain-language": "clair", translate: "traduire", summarize: "resumer", minutes: "pv",
+                  factsheet: "fiche", acknowledge: "accuse", render: "modeles" };
+
+  /* Offer only what works: working target languages by name, the first that works by default; an
+   * action without engine greyed out, with the server's one plain sentence. An older server without
+   * the route keeps the built-in choices. Never through perform(): it must not block the clerk. */
+  async function loadCapabilities() {
+    var data = null;
+    try { data = await state.client.json("GET", "/v1/capabilities"); } catch (error) { data = null; }
+    state.capabilities = (data && data.tasks) || null;
+    if (state.capabilities) applyCapabilities(state.capabilities);
+    document.body.setAttribute("data-capabilities", state.capabilities ? "loaded" : "none");
+  }
+
+  function applyCapabilities(caps) {
+    var german = state.settings.language === "de";
+    Object.keys(TASK_OF).forEach(function (task) {
+      var info = caps[task], panel = $("panel-" + TASK_OF[task]);
+      if (!info) return;
+      var off = !info.available, note = panel.querySelector(".unavailable");
+      if (!note) {
+        note = document.createElement("p");
+        note.className = "unavailable";
+        note.setAttribute("role", "note");
+        panel.insertBefore(note, panel.firstChild);
+      }
+      note.textContent = off ? ((german ? info.reason_de : info.reason) || t("task.unavailableDefault")) : "";
+      note.hidden = !off;
+      Array.prototype.forEach.call(panel.querySelectorAll("button[id$=-run], button[data-run], #template-insert, #template-new"),
+        function (button) { button.disabled = off; });
+      var option = $("task").querySelector("option[value=" + TASK_OF[task] + "]");
+      var label = t(option.getAttribute("data-i18n"));
+      option.textContent = off ? label + " (" + t("task.unavailable") + ")" : label;
+    });
+    var translate = caps.translate || {}, names = (german ? translate.languages_de : translate.languages) || {};
+    if (translate.available !== undefined) {
+      fillLanguages($("translate-target"), translate.targets || [], names, translate.default_target);
+      var sources = [];
+      (translate.pairs || []).forEach(function (pair) {
+        var source = String(pair).split("-")[0];
+        if (sources.indexOf(source) === -1) sources.push(source);
+      });
+      fillLanguages($("translate-source"), sources, names, "", t("translate.detect"));
+    }
+    var levels = (caps["plain-language"] || {}).levels;
+    if (levels && levels.length) {
+      var level = $("plain-level");
+      level.innerHTML = "";
+      levels.forEach(function (l) { level.add(new Option(l, l)); });
+    }
+  }
+
+  function fillLanguages(select, codes, names, chosen, firstLabel) {
+    select.innerHTML = "";
+    if (firstLabel !== undefined) select.add(new Option(firstLabel, ""));
+    codes.forEach(function (code) { select.add(new Option(names[code] || code, code)); });
+    if (chosen) select.value = chosen;
   }
 
   /* ---------- Modèles ---------- */
@@ -364,6 +413,7 @@
       try {
         blob = await state.client.blob("/v1/templates/" + encodeURIComponent(state.template.id) + "/render",
           { values: values, format: "docx" }, signal);
+        var requestId = state.client.lastRequestId;
       } catch (error) {
         markInvalid(error.fields || []);
         throw error;
@@ -378,6 +428,7 @@
         await window.PlumeWord.insertDocxAtSelection(base64);
         showMessage("ok", t("templates.inserted", { title: title }));
       }
+      state.client.reportInserted([requestId]);
     });
   }
 
@@ -398,7 +449,7 @@
       if (!text.trim()) throw userError(t("error.emptySelection"));
       var result = await state.client.json("POST", "/v1/text/plain-language",
         { text: text, level: $("plain-level").value }, signal);
-      state.plain = { original: text, text: result.text };
+      state.plain = { original: text, text: result.text, requestId: state.client.lastRequestId };
       showPlain(result);
     });
   }
@@ -407,8 +458,19 @@
     return typeof value === "number" ? (Math.round(value * 10) / 10).toLocaleString(state.settings.language === "de" ? "de-CH" : "fr-CH") : (value === undefined ? "–" : String(value));
   }
 
+  /* Kandel-Moles bands, for a server that does not send `band` itself. */
+  function bandOf(scores) {
+    if (scores.band) return scores.band;
+    var km = scores.kandel_moles;
+    if (typeof km !== "number") return "";
+    return km < 30 ? "very-hard" : km < 50 ? "hard" : km < 60 ? "fairly-hard" : km < 70 ? "medium" : km < 80 ? "fairly-easy" : "easy";
+  }
+
   function showPlain(result) {
     var before = result.before || {}, after = result.after || {}, rows = $("plain-scores");
+    $("plain-readability").textContent = t("plain.readabilityLine",
+      { before: t("band." + bandOf(before)), after: t("band." + bandOf(after)) });
+    $("plain-details").open = false;  // the indices only for who asks for them
     rows.innerHTML = "";
     METRICS.forEach(function (key) {
       var tr = document.createElement("tr");
@@ -421,7 +483,7 @@
     });
     var list = $("plain-diagnostics");
     list.innerHTML = "";
-    (result.diagnostics || []).forEach(function (d) {
+    (result.diagnostics || []).concat(result.warnings || []).forEach(function (d) {
       var li = document.createElement("li");
       li.textContent = describe(d, state.plain.original);
       list.appendChild(li);
@@ -444,16 +506,25 @@
     return better && main.indexOf(better) === -1 ? main + " → " + better : main;
   }
 
-  function replacePlain() {
+  /* The clerk accepts the proposal: in place of the selection, or after it. */
+  function acceptPlain(mode) {
     if (!state.plain) return;
     perform("busy.working", async function () {
       var current = await window.PlumeWord.readSelectionText();
       if (current !== state.plain.original) throw userError(t("error.selectionChanged"));
-      await window.PlumeWord.replaceSelectionText(state.plain.text);
+      if (mode === "after") await window.PlumeWord.insertParagraphsAfterSelection(state.plain.text);
+      else await window.PlumeWord.replaceSelectionText(state.plain.text);
+      state.client.reportInserted([state.plain.requestId]);
       state.plain = null;
       $("plain-result").hidden = true;
-      showMessage("ok", t("plain.replaced"));
+      showMessage("ok", t(mode === "after" ? "plain.inserted" : "plain.replaced"));
     });
+  }
+
+  function discardPlain() {
+    state.plain = null;
+    $("plain-result").hidden = true;
+    showMessage("info", t("plain.discarded"));
   }
 
   /* ---------- Traduire ---------- */
@@ -464,17 +535,19 @@
       var ooxml = await window.PlumeWord.readSelectionOoxml();
       var pkg = window.PlumeOoxml.parsePackage(ooxml);
       if (!pkg.paragraphs.length) throw userError(t("error.emptySelection"));
-      var source = $("translate-source").value, target = $("translate-target").value, engine = "";
+      var source = $("translate-source").value, target = $("translate-target").value, engine = "", ids = [];
       for (var n = 0; n < pkg.paragraphs.length; n++) {
         progress("busy.translate", { n: n + 1, total: pkg.paragraphs.length });
         var body = { text: pkg.paragraphs[n].html, target: target, format: "html" };
         if (source) body.source = source;
         var result = await state.client.json("POST", "/v1/text/translate", body, signal);
+        ids.push(state.client.lastRequestId);
         engine = result.engine || engine;
         window.PlumeOoxml.applyTranslation(pkg.paragraphs[n], result.text);
       }
       checkNotCancelled(signal);
       await window.PlumeWord.replaceSelectionOoxml(window.PlumeOoxml.serialize(pkg.doc));
+      state.client.reportInserted(ids);
       showMessage("ok", t("translate.done", { count: pkg.paragraphs.length, engine: engine || "?" }));
     });
   }
@@ -521,6 +594,7 @@
         output.textContent = soFar;
       });
       output.textContent = final;
+      panel.setAttribute("data-request-id", state.client.lastRequestId);
       panel.setAttribute("data-ready", "true");
     });
   }
@@ -535,6 +609,7 @@
     if (!text || panel.getAttribute("data-ready") !== "true") return;
     perform("busy.working", async function () {
       await window.PlumeWord.insertParagraphsAfterSelection(text);
+      state.client.reportInserted([panel.getAttribute("data-request-id")]);
       showMessage("ok", t("task.inserted"));
     });
   }
@@ -562,6 +637,7 @@
     translatePage();
     state.templates = [];
     showMessage("ok", t("settings.saved"));
+    loadCapabilities();
   }
 
   function testConnection() {
@@ -581,10 +657,7 @@
     Array.prototype.forEach.call(document.querySelectorAll(".text-task"), setUpTextTask);
     translatePage();
     showSettings();
-    tabs().forEach(function (tab) {
-      tab.addEventListener("click", function () { selectTab(tab, false); });
-      tab.addEventListener("keydown", tabKeys);
-    });
+    $("task").addEventListener("change", function () { showTask($("task").value); });
     $("cancel").addEventListener("click", cancel);
     document.addEventListener("keydown", function (e) { if (e.key === "Escape") cancel(); });
     $("template-search").addEventListener("input", filterTemplates);
@@ -594,12 +667,14 @@
     $("template-insert").addEventListener("click", function () { renderLetter("selection"); });
     $("template-new").addEventListener("click", function () { renderLetter("new"); });
     $("plain-run").addEventListener("click", analysePlain);
-    $("plain-replace").addEventListener("click", replacePlain);
+    $("plain-replace").addEventListener("click", function () { acceptPlain("replace"); });
+    $("plain-insert").addEventListener("click", function () { acceptPlain("after"); });
+    $("plain-discard").addEventListener("click", discardPlain);
     $("translate-run").addEventListener("click", translateSelection);
     $("settings-form").addEventListener("submit", saveSettings);
     $("settings-test").addEventListener("click", testConnection);
-    var first = state.settings.token ? $("tab-modeles") : $("tab-reglages");
-    selectTab(first, false);
+    showTask(state.settings.token ? "modeles" : "reglages");
+    loadCapabilities();
     document.body.setAttribute("data-ready", "true");
   }
 

@@ -66,12 +66,21 @@ def registry(ctx) -> dict:
             panel = panels.getByName(name)
             out["panels"][name] = {"DeckId": panel.DeckId, "ImplementationURL": panel.ImplementationURL,
                                    "ContextList": list(panel.ContextList)}
+    addons = config(ctx, "/org.openoffice.Office.Addons/AddonUI/OfficeMenuBar")
+    out["menus"] = [n for n in addons.getElementNames() if "plume" in n]
     handlers = config(ctx, "/org.openoffice.Office.ProtocolHandler/HandlerSet")
     out["protocol"] = {n: list(handlers.getByName(n).Protocols) for n in handlers.getElementNames() if "plume" in n}
     options = config(ctx, "/org.openoffice.Office.OptionsDialog/Nodes")
     out["options_pages"] = [n for n in options.getElementNames() if "plume" in n]
-    addons = config(ctx, "/org.openoffice.Office.Addons/AddonUI/OfficeMenuBar")
-    out["menus"] = [n for n in addons.getElementNames() if "plume" in n]
+    out["options_all_modules"] = {n: options.getByName(n).AllModules for n in out["options_pages"]}
+    modules = config(ctx, "/org.openoffice.Office.OptionsDialog/Modules")
+    out["options_modules"] = {m: [n for n in modules.getByName(m).Nodes.getElementNames() if "plume" in n]
+                              for m in modules.getElementNames()}
+    addons_ui = config(ctx, "/org.openoffice.Office.Addons/AddonUI")
+    out["toolbars"] = list(addons_ui.getByName("OfficeToolBar").getElementNames()) \
+        if addons_ui.hasByName("OfficeToolBar") else []
+    menu = addons.getByName("ch.lelocle.plume.menu").Submenu if addons.hasByName("ch.lelocle.plume.menu") else None
+    out["menu_urls"] = [menu.getByName(n).URL for n in menu.getElementNames()] if menu is not None else []
     settings = config(ctx, SETTINGS_NODE)
     out["settings"] = {n: settings.getByName(n) for n in settings.getElementNames()}
     packages = ctx.getValueByName("/singletons/com.sun.star.deployment.PackageInformationProvider")
@@ -109,29 +118,55 @@ def wait_for(condition, seconds=20.0):
     return condition()
 
 
+def make_panel(ctx, frame, name):
+    """A sidebar panel made by the extension's factory, as the deck makes it; waits for its first request
+    (the text panel asks the server what it can do, the templates panel lists the templates)."""
+    factory = ctx.ServiceManager.createInstanceWithContext("ch.lelocle.plume.PanelFactory", ctx)
+    element = factory.createUIElement(f"private:resource/toolpanel/PlumePanelFactory/{name}",
+                                      (prop("Frame", frame), prop("ParentWindow", frame.getContainerWindow())))
+    panel = element.getRealInterface()
+    window = panel.Window
+    cancel = window.getControl("Cancel")
+    if cancel is not None:
+        wait_for(lambda: not cancel.getModel().Enabled)
+    if window.getControl("Template") is not None:  # the template list arrives from the server
+        status = window.getControl("Status").getModel()
+        wait_for(lambda: window.getControl("Template").getItemCount() > 0 or
+                 (status.Text and not status.Text.endswith("…")))
+    return panel, window
+
+
+def panel_state(window) -> dict:
+    """What the clerk sees: labels, texts, which buttons are enabled, the lists' items."""
+    out = {"labels": {}, "texts": {}, "enabled": {}, "items": {}, "scrolls": {}}
+    for control in window.getControls():
+        model = control.getModel()
+        name = model.Name
+        if hasattr(model, "Label") and model.Label:
+            out["labels"][name] = model.Label
+        if hasattr(model, "Text") and not hasattr(model, "StringItemList"):
+            out["texts"][name] = model.Text
+        if hasattr(model, "VScroll"):
+            out["scrolls"][name] = bool(model.MultiLine and model.VScroll)
+        if hasattr(model, "Enabled"):
+            out["enabled"][name] = bool(model.Enabled)
+        if hasattr(control, "getItems"):
+            out["items"][name] = list(control.getItems())
+            out["texts"][name] = control.getSelectedItem()
+    return out
+
+
 def panels(ctx, desktop) -> dict:
-    """Create both sidebar panels through the extension's factory; read their labels and the template list."""
+    """Create both sidebar panels through the extension's factory; read what they show."""
     doc, frame = ui_parent(desktop)
     try:
-        factory = ctx.ServiceManager.createInstanceWithContext("ch.lelocle.plume.PanelFactory", ctx)
         out = {}
         for name in ("TextPanel", "TemplatesPanel"):
-            element = factory.createUIElement(f"private:resource/toolpanel/PlumePanelFactory/{name}",
-                                              (prop("Frame", frame), prop("ParentWindow", frame.getContainerWindow())))
-            panel = element.getRealInterface()
-            window = panel.Window
-            labels = {}
-            for control in window.getControls():
-                model = control.getModel()
-                if hasattr(model, "Label") and model.Label:
-                    labels[model.Name] = model.Label
-            out[name] = {"labels": labels, "height": panel.getHeightForWidth(300).Preferred}
+            panel, window = make_panel(ctx, frame, name)
+            out[name] = {**panel_state(window), "height": panel.getHeightForWidth(300).Preferred}
             if name == "TemplatesPanel":
-                listbox = window.getControl("Template")
-                status = window.getControl("Status").getModel()
-                wait_for(lambda: listbox.getItemCount() > 0 or (status.Label and not status.Label.endswith("…")))
-                out[name]["templates"] = list(listbox.getItems())
-                out[name]["status"] = window.getControl("Status").getModel().Label
+                out[name]["templates"] = list(window.getControl("Template").getItems())
+                out[name]["status"] = window.getControl("Status").getModel().Text
             window.dispose()
         return out
     finally:
@@ -139,26 +174,31 @@ def panels(ctx, desktop) -> dict:
 
 
 def click_panel(ctx, doc, how: dict) -> dict:
-    """Press buttons of a sidebar panel as a user would (through accessibility), on `doc`."""
+    """Press buttons of a sidebar panel as a user would (through accessibility), on `doc`.
+
+    A click is a button name, or {"select": paragraph index | "all" | "end"} to change the selection
+    between clicks, as the clerk would. The panel's state is read after each click."""
     frame = doc.getCurrentController().getFrame()
-    factory = ctx.ServiceManager.createInstanceWithContext("ch.lelocle.plume.PanelFactory", ctx)
-    element = factory.createUIElement(f"private:resource/toolpanel/PlumePanelFactory/{how['panel']}",
-                                      (prop("Frame", frame), prop("ParentWindow", frame.getContainerWindow())))
-    window = element.getRealInterface().Window
-    if window.getControl("Template") is not None:  # the template list arrives from the server
-        wait_for(lambda: window.getControl("Template").getItemCount() > 0)
+    _, window = make_panel(ctx, frame, how["panel"])
     for name, item in how.get("choose", {}).items():
         window.getControl(name).selectItem(item, True)
-    statuses = []
+    statuses, states = [], []
     for button in how["clicks"]:
+        if isinstance(button, dict):
+            select(doc, button["select"])
+            continue
         status = window.getControl("Status").getModel()
-        status.Label = ""
+        quiet = button == "Details"  # shows the indices; says nothing in the status line
+        if not quiet:
+            status.Text = ""
         window.getControl(button).getPeer().getAccessibleContext().doAccessibleAction(0)
-        wait_for(lambda: status.Label and "travaille" not in status.Label)
-        statuses.append(status.Label)
+        if not quiet:
+            wait_for(lambda: status.Text and "travaille" not in status.Text and "arbeitet" not in status.Text)
+        statuses.append(status.Text)
+        states.append(panel_state(window))
     result = window.getControl("Result").getModel().Text if window.getControl("Result") else None
     window.dispose()
-    return {"statuses": statuses, "panel_result": result}
+    return {"statuses": statuses, "states": states, "panel_result": result}
 
 
 def options_page(ctx, desktop, typed: dict) -> dict:

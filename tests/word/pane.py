@@ -47,6 +47,7 @@ class Pane:
         )
         page.goto(f"{base_url}/addin/word/taskpane.html")
         page.wait_for_selector("body[data-ready=true]")
+        page.wait_for_selector("body[data-capabilities]", state="attached")  # the choices the server offers
         return pane
 
     def _route(self, route: Route) -> None:
@@ -86,7 +87,8 @@ class Pane:
 
     # --- the pane ---
     def tab(self, tab_id: str) -> None:
-        self.page.click(f"#tab-{tab_id}")
+        """Choose a task in the pane's task menu (modeles, clair, traduire, resumer, pv, fiche, accuse, reglages)."""
+        self.page.select_option("#task", tab_id)
 
     def wait_idle(self, timeout: float = 60_000) -> None:
         self.page.wait_for_selector("#busy", state="hidden", timeout=timeout)

@@ -55,6 +55,9 @@
       if (isAbort(error)) throw new PlumeError("cancelled");
       throw new PlumeError("unreachable", { detail: settings.serverUrl });
     }
+    // The id of this result (X-Plume-Request-Id), sent back if the clerk inserts it: the usage report
+    // counts time saved only for results really used.
+    this.lastRequestId = response.headers.get("X-Plume-Request-Id") || "";
     if (!response.ok) {
       var problem = null;
       try { problem = await response.json(); } catch (e) { problem = null; }
@@ -156,6 +159,15 @@
     if (typeof obj === "string") return obj;
     return obj.text || obj.reply || obj.summary || obj.minutes || obj.factsheet || obj.letter || obj.content || "";
   }
+
+  /* Tell the server these results went into the document. Fire and forget: the insertion has
+   * happened, and an older server without the route (or a network hiccup) must not spoil it. */
+  Client.prototype.reportInserted = function (ids) {
+    var self = this;
+    (ids || []).filter(Boolean).forEach(function (id) {
+      self.fetch("POST", "/v1/usage/inserted", { json: { request_id: id } }).catch(function () {});
+    });
+  };
 
   window.PlumeApi = { Client: Client, PlumeError: PlumeError, isAbort: isAbort };
 })();

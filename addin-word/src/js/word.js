@@ -18,12 +18,16 @@
     }
   }
 
+  /* Word separates paragraphs with \r (and a manual line break is \v): the server gets \n, as from
+   * every other client, so headings are never glued to the sentence after them. */
+  function lines(text) { return String(text).replace(/\r\n?|\v/g, "\n"); }
+
   function readSelectionText() {
     return run(async function (context) {
       var range = context.document.getSelection();
       range.load("text");
       await context.sync();
-      return range.text;
+      return lines(range.text);
     });
   }
 
@@ -32,7 +36,7 @@
       var body = context.document.body;
       body.load("text");
       await context.sync();
-      return body.text;
+      return lines(body.text);
     });
   }
 

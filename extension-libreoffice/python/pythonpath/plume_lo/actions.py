@@ -47,25 +47,69 @@ class _OnSelectedParagraphs:
 
 @dataclass
 class PlainLanguage(_OnSelectedParagraphs):
+    """Plain language for the selected paragraphs.
+
+    With `preview` (the sidebar), nothing changes in the document: the panel shows the proposed
+    text, the readability before/after and the remarks, and the clerk then chooses Replace, Insert
+    after or Cancel (ApplyPlainLanguage). Without it (a script's dispatch URL), the text is replaced
+    at once, in one undo step."""
     level: str = "B1"
+    preview: bool = False
     undo_key = "undo_plain"
 
     def work(self, client: Client, paragraphs, job):
-        answers = []
+        answers, self.request_ids = [], []
         for paragraph in paragraphs:
             _check(job)
             answers.append(client.post_json("/v1/text/plain-language", {"text": paragraph.text, "level": self.level}))
+            self.request_ids.append(client.last_request_id)
         return answers
 
     def apply(self, ctx, doc, paragraphs, answers):
+        texts = [_text_of(a).strip("\n") for a in answers]
+        outcome = {"text": "\n".join(texts), "texts": texts, "originals": [p.text for p in paragraphs],
+                   "request_ids": list(self.request_ids),
+                   "before": [a.get("before") for a in answers], "after": [a.get("after") for a in answers],
+                   "diagnostics": [d for a in answers for d in (a.get("diagnostics") or [])]}
+        if self.preview:
+            return {**outcome, "preview": True}
         with writer.undo_step(doc, self._title(ctx)):
             for paragraph, answer in zip(paragraphs, answers):
                 new_text = _text_of(answer).strip("\n")
                 if new_text != paragraph.text:
                     writer.replace_runs(paragraph, richtext.reformat(paragraph.runs, new_text))
-        return {"text": "\n".join(_text_of(a) for a in answers),
-                "before": [a.get("before") for a in answers], "after": [a.get("after") for a in answers],
-                "diagnostics": [d for a in answers for d in (a.get("diagnostics") or [])]}
+        return {**outcome, "replaced": True, "usage": outcome["request_ids"]}
+
+
+@dataclass
+class ApplyPlainLanguage(_OnSelectedParagraphs):
+    """The clerk accepts a plain-language preview: replace the selection, or insert the text after it.
+
+    The selection must still be the text that was analysed; otherwise nothing changes."""
+    originals: list
+    texts: list
+    request_ids: list = field(default_factory=list)
+    mode: str = "replace"  # replace | after
+    undo_key = "undo_plain"
+
+    def capture(self, doc):
+        paragraphs = super().capture(doc)
+        if [p.text for p in paragraphs] != list(self.originals):
+            raise PlumeError("selection_changed")
+        return paragraphs
+
+    def work(self, client, paragraphs, job):
+        return None
+
+    def apply(self, ctx, doc, paragraphs, _result):
+        with writer.undo_step(doc, self._title(ctx)):
+            if self.mode == "after":
+                writer.insert_text(doc, "\n".join(self.texts))
+            else:
+                for paragraph, new_text in zip(paragraphs, self.texts):
+                    if new_text != paragraph.text:
+                        writer.replace_runs(paragraph, richtext.reformat(paragraph.runs, new_text))
+        return {"replaced": self.mode != "after", "inserted": self.mode == "after", "usage": list(self.request_ids)}
 
 
 @dataclass
@@ -75,13 +119,14 @@ class Translate(_OnSelectedParagraphs):
     undo_key = "undo_translate"
 
     def work(self, client: Client, paragraphs, job):
-        answers = []
+        answers, self.request_ids = [], []
         for paragraph in paragraphs:
             _check(job)
             body = {"text": richtext.to_html(paragraph.runs), "target": self.target, "format": "html"}
             if self.source:
                 body["source"] = self.source
             answers.append(client.post_json("/v1/text/translate", body))
+            self.request_ids.append(client.last_request_id)
         return answers
 
     def apply(self, ctx, doc, paragraphs, answers):
@@ -95,7 +140,8 @@ class Translate(_OnSelectedParagraphs):
                 writer.replace_runs(paragraph, runs)
         first = answers[0] if answers else {}
         return {"text": "\n".join(richtext.plain(richtext.from_html(_text_of(a))) for a in answers),
-                "source": first.get("source"), "target": first.get("target"), "engine": first.get("engine")}
+                "source": first.get("source"), "target": first.get("target"), "engine": first.get("engine"),
+                "warnings": [w for a in answers for w in (a.get("warnings") or [])], "usage": self.request_ids}
 
 
 # Text tasks whose result is shown in the panel and inserted on request.
@@ -121,7 +167,9 @@ class TextTask:
 
     def work(self, client: Client, content, job):
         _check(job)
-        return client.post_json(TEXT_TASKS[self.kind], {**self.body(content), **self.options})
+        answer = client.post_json(TEXT_TASKS[self.kind], {**self.body(content), **self.options})
+        self.request_id = client.last_request_id
+        return answer
 
     def body(self, content: str) -> dict:
         if self.kind != "acknowledge":
@@ -135,13 +183,16 @@ class TextTask:
         if self.insert and result:
             with writer.undo_step(doc, _undo_title(ctx, "undo_insert")):
                 writer.insert_text(doc, result)
-        return {"text": result, "inserted": bool(self.insert and result)}
+        inserted = bool(self.insert and result)
+        return {"text": result, "inserted": inserted, "request_id": self.request_id,
+                "usage": [self.request_id] if inserted else []}
 
 
 @dataclass
 class InsertResult:
-    """Insert a result the panel already shows (no server call)."""
+    """Insert a result the panel already shows (no server call but the usage report)."""
     content: str
+    request_ids: list = field(default_factory=list)
 
     def capture(self, doc):
         return None
@@ -152,7 +203,7 @@ class InsertResult:
     def apply(self, ctx, doc, snapshot, result):
         with writer.undo_step(doc, _undo_title(ctx, "undo_insert")):
             writer.insert_text(doc, self.content)
-        return {"inserted": True}
+        return {"inserted": True, "usage": list(self.request_ids)}
 
 
 @dataclass
@@ -168,16 +219,18 @@ class InsertTemplate:
 
     def work(self, client: Client, snapshot, job):
         _check(job)
-        return client.post_file(f"/v1/templates/{quote(self.template_id)}/render",
+        data = client.post_file(f"/v1/templates/{quote(self.template_id)}/render",
                                 {"values": self.values, "format": "odt"})
+        self.request_id = client.last_request_id
+        return data
 
     def apply(self, ctx, doc, snapshot, data: bytes):
         if self.mode == "new" or doc is None:
             writer.open_document(ctx, data)
-            return {"opened": True}
+            return {"opened": True, "usage": [self.request_id]}
         with writer.undo_step(doc, _undo_title(ctx, "undo_template")):
             writer.insert_document(doc, data)
-        return {"inserted": True}
+        return {"inserted": True, "usage": [self.request_id]}
 
 
 @dataclass
@@ -226,8 +279,36 @@ class GetTemplate:
         return {"template": template}
 
 
+@dataclass
+class Capabilities:
+    """What this server can do now (GET /v1/capabilities): the panel offers only that.
+
+    An older server without the route answers 404: then the panel keeps its built-in choices."""
+
+    def capture(self, doc):
+        return None
+
+    def work(self, client: Client, snapshot, job):
+        try:
+            answer = client.get_json("/v1/capabilities")
+        except PlumeError as error:
+            if error.status == 404:
+                return {}
+            raise
+        return answer if isinstance(answer, dict) else {}
+
+    def apply(self, ctx, doc, snapshot, answer):
+        KNOWN.clear()
+        KNOWN.update(answer.get("tasks") or {})
+        return {"capabilities": dict(KNOWN)}
+
+
+# The last /v1/capabilities answer seen in this LibreOffice (the context menu offers only that).
+KNOWN: dict = {}
+
+
 # Actions that need no document open (the others need a Writer document).
-NO_DOCUMENT = (InsertTemplate, ExtractFields, ListTemplates, GetTemplate)
+NO_DOCUMENT = (InsertTemplate, ExtractFields, ListTemplates, GetTemplate, Capabilities)
 
 
 def _text_of(answer) -> str:

@@ -34,6 +34,9 @@ class Client:
     base_url: str
     token: str
     timeout: float = 180.0
+    # The id the server gave its last answer (header X-Plume-Request-Id): the sidebar sends it back
+    # when the clerk inserts that result, so the usage report counts only results really used.
+    last_request_id: str = ""
 
     def get_json(self, path: str):
         return json.loads(self._request("GET", path))
@@ -43,6 +46,18 @@ class Client:
 
     def post_file(self, path: str, body: dict) -> bytes:
         return self._request("POST", path, body)
+
+    def report_inserted(self, request_ids) -> None:
+        """Tell the server these results went into a document (POST /v1/usage/inserted).
+
+        Best effort: an older server without the route, or a network hiccup, must never stop
+        the clerk's insertion, which has already happened."""
+        for request_id in request_ids:
+            if request_id:
+                try:
+                    self._request("POST", "/v1/usage/inserted", {"request_id": request_id})
+                except PlumeError:
+                    pass
 
     def _request(self, method: str, path: str, body: dict | None = None) -> bytes:
         url = self.base_url.rstrip("/") + path
@@ -55,6 +70,7 @@ class Client:
             request.add_header("Authorization", f"Bearer {self.token}")
         try:
             with _opener().open(request, timeout=self.timeout) as response:
+                self.last_request_id = response.headers.get("X-Plume-Request-Id") or ""
                 return response.read()
         except urllib.error.HTTPError as exc:
             raise _problem(exc) from None
@@ -101,6 +117,9 @@ def _problem(exc: urllib.error.HTTPError) -> PlumeError:
         return PlumeError("no_model", status, command=problem["install_command"])
     if status == 504:
         return PlumeError("timeout", status)
+    errors = [e for e in problem.get("errors") or [] if isinstance(e, dict) and e.get("message")]
+    if status == 422 and errors:  # values the clerk typed: the server names each field by its label
+        return PlumeError("invalid_values", status, detail=" ".join(str(e["message"]) for e in errors))
     return PlumeError("server_error", status, detail=detail)
 
 

@@ -12,13 +12,13 @@ from com.sun.star.task import XJob
 from com.sun.star.ui import XContextMenuInterceptor
 from com.sun.star.ui.ContextMenuInterceptorAction import EXECUTE_MODIFIED, IGNORED
 
-from plume_lo import i18n, settings
+from plume_lo import actions, i18n, settings
 
 IMPLEMENTATION = "ch.lelocle.plume.ContextMenuJob"
 
 ENTRIES = (
-    ("plain", "vnd.plume:plain-language?level=B1"),
-    ("translate", None),  # submenu of target languages
+    ("plain", "vnd.plume:sidebar"),  # the sidebar shows the proposal and the remarks before any change
+    ("translate", None),  # submenu of the target languages the server offers
     ("summarize", "vnd.plume:summarize?insert=true"),
 )
 
@@ -49,10 +49,18 @@ class Interceptor(unohelper.Base, XContextMenuInterceptor):
             if url:
                 submenu.insertByIndex(submenu.getCount(), _trigger(menu, i18n.text(language, key), url))
                 continue
+            offered = actions.KNOWN.get("translate")
+            if offered is None:  # the server was not asked yet: the sidebar will ask it
+                submenu.insertByIndex(submenu.getCount(),
+                                      _trigger(menu, i18n.text(language, "translate") + "…", "vnd.plume:sidebar"))
+                continue
+            codes = offered.get("targets") or [] if offered.get("available") else []
+            if not codes:
+                continue  # no working target language: no entry that would only fail
             targets = menu.createInstance("com.sun.star.ui.ActionTriggerContainer")
-            for lang in i18n.TARGET_LANGUAGES:
+            for lang in codes:
                 targets.insertByIndex(targets.getCount(),
-                                      _trigger(menu, i18n.text(language, f"lang_{lang}"), f"vnd.plume:translate?target={lang}"))
+                                      _trigger(menu, i18n.language_name(language, lang), f"vnd.plume:translate?target={lang}"))
             entry = _trigger(menu, i18n.text(language, "translate"), "")
             entry.setPropertyValue("SubContainer", targets)
             submenu.insertByIndex(submenu.getCount(), entry)

@@ -14,6 +14,7 @@ import traceback
 import urllib.parse
 
 import unohelper
+from com.sun.star.beans import PropertyValue
 from com.sun.star.frame import DispatchResultEvent, XDispatchProvider, XNotifyingDispatch
 from com.sun.star.frame.DispatchResultState import FAILURE, SUCCESS
 from com.sun.star.lang import XInitialization, XServiceInfo
@@ -86,7 +87,24 @@ def _settings_report(ctx) -> dict:
     """The settings in effect (the token itself is never shown) and those IT has locked."""
     values = settings.load(ctx)
     return {"server_url": values.server_url, "language": values.language, "token_set": bool(values.token),
-            "locked": sorted(settings.locked(ctx))}
+            "locked": sorted(settings.locked(ctx)), "options_page": options_page_url(ctx)}
+
+
+OPTIONS_LEAF = "/org.openoffice.Office.OptionsDialog/Nodes/ch.lelocle.plume.Options/Leaves/ch.lelocle.plume.Options.Server"
+
+
+def options_page_url(ctx) -> str:
+    """The page URL as the options dialog knows it (OptionsDialog.xcu, with %origin% and macros expanded):
+    `.uno:OptionsTreeDialog` opens on the page whose URL matches."""
+    provider = ctx.ServiceManager.createInstanceWithContext("com.sun.star.configuration.ConfigurationProvider", ctx)
+    arg = PropertyValue()
+    arg.Name, arg.Value = "nodepath", OPTIONS_LEAF
+    url = provider.createInstanceWithArguments("com.sun.star.configuration.ConfigurationAccess", (arg,)).OptionsPage
+    prefix = "vnd.sun.star.expand:"
+    if url.startswith(prefix):
+        expander = ctx.getValueByName("/singletons/com.sun.star.util.theMacroExpander")
+        url = expander.expandMacros(urllib.parse.unquote(url[len(prefix):]))
+    return url
 
 
 class Dispatcher(unohelper.Base, XInitialization, XDispatchProvider, XNotifyingDispatch, XServiceInfo):
@@ -157,8 +175,10 @@ class Dispatcher(unohelper.Base, XInitialization, XDispatchProvider, XNotifyingD
         helper = self.ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.DispatchHelper", self.ctx)
         if command == "sidebar":
             helper.executeDispatch(self.frame, ".uno:SidebarDeck.PlumeDeck", "", 0, ())
-        else:
-            helper.executeDispatch(self.frame, ".uno:OptionsTreeDialog", "", 0, ())
+        else:  # Tools > Options, opened on Plume's own page
+            page = PropertyValue()
+            page.Name, page.Value = "OptionsPageURL", options_page_url(self.ctx)
+            helper.executeDispatch(self.frame, ".uno:OptionsTreeDialog", "", 0, (page,))
 
     # XServiceInfo
     def getImplementationName(self):

@@ -10,13 +10,17 @@ STRINGS = {
         "unauthorized": "Jeton d'accès refusé par le serveur Plume. Vérifiez votre jeton dans Outils > Options > Plume "
                         "ou demandez-en un nouveau au service informatique.",
         "forbidden": "Votre rôle ne permet pas cette action.",
-        "no_model": "Aucun modèle n'est installé sur le serveur pour cette tâche. "
-                    "Le service informatique peut l'installer avec : {command}",
+        "no_model": "Cette fonction n'est pas disponible sur ce serveur Plume : aucun modèle d'IA n'y est installé "
+                    "pour cette tâche. Le service informatique peut l'ajouter.",
+        "unavailable": "Cette fonction n'est pas disponible sur ce serveur Plume.",
+        "selection_changed": "La sélection a changé depuis l'analyse. Sélectionnez de nouveau le texte "
+                             "et relancez « Langage clair ».",
         "too_long": "Le texte est trop long pour cette tâche. Sélectionnez un passage plus court.",
         "timeout": "Le serveur Plume a mis trop de temps à répondre. Réessayez avec un passage plus court.",
         "tls": "La connexion sécurisée au serveur Plume a échoué (certificat non reconnu). "
                "Contactez le service informatique.",
         "server_error": "Le serveur Plume a signalé une erreur : {detail}",
+        "invalid_values": "Vérifiez votre saisie. {detail}",
         "bad_answer": "La réponse du serveur Plume est illisible.",
         "internal": "Plume a rencontré une erreur inattendue ; le document n'a pas été modifié.",
         "no_selection": "Sélectionnez d'abord le texte à traiter.",
@@ -29,6 +33,23 @@ STRINGS = {
         "done": "Terminé.",
         "done_undo": "Terminé. Édition > Annuler rétablit le texte d'origine.",
         "missing_fields": "Champs à compléter : {fields}",
+        "preview_ready": "Texte proposé ci-dessous ; votre texte n'a pas changé. Choisissez « Remplacer », "
+                         "« Insérer après » ou « Annuler ».",
+        "discarded": "Résultat écarté. Le document n'a pas été modifié.",
+        "readability": "Lisibilité : {before} → {after}",
+        "readability_one": "Lisibilité : {before}",
+        "band_very-hard": "très difficile", "band_hard": "difficile", "band_fairly-hard": "assez difficile",
+        "band_medium": "moyenne", "band_fairly-easy": "assez facile", "band_easy": "facile",
+        "indices": "Indices (avant → après) :\nKandel-Moles {kandel_moles} (plus haut = plus facile)\n"
+                   "LIX {lix} (plus bas = plus facile)\nRIX {rix} (plus bas = plus facile)\n"
+                   "Mots par phrase {words_per_sentence}",
+        "no_remarks": "Aucune remarque.",
+        "unknown_words": "Mots laissés tels quels (inconnus du traducteur) : {words}",
+        "field_error": "Vérifiez le champ « {label} » : {problem}",
+        "date_hint": "Date au format JJ.MM.AAAA (p. ex. 14.06.1987).",
+        "list_hint": "Une entrée par ligne.",
+        "table_hint": "Une ligne par entrée, sous la forme « {columns} ».",
+        "bad_date": "« {value} » n'est pas une date : tapez-la au format JJ.MM.AAAA, p. ex. 14.06.1987.",
         "filled": "Champs remplis depuis les notes.",
         # Undo step titles
         "undo_plain": "Plume : langage clair",
@@ -45,8 +66,13 @@ STRINGS = {
         "minutes": "Procès-verbal",
         "factsheet": "Fiche explicative",
         "acknowledge": "Accusé de réception",
-        "insert": "Insérer le résultat",
-        "cancel": "Annuler",
+        "insert": "Insérer après",
+        "replace": "Remplacer",
+        "discard": "Annuler",
+        "details": "détails",
+        "hide_details": "masquer",
+        "remarks": "Remarques :",
+        "cancel": "Arrêter",
         "target": "Vers :",
         "level": "Niveau :",
         "result": "Résultat :",
@@ -64,8 +90,8 @@ STRINGS = {
         "test": "Tester la connexion",
         "locked": "Réglage fixé par le service informatique.",
         "connection_ok": "Connexion réussie ({count} modèles disponibles).",
-        "lang_fr": "Français", "lang_de": "Deutsch", "lang_it": "Italiano", "lang_en": "English",
-        "lang_es": "Español", "lang_pt": "Português",
+        "lang_fr": "français", "lang_de": "allemand", "lang_it": "italien", "lang_en": "anglais",
+        "lang_es": "espagnol", "lang_pt": "portugais", "lang_rm": "romanche",
     },
     "de": {
         "unreachable": "Der Plume-Server antwortet nicht ({url}). Prüfen Sie die Adresse unter Extras > Optionen > Plume "
@@ -73,13 +99,17 @@ STRINGS = {
         "unauthorized": "Der Plume-Server hat das Zugriffstoken abgelehnt. Prüfen Sie Ihr Token unter "
                         "Extras > Optionen > Plume oder verlangen Sie bei der Informatik ein neues.",
         "forbidden": "Ihre Rolle erlaubt diese Aktion nicht.",
-        "no_model": "Auf dem Server ist für diese Aufgabe kein Modell installiert. "
-                    "Die Informatik kann es installieren mit: {command}",
+        "no_model": "Diese Funktion ist auf diesem Plume-Server nicht verfügbar: Für diese Aufgabe ist kein "
+                    "KI-Modell installiert. Die Informatik kann es hinzufügen.",
+        "unavailable": "Diese Funktion ist auf diesem Plume-Server nicht verfügbar.",
+        "selection_changed": "Die Markierung hat sich seit der Analyse geändert. Markieren Sie den Text erneut "
+                             "und starten Sie « Einfache Sprache » nochmals.",
         "too_long": "Der Text ist für diese Aufgabe zu lang. Wählen Sie einen kürzeren Abschnitt.",
         "timeout": "Der Plume-Server hat zu lange nicht geantwortet. Versuchen Sie es mit einem kürzeren Abschnitt.",
         "tls": "Die sichere Verbindung zum Plume-Server ist fehlgeschlagen (Zertifikat nicht anerkannt). "
                "Wenden Sie sich an die Informatik.",
         "server_error": "Der Plume-Server meldet einen Fehler: {detail}",
+        "invalid_values": "Prüfen Sie Ihre Eingabe. {detail}",
         "bad_answer": "Die Antwort des Plume-Servers ist nicht lesbar.",
         "internal": "Plume ist auf einen unerwarteten Fehler gestossen; das Dokument wurde nicht verändert.",
         "no_selection": "Markieren Sie zuerst den Text.",
@@ -91,6 +121,23 @@ STRINGS = {
         "done": "Fertig.",
         "done_undo": "Fertig. Bearbeiten > Rückgängig stellt den ursprünglichen Text wieder her.",
         "missing_fields": "Noch auszufüllende Felder: {fields}",
+        "preview_ready": "Vorschlag unten; Ihr Text ist unverändert. Wählen Sie « Ersetzen », "
+                         "« Danach einfügen » oder « Verwerfen ».",
+        "discarded": "Ergebnis verworfen. Das Dokument wurde nicht verändert.",
+        "readability": "Lesbarkeit: {before} → {after}",
+        "readability_one": "Lesbarkeit: {before}",
+        "band_very-hard": "sehr schwer", "band_hard": "schwer", "band_fairly-hard": "eher schwer",
+        "band_medium": "mittel", "band_fairly-easy": "eher leicht", "band_easy": "leicht",
+        "indices": "Kennzahlen (vorher → nachher):\nKandel-Moles {kandel_moles} (höher = leichter)\n"
+                   "LIX {lix} (tiefer = leichter)\nRIX {rix} (tiefer = leichter)\n"
+                   "Wörter pro Satz {words_per_sentence}",
+        "no_remarks": "Keine Hinweise.",
+        "unknown_words": "Unverändert gelassene Wörter (dem Übersetzer unbekannt): {words}",
+        "field_error": "Prüfen Sie das Feld « {label} »: {problem}",
+        "date_hint": "Datum im Format TT.MM.JJJJ (z. B. 14.06.1987).",
+        "list_hint": "Ein Eintrag pro Zeile.",
+        "table_hint": "Eine Zeile pro Eintrag, in der Form « {columns} ».",
+        "bad_date": "« {value} » ist kein Datum: Geben Sie es im Format TT.MM.JJJJ ein, z. B. 14.06.1987.",
         "filled": "Felder aus den Notizen ausgefüllt.",
         "undo_plain": "Plume: Einfache Sprache",
         "undo_translate": "Plume: Übersetzung",
@@ -105,8 +152,13 @@ STRINGS = {
         "minutes": "Protokoll",
         "factsheet": "Merkblatt",
         "acknowledge": "Eingangsbestätigung",
-        "insert": "Ergebnis einfügen",
-        "cancel": "Abbrechen",
+        "insert": "Danach einfügen",
+        "replace": "Ersetzen",
+        "discard": "Verwerfen",
+        "details": "Details",
+        "hide_details": "ausblenden",
+        "remarks": "Hinweise:",
+        "cancel": "Stoppen",
         "target": "Nach:",
         "level": "Niveau:",
         "result": "Ergebnis:",
@@ -124,12 +176,18 @@ STRINGS = {
         "test": "Verbindung testen",
         "locked": "Von der Informatik festgelegt.",
         "connection_ok": "Verbindung erfolgreich ({count} Vorlagen verfügbar).",
-        "lang_fr": "Français", "lang_de": "Deutsch", "lang_it": "Italiano", "lang_en": "English",
-        "lang_es": "Español", "lang_pt": "Português",
+        "lang_fr": "Französisch", "lang_de": "Deutsch", "lang_it": "Italienisch", "lang_en": "Englisch",
+        "lang_es": "Spanisch", "lang_pt": "Portugiesisch", "lang_rm": "Rätoromanisch",
     },
 }
 
 TARGET_LANGUAGES = ("de", "it", "en", "es", "pt", "fr")
+
+
+def language_name(language: str, code: str) -> str:
+    """« espagnol » for es (in German « Spanisch »); an unknown code is shown as it is."""
+    table = STRINGS.get(language) or STRINGS["fr"]
+    return table.get(f"lang_{code}") or code
 
 
 def text(language: str, key: str, **values) -> str:

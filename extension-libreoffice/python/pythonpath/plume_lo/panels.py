@@ -83,7 +83,7 @@ class _Panel(unohelper.Base, XToolPanel, XSidebarPanel, runner.Reporter):
         self.job = runner.start(self.ctx, action, self.document(), self)
 
     def status(self, message: str) -> None:
-        self.model("Status").Label = message
+        self.model("Status").Text = message  # a read-only text box that wraps and scrolls: never cut off
 
     def progress(self, message):
         if self.alive:
@@ -125,27 +125,226 @@ class TextPanel(_Panel):
     DIALOG = "dialogs/TextPanel.xdl"
     LABELS = {"LabelLevel": "level", "Plain": "plain", "LabelTarget": "target", "Translate": "translate",
               "Summarize": "summarize", "Minutes": "minutes", "Factsheet": "factsheet",
-              "Acknowledge": "acknowledge", "Cancel": "cancel", "LabelResult": "result", "Insert": "insert"}
+              "Acknowledge": "acknowledge", "Cancel": "cancel", "LabelResult": "result", "Insert": "insert",
+              "Replace": "replace", "Discard": "discard", "Details": "details"}
+    # The panel's buttons and the /v1/capabilities task each one needs.
+    TASKS = {"Plain": "plain-language", "Translate": "translate", "Summarize": "summarize", "Minutes": "minutes",
+             "Factsheet": "factsheet", "Acknowledge": "acknowledge"}
 
     def __init__(self, ctx, frame, parent):
         super().__init__(ctx, frame, parent)
-        self.result = ""
-        self.on("Plain", lambda: self.run(actions.PlainLanguage(level=self.choice("Level", "B1"))))
-        self.on("Translate", lambda: self.run(actions.Translate(target=self.choice("Target", "de"))))
+        self.targets = list(i18n.TARGET_LANGUAGES)  # until the server says which work
+        self._fill_targets(self.targets)
+        self.pending = None  # what the running request is for: capabilities, plain, task, apply
+        self.result = None  # what the clerk may insert: {"text", "request_ids", and for a preview "plain"}
+        self.details = ""
+        self.on("Plain", lambda: self.start("plain", actions.PlainLanguage(level=self.choice("Level", "B1"),
+                                                                           preview=True)))
+        self.on("Translate", self.translate)
         for name, kind in (("Summarize", "summarize"), ("Minutes", "minutes"), ("Factsheet", "factsheet"),
                            ("Acknowledge", "acknowledge")):
-            self.on(name, lambda kind=kind: self.run(actions.TextTask(kind)))
+            self.on(name, lambda kind=kind: self.start("task", actions.TextTask(kind)))
         self.on("Cancel", lambda: self.job and self.job.cancel())
-        self.on("Insert", lambda: self.result and self.run(actions.InsertResult(self.result)))
+        self.on("Insert", lambda: self.accept("after"))
+        self.on("Replace", lambda: self.accept("replace"))
+        self.on("Discard", self.discard)
+        self.on("Details", self.toggle_details)
+        self.start("capabilities", actions.Capabilities())
+
+    def start(self, pending, action):
+        if self.job is not None and not self.job.done:
+            self.status(i18n.text(self.language, "busy"))
+            return
+        self.pending = pending
+        if pending in ("plain", "task"):
+            self.clear_result()  # a new request: the old result must not stay insertable
+        self.run(action)
 
     def choice(self, name, default):
         return self.control(name).getSelectedItem() or default
 
-    def show(self, ok, data):
-        if ok and "text" in data and not data.get("inserted"):
-            self.result = data["text"]
-            self.model("Result").Text = self.result
-            self.model("Insert").Enabled = bool(self.result)
+    def translate(self):
+        index = self.control("Target").getSelectedItemPos()
+        if 0 <= index < len(self.targets):
+            self.start("translate", actions.Translate(target=self.targets[index]))
+
+    # -- what the server can do -------------------------------------------------------------------
+
+    def _fill_targets(self, codes):
+        listbox = self.control("Target")
+        listbox.removeItems(0, listbox.getItemCount())
+        listbox.addItems(tuple(i18n.language_name(self.language, code) for code in codes), 0)
+        if codes:
+            listbox.selectItemPos(0, True)
+
+    def apply_capabilities(self, tasks: dict) -> None:
+        """Offer only what works: greyed-out buttons with the server's one-sentence reason."""
+        if not tasks:
+            return  # an older server: keep every choice, its errors will say what is missing
+        reasons = []
+        for button, task in self.TASKS.items():
+            info = tasks.get(task)
+            available = bool(info and info.get("available"))
+            self.model(button).Enabled = available
+            if not available:
+                reason = (info or {}).get("reason_de" if self.language == "de" else "reason") or \
+                    i18n.text(self.language, "unavailable")
+                reasons.append(f"{self.model(button).Label} : {reason}" if self.language == "fr"
+                               else f"{self.model(button).Label}: {reason}")
+        translate = tasks.get("translate") or {}
+        self.targets = list(translate.get("targets") or _targets_of(translate.get("pairs") or [])) \
+            if translate.get("available") else []
+        self._fill_targets(self.targets)
+        self.model("Target").Enabled = bool(self.targets)
+        levels = (tasks.get("plain-language") or {}).get("levels") or []
+        if levels:
+            listbox = self.control("Level")
+            listbox.removeItems(0, listbox.getItemCount())
+            listbox.addItems(tuple(levels), 0)
+            listbox.selectItemPos(0, True)
+        self.model("Notice").Label = "\n".join(reasons)
+
+    # -- results ----------------------------------------------------------------------------------
+
+    def finished(self, ok, message, data):
+        if not self.alive:  # an answer that arrives after the deck was closed is dropped
+            return
+        pending, self.pending = self.pending, None
+        self.busy(False)
+        self.status(message)
+        if pending == "capabilities":
+            self.status("" if ok else message)
+            if ok:
+                self.apply_capabilities(data.get("capabilities") or {})
+            return
+        if not ok:
+            self.clear_result()  # never leave an earlier result insertable after an error
+            return
+        if pending == "plain":
+            self.show_plain(data)
+        elif pending == "task" and data.get("text"):
+            self.result = {"text": data["text"], "request_ids": [data.get("request_id") or ""]}
+            self.model("Result").Text = data["text"]
+            self.model("Insert").Enabled = self.model("Discard").Enabled = True
+        elif pending == "translate" and data.get("warnings"):
+            self.status(message + "\n" + "\n".join(str(w) for w in data["warnings"]))
+        elif pending == "apply":
+            self.clear_result()
+
+    def show_plain(self, data):
+        self.result = {"text": data.get("text") or "", "request_ids": data.get("request_ids") or [],
+                       "plain": data}
+        before, after = _merged(data.get("before")), _merged(data.get("after"))
+        self.model("Scores").Label = readability_line(self.language, before, after)
+        self.details = indices_text(self.language, before, after)
+        self.model("Details").Enabled = bool(self.details)
+        self.model("Remarks").Text = remarks_text(self.language, data)
+        self.model("Result").Text = self.result["text"]
+        for name in ("Replace", "Insert", "Discard"):
+            self.model(name).Enabled = True
+        self.status(i18n.text(self.language, "preview_ready"))
+
+    def clear_result(self):
+        self.result, self.details = None, ""
+        for name in ("Result", "Remarks"):
+            self.model(name).Text = ""
+        self.model("Scores").Label = ""
+        self.model("Details").Label = i18n.text(self.language, "details")
+        for name in ("Replace", "Insert", "Discard", "Details"):
+            self.model(name).Enabled = False
+
+    def toggle_details(self):
+        remarks = remarks_text(self.language, (self.result or {}).get("plain") or {})
+        showing = self.model("Details").Label != i18n.text(self.language, "details")
+        self.model("Remarks").Text = remarks if showing else self.details + "\n\n" + remarks
+        self.model("Details").Label = i18n.text(self.language, "details" if showing else "hide_details")
+
+    def accept(self, mode):
+        if not self.result:
+            return
+        plain = self.result.get("plain")
+        if plain:
+            action = actions.ApplyPlainLanguage(plain.get("originals") or [], plain.get("texts") or [],
+                                                self.result["request_ids"], mode=mode)
+        else:
+            action = actions.InsertResult(self.result["text"], self.result["request_ids"])
+        self.start("apply", action)
+
+    def discard(self):
+        self.clear_result()
+        self.status(i18n.text(self.language, "discarded"))
+
+
+def _targets_of(pairs) -> list:
+    """["fr-es", "de-fr"] -> ["es", "fr"], in order, without repeats."""
+    out = []
+    for pair in pairs:
+        target = str(pair).split("-", 1)[-1]
+        if target not in out:
+            out.append(target)
+    return out
+
+
+def _merged(scores):
+    """The panel shows one line for the whole selection: the first paragraph's scores when several."""
+    if isinstance(scores, list):
+        scores = next((s for s in scores if s), None)
+    return scores or {}
+
+
+# Kandel-Moles (French Flesch) bands, for a server that does not send `band` itself.
+_BANDS = ((30, "very-hard"), (50, "hard"), (60, "fairly-hard"), (70, "medium"), (80, "fairly-easy"))
+
+
+def band_of(scores: dict) -> str:
+    if scores.get("band"):
+        return str(scores["band"])
+    value = scores.get("kandel_moles")
+    if not isinstance(value, (int, float)):
+        return ""
+    return next((band for limit, band in _BANDS if value < limit), "easy")
+
+
+def readability_line(language: str, before: dict, after: dict) -> str:
+    """« Lisibilité : difficile → assez facile », in the words a secretary uses."""
+    names = [i18n.text(language, f"band_{band_of(s)}") if band_of(s) else "" for s in (before, after)]
+    if not names[0]:
+        return ""
+    if not names[1]:
+        return i18n.text(language, "readability_one", before=names[0])
+    return i18n.text(language, "readability", before=names[0], after=names[1])
+
+
+def _number(language, value) -> str:
+    if not isinstance(value, (int, float)):
+        return "–"
+    text = f"{value:.1f}"
+    return text.replace(".", ",") if language == "fr" else text
+
+
+def indices_text(language: str, before: dict, after: dict) -> str:
+    if not before:
+        return ""
+    values = {key: f"{_number(language, before.get(key))} → {_number(language, after.get(key))}"
+              for key in ("kandel_moles", "lix", "rix", "words_per_sentence")}
+    return i18n.text(language, "indices", **values)
+
+
+def remarks_text(language: str, data: dict) -> str:
+    lines = []
+    for item in data.get("diagnostics") or []:
+        if isinstance(item, str):
+            lines.append("• " + item)
+            continue
+        line = str(item.get("message") or "")
+        better = item.get("suggestion") or ""
+        if better and better not in line:
+            line += f" → {better}"
+        if line:
+            lines.append("• " + line)
+    for warning in data.get("warnings") or []:
+        lines.append("• " + str(warning.get("message") if isinstance(warning, dict) else warning))
+    return i18n.text(language, "remarks") + "\n" + ("\n".join(lines) or i18n.text(language, "no_remarks"))
 
 
 class TemplatesPanel(_Panel):
@@ -217,10 +416,11 @@ class TemplateForm(runner.Reporter):
         self._add(model, "Button", "FillNotes", 6, 62, 120, 14, Label=text("fill_from_notes"))
         y = 82
         for field in self.fields:
-            label = (field.get("label") or field["name"]) + (" *" if field.get("required") else "")
-            tip = forms.hint(field)
+            label = forms.label(field) + (" *" if field.get("required") else "")
+            tip = forms.hint(field, self.language)
             height = 30 if forms.is_multiline(field) else 12
-            self._add(model, "FixedText", f"L_{field['name']}", 6, y + 2, 100, 10, Label=label, HelpText=tip)
+            self._add(model, "FixedText", f"L_{field['name']}", 6, y + 2, 100, 10, Label=label, HelpText=tip,
+                      MultiLine=True)
             if field.get("choices"):
                 self._add(model, "ComboBox", f"F_{field['name']}", 110, y, 164, 12, HelpText=tip, Dropdown=True,
                           StringItemList=tuple(field["choices"]))
@@ -230,9 +430,17 @@ class TemplateForm(runner.Reporter):
             else:
                 self._add(model, "Edit", f"F_{field['name']}", 110, y, 164, height, HelpText=tip,
                           MultiLine=forms.is_multiline(field), VScroll=forms.is_multiline(field))
-            y += height + 2
-        self._add(model, "FixedText", "Status", 6, y + 4, 268, 20, Label="", MultiLine=True)
-        y += 28
+            y += height + 1
+            if tip:  # the help is shown, not only as a tooltip: about 48 characters a line at this width
+                lines = sum(max(1, -(-len(part) // 48)) for part in tip.split("\n"))
+                self._add(model, "FixedText", f"H_{field['name']}", 110, y, 164, 8 * lines, Label=tip,
+                          MultiLine=True, TextColor=0x555555)
+                y += 8 * lines
+            y += 3
+        # Messages wrap and scroll: a long one is never cut off.
+        self._add(model, "Edit", "Status", 6, y + 2, 268, 30, MultiLine=True, VScroll=True, ReadOnly=True,
+                  Border=0)
+        y += 36
         self._add(model, "Button", "Insert", 6, y, 86, 14, Label=text("insert_here"), PushButtonType=0)
         self._add(model, "Button", "New", 96, y, 86, 14, Label=text("new_document"))
         self._add(model, "Button", "Close", 188, y, 86, 14, Label=text("close"), PushButtonType=2)
@@ -252,7 +460,10 @@ class TemplateForm(runner.Reporter):
 
     def values(self) -> dict:
         return forms.values(self.fields, {f["name"]: self.dialog.getControl(f"F_{f['name']}").getModel().Text
-                                          for f in self.fields})
+                                          for f in self.fields}, self.language)
+
+    def say(self, message: str) -> None:
+        self.dialog.getControl("Status").getModel().Text = message
 
     def fill_from_notes(self):
         notes = self.dialog.getControl("Notes").getModel().Text
@@ -260,19 +471,23 @@ class TemplateForm(runner.Reporter):
         runner.start(self.ctx, actions.ExtractFields(self.template["id"], notes), None, self)
 
     def render(self, mode):
+        try:
+            values = self.values()
+        except forms.FieldError as error:  # the clerk's typing mistake, named by the field's label
+            self.say(error.message)
+            return
         self.mode = mode
-        runner.start(self.ctx, actions.InsertTemplate(self.template["id"], self.values(), mode=mode),
+        runner.start(self.ctx, actions.InsertTemplate(self.template["id"], values, mode=mode),
                      self.panel.document(), self)
 
     def progress(self, message):
         if self.alive:
-            self.dialog.getControl("Status").getModel().Label = message
+            self.say(message)
 
     def finished(self, ok, message, data):
         if not self.alive:
             return
-        status = self.dialog.getControl("Status").getModel()
-        status.Label = message
+        self.say(message)
         if not ok:
             return
         if self.mode == "extract":
@@ -281,9 +496,9 @@ class TemplateForm(runner.Reporter):
                 if field["name"] in found:
                     self.dialog.getControl(f"F_{field['name']}").getModel().Text = forms.to_text(
                         field, found[field["name"]])
-            missing = data.get("missing") or []
-            status.Label = i18n.text(self.language, "missing_fields", fields=", ".join(map(str, missing))) \
-                if missing else i18n.text(self.language, "filled")
+            missing = forms.labels(self.fields, data.get("missing") or [])
+            self.say(i18n.text(self.language, "missing_fields", fields=", ".join(missing))
+                     if missing else i18n.text(self.language, "filled"))
         else:
             self.dialog.endExecute()
 

@@ -91,7 +91,7 @@ class Job:
             traceback.print_exc()
             self._fail(PlumeError("internal"))
             return self
-        client = Client(config.server_url, config.token)
+        client = self.client = Client(config.server_url, config.token)
         self.reporter.progress(i18n.text(self.language, "working"))
         _active.append(self)
         threading.Thread(target=self._work, args=(client, snapshot), name="plume-request", daemon=True).start()
@@ -124,7 +124,11 @@ class Job:
             traceback.print_exc()
             self._fail(PlumeError("internal"))
             return
-        undoable = bool(getattr(self.action, "undo_key", None)) or bool(data.get("inserted"))
+        used = [i for i in data.pop("usage", None) or () if i]
+        if used:  # the result is in the document now: tell the server, off the main thread
+            threading.Thread(target=self.client.report_inserted, args=(used,), name="plume-usage", daemon=True).start()
+        undoable = bool(getattr(self.action, "undo_key", None)) and not data.get("preview") \
+            or bool(data.get("inserted")) or bool(data.get("replaced"))
         self._finish(True, i18n.text(self.language, "done_undo" if undoable else "done"), data)
 
 
