@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages the tests need: headless LibreOffice with its Python bridge (the .oxt tests and
 # PDF/conversion checks), Chromium (the Word task pane tests) and Apertium fr<->es (a real,
-# deterministic translation engine for the translation tests).
+# deterministic translation engine for the translation tests) and Dovecot (a real IMAP server for the
+# mailbox worker's tests, started by the tests themselves; the system service is not needed).
 set -euo pipefail
 packages=(libreoffice-writer-nogui python3-uno libreoffice-script-provider-python
-          chromium apertium apertium-fr-es fonts-dejavu-core fonts-liberation2 openssl)
+          chromium apertium apertium-fr-es fonts-dejavu-core fonts-liberation2 openssl
+          dovecot-imapd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -76,10 +76,10 @@ def usage_rows(entries: list[AuditEntry], start: date | None, end: date | None,
     rows = []
     for (month, task, service), items in sorted(groups.items()):
         rows.append(UsageRow(
-            month=month, task=task, service=service, requests=len(items),
+            month=month, task=task, service=service, requests=sum(e.count for e in items),
             users=len({e.user for e in items}),
             median_ms=round(statistics.median(e.duration_ms for e in items), 1),
-            minutes_saved=round(len(items) * float(minutes.get(task, 0)), 1),
+            minutes_saved=round(sum(e.count for e in items) * float(minutes.get(task, 0)), 1),
         ))
     return rows
 

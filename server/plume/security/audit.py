@@ -24,6 +24,11 @@ class AuditEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
     task: str | None = None
     template: str | None = None
     model: str | None = None
+    # Mail worker lines (plume mail): a folder name, an outcome, a priority and how many messages.
+    folder: str | None = None
+    outcome: str | None = None
+    priority: str | None = None
+    count: int = 1
 
 
 class AuditLog:
