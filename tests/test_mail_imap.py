@@ -432,3 +432,46 @@ def test_cli_once_status_and_the_daily_summary_in_the_usage_report(server, setti
     triaged = {r.service: r.requests for r in rows if r.task == "triage"}
     assert sum(triaged.values()) == 11 and triaged["travaux publics"] == 1
     assert sum(r.requests for r in rows if r.task == "acknowledge") == 5
+
+
+def test_plume_serve_watches_the_mailbox_and_uses_the_model(server, settings, samples, tmp_path):
+    """`plume serve` with [[mail]] runs the watcher beside the API; with a model installed for triage,
+    the model's service and category become the keywords (a scripted model, over real HTTP)."""
+    from tests.conftest import start_server
+    from tests.fake_upstream import MY_TASKS, FakeUpstream, good_answer, wait_model_ready
+
+    fake = FakeUpstream(good_answer)
+    (tmp_path / "srv").mkdir()
+    plume = start_server(tmp_path / "srv", "--config", str(_config(settings)),
+                         "--models", str(fake.catalog(tmp_path / "models.toml", MY_TASKS)),
+                         env={"PLUME_TEST_IMAP_PASSWORD": server.password}, users=False)
+    try:
+        wait_model_ready(plume)
+        with client_for(server) as c:
+            c.append("INBOX", (samples / "emails" / "03-reclamation-dechets.eml").read_bytes())
+        deadline, flags = time.monotonic() + 30, []
+        while time.monotonic() < deadline and "Plume/trie" not in flags:
+            time.sleep(0.5)
+            flags = [f for m in mailbox_listing(server)["INBOX"] for f in m["flags"]]
+        # The scripted model answers « réclamation » / « chancellerie »; the rules alone say « voirie ».
+        assert "Plume/chancellerie" in flags and "Plume/reclamation" in flags, flags
+        assert any("Tu tries le courrier" in r[0]["content"] for r in fake.requests)
+    finally:
+        plume.stop()
+        fake.stop()
+    assert "Traceback" not in plume.log.read_text()
+
+
+def test_without_move_the_message_is_copied_never_deleted(server, settings, samples, monkeypatch):
+    """A server without MOVE (RFC 6851) would need COPY + \\Deleted + EXPUNGE: Plume only copies."""
+    load(server, samples, malformed=False)
+    real = imapclient.IMAPClient.has_capability
+    monkeypatch.setattr(imapclient.IMAPClient, "has_capability",
+                        lambda self, cap: False if cap.upper() == "MOVE" else real(self, cap))
+    assert MailWorker(settings, settings.mail[0]).run_pass().ok
+    listing = mailbox_listing(server)
+    ids = sample_ids(samples)
+    inbox = {m["id"]: m["flags"] for m in listing["INBOX"]}
+    copied = {m["id"] for m in listing["Services/Travaux publics"]}
+    assert len(inbox) == 8 and ids["02-fuite-eau-urgent.eml"] in copied
+    assert "\\Deleted" not in inbox[ids["02-fuite-eau-urgent.eml"]] and "Plume/urgent" in inbox[ids["02-fuite-eau-urgent.eml"]]

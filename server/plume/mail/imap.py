@@ -18,6 +18,7 @@ modified-UTF-7 folder names built in; Python 3.11's imaplib has no IDLE.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -484,3 +485,43 @@ def start_watchers(settings: Settings, classify: Classifier | None = None,
         thread.start()
         threads.append(thread)
     return stop, threads
+
+
+# ------------------------------------------------------------------------------- with a model
+def model_classifier(inference, loop: asyncio.AbstractEventLoop, timeout_s: float = 180.0) -> Classifier:
+    """Triage with the model when one is installed for the task (rules otherwise), from a worker
+    thread: the coroutine runs on the server's event loop, which owns the inference service."""
+    from plume.tasks.triage import triage
+
+    def classify(mail: MailMessage, rules: Rules) -> TriageResult:
+        if not inference.has_model("triage"):
+            return triage_by_rules(mail, rules)
+        future = asyncio.run_coroutine_threadsafe(triage(mail, rules, inference, user="mail"), loop)
+        try:
+            return future.result(timeout=timeout_s)
+        except Exception as exc:  # an invalid answer, a timeout, the model unloaded: the rules decide
+            future.cancel()
+            result = triage_by_rules(mail, rules)
+            result.reasons.insert(0, f"le modèle n'a pas donné de réponse valide ({type(exc).__name__}) : "
+                                     "classement par les règles")
+            return result
+
+    return classify
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    """`plume serve` with `[[mail]]` accounts: one watcher thread per account beside the server."""
+    settings: Settings = app.state.settings
+    inference = app.state.get("inference")
+    classify = model_classifier(inference, asyncio.get_running_loop(), settings.request_timeout_s + 60) \
+        if inference is not None else None
+    book = app.state.get("acknowledgement_references")
+    if book is None:  # the same reference book as POST /v1/mail/acknowledge: one numbering
+        book = app.state.acknowledgement_references = ReferenceBook(settings.data_dir / "acknowledgement-references.json")
+    stop, threads = start_watchers(settings, classify, book)
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.to_thread(lambda: [t.join(timeout=10) for t in threads])
