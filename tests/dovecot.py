@@ -61,6 +61,7 @@ class Dovecot:
     process: subprocess.Popen | None = None
     user: str = USER
     password: str = PASSWORD
+    extra_config: str = ""  # e.g. "mail_fsync = never" for the bench's client-side figure
 
     @property
     def ca(self) -> Path:
@@ -141,6 +142,7 @@ service anvil {{
 service pop3-login {{
   chroot =
 }}
+{self.extra_config}
 """)
         # The state folder must exist and the log must be writable by dovecot's own users.
         (self.root / "state").mkdir(exist_ok=True)

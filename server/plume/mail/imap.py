@@ -7,7 +7,7 @@ service's folder, and prepares the acknowledgement as a reply in Drafts. It neve
 deletes anything.
 
 Safety across restarts: UIDVALIDITY and the last UID done are kept per folder in the data folder
-(written atomically after each message); a message is done only once its keywords are stored, so a
+(written atomically after each batch of messages); a message is done only once its keywords are stored, so a
 crash before that retries it on the next pass; the `Plume/trie` keyword on the message and the
 reference header on the draft are second guards, so nothing is flagged or drafted twice.
 
@@ -233,6 +233,8 @@ class MailWorker:
         self.state = State(state_path(settings, account))
         self.client: imapclient.IMAPClient | None = None
         self._created: set[str] = set()
+        self._drafted: set[str] | None = None   # references of the drafts in Drafts, this pass
+        self._selected = ""
 
     # -- configuration read at each pass, so the commune's edits apply without a restart
     def rules(self) -> Rules:
@@ -248,6 +250,7 @@ class MailWorker:
     def run_pass(self) -> PassReport:
         report = PassReport(self.account.label)
         started = time.monotonic()
+        self._drafted = None  # the clerk may have sent or deleted drafts since the last pass
         self.state.data["last_run"] = {"started": _now(), "finished": None, "ok": None, "error": None}
         try:
             rules, folder_rules = self.rules(), self.folder_rules()
@@ -287,6 +290,7 @@ class MailWorker:
     def _folder_pass(self, folder: str, rules: Rules, folder_rules: FolderRules | None, report: PassReport) -> None:
         client = self.client
         info = client.select_folder(folder)
+        self._selected = folder
         uidvalidity = int(info.get(b"UIDVALIDITY", 0))
         remembered = self.state.folder(folder)
         if remembered["uidvalidity"] != uidvalidity:
@@ -311,7 +315,9 @@ class MailWorker:
                                             rules, folder_rules, can_flag, report)
                     report.add(folder, outcome)
                 remembered["last_uid"] = uid
-                self.state.save()
+            # Saved per batch: the keyword is the real "done" mark, so a crash mid-batch only costs a
+            # re-read of these UIDs, which the Plume/trie keyword then skips.
+            self.state.save()
 
     def _message(self, folder: str, uid: int, flags: tuple, raw: bytes | None, rules: Rules,
                  folder_rules: FolderRules | None, can_flag: bool, report: PassReport) -> str:
@@ -358,15 +364,28 @@ class MailWorker:
                         type(exc).__name__)
             self.state.error(folder, uid, f"brouillon: {type(exc).__name__}")
             return False
-        drafts = self.account.drafts_folder
-        self._ensure_folder(drafts)
-        self.client.select_folder(drafts)
-        # Second guard: a crash after APPEND but before the keywords must not leave two drafts.
-        exists = self.client.search(["HEADER", REFERENCE_HEADER, ack.reference])
-        if not exists:
-            self.client.append(drafts, draft, flags=(b"\\Draft", b"\\Seen"))
-        self.client.select_folder(folder)
+        if ack.reference not in self._draft_references():
+            self.client.append(self.account.drafts_folder, draft, flags=(b"\\Draft", b"\\Seen"))
+            self._drafted.add(ack.reference)
         return True
+
+    def _draft_references(self) -> set[str]:
+        """References of the drafts already in Drafts, read once per pass (then kept up to date): the
+        second guard, so a crash after APPEND but before the keywords never leaves two drafts."""
+        if self._drafted is None:
+            drafts = self.account.drafts_folder
+            self._ensure_folder(drafts)
+            current = self._selected
+            self.client.select_folder(drafts, readonly=True)
+            uids = self.client.search(["HEADER", REFERENCE_HEADER, ""])
+            self._drafted = set()
+            for start in range(0, len(uids), 500):
+                items = self.client.fetch(uids[start:start + 500], [f"BODY.PEEK[HEADER.FIELDS ({REFERENCE_HEADER})]"])
+                for item in items.values():
+                    raw = next((v for k, v in item.items() if k.startswith(b"BODY[HEADER")), b"") or b""
+                    self._drafted.update(re.findall(r"AR-\d{4}-\d+", raw.decode("ascii", "replace")))
+            self.client.select_folder(current)
+        return self._drafted
 
     def _move(self, uid: int, target: str) -> None:
         self._ensure_folder(target)
