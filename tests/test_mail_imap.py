@@ -475,3 +475,19 @@ def test_without_move_the_message_is_copied_never_deleted(server, settings, samp
     copied = {m["id"] for m in listing["Services/Travaux publics"]}
     assert len(inbox) == 8 and ids["02-fuite-eau-urgent.eml"] in copied
     assert "\\Deleted" not in inbox[ids["02-fuite-eau-urgent.eml"]] and "Plume/urgent" in inbox[ids["02-fuite-eau-urgent.eml"]]
+
+
+def test_the_first_pass_takes_the_recent_backlog_not_years_of_history(server, settings, samples):
+    from datetime import datetime
+
+    with client_for(server) as c:
+        c.append("INBOX", (samples / "emails" / "03-reclamation-dechets.eml").read_bytes(), msg_time=datetime(2020, 3, 1))
+        c.append("INBOX", (samples / "emails" / "02-fuite-eau-urgent.eml").read_bytes())
+    account = settings.mail[0]
+    account.move = False
+    report = MailWorker(settings, account).run_pass()
+    assert report.counts["INBOX"]["trie"] == 1
+    flags = {m["id"]: m["flags"] for m in mailbox_listing(server)["INBOX"]}
+    ids = sample_ids(samples)
+    assert "Plume/trie" in flags[ids["02-fuite-eau-urgent.eml"]]
+    assert not [f for f in flags[ids["03-reclamation-dechets.eml"]] if f.startswith("Plume/")]

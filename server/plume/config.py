@@ -36,6 +36,7 @@ class MailAccount(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     poll_seconds: float = 60.0            # between passes when the server has no IDLE
     idle_seconds: float = 600.0           # longest IDLE wait before a new pass (RFC 9051: under 29 min)
     timeout_s: float = 60.0               # network timeout of one IMAP command
+    backlog_days: int = 30                # first pass: only mail received in the last N days (0: all)
 
     @property
     def label(self) -> str:

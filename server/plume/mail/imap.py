@@ -301,8 +301,11 @@ class MailWorker:
             remembered.update(uidvalidity=uidvalidity, last_uid=0)
             self.state.save()
         can_flag = self.account.keywords and b"\\*" in info.get(b"PERMANENTFLAGS", ())
-        uids = sorted(u for u in client.search(["UID", f"{remembered['last_uid'] + 1}:*"])
-                      if u > remembered["last_uid"])
+        criteria: list[Any] = ["UID", f"{remembered['last_uid'] + 1}:*"]
+        if remembered["last_uid"] == 0 and self.account.backlog_days > 0:
+            # First pass over this folder (or renumbered): the recent backlog only, not years of history.
+            criteria += ["SINCE", date.fromordinal(date.today().toordinal() - self.account.backlog_days)]
+        uids = sorted(u for u in client.search(criteria) if u > remembered["last_uid"])
         for start in range(0, len(uids), FETCH_BATCH):
             batch = uids[start:start + FETCH_BATCH]
             sizes = client.fetch(batch, ["RFC822.SIZE", "FLAGS"])
