@@ -62,6 +62,8 @@ class Dovecot:
     user: str = USER
     password: str = PASSWORD
     extra_config: str = ""  # e.g. "mail_fsync = never" for the bench's client-side figure
+    # An OAuth2 token introspection URL (RFC 7662): XOAUTH2 logins are then checked there.
+    oauth2_introspection_url: str = ""
 
     @property
     def ca(self) -> Path:
@@ -101,7 +103,7 @@ ssl_cert = <{cert}
 ssl_key = <{key}
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = yes
-auth_mechanisms = plain login
+auth_mechanisms = plain login{" xoauth2 oauthbearer" if self.oauth2_introspection_url else ""}
 default_internal_user = {internal}
 default_internal_group = {grp.getgrgid(pwd.getpwnam(internal).pw_gid).gr_name}
 default_login_user = {login}
@@ -110,8 +112,10 @@ mail_location = maildir:~/Maildir
 mail_privileged_group =
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {self.root}/users
 }}
+{self._oauth2_passdb()}
 userdb {{
   driver = passwd-file
   args = username_format=%u {self.root}/users
@@ -147,6 +151,14 @@ service pop3-login {{
         # The state folder must exist and the log must be writable by dovecot's own users.
         (self.root / "state").mkdir(exist_ok=True)
         self.log.touch()
+
+    def _oauth2_passdb(self) -> str:
+        if not self.oauth2_introspection_url:
+            return ""
+        conf = self.root / "oauth2.conf.ext"
+        conf.write_text(f"introspection_mode = post\nintrospection_url = {self.oauth2_introspection_url}\n"
+                        "username_attribute = username\nactive_attribute = active\nactive_value = true\n")
+        return f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {conf}\n}}\n"
 
     def start(self, timeout: float = 15) -> None:
         if not (self.root / "dovecot.conf").exists():

@@ -491,3 +491,52 @@ def test_the_first_pass_takes_the_recent_backlog_not_years_of_history(server, se
     ids = sample_ids(samples)
     assert "Plume/trie" in flags[ids["02-fuite-eau-urgent.eml"]]
     assert not [f for f in flags[ids["03-reclamation-dechets.eml"]] if f.startswith("Plume/")]
+
+
+def test_xoauth2_with_a_token_file_refreshed_by_another_tool(tmp_path, samples):
+    """Microsoft 365 needs OAuth2: Plume logs in with XOAUTH2 and the access token another tool keeps
+    fresh in a file. Dovecot checks the token at a local introspection endpoint (RFC 7662)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    valid = {"token-1"}
+
+    class Introspection(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+            token = dict(p.split("=", 1) for p in body.split("&") if "=" in p).get("token", "")
+            out = json.dumps({"active": token in valid, "username": dovecot_mod.USER}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def log_message(self, *args):
+            pass
+
+    idp = ThreadingHTTPServer(("127.0.0.1", 0), Introspection)
+    threading.Thread(target=idp.serve_forever, daemon=True).start()
+    server = dovecot_mod.Dovecot(oauth2_introspection_url=f"http://127.0.0.1:{idp.server_address[1]}/introspect")
+    server.start()
+    try:
+        load(server, samples, malformed=False)
+        token = tmp_path / "token"
+        token.write_text("token-1\n")
+        token.chmod(0o600)
+        account = MailAccount(host="127.0.0.1", port=server.port, user=server.user, auth="xoauth2",
+                              password_file=token, ca_file=server.ca, drafts=False)
+        settings = Settings(data_dir=tmp_path / "data", mail=[account])
+        report = MailWorker(settings, account).run_pass()
+        assert report.ok and report.counts["INBOX"]["trie"] == 8
+        valid.clear()  # the token expired and nothing refreshed it
+        report = MailWorker(settings, account).run_pass()
+        assert not report.ok and "token-1" not in report.error
+        valid.add("token-2")  # the refresher wrote a new one: read at the next connection
+        token.write_text("token-2\n")
+        with client_for(server) as c:
+            c.append("INBOX", (samples / "emails" / "02-fuite-eau-urgent.eml").read_bytes().replace(
+                b"Message-ID: <", b"Message-ID: <again-"))
+        assert MailWorker(settings, account).run_pass().counts["INBOX"]["trie"] == 1
+    finally:
+        server.remove()
+        idp.shutdown()

@@ -23,6 +23,9 @@ class MailAccount(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     tls: Literal["implicit", "starttls"] = "implicit"
     password_file: Path | None = None     # readable by the service user only
     password_env: str = ""                # or the name of an environment variable
+    # "xoauth2": the file/variable holds an OAuth2 access token (Microsoft 365), kept fresh by another
+    # tool; Plume reads it at each connection and never talks to the identity provider itself.
+    auth: Literal["password", "xoauth2"] = "password"
     folders: list[str] = msgspec.field(default_factory=lambda: ["INBOX"])
     drafts_folder: str = "Drafts"
     move: bool = False                    # move each message to its service's folder (rules_file)

@@ -195,7 +195,10 @@ def connect(account: MailAccount) -> imapclient.IMAPClient:
     else:
         client = imapclient.IMAPClient(account.host, port=account.port or 143, ssl=False, timeout=account.timeout_s)
         client.starttls(context)  # raises when the server offers no STARTTLS: never log in in clear
-    client.login(account.user, password)
+    if account.auth == "xoauth2":
+        client.oauth2_login(account.user, password)
+    else:
+        client.login(account.user, password)
     return client
 
 
