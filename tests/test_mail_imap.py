@@ -540,3 +540,15 @@ def test_xoauth2_with_a_token_file_refreshed_by_another_tool(tmp_path, samples):
     finally:
         server.remove()
         idp.shutdown()
+
+
+def test_two_workers_never_work_on_one_mailbox_at_once(server, settings, samples):
+    load(server, samples, malformed=False)
+    account = settings.mail[0]
+    held = MailWorker(settings, account)._lock()  # as `plume mail watch` holds it during its pass
+    try:
+        report = MailWorker(settings, account).run_pass()
+        assert not report.ok and "en cours" in report.error and not report.counts
+    finally:
+        held.close()
+    assert MailWorker(settings, account).run_pass().counts["INBOX"]["trie"] == 8

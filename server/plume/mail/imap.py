@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -46,7 +47,7 @@ from plume.mail.imap_reply import REFERENCE_HEADER, build_reply
 from plume.mail.parse import MAX_MESSAGE_BYTES, MailMessage, parse_message
 from plume.security.audit import AuditEntry, AuditLog
 from plume.tasks.acknowledge import ReferenceBook, acknowledge
-from plume.tasks.triage import Rules, TriageResult, load_rules, triage_by_rules
+from plume.tasks.triage import Rules, RulesError, TriageResult, load_rules, triage_by_rules
 
 log = logging.getLogger("plume.mail")
 
@@ -254,6 +255,20 @@ class MailWorker:
         report = PassReport(self.account.label)
         started = time.monotonic()
         self._drafted = None  # the clerk may have sent or deleted drafts since the last pass
+        lock = self._lock()
+        if lock is None:
+            report.error = "un autre passage est en cours pour ce compte"
+            return report
+        try:
+            self.state = State(self.state.path)  # another process may have moved on since our last pass
+            self._pass(report)
+            report.seconds = time.monotonic() - started
+            self._finish(report)
+        finally:
+            lock.close()
+        return report
+
+    def _pass(self, report: PassReport) -> None:
         self.state.data["last_run"] = {"started": _now(), "finished": None, "ok": None, "error": None}
         try:
             rules, folder_rules = self.rules(), self.folder_rules()
@@ -265,12 +280,22 @@ class MailWorker:
             report.error = _describe(exc)
             self.state.error("", None, report.error)
             self.close()
-        except MailConfigError as exc:
+        except (MailConfigError, RulesError) as exc:
             report.error = str(exc)
             self.state.error("", None, "configuration")
-        report.seconds = time.monotonic() - started
-        self._finish(report)
-        return report
+
+    def _lock(self):
+        """An exclusive lock on the account's state: `plume mail once`, `watch` and `serve` on the same
+        data folder never work on one mailbox at the same time (two could draft the same message)."""
+        path = self.state.path.with_suffix(".lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return None
+        return handle
 
     def _finish(self, report: PassReport) -> None:
         run = self.state.data["last_run"]
@@ -413,7 +438,13 @@ class MailWorker:
         else a pass every poll_seconds. A lost connection is retried with a growing pause."""
         backoff = 5.0
         while not stop.is_set():
-            report = self.run_pass()
+            try:
+                report = self.run_pass()
+            except Exception as exc:  # a bug must not end the watch silently: log it, wait, go on
+                # The type only: an exception's text could quote a message.
+                log.error("compte %s : passage en échec (%s)", self.account.label, type(exc).__name__)
+                self.close()
+                report = PassReport(self.account.label, error=type(exc).__name__)
             if not report.ok:
                 log.warning("compte %s : %s ; nouvel essai dans %.0f s", self.account.label, report.error, backoff)
                 stop.wait(backoff)
