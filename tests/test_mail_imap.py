@@ -386,6 +386,17 @@ def test_watch_wakes_up_on_new_mail_with_idle(server, settings, samples):
                 break
             time.sleep(0.3)
         assert flags and "Plume/urgent" in flags[0]
+        # The server restarts (an update, a crash): the watcher reconnects and goes on.
+        server.restart()
+        with client_for(server) as c:
+            c.append("INBOX", (samples / "emails" / "03-reclamation-dechets.eml").read_bytes())
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            flags = [m["flags"] for m in mailbox_listing(server)["INBOX"]]
+            if len(flags) == 2 and "Plume/voirie" in flags[1]:
+                break
+            time.sleep(0.5)
+        assert len(flags) == 2 and "Plume/voirie" in flags[1], flags
     finally:
         stop.set()
         thread.join(10)
@@ -552,3 +563,98 @@ def test_two_workers_never_work_on_one_mailbox_at_once(server, settings, samples
     finally:
         held.close()
     assert MailWorker(settings, account).run_pass().counts["INBOX"]["trie"] == 8
+
+
+def test_cli_once_with_a_model(server, settings, samples):
+    from tests.fake_upstream import MY_TASKS, FakeUpstream, good_answer
+
+    with client_for(server) as c:
+        c.append("INBOX", (samples / "emails" / "03-reclamation-dechets.eml").read_bytes())
+        c.append("INBOX", (samples / "emails" / "06-phishing.eml").read_bytes())
+    fake = FakeUpstream(good_answer)
+    try:
+        catalog = fake.catalog(settings.data_dir.parent / "models.toml", MY_TASKS)
+        once = subprocess.run([sys.executable, "-m", "plume", "mail", "once", "--config", str(_config(settings)),
+                               "--data", str(settings.data_dir), "--models", str(catalog)], capture_output=True,
+                              text=True, cwd=REPO, env={**os.environ, "PLUME_TEST_IMAP_PASSWORD": server.password},
+                              timeout=180)
+    finally:
+        fake.stop()
+    assert once.returncode == 0, once.stderr
+    found = by_id(mailbox_listing(server))
+    ids = sample_ids(samples)
+    # The scripted model says « chancellerie »; on the phishing message the rules keep the last word.
+    assert "Plume/chancellerie" in found[ids["03-reclamation-dechets.eml"]][1]["flags"]
+    assert "Plume/hameconnage" in found[ids["06-phishing.eml"]][1]["flags"]
+    assert found[ids["06-phishing.eml"]][0] == "Quarantaine"
+
+
+class CuttingProxy:
+    """A TCP proxy in front of Dovecot that closes both sides once `cut_after` bytes came from the
+    server: the TLS stream ends in the middle of a response, as when a firewall or a load balancer
+    drops the connection."""
+
+    def __init__(self, port: int, cut_after: int | None) -> None:
+        import socket
+
+        self.target, self.cut_after, self.sent = port, cut_after, 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
+
+    def _pump(self, source, sink, from_server: bool) -> None:
+        try:
+            while data := source.recv(4096):
+                cut = from_server and self.cut_after is not None and self.sent + len(data) >= self.cut_after
+                if cut:
+                    data = data[:self.cut_after - self.sent]
+                self.sent += len(data) if from_server else 0
+                sink.sendall(data)
+                if cut:
+                    break
+        except OSError:
+            pass
+        import socket
+
+        for s in (source, sink):
+            try:  # shutdown, not only close: it sends FIN now and wakes the other pump's recv
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_connection_cut_in_the_middle_of_a_response_loses_nothing(server, settings, samples):
+    messages = load(server, samples)
+    account = settings.mail[0]
+    proxy = CuttingProxy(server.port, cut_after=17_000)  # a whole pass is about 22 kB: cut in the middle of the per-message work
+    account.port = proxy.port
+    try:
+        report = MailWorker(settings, account).run_pass()
+        assert not report.ok and report.error and report.total("trie") < len(messages)
+        proxy.cut_after = None
+        report = MailWorker(settings, account).run_pass()
+        assert report.ok, report.error
+    finally:
+        proxy.close()
+    listing = mailbox_listing(server)
+    assert sum(len(v) for k, v in listing.items() if k != "Drafts") == len(messages)
+    assert all("Plume/trie" in m["flags"] or "Plume/erreur" in m["flags"]
+               for f, items in listing.items() if f != "Drafts" for m in items)
+    references = [str(d["msg"]["X-Plume-Reference"]) for d in listing["Drafts"]]
+    assert len(references) == len(set(references)) == 5

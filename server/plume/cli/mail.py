@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from plume.cli.common import add_settings_options, settings_from
 
@@ -26,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--account", help="seulement ce compte (son nom, ou l'utilisateur)")
         if name == "status":
             sub.add_argument("--json", action="store_true", help="sortie JSON")
+        else:
+            sub.add_argument("--models", type=Path, help="catalogue des modèles (models.toml) : trier avec le modèle "
+                                                         "quand il y en a un pour le tri (sinon les règles)")
         sub.set_defaults(func=run)
 
 
@@ -45,16 +50,39 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.action == "status":
         return _status(settings, accounts, args.json)
-    if args.action == "once":
-        return _once(settings, accounts)
-    return _watch(settings, accounts)
+    classify, stop_model = _model(args.models) if args.models else (None, lambda: None)
+    try:
+        if args.action == "once":
+            return _once(settings, accounts, classify)
+        return _watch(settings, accounts, classify)
+    finally:
+        stop_model()
 
 
-def _once(settings, accounts) -> int:
+def _model(models_file: Path):
+    """The inference service on an event loop of its own thread; the workers call it from theirs."""
+    from plume.cli.triage import _inference
+    from plume.mail.imap import model_classifier
+
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="plume-mail-model", daemon=True).start()
+    inference = asyncio.run_coroutine_threadsafe(_inference(models_file), loop).result()
+    if inference is None:
+        loop.call_soon_threadsafe(loop.stop)
+        return None, lambda: None
+
+    def stop() -> None:
+        asyncio.run_coroutine_threadsafe(inference.stop(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+
+    return model_classifier(inference, loop), stop
+
+
+def _once(settings, accounts, classify=None) -> int:
     from plume.mail.imap import run_once
 
     failed = 0
-    for report in run_once(settings, accounts):
+    for report in run_once(settings, accounts, classify):
         counts = ", ".join(f"{folder} : " + ", ".join(f"{k} {v}" for k, v in sorted(c.items()))
                            for folder, c in report.counts.items()) or "rien de nouveau"
         print(f"{report.account} : {counts} ({report.seconds:.1f} s)")
@@ -64,13 +92,13 @@ def _once(settings, accounts) -> int:
     return 1 if failed else 0
 
 
-def _watch(settings, accounts) -> int:
+def _watch(settings, accounts, classify=None) -> int:
     from plume.mail.imap import MailWorker
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    threads = [threading.Thread(target=MailWorker(settings, a).watch, args=(stop,), name=f"mail-{a.label}")
+    threads = [threading.Thread(target=MailWorker(settings, a, classify).watch, args=(stop,), name=f"mail-{a.label}")
                for a in accounts]
     for thread in threads:
         thread.start()

@@ -465,7 +465,12 @@ class MailWorker:
             deadline = time.monotonic() + self.account.idle_seconds
             # Short IDLE checks so a stop request is seen within a few seconds.
             while not stop.is_set() and time.monotonic() < deadline:
+                checked = time.monotonic()
                 if client.idle_check(timeout=2):
+                    break
+                if time.monotonic() - checked < 1:
+                    # Readable yet nothing read: IMAPClient's idle_check swallows EOF, so the server is
+                    # gone. Leave IDLE now (no busy loop); the next pass reconnects.
                     break
             client.idle_done()
         except CONNECTION_ERRORS + (IMAPClientError,) as exc:
@@ -519,10 +524,11 @@ def flush_daily(state: State, audit: AuditLog, account: str, before: date) -> in
 
 
 # ------------------------------------------------------------------------------------ helpers
-def run_once(settings: Settings, accounts: list[MailAccount] | None = None) -> list[PassReport]:
+def run_once(settings: Settings, accounts: list[MailAccount] | None = None,
+             classify: Classifier | None = None) -> list[PassReport]:
     reports = []
     for account in accounts if accounts is not None else settings.mail:
-        worker = MailWorker(settings, account)
+        worker = MailWorker(settings, account, classify)
         try:
             reports.append(worker.run_pass())
         finally:
