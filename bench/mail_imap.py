@@ -19,6 +19,7 @@ import argparse
 import email
 import email.policy
 import os
+import shutil
 import ssl
 import sys
 import tempfile
@@ -85,8 +86,8 @@ def main() -> None:
     args = parser.parse_args()
     server = Dovecot(extra_config="mail_fsync = never" if args.no_fsync else "")
     server.start()
+    tmp = Path(tempfile.mkdtemp(prefix="plume-bench-mail-"))
     try:
-        tmp = Path(tempfile.mkdtemp(prefix="plume-bench-mail-"))
         (tmp / "folders.toml").write_text(FOLDERS, encoding="utf-8")
         os.environ["PLUME_BENCH_IMAP_PASSWORD"] = server.password
         account = MailAccount(host="127.0.0.1", port=server.port, user=server.user, ca_file=server.ca,
@@ -124,6 +125,7 @@ def main() -> None:
         print(listing(server))
     finally:
         server.remove()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
