@@ -184,6 +184,9 @@ def test_one_pass_flags_moves_and_drafts_without_deleting_anything(server, setti
     assert found[ids["03-reclamation-dechets.eml"]][0] == "INBOX"
     assert "Plume/hameconnage" in found[ids["06-phishing.eml"]][1]["flags"]
     assert "Plume/injection" in found[ids["07-injection.eml"]][1]["flags"]
+    with client_for(server) as c:  # mail clients list subscribed folders only
+        subscribed = {name for _, _, name in c.list_sub_folders()}
+    assert {"Services/Travaux publics", "Services/Contrôle des habitants", "Quarantaine"} <= subscribed
 
     # Drafts: one per message that needs a reply (never for phishing), threaded, in the sender's language.
     drafts = listing["Drafts"]
@@ -451,7 +454,12 @@ def test_plume_serve_watches_the_mailbox_and_uses_the_model(server, settings, sa
     from tests.conftest import start_server
     from tests.fake_upstream import MY_TASKS, FakeUpstream, good_answer, wait_model_ready
 
-    fake = FakeUpstream(good_answer)
+    def answer(messages):  # the usual scripted answers, with a reply expected for the triage
+        if "Tu tries le courrier" in messages[0]["content"]:
+            return json.dumps({**json.loads(good_answer(messages)), "needs_reply": True}, ensure_ascii=False)
+        return good_answer(messages)
+
+    fake = FakeUpstream(answer)
     (tmp_path / "srv").mkdir()
     plume = start_server(tmp_path / "srv", "--config", str(_config(settings)),
                          "--models", str(fake.catalog(tmp_path / "models.toml", MY_TASKS)),
@@ -466,6 +474,9 @@ def test_plume_serve_watches_the_mailbox_and_uses_the_model(server, settings, sa
             flags = [f for m in mailbox_listing(server)["INBOX"] for f in m["flags"]]
         # The scripted model answers « réclamation » / « chancellerie »; the rules alone say « voirie ».
         assert "Plume/chancellerie" in flags and "Plume/reclamation" in flags, flags
+        # The draft names the service the model chose, like the keyword.
+        (draft,) = mailbox_listing(server)["Drafts"]
+        assert "Chancellerie communale" in draft["msg"].get_content()
         assert any("Tu tries le courrier" in r[0]["content"] for r in fake.requests)
     finally:
         plume.stop()

@@ -389,6 +389,9 @@ class MailWorker:
             return False  # nobody to answer: the clerk sees the message and its keywords
         try:
             ack = _run(acknowledge(mail, rules, None, commune_name=self.account.signature, book=self.book))
+            # The draft names the service of the keywords, also when the model (not the rules) chose it.
+            if (service := rules.service(result.service)) is not None:
+                ack.service, ack.delay_days = service.title or service.name, service.delay_days
             draft = build_reply(mail, raw, ack, result.language, self.account.user, self.account.signature)
         except Exception as exc:  # no draft for this one; the message is still triaged and flagged
             log.warning("compte %s, dossier %s, UID %s : accusé non préparé (%s)", self.account.label, folder, uid,
@@ -430,6 +433,8 @@ class MailWorker:
     def _ensure_folder(self, name: str) -> None:
         if name not in self._created and not self.client.folder_exists(name):
             self.client.create_folder(name)
+            # Subscribed, or Outlook and Thunderbird would not list the new folder by default.
+            self.client.subscribe_folder(name)
         self._created.add(name)
 
     # -- watching
