@@ -157,6 +157,10 @@ keywords = true
     assert (account.tls, account.port, account.folders, account.drafts_folder, account.move) == \
         ("starttls", 143, ["INBOX", "Guichet"], "Brouillons", True)
     assert account.password_file == Path("/etc/plume/imap-greffe") and account.label == "greffe"
+    config.write_text(config.read_text().replace('"starttls"', '"ssl"'), encoding="utf-8")
+    bad = subprocess.run([sys.executable, "-m", "plume", "mail", "once", "--config", str(config), "--data", str(tmp_path)],
+                         capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert bad.returncode == 2 and "Configuration illisible" in bad.stderr and "tls" in bad.stderr
 
 
 def test_one_pass_flags_moves_and_drafts_without_deleting_anything(server, settings, samples, caplog):
