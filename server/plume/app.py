@@ -39,6 +39,9 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers.extend(module.ROUTES)
         if hasattr(module, "LIFESPAN"):
             lifespans.append(module.LIFESPAN)
+    if settings.mail:  # IMAP mailboxes to triage in place (docs/mailbox.md), in threads beside the server
+        from plume.mail.imap import lifespan as mail_lifespan
+        lifespans.append(mail_lifespan)
     return Litestar(
         route_handlers=route_handlers,
         lifespan=lifespans,

@@ -123,8 +123,8 @@ def usage_rows(entries: list[AuditEntry], start: date | None, end: date | None,
     for (month, task, service, engine), items in sorted(groups.items()):
         used = sum(1 for e in items if e.request_id and e.request_id in inserted)
         rows.append(UsageRow(
-            month=month, task=task, service=service, engine=engine, requests=len(items), inserted=used,
-            users=len({e.user for e in items}),
+            month=month, task=task, service=service, engine=engine, requests=sum(e.count for e in items),
+            inserted=used, users=len({e.user for e in items}),
             median_ms=round(statistics.median(e.duration_ms for e in items), 1),
             minutes_saved=round(used * float(minutes.get(task, 0)), 1),
         ))

@@ -25,6 +25,11 @@ class AuditEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
     template: str | None = None
     model: str | None = None
     request_id: str | None = None  # the id a task response carried (or, on /v1/usage/inserted, the one inserted)
+    # Mail worker lines (plume mail): a folder name, an outcome, a priority and how many messages.
+    folder: str | None = None
+    outcome: str | None = None
+    priority: str | None = None
+    count: int = 1
 
 
 class AuditLog:
