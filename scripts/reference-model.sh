@@ -148,13 +148,23 @@ say "export ONNX int4 (quelques minutes)…"
 import sys
 from pathlib import Path
 import torch
+from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
-gguf = Path(sys.argv[1])
+gguf, out = Path(sys.argv[1]), Path(sys.argv[2])
 kw = {"gguf_file": gguf.name}
-AutoTokenizer.from_pretrained(gguf.parent, **kw).save_pretrained(sys.argv[2])
-# fp16 keeps the dequantised Q4_K values closely; the builder requantises to int4 anyway.
-model = AutoModelForCausalLM.from_pretrained(gguf.parent, dtype=torch.float16, **kw)
-model.save_pretrained(sys.argv[2])
+AutoTokenizer.from_pretrained(gguf.parent, **kw).save_pretrained(out)
+model = AutoModelForCausalLM.from_pretrained(gguf.parent, dtype=torch.float32, **kw)
+# transformers refuses to save a model read from GGUF: write its (dequantised) weights as a plain
+# checkpoint. fp16 keeps the Q4_K values closely; the builder requantises to int4 anyway.
+config = model.config
+config.__dict__.pop("quantization_config", None)
+config.dtype = torch.float16
+state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
+if getattr(config, "tie_word_embeddings", False):
+    state.pop("lm_head.weight", None)  # the same tensor as the embeddings
+save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
+config.save_pretrained(out)
+model.generation_config.save_pretrained(out)
 EOF
 "$export_python" -m onnxruntime_genai.models.builder -i "$tmp/hf" -o "$tmp/onnx" -p int4 -e cpu \
   -c "$tmp/builder-cache" >&2 \
