@@ -144,7 +144,11 @@ fi
 # 3. GGUF -> Hugging Face folder (transformers dequantises it) -> ONNX int4 (model builder).
 need_space "$cache" 8000 "l'export du modèle"
 say "export ONNX int4 (quelques minutes)…"
-"$export_python" - "$gguf" "$tmp/hf" <<'EOF' >&2 || fail "lecture du fichier GGUF impossible (voir ci-dessus) ; si le disque est plein, libérez de la place et relancez."
+# The dequantised checkpoint is kept until the export succeeds, so a failed export restarts here.
+hf=$cache/.hf-checkpoint
+if [ ! -f "$hf/complete" ]; then
+rm -rf "$hf" && mkdir -p "$hf"
+"$export_python" - "$gguf" "$hf" <<'EOF' >&2 || fail "lecture du fichier GGUF impossible (voir ci-dessus) ; si le disque est plein, libérez de la place et relancez."
 import sys
 from pathlib import Path
 import torch
@@ -158,6 +162,7 @@ model = AutoModelForCausalLM.from_pretrained(gguf.parent, dtype=torch.float32, *
 # checkpoint. fp16 keeps the Q4_K values closely; the builder requantises to int4 anyway.
 config = model.config
 config.__dict__.pop("quantization_config", None)
+config.architectures = [type(model).__name__]  # the builder picks its exporter by it; GGUF has none
 config.dtype = torch.float16
 state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
 if getattr(config, "tie_word_embeddings", False):
@@ -165,14 +170,17 @@ if getattr(config, "tie_word_embeddings", False):
 save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
 config.save_pretrained(out)
 model.generation_config.save_pretrained(out)
+(out / "complete").touch()
 EOF
-"$export_python" -m onnxruntime_genai.models.builder -i "$tmp/hf" -o "$tmp/onnx" -p int4 -e cpu \
+fi
+"$export_python" -m onnxruntime_genai.models.builder -i "$hf" -o "$tmp/onnx" -p int4 -e cpu \
   -c "$tmp/builder-cache" >&2 \
   || fail "l'export ONNX a échoué (voir les messages ci-dessus) ; si le disque est plein, libérez de la place et relancez."
 [ -f "$tmp/onnx/genai_config.json" ] && [ -f "$tmp/onnx/model.onnx" ] \
   || fail "l'export ONNX n'a pas produit genai_config.json et model.onnx."
 rm -rf "$model"
 mv "$tmp/onnx" "$model"
+rm -rf "$hf"
 write_catalog
 say "modèle prêt : $model"
 echo "$catalog"

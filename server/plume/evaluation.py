@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import sys
+import tempfile
 import time
 import tomllib
 from collections.abc import AsyncIterator, Callable
@@ -125,7 +126,8 @@ def _extract(data: Path, repo: Path):
     from plume.documents.library import TemplateLibrary
     from plume.tasks.extract import FieldSpec, extract
 
-    library = TemplateLibrary(templates_dir=repo / "templates", uploads_dir=data / ".no-uploads")
+    # Only the repo's templates are read (their fields); nothing is ever uploaded.
+    library = TemplateLibrary(templates_dir=repo / "templates", uploads_dir=Path(tempfile.gettempdir()) / "plume-eval")
     for note in _texts(data / "cases", "*.txt"):
         expected = _toml(note.with_suffix(".expected.toml"))
         if not expected.get("template"):
