@@ -5,9 +5,13 @@
     of those weights (what docs/models.md recommends on CPU) against the same PyTorch baseline;
 (b) Plume's decode rate x bytes of weights read per token / the machine's memory bandwidth
     (measured here with numpy copies): how close decoding comes to the memory-bandwidth bound;
-(c), (d) serving: see bench/serving.py (concurrency, HTTP overhead), run from here too.
+(c), (d) serving: see bench/serving.py (concurrency, HTTP overhead), run from here too;
+(e) the reference model (scripts/reference-model.sh): onnxruntime-genai's og.Engine against
+    Plume's BatchDecoder at 1, 4 and 8 concurrent requests (bench/batching.py);
+(f) the reference model's decode tokens/s through Plume's GenAIEngine and, when `llama_cpp`
+    (llama-cpp-python) is importable, through llama.cpp on the same GGUF, in the same run: the ratio.
 
-    .venv/bin/python bench/engine.py [--parts a,b,c,d] [--tokens 64]
+    .venv/bin/python bench/engine.py [--parts a,b,c,d,e,f] [--tokens 64]
 
 The benchmark model is built once into ~/.cache/plume/bench-llm (or $PLUME_BENCH_DIR) by
 onnx_models/build_tiny.py; the baseline (torch CPU, transformers) is installed into this venv if
@@ -206,7 +210,62 @@ def part_d(results: dict, tokens: int) -> None:
     report_d()
 
 
-PARTS = {"a": part_a, "b": part_b, "c": part_c, "d": part_d}
+# --------------------------------------------------------------------------- (e), (f) the reference model
+
+
+def reference_model() -> tuple[Path, Path]:
+    """(ONNX folder, GGUF file) of the reference model, installed by scripts/reference-model.sh."""
+    out = subprocess.run(["bash", str(REPO / "scripts" / "reference-model.sh")], capture_output=True, text=True,
+                         check=True)
+    catalog = Path(out.stdout.strip().splitlines()[-1])
+    return catalog.parent / "qwen2.5-coder-1.5b", next(catalog.parent.glob("*.gguf"))
+
+
+def part_e(results: dict, tokens: int) -> None:
+    from bench.batching import measure
+
+    folder, _ = reference_model()
+    print("(e) requêtes simultanées, modèle de référence : og.Engine contre BatchDecoder")
+    measure(folder, [1, 4, 8], min(tokens, 32))
+
+
+def llama_cpp_runner(gguf: Path, tokens: int):
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=str(gguf), n_ctx=2048, n_threads=os.cpu_count(), verbose=False)
+
+    def measure() -> float:
+        stamps = []
+        for _ in llm.create_chat_completion(PROMPT, max_tokens=tokens, temperature=0.0, stream=True):
+            stamps.append(time.perf_counter())
+        return decode_rate(stamps[1:tokens + 1])  # the first event carries only the role
+
+    return measure
+
+
+def part_f(results: dict, tokens: int, rounds: int = 3) -> None:
+    folder, gguf = reference_model()
+    runners = {"plume": plume_runner(folder, tokens)}
+    try:
+        runners["llama.cpp"] = llama_cpp_runner(gguf, tokens)
+    except ImportError:
+        print("    (llama_cpp absent : pip install llama-cpp-python, compilé avec GGML_NATIVE=OFF et les trois "
+              "options GGML_AMX_* à OFF sur ces processeurs)")
+    for measure in runners.values():
+        measure()  # warm-up
+    best = {name: 0.0 for name in runners}
+    for _ in range(rounds):  # interleaved: a busy moment of the shared machine hits both alike
+        for name, measure in runners.items():
+            best[name] = max(best[name], measure())
+    print(f"(f) décodage du modèle de référence (Qwen2.5-Coder-1.5B, int4/Q4_K_M), lot de 1, {os.cpu_count()} cœurs, "
+          f"meilleur de {rounds} tours :")
+    for name, rate in best.items():
+        print(f"    {name:10s} {rate:6.1f} jetons/s")
+    if "llama.cpp" in best:
+        print(f"    ratio Plume / llama.cpp : {best['plume'] / best['llama.cpp']:.2f}")
+
+
+PARTS = {"a": part_a, "b": part_b, "c": part_c, "d": part_d, "e": part_e, "f": part_f}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,4 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/system-packages.sh
 scripts/setup.sh test
+# The real-model tier (tests/test_realmodel.py) needs the reference model: installed here, from
+# its cache after the first time (PLUME_REALMODEL=0 skips both).
+if [ "${PLUME_REALMODEL:-1}" != 0 ]; then
+  PLUME_REFERENCE_CATALOG=$(scripts/reference-model.sh | tail -n 1)
+  export PLUME_REFERENCE_CATALOG
+fi
 exec .venv/bin/python -m pytest "$@"

@@ -161,7 +161,7 @@ def test_prompt_fences_the_text_and_says_it_is_data():
 
 def test_invalid_rewrite_is_retried_with_the_error_then_accepted():
     model = Scripted("", "La commune demande la taxe le 1er mars 2027.")
-    result = asyncio.run(plain_language.with_model(model, "La taxe est perçue le 1er mars 2027.", "B1", load(None)))
+    result = asyncio.run(plain_language.with_model(model, "Conformément aux dispositions réglementaires, la taxe est perçue le 1er mars 2027.", "B1", load(None)))
     assert result.engine == "scripted" and result.text.startswith("La commune")
     assert len(model.asked) == 2 and "ne convient pas" in model.asked[1][-1].content
     assert result.missing == []
@@ -233,7 +233,7 @@ def test_tiny_model_rewrite_streams(server):
 
 
 def test_a_rewrite_that_loses_facts_gets_a_second_try_naming_them():
-    text = "La taxe de CHF 120.- est perçue le 1er mars 2027 par M. Jean Rochat."
+    text = "Conformément aux dispositions réglementaires, la taxe de CHF 120.- est perçue le 1er mars 2027 par M. Jean Rochat."
     model = Scripted("La taxe est perçue par la commune.", "Jean Rochat encaisse la taxe de CHF 120.- le 1er mars 2027.")
     result = asyncio.run(plain_language.with_model(model, text, "B1", load(None)))
     assert len(model.asked) == 2
@@ -243,7 +243,21 @@ def test_a_rewrite_that_loses_facts_gets_a_second_try_naming_them():
 
 
 def test_a_second_answer_that_still_loses_facts_is_kept_and_the_losses_listed():
-    text = "La taxe de CHF 120.- est perçue le 1er mars 2027."
+    text = "Conformément aux dispositions réglementaires, la taxe de CHF 120.- est perçue le 1er mars 2027."
     model = Scripted("La taxe est perçue.", "La commune encaisse la taxe le 1er mars 2027.")
     result = asyncio.run(plain_language.with_model(model, text, "B1", load(None)))
     assert [m.text for m in result.missing] == ["CHF 120.-"]
+
+
+def test_a_rewrite_no_easier_than_its_source_is_never_handed_over():
+    """The real model once returned its input with one new spelling error and the same readability,
+    and it was accepted: a rewrite must be easier to read, else a retry, then a clear refusal."""
+    text = "Conformément aux dispositions réglementaires, la taxe est perçue le 1er mars 2027."
+    same = Scripted(text.replace("perçue", "perçu"), text)
+    with pytest.raises(InvalidModelOutput, match="identique"):
+        asyncio.run(plain_language.with_model(same, text, "B1", load(None)))
+    assert "ne convient pas" in same.asked[1][-1].content  # the first answer got a second try
+    harder = Scripted(*["Conformément aux dispositions réglementaires communales applicables en l'espèce, la taxe "
+                        "afférente est perçue auprès des administrés le 1er mars 2027."] * 2)
+    with pytest.raises(InvalidModelOutput, match="pas plus lisible"):
+        asyncio.run(plain_language.with_model(harder, text, "B1", load(None)))

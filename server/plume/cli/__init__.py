@@ -8,7 +8,7 @@ import sys
 
 from plume import __version__
 
-COMMAND_GROUPS = ("serve", "users", "templates", "models", "triage", "addin", "ops", "mail")
+COMMAND_GROUPS = ("serve", "users", "templates", "models", "triage", "addin", "ops", "mail", "eval")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,6 +22,9 @@ class GenerationParams(msgspec.Struct, kw_only=True):
     stop: list[str] = msgspec.field(default_factory=list)
     num_beams: int = 1  # encoder-decoder engines only
     seed: int | None = None
+    # JSON Schema (as text) the answer must match: engines that can constrain their decoding to it
+    # do (GenAIEngine: guidance; upstream: response_format); the others ignore it and the caller checks.
+    json_schema: str | None = None
 
 
 class Chunk(msgspec.Struct):

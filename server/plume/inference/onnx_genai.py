@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +62,7 @@ class GenAIEngine(Engine):
             raise EngineError(f"« {model_id} » : tokenizer.json illisible ({exc})") from exc
         self._template = _compile_template(chat_template or self._template_source(), self._special_tokens())
         self.max_batch = max_batch
+        self.guidance = True  # constrained decoding (JSON schema); False once the runtime refused it
         self._batch = None
         self._batch_lock = threading.Lock()
 
@@ -152,8 +153,10 @@ class GenAIEngine(Engine):
             return finished[i]
 
         try:
-            steps = self._genai_steps(encoded[0], params) if len(encoded) == 1 else \
-                self._batch_decoder().decode(encoded, params, stopped, self.context_length)
+            # Constrained decoding (a JSON schema) needs onnxruntime-genai's guidance, which the plain
+            # onnxruntime batch does not have: such prompts each get their own generator.
+            steps = self._genai_steps(encoded, params, stopped) if len(encoded) == 1 or params.json_schema \
+                else self._batch_decoder().decode(encoded, params, stopped, self.context_length)
             for step in steps:
                 yield [None if token is None or stopped(i) else self._next(i, token, streams, finished)
                        for i, token in enumerate(step)]
@@ -165,11 +168,22 @@ class GenAIEngine(Engine):
             raise EngineError(f"« {self.model_id} » : échec de la génération ({exc})") from exc
         yield [None if cancels[i].cancelled else s.flush() for i, s in enumerate(streams)]
 
-    def _genai_steps(self, prompt: list[int], params: GenerationParams) -> Iterator[list[int]]:
-        generator = self._generator([prompt], params, min(len(prompt) + params.max_new_tokens, self.context_length))
-        while not generator.is_done():
-            generator.generate_next_token()
-            yield [int(np.asarray(generator.get_next_tokens()).reshape(-1)[0])]
+    def _genai_steps(self, prompts: list[list[int]], params: GenerationParams,
+                     stopped: Callable[[int], bool]) -> Iterator[list[int | None]]:
+        """One onnxruntime-genai generator per prompt, stepped in turn."""
+        generators = [self._generator([p], params, min(len(p) + params.max_new_tokens, self.context_length))
+                      for p in prompts]
+        while True:
+            step: list[int | None] = [None] * len(prompts)
+            for i, generator in enumerate(generators):
+                if generator is None or stopped(i) or generator.is_done():
+                    generators[i] = None
+                    continue
+                generator.generate_next_token()
+                step[i] = int(np.asarray(generator.get_next_tokens()).reshape(-1)[0])
+            if all(g is None for g in generators):
+                return
+            yield step
 
     def _batch_decoder(self):
         """Created on first use: a second onnxruntime session over the same weights."""
@@ -192,6 +206,13 @@ class GenAIEngine(Engine):
         else:
             options["do_sample"] = False
         gp.set_search_options(**options)
+        if params.json_schema and self.guidance:
+            try:  # llguidance masks, at each step, the tokens that would leave the schema
+                gp.set_guidance("json_schema", params.json_schema)
+            except Exception as exc:  # noqa: BLE001 - e.g. a tokenizer it cannot read: callers check the JSON
+                self.guidance = False
+                log.warning("model %s: no constrained decoding (%s); answers are checked instead",
+                            self.model_id, type(exc).__name__)
         generator = og.Generator(self.model, gp)
         batch = np.array(encoded, dtype=np.int32)
         generator.append_tokens(batch if len(encoded) > 1 else batch[0])

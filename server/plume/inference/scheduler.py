@@ -79,9 +79,10 @@ def _batchable(job: Job) -> bool:
 
 
 def _batch_key(job: Job) -> tuple:
-    """Requests batched together share their sampling settings (the token limit is kept per row)."""
+    """Requests batched together share their sampling settings and output schema (the token limit
+    is kept per row)."""
     p = job.params
-    return (p.temperature, p.top_p, p.num_beams, p.seed)
+    return (p.temperature, p.top_p, p.num_beams, p.seed, p.json_schema)
 
 
 def _fields(params: GenerationParams) -> dict[str, Any]:

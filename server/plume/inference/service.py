@@ -9,6 +9,7 @@ ModelUnavailable with the command that installs a model.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -177,6 +178,9 @@ class InferenceService:
     @staticmethod
     def _params(max_tokens: int, temperature: float, options: dict[str, Any]) -> GenerationParams:
         extra = {k: options[k] for k in ("top_p", "stop", "num_beams", "seed") if options.get(k) is not None}
+        if options.get("json_schema") is not None:  # constrained decoding, where the engine can
+            schema = options["json_schema"]
+            extra["json_schema"] = schema if isinstance(schema, str) else json.dumps(schema, sort_keys=True)
         return GenerationParams(max_new_tokens=max_tokens, temperature=temperature, **extra)
 
     # -- choosing a model ----------------------------------------------------------------------------

@@ -95,10 +95,19 @@ class UpstreamEngine(Engine):
             body["stop"] = params.stop
         if params.seed is not None:
             body["seed"] = params.seed
+        if params.json_schema:
+            # Constrained decoding on the upstream (vLLM, llama.cpp server, TGI, Ollama honour it).
+            body["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "answer", "schema": json.loads(params.json_schema), "strict": True}}
         streamed = 0
-        for attempt in range(self.retries + 1):
+        for attempt in range(self.retries + 1 + ("response_format" in body)):
             try:
                 with self.client.stream("POST", self.url, json=body) as response:
+                    if response.status_code in (400, 422) and body.pop("response_format", None) is not None:
+                        # A server without response_format: ask again without it (the caller checks the JSON).
+                        log.warning("upstream %s refused response_format; asking without it", self.url)
+                        response.read()
+                        continue
                     if response.status_code >= 500 and attempt < self.retries:
                         log.warning("upstream %s answered %s; retrying", self.url, response.status_code)
                         self._pause(attempt, cancel)

@@ -252,10 +252,23 @@ def extraction_messages(text: str, fields: list[FieldSpec], known: dict[str, Any
                           f"{s.label}" for s in fields)
     system = ("Tu extrais des notes d'un dossier les valeurs des champs d'une lettre administrative. "
               "Réponds uniquement par un objet JSON avec exactement ces champs ; mets null quand la note ne donne "
-              "pas la valeur, n'invente rien. Dates au format AAAA-MM-JJ, montants en nombre.\n"
+              "pas la valeur, n'invente rien. Un texte est recopié tel qu'il figure dans la note, mots entiers, "
+              "sans le mot qui suit. Dates au format AAAA-MM-JJ, montants en nombre.\n"
               f"Champs :\n{described}\n" + rule)
     hint = f"Valeurs déjà trouvées (à garder) : {msgspec.json.encode(known).decode()}\n\n" if known else ""
     return [Message("system", system), Message("user", hint + fenced)]
+
+
+def _folded(text: str) -> str:
+    return " ".join(re.sub(r"[^\w@.'’-]+", " ", text.casefold()).split())
+
+
+def _in_source(value: Any, spec: FieldSpec, text: str) -> bool:
+    """A free-text value (not a date, number or choice) proposed by the model must be a passage of
+    the note, words whole: « 2400 Le Locle de » (cut in the middle of « depuis ») is not."""
+    if not isinstance(value, str) or spec.choices or spec.type not in ("text", "str", "string"):
+        return True
+    return f" {_folded(value)} " in f" {_folded(text)} " if _folded(value) else False
 
 
 async def extract(text: str, fields: list[FieldSpec], inference: Inference | None = None, *,
@@ -267,8 +280,11 @@ async def extract(text: str, fields: list[FieldSpec], inference: Inference | Non
             inference, TASK, extraction_messages(text, fields, values), answer_schema(fields), user=user,
             max_tokens=400, check=_check_dates(fields))
         engine = f"rules+{completion.model}"
+        specs = {spec.name: spec for spec in fields}
         for name in list(missing) + list(uncertain):
             proposed = getattr(answer, name)
+            if not _in_source(proposed, specs[name], text):
+                continue  # a text value must be copied from the note, never made up or cut short
             if proposed not in (None, "", []):
                 values[name] = proposed
                 if name in missing:

@@ -3,6 +3,7 @@ full rewrite at level B1 or A2 when a model is installed, checked for lost facts
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +19,8 @@ from plume.tasks.common import fence
 from plume.tasks.freetext import final_text, generate_checked
 
 TASK = "plain-language"
+NEAR_COPY = 0.95  # word-level similarity above which a "rewrite" is the source again
+MIN_GAIN = 1.0  # Kandel-Moles points, or words per sentence, a rewrite must gain at least
 
 LEVEL_RULES = {
     "B1": "des phrases de 20 mots au plus, des mots courants, la voix active, une idée par phrase",
@@ -85,6 +88,22 @@ def _check(source: str):
     return check
 
 
+def _is_better(source: str, before: Readability):
+    """A rewrite handed to the clerk must be easier to read than its source: an answer that is
+    (almost) the source again, or no easier to read, is refused (second try, then the rules)."""
+    def check(output: str) -> None:
+        if difflib.SequenceMatcher(None, source.split(), output.split(), autojunk=False).ratio() > NEAR_COPY:
+            raise ValueError("le texte réécrit est presque identique à l'original : réécris-le vraiment")
+        after = measure(output)
+        if after.kandel_moles < before.kandel_moles + MIN_GAIN and \
+                after.words_per_sentence > before.words_per_sentence - MIN_GAIN:
+            raise ValueError(f"le texte réécrit n'est pas plus lisible que l'original (Kandel-Moles "
+                             f"{before.kandel_moles:.0f} → {after.kandel_moles:.0f}, mots par phrase "
+                             f"{before.words_per_sentence:.0f} → {after.words_per_sentence:.0f}) : "
+                             "fais des phrases plus courtes avec des mots plus simples")
+    return check
+
+
 def max_tokens_for(text: str) -> int:
     return min(4096, len(text) // 2 + 128)  # a rewrite is about as long as its source; French ≈ 3-4 chars/token
 
@@ -101,7 +120,14 @@ async def rewrite_events(inference: Inference, text: str, level: str, lexicon: L
                          user: str | None = None) -> AsyncIterator[tuple[str, str]]:
     """The rewrite; a first answer that lost a number, date, amount or name gets a second try that names them."""
     known = await anyio.to_thread.run_sync(facts.facts, text)
-    async for event in generate_checked(inference, TASK, prompt(text, level, lexicon), _check(text), stream=stream,
+    before = await anyio.to_thread.run_sync(measure, text)
+    checks = (_check(text), _is_better(text, before))
+
+    def check(output: str) -> None:
+        for one in checks:
+            one(output)
+
+    async for event in generate_checked(inference, TASK, prompt(text, level, lexicon), check, stream=stream,
                                         max_tokens=max_tokens_for(text), user=user,
                                         first_try_check=_keeps_facts(text, known)):
         yield event

@@ -355,12 +355,23 @@ async def triage(mail: MailMessage, rules: Rules, inference: Inference | None = 
     injected = any("injection" in r for r in result.reasons)
     if trusted and not injected:
         category = rules.category(answer.category)
+        # The reasons must explain the result shown: the rules' reasons for a category or service
+        # that the model replaced give way to the model's choice (and say what the rules proposed).
+        result.reasons = _restated(result.reasons, "catégorie", result.category, answer.category, completion.model)
+        result.reasons = _restated(result.reasons, "service", result.service, answer.service, completion.model)
         result.category, result.service, result.needs_reply = answer.category, answer.service, answer.needs_reply
         result.priority = _model_priority(result, category, rules)
         result.reasons.insert(0, f"classé par le modèle {completion.model}")
     else:
         result.reasons.insert(0, f"résumé par le modèle {completion.model} ; classement par les règles (message douteux)")
     return result
+
+
+def _restated(reasons: list[str], kind: str, ours: str, theirs: str, model: str) -> list[str]:
+    if ours == theirs:
+        return reasons
+    kept = [r for r in reasons if not r.startswith((f"{kind} « ", f"{kind} par défaut"))]
+    return [*kept, f"{kind} « {theirs} » choisi par le modèle {model} (les règles proposaient « {ours} »)"]
 
 
 def _model_priority(result: TriageResult, category: Category | None, rules: Rules) -> str:

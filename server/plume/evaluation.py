@@ -1,0 +1,396 @@
+"""`plume eval`: run the writing tasks over an evaluation folder with one or more catalog models and
+measure, per task and model, what a commune needs to choose a model (docs/models.md):
+
+- valid: share of structured answers (JSON) accepted at the first try (schema and task checks);
+- agree: share of the expected values (`*.expected.toml`, `emails/expected.toml`) found;
+- facts: share of the source's facts (numbers, dates, amounts, names) kept where the task promises it;
+- readability: Kandel-Moles before → after, and words per sentence after (rewrites, summaries);
+- tags: share of translations whose formatting tags came back whole (HTML inputs);
+- latency per item, time to first token per model call, tokens per second of generation.
+
+A metric that a task cannot have is None (shown "—"), never a made-up figure. The folder has the
+layout of the repo's samples: cases/ (notes + expected values), emails/ (.eml + expected.toml),
+texts/ (.txt, .html), notes/, regulations/.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from plume.inference.base import Completion, Message
+from plume.tasks.common import InvalidModelOutput
+
+TASKS = ("extract", "triage", "acknowledge", "plain-language", "summarize", "minutes", "factsheet", "translate")
+METRICS = ("valid", "agree", "facts", "kandel_moles_before", "kandel_moles_after", "words_per_sentence",
+           "tags", "latency_s", "ttft_s", "tokens_per_s", "errors", "items")
+RETRY_CUES = ("Ta réponse est invalide", "Ta réponse ne convient pas")
+
+
+@dataclass
+class Calls:
+    """What the metered inference saw for one task and model."""
+
+    first_tries: int = 0  # structured requests, first attempts
+    retries: int = 0
+    ttft: list[float] = field(default_factory=list)
+    tokens: int = 0
+    seconds: float = 0.0
+
+
+class Metered:
+    """The inference service, pinned to one model, measuring every call (time to first token,
+    tokens, generation time) and counting structured answers that needed a retry."""
+
+    def __init__(self, service: Any, model_id: str) -> None:
+        self.service = service
+        self.model_id = model_id
+        self.calls = Calls()
+
+    def has_model(self, task: str) -> bool:
+        return task in self.service.slots[self.model_id].tasks
+
+    def model_for(self, task: str) -> str | None:
+        return self.model_id if self.has_model(task) else None
+
+    def context_length(self, task: str) -> int:
+        engine = self.service.slots[self.model_id].engine
+        return int(getattr(engine, "context_length", 0) or 0)
+
+    async def complete(self, task: str, messages: list[Message], **options: Any) -> Completion:
+        text = "".join([piece async for piece in self.stream(task, messages, **options)])
+        return Completion(text=text, model=self.model_id, prompt_tokens=0, completion_tokens=0)
+
+    async def stream(self, task: str, messages: list[Message], **options: Any) -> AsyncIterator[str]:
+        if options.get("json_schema") is not None:
+            retry = any(m.role == "user" and m.content.startswith(RETRY_CUES) for m in messages[-1:])
+            self.calls.retries += retry
+            self.calls.first_tries += not retry
+        start, first, pieces = time.perf_counter(), None, []
+        async for piece in self.service.stream(task, messages, **{**options, "model": self.model_id}):
+            if first is None:
+                first = time.perf_counter() - start
+            pieces.append(piece)
+            yield piece
+        engine = self.service.slots[self.model_id].engine
+        self.calls.seconds += time.perf_counter() - start
+        if first is not None:
+            self.calls.ttft.append(first)
+        self.calls.tokens += engine.count_tokens("".join(pieces)) if pieces else 0
+
+
+# ---------------------------------------------------------------------------------------------- data
+
+
+def _texts(folder: Path, pattern: str) -> list[Path]:
+    return sorted(p for p in folder.glob(pattern) if ".expected." not in p.name) if folder.is_dir() else []
+
+
+def _toml(path: Path) -> dict:
+    return tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _norm(value: Any) -> str:
+    return " ".join(str(value).casefold().replace("’", "'").split())
+
+
+def _agreement(expected: dict, got: Callable[[str], Any]) -> tuple[int, int]:
+    hits = sum(_norm(got(key)) == _norm(want) or (isinstance(want, bool) and got(key) is want)
+               for key, want in expected.items())
+    return hits, len(expected)
+
+
+def _facts_kept(source: str, output: str, figures_only: bool = False) -> tuple[int, int]:
+    from plume.language import facts
+
+    known = facts.figures(source) if figures_only else facts.facts(source)
+    return len(known) - len(facts.missing(source, output, known)), len(known)
+
+
+# ---------------------------------------------------------------------------------------------- tasks
+# Each task lists its items: one coroutine function per item, taking the inference and returning
+# what it can measure: {"agree": (hits, total), "facts": (kept, total), "before"/"after":
+# Readability, "tags": bool}.
+
+
+def _extract(data: Path, repo: Path):
+    from plume.documents.library import TemplateLibrary
+    from plume.tasks.extract import FieldSpec, extract
+
+    # Only the repo's templates are read (their fields); nothing is ever uploaded.
+    library = TemplateLibrary(templates_dir=repo / "templates", uploads_dir=Path(tempfile.gettempdir()) / "plume-eval")
+    for note in _texts(data / "cases", "*.txt"):
+        expected = _toml(note.with_suffix(".expected.toml"))
+        if not expected.get("template"):
+            continue
+        fields = [FieldSpec(name=f.name, type=f.type, label=f.label, required=f.required, choices=list(f.choices or []))
+                  for f in library.get(expected["template"]).fields]
+
+        async def item(inference, text=note.read_text(encoding="utf-8"), fields=fields, expected=expected):
+            got = await extract(text, fields, inference)
+            return {"agree": _agreement(expected.get("values", {}), lambda k: got.values.get(k))}
+        yield item
+
+
+def _mails(data: Path):
+    from plume.mail.parse import parse_message
+
+    expected = _toml(data / "emails" / "expected.toml")
+    for path in _texts(data / "emails", "*.eml"):
+        yield parse_message(path.read_bytes(), path.name), expected.get(path.name, {})
+
+
+def _triage(data: Path, repo: Path):
+    from plume.tasks.triage import load_rules, triage
+
+    rules = load_rules()
+    for mail, expected in _mails(data):
+        async def item(inference, mail=mail, expected=expected):
+            got = await triage(mail, rules, inference)
+            return {"agree": _agreement(expected, lambda k: getattr(got, k, None))}
+        yield item
+
+
+def _acknowledge(data: Path, repo: Path):
+    from plume.tasks.acknowledge import acknowledge
+    from plume.tasks.triage import load_rules
+
+    rules = load_rules()
+    for mail, _ in _mails(data):
+        async def item(inference, mail=mail):
+            await acknowledge(mail, rules, inference)
+            return {}
+        yield item
+
+
+def _plain(data: Path, repo: Path):
+    from plume.language import lexicon
+    from plume.language.readability import measure
+    from plume.tasks.plain_language import with_model
+
+    terms = lexicon.load()
+    for path in _texts(data / "texts", "*.txt"):
+        async def item(inference, text=path.read_text(encoding="utf-8")):
+            got = await with_model(inference, text, "B1", terms)
+            kept = await anyio.to_thread.run_sync(_facts_kept, text, got.text)
+            return {"facts": kept, "before": await anyio.to_thread.run_sync(measure, text), "after": got.after}
+        yield item
+
+
+def _summarize(data: Path, repo: Path):
+    from plume.language.readability import measure
+    from plume.tasks.summarize import key_figures, with_model
+
+    for path in _texts(data / "texts", "*.txt") + _texts(data / "regulations", "*.txt"):
+        async def item(inference, text=path.read_text(encoding="utf-8")):
+            got = await with_model(inference, text, "short")
+            promised = key_figures(text, "short")  # the figures the prompt asks to keep
+            kept = sum(re.sub(r"\D", "", f) in re.sub(r"\D", "", got.text) for f in promised)
+            return {"facts": (kept, len(promised)), "before": await anyio.to_thread.run_sync(measure, text),
+                    "after": await anyio.to_thread.run_sync(measure, got.text)}
+        yield item
+
+
+def _minutes(data: Path, repo: Path):
+    from plume.tasks.minutes import read_notes, write_discussions
+
+    for path in _texts(data / "notes", "*.txt"):
+        async def item(inference, text=path.read_text(encoding="utf-8")):
+            await write_discussions(read_notes(text), inference)
+            return {}
+        yield item
+
+
+def _factsheet(data: Path, repo: Path):
+    from plume.tasks.factsheet import read_facts, sheet_text, write_sheet
+
+    for path in _texts(data / "regulations", "*.txt"):
+        async def item(inference, text=path.read_text(encoding="utf-8")):
+            sheet = await write_sheet(text, read_facts(text), inference)
+            return {"facts": await anyio.to_thread.run_sync(_facts_kept, text, sheet_text(sheet), True)}
+        yield item
+
+
+def _translate(data: Path, repo: Path):
+    from plume.language import tags
+    from plume.tasks.translate import translate
+
+    for path in _texts(data / "texts", "*.txt") + _texts(data / "texts", "*.html"):
+        async def item(inference, text=path.read_text(encoding="utf-8"), html=path.suffix == ".html"):
+            got = await translate(inference, text, "fr", "en", html=html, engine="model")
+            found: dict[str, Any] = {"facts": await anyio.to_thread.run_sync(_facts_kept, text, got.text, True)}
+            if html:
+                found["tags"] = not tags.problems(text, got.text)
+            return found
+        yield item
+
+
+RUNNERS = {"extract": _extract, "triage": _triage, "acknowledge": _acknowledge, "plain-language": _plain,
+           "summarize": _summarize, "minutes": _minutes, "factsheet": _factsheet, "translate": _translate}
+
+
+# ---------------------------------------------------------------------------------------------- running
+
+
+def _share(pairs: list[tuple[int, int]]) -> float | None:
+    total = sum(t for _, t in pairs)
+    return sum(h for h, _ in pairs) / total if total else None
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def summarise(items: list[dict], calls: Calls, latencies: list[float], errors: int) -> dict[str, Any]:
+    before = [i["before"] for i in items if "before" in i]
+    after = [i["after"] for i in items if "after" in i]
+    tags_ok = [i["tags"] for i in items if "tags" in i]
+    structured = calls.first_tries
+    return {
+        "valid": (structured - calls.retries) / structured if structured else None,
+        "agree": _share([i["agree"] for i in items if "agree" in i]),
+        "facts": _share([i["facts"] for i in items if "facts" in i]),
+        "kandel_moles_before": _mean([r.kandel_moles for r in before]),
+        "kandel_moles_after": _mean([r.kandel_moles for r in after]),
+        "words_per_sentence": _mean([r.words_per_sentence for r in after]),
+        "tags": sum(tags_ok) / len(tags_ok) if tags_ok else None,
+        "latency_s": _mean(latencies),
+        "ttft_s": _mean(calls.ttft),
+        "tokens_per_s": calls.tokens / calls.seconds if calls.seconds else None,
+        "errors": errors,
+        "items": len(latencies),
+    }
+
+
+async def evaluate(models_file: Path, model_ids: list[str], tasks: list[str], data: Path, repo: Path,
+                   progress: Callable[[str, str, int, int], None] | None = None, constrained: bool = True
+                   ) -> dict[str, Any]:
+    """{"models": [...], "tasks": {task: {model: metrics}}} for these models and tasks over `data`."""
+    from plume.config import load_settings
+    from plume.inference.service import InferenceService
+
+    service = InferenceService(load_settings(models_file=models_file))
+    await service.start()
+    try:
+        for slot in service.slots.values():
+            await slot.loaded.wait()
+        chosen = model_ids or [s.id for s in service.slots.values() if set(s.tasks) & set(tasks)]
+        results: dict[str, dict[str, Any]] = {task: {} for task in tasks}
+        plan = [(m, t) for m in chosen for t in tasks if t in service.slots[m].tasks]
+        for done, (model_id, task) in enumerate(plan, start=1):
+            slot = service.slots[model_id]
+            if slot.engine is not None and hasattr(slot.engine, "guidance"):
+                slot.engine.guidance = constrained
+            if progress:
+                progress(task, model_id, done - 1, len(plan))
+            results[task][model_id] = await _run_task(Metered(service, model_id), task, data, repo)
+        if progress and plan:
+            progress("", "", len(plan), len(plan))
+        return {"models": chosen, "tasks": results, "data": str(data), "constrained": constrained}
+    finally:
+        await service.stop()
+
+
+async def _run_task(inference: Metered, task: str, data: Path, repo: Path) -> dict[str, Any]:
+    items, latencies, errors = [], [], 0
+    for item in RUNNERS[task](data, repo):
+        start = time.perf_counter()
+        try:
+            items.append(await item(inference))
+        except InvalidModelOutput:
+            errors += 1  # no valid answer after the retry: counted, the other items still run
+        latencies.append(time.perf_counter() - start)
+    return summarise(items, inference.calls, latencies, errors)
+
+
+# ---------------------------------------------------------------------------------------------- output
+
+
+def fmt(metric: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    if metric in ("valid", "agree", "facts", "tags"):
+        return f"{value:.0%}"
+    if metric in ("errors", "items"):
+        return str(value)
+    return f"{value:.1f}" if metric != "ttft_s" else f"{value:.2f}"
+
+
+COLUMNS = [("items", "n"), ("valid", "valide"), ("agree", "accord"), ("facts", "faits"), ("kandel_moles_before", "KM avant"),
+           ("kandel_moles_after", "KM après"), ("words_per_sentence", "mots/phrase"), ("tags", "balises"),
+           ("latency_s", "durée s"), ("ttft_s", "1er jeton s"), ("tokens_per_s", "jetons/s"), ("errors", "échecs")]
+
+
+def table(report: dict[str, Any]) -> str:
+    rows = [["tâche", "modèle", *[label for _, label in COLUMNS]]]
+    for task, by_model in report["tasks"].items():
+        for model_id, metrics in by_model.items():
+            rows.append([task, model_id, *[fmt(key, metrics.get(key)) for key, _ in COLUMNS]])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
+             for r in rows]
+    return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:]])
+
+
+def progress_bar(task: str, model: str, done: int, total: int, width: int = 30) -> None:
+    filled = width * done // max(total, 1)
+    label = f" {task} · {model}" if task else ""
+    sys.stderr.write(f"\rÉvaluation [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{label:<40}")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def html(report: dict[str, Any]) -> str:
+    from html import escape
+
+    parts = ["<!doctype html><html lang='fr'><head><meta charset='utf-8'><title>Plume : évaluation des modèles</title>",
+             "<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:right}td:first-child,th:first-child"
+             "{text-align:left}h2{margin-top:2rem}</style></head><body>",
+             f"<h1>Évaluation des modèles</h1><p>Données : {escape(report['data'])}. « — » : mesure sans objet pour "
+             "cette tâche.</p>"]
+    for task, by_model in report["tasks"].items():
+        if not by_model:
+            continue
+        parts.append(f"<h2>{escape(task)}</h2>")
+        parts.append(_chart(by_model))
+        head = "".join(f"<th>{escape(label)}</th>" for _, label in COLUMNS)
+        body = "".join(f"<tr><td>{escape(m)}</td>" + "".join(f"<td>{escape(fmt(k, v.get(k)))}</td>" for k, _ in COLUMNS)
+                       + "</tr>" for m, v in by_model.items())
+        parts.append(f"<table><tr><th>modèle</th>{head}</tr>{body}</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _chart(by_model: dict[str, dict]) -> str:
+    """Inline SVG: one bar per model for each share metric the task has (0-100 %)."""
+    from html import escape
+
+    shares = [(k, label) for k, label in COLUMNS if k in ("valid", "agree", "facts", "tags")
+              and any(v.get(k) is not None for v in by_model.values())]
+    if not shares:
+        return "<p>Aucune part mesurable pour cette tâche (voir le tableau).</p>"
+    bar, gap, label_w, scale = 14, 6, 200, 300
+    rows = [(f"{label} · {m}", v.get(k)) for k, label in shares for m, v in by_model.items()]
+    height = len(rows) * (bar + gap) + gap
+    svg = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{label_w + scale + 60}' height='{height}' role='img'>"]
+    for i, (name, value) in enumerate(rows):
+        y = gap + i * (bar + gap)
+        svg.append(f"<text x='0' y='{y + bar - 3}' font-size='12'>{escape(name)}</text>")
+        if value is None:
+            svg.append(f"<text x='{label_w}' y='{y + bar - 3}' font-size='12'>—</text>")
+            continue
+        svg.append(f"<rect x='{label_w}' y='{y}' width='{value * scale:.1f}' height='{bar}' fill='#2a6fb0'/>")
+        svg.append(f"<text x='{label_w + value * scale + 4:.1f}' y='{y + bar - 3}' font-size='12'>{value:.0%}</text>")
+    svg.append("</svg>")
+    return "".join(svg)
