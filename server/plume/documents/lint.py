@@ -16,6 +16,7 @@ from lxml import etree
 
 from plume.documents.base import (JINJA_TAG, Finding, PartSource, RenderFailed, TemplateInvalid, ZipPackage,
                                   syntax_problem)
+from plume.documents.budget import BudgetExceeded
 from plume.documents.formatting import make_environment, plain_environment
 from plume.documents.manifest import Manifest, ManifestError, load_manifest
 from plume.documents.values import FieldErrors, validate
@@ -213,6 +214,8 @@ def trial_render(model: Path, data: bytes, examples: dict, commune: dict | None,
         return [Finding(p.message, file=file, part=p.part, paragraph=p.paragraph) for p in exc.problems]
     except RenderFailed as exc:
         return [Finding(f"le remplissage avec les exemples échoue ({exc})", file=file)]
+    except BudgetExceeded as exc:  # a loop or a value the sandbox refuses (plume.documents.sandbox)
+        return [Finding(f"le remplissage avec les exemples dépasse les limites : {exc.detail}", file=file)]
     package = ZipPackage.read(output, set(), limits)
     findings = []
     for part in prepared.parts:
