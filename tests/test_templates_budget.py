@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from tests.conftest import start_modelless
+from tests.conftest import start_modelless, start_server
 
 LOOPS = "{% for a in range(6000) %}{% for b in range(6000) %}x{% endfor %}{% endfor %}"
 
@@ -165,3 +165,28 @@ def test_absurd_money_is_a_422_naming_the_field(budget_server, value):
     problem = response.json()
     assert problem["errors"][0]["field"] == money
     assert money in _french(problem) or any(e["field"] == money for e in problem["errors"])
+
+
+def test_a_hostile_model_dropped_on_disk_is_prepared_in_the_background(tmp_path):
+    """The library notices a new folder while serving: preparing it must not hold /health or the
+    template list, and the model is reported invalid once its budget is spent."""
+    library = tmp_path / "modeles"
+    (library / "lent").mkdir(parents=True)
+    server = start_server(tmp_path, "--templates", str(library), "--models", str(tmp_path / "none.toml"),
+                          env={"PLUME_TEMPLATE_PREPARE_TIMEOUT_S": "3"})
+    try:
+        (library / "lent" / "model.docx").write_bytes(_docx("{{ nom }} {{ grand }}", *["{# {{ #}"] * 4000))
+        (library / "lent" / "template.toml").write_bytes(_manifest("lent"))
+        deadline = time.monotonic() + 30
+        with server.client() as client, HealthWatch(server) as watch:
+            while time.monotonic() < deadline:
+                started = time.monotonic()
+                assert client.get("/v1/templates").status_code == 200
+                assert time.monotonic() - started < 1.0
+                if "lent" in client.get("/health").json()["templates"]["invalid"]:
+                    break
+                time.sleep(0.2)
+        assert "lent" in server.client(None).get("/health").json()["templates"]["invalid"]
+        assert watch.slowest < 1.0
+    finally:
+        server.stop()

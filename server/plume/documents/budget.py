@@ -166,8 +166,8 @@ def isolated(fn: Callable, *args: Any, limits: TemplateBudgets = DEFAULT_BUDGETS
                                  "commentaires {# #}). Simplifiez-le.")
         try:
             kind, value = receiver.recv()
-        except EOFError:  # killed by the kernel: nothing sent back
-            kind, value = "memory", None
+        except EOFError:  # died without a word: a C allocation refused by RLIMIT_AS, or the kernel
+            kind, value = "died", None
     finally:
         receiver.close()
         if process.is_alive():
@@ -176,6 +176,10 @@ def isolated(fn: Callable, *args: Any, limits: TemplateBudgets = DEFAULT_BUDGETS
     if kind == "memory":
         raise BudgetExceeded(f"{what} du modèle dépasse la mémoire autorisée ({limits.prepare_memory_mb} Mo) : "
                              "le document est trop volumineux ou trop complexe.", status=413)
+    if kind == "died":
+        raise BudgetExceeded(f"{what} du modèle a été interrompue (probablement la limite de mémoire de "
+                             f"{limits.prepare_memory_mb} Mo) : le document est trop volumineux ou trop complexe.",
+                             status=413)
     if kind == "error":
         raise value
     return value

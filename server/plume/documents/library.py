@@ -332,20 +332,32 @@ class TemplateLibrary:
 
     # -- loading ----------------------------------------------------------------------------
     def refresh(self, force: bool = False) -> None:
-        """Pick up added, changed and removed templates (a stat per file, at most once a second)."""
-        now = time.monotonic()
-        if not force and now - self._checked < self.poll_interval_s:
+        """Pick up added, changed and removed templates (a stat per file, at most once a second).
+        `force` (start, upload): now, in this thread; otherwise in a background thread."""
+        if not force and time.monotonic() - self._checked < self.poll_interval_s:
             return
+        if not force:
+            # A request never waits for a model being prepared: look in the background; this request
+            # (and the ones during the preparation) see the current entries.
+            if not self._refreshing.locked():
+                threading.Thread(target=self._refresh, args=(False,), daemon=True, name="plume-templates").start()
+            return
+        self._refresh(force)
+
+    def _refresh(self, force: bool) -> None:
         # A forced refresh (start, upload) waits for one in progress; a request's refresh does not.
         if not self._refreshing.acquire(blocking=force):
             return
         try:
             with self._lock:
-                self._checked = now
+                self._checked = time.monotonic()
                 self._load_commune()
                 changed = self._changes(self._discover())
-            for template_id, folder, revision, signature in changed:
-                self._load(template_id, folder, revision, signature)
+            for start in range(0, len(changed), _BATCH):
+                batch = changed[start:start + _BATCH]
+                results = self._prepare_batch([folder for _, folder, _, _ in batch])
+                for (template_id, folder, revision, signature), result in zip(batch, results, strict=True):
+                    self._load(template_id, folder, revision, signature, result)
         finally:
             self._refreshing.release()
 
@@ -369,15 +381,30 @@ class TemplateLibrary:
             changed.append((template_id, folder, revision, signature))
         return changed
 
-    def _load(self, template_id: str, folder: Path, revision: int, signature: tuple) -> None:
-        """Prepare outside the lock (a separate process per model, within the budget); swap in under it."""
+    def _prepare_batch(self, folders: list[Path]) -> list[dict[str, PreparedTemplate] | Exception]:
+        """Several templates prepared in one separate process (a fork per template would double the
+        start-up time); if that batch runs out of budget, each one alone, so that only the culprit fails."""
+        if len(folders) > 1:
+            try:
+                return isolated(_prepare_folders, folders, self.limits, limits=self.budgets)
+            except BudgetExceeded:
+                log.warning("template batch over budget: preparing one by one")
+        results: list[dict[str, PreparedTemplate] | Exception] = []
+        for folder in folders:
+            try:
+                results.append(isolated(_prepare_folder, folder, self.limits, limits=self.budgets))
+            except Exception as exc:  # noqa: BLE001 - reported for this template by _load
+                results.append(exc)
+        return results
+
+    def _load(self, template_id: str, folder: Path, revision: int, signature: tuple,
+              result: dict[str, PreparedTemplate] | Exception) -> None:
+        """Swap a template prepared outside the lock (`_prepare_batch`) in, under the lock."""
         try:
             manifest = load_manifest(folder / "template.toml")
-            prepared = {}
-            for fmt in ("docx", "odt"):
-                model = folder / f"model.{fmt}"
-                if model.exists():
-                    prepared[fmt] = isolated(prepare, model, None, self.limits, limits=self.budgets)
+            if isinstance(result, Exception):
+                raise result
+            prepared = result
             if not prepared:
                 raise ManifestError("aucun model.docx ni model.odt")
         except (OSError, ManifestError, TemplateInvalid, UnsafeDocument, ValueError, KeyError, BudgetExceeded) as exc:
@@ -450,7 +477,25 @@ class TemplateLibrary:
 
 # -- helpers -------------------------------------------------------------------------------------
 
+
 _PLAIN = plain_environment()
+_BATCH = 8  # templates prepared per separate process
+
+
+def _prepare_folder(folder: Path, limits: ZipLimits) -> dict[str, PreparedTemplate]:
+    return {fmt: prepare(folder / f"model.{fmt}", None, limits) for fmt in ("docx", "odt")
+            if (folder / f"model.{fmt}").exists()}
+
+
+def _prepare_folders(folders: list[Path], limits: ZipLimits) -> list[dict[str, PreparedTemplate] | Exception]:
+    """In the separate process: each template's models, or the exception that refused them."""
+    results: list[dict[str, PreparedTemplate] | Exception] = []
+    for folder in folders:
+        try:
+            results.append(_prepare_folder(folder, limits))
+        except (OSError, TemplateInvalid, UnsafeDocument, ValueError, KeyError, BudgetExceeded) as exc:
+            results.append(exc)
+    return results
 
 
 @lru_cache(maxsize=256)
