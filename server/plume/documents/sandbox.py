@@ -298,7 +298,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja's signature
         budget = active()
-        if budget is not None:
+        if budget is not None and __obj is not charge:  # charge() counts its own step
             budget.step()
         if isinstance(getattr(__obj, "__self__", None), str) and hasattr(__obj, "__name__"):
             _check_str_method(__obj, args, kwargs)
