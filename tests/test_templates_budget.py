@@ -190,3 +190,11 @@ def test_a_hostile_model_dropped_on_disk_is_prepared_in_the_background(tmp_path)
         assert watch.slowest < 1.0
     finally:
         server.stop()
+
+
+def test_an_output_pattern_over_budget_with_the_examples_is_refused_at_upload(budget_server):
+    with budget_server.client("template-owner") as owner:
+        response = _upload(owner, "motif-lent", _docx("{{ nom }} {{ grand }}"),
+                           _manifest("motif-lent", output="{% if not grand %}" + LOOPS + "{% endif %}"))
+    assert response.status_code == 422
+    assert any("motif « output »" in f["message"] and "boucle" in f["message"] for f in response.json()["findings"])

@@ -22,7 +22,7 @@ from typing import Any
 
 from jinja2 import TemplateSyntaxError, nodes, pass_eval_context
 from jinja2.runtime import markup_join, str_join
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment, _mutable_spec
 from jinja2.visitor import NodeTransformer
 
 from plume.documents.budget import DEFAULT_BUDGETS, BudgetExceeded, active, too_large
@@ -232,6 +232,7 @@ _FILTER_CHECKS: dict[str, Callable[..., None]] = {
 # -- the environment -----------------------------------------------------------------------------
 
 _CHARGED = (nodes.For, nodes.Macro, nodes.CallBlock)
+_MUTATORS = frozenset().union(*(names for _, names in _mutable_spec))
 
 
 def _static_chars(body: list[nodes.Node]) -> int:
@@ -288,6 +289,13 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         for name, check in _FILTER_CHECKS.items():
             if name in self.filters:
                 self.filters[name] = _guard(self.filters[name], check)
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        # The immutable sandbox's check walks abstract base classes on every attribute access
+        # (`commune.nom`…): only names of mutating methods need it.
+        if attr in _MUTATORS:
+            return super().is_safe_attribute(obj, attr, value)
+        return SandboxedEnvironment.is_safe_attribute(self, obj, attr, value)
 
     def _generate(self, source: nodes.Template, *args: Any, **kwargs: Any) -> str:
         return super()._generate(_Bounder().visit(source), *args, **kwargs)
