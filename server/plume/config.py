@@ -73,6 +73,12 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     soffice: str = "soffice"
     # IMAP mailboxes triaged in place by `plume mail` (and by `plume serve` when listed).
     mail: list[MailAccount] = msgspec.field(default_factory=list)
+    # Letter models: budgets of one render, and of preparing/checking a model (its own process).
+    template_render_timeout_s: float = 5.0
+    template_max_iterations: int = 100_000
+    template_max_output_chars: int = 20_000_000
+    template_prepare_timeout_s: float = 20.0
+    template_prepare_memory_mb: int = 1024
 
     @property
     def users_file(self) -> Path:

@@ -69,7 +69,7 @@ async def minutes(request: Request, data: JSONBody[DraftIn]) -> Any:
     if data.format == "text":
         return result
     pv = msgspec.convert(result["minutes"], minutes_task.Minutes)
-    return render_document(request, minutes_task.TEMPLATE_ID, minutes_task.template_values(pv), data.format)
+    return await render_document(request, minutes_task.TEMPLATE_ID, minutes_task.template_values(pv), data.format)
 
 
 # ---------------------------------------------------------------------------------- fact sheet
@@ -109,7 +109,7 @@ async def factsheet(request: Request, data: JSONBody[DraftIn]) -> Any:
     if data.format == "text":
         return result
     sheet = msgspec.convert(result["sheet"], factsheet_task.FactSheet)
-    return render_document(request, factsheet_task.TEMPLATE_ID, factsheet_task.template_values(sheet), data.format)
+    return await render_document(request, factsheet_task.TEMPLATE_ID, factsheet_task.template_values(sheet), data.format)
 
 
 ROUTES = [minutes, factsheet]

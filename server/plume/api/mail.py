@@ -104,11 +104,11 @@ async def acknowledge_mail(request: Request, data: JSONBody[AcknowledgeIn]) -> A
                       signs=exc.signs) from None
     if data.format == "text":
         return result
-    return render_letter(request, msgspec.convert(result, ack_task.Acknowledgement), data.format, data.values)
+    return await render_letter(request, msgspec.convert(result, ack_task.Acknowledgement), data.format, data.values)
 
 
-def render_letter(request: Request, ack: ack_task.Acknowledgement, fmt: str, values: dict[str, Any]) -> Response:
-    response = render_document(request, ack_task.TEMPLATE_ID, {**ack.values, **values}, fmt)
+async def render_letter(request: Request, ack: ack_task.Acknowledgement, fmt: str, values: dict[str, Any]) -> Response:
+    response = await render_document(request, ack_task.TEMPLATE_ID, {**ack.values, **values}, fmt)
     response.headers["X-Plume-Reference"] = ack.reference
     return response
 

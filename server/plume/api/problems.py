@@ -16,6 +16,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from plume.errors import Refusal
+from plume.documents.budget import BudgetExceeded
 from plume.inference.base import INSTALL_HINT, ModelUnavailable
 from plume.inference.errors import (GenerationFailed, GenerationTimeout, InputTooLong, InvalidOptions, ModelLoading,
                                     QueueFull, UnknownModel, UpstreamRefused, UpstreamUnavailable)
@@ -169,6 +170,11 @@ def _handle_unicode(request: Request, exc: UnicodeDecodeError) -> Response:
     return problem_response(Problem(422, "Le contenu envoyé n'est pas du texte UTF-8 valide.", code="validation"), request)
 
 
+def _handle_budget(request: Request, exc: BudgetExceeded) -> Response:
+    # A letter model past its time, iteration or size budget (plume.documents.budget): its French cause.
+    return problem_response(Problem(exc.status, exc.detail, code="template-too-complex"), request)
+
+
 def _handle_unexpected(request: Request, exc: Exception) -> Response:
     # Only the exception type and code locations: messages may quote the user's text. The error id is
     # in the log line and in the answer, so a report from a user leads to the right line.
@@ -194,6 +200,7 @@ EXCEPTION_HANDLERS = {
     HTTPException: _handle_http,
     RecursionError: _handle_recursion,
     UnicodeDecodeError: _handle_unicode,
+    BudgetExceeded: _handle_budget,
     Exception: _handle_unexpected,
 }
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import contextmanager
 from typing import Any, Literal
 
+import anyio
 import msgspec
 from litestar import Request, Response
 from litestar.response import ServerSentEvent
@@ -133,7 +134,7 @@ def sse(events: AsyncIterator[tuple[str, Any]], finish: Callable[..., Awaitable[
     return EventStream(stream())
 
 
-def render_document(request: Request, template_id: str, values: dict[str, Any], fmt: str) -> Response:
+async def render_document(request: Request, template_id: str, values: dict[str, Any], fmt: str) -> Response:
     """The task's result through a letter template of the library, as a .docx/.odt download. Only the
     fields the template declares are sent, converted to their declared type."""
     library = request.app.state.get("templates")
@@ -143,10 +144,10 @@ def render_document(request: Request, template_id: str, values: dict[str, Any], 
     from plume.documents.library import FieldErrors, FormatUnavailable, RenderFailed, TemplateNotFound
 
     try:
-        fields = {f.name: f for f in library.get(template_id).fields}
+        fields = {f.name: f for f in (await anyio.to_thread.run_sync(library.get, template_id)).fields}
         typed = {name: _as_type(value, fields[name].type) for name, value in values.items()
                  if name in fields and value not in (None, "")}
-        document = library.render(template_id, typed, fmt)
+        document = await anyio.to_thread.run_sync(library.render, template_id, typed, fmt)  # off the event loop
     except TemplateNotFound as exc:
         raise Problem(404, f"Le modèle « {template_id} » n'existe pas dans la bibliothèque.",
                       code="template-not-found") from exc

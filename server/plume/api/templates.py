@@ -12,6 +12,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, JSONBody
 
 from plume.api.problems import Problem
+from plume.documents.budget import BudgetExceeded, TemplateBudgets
 from plume.documents.library import (FieldErrors, FormatUnavailable, RenderedDocument, RenderFailed, TemplateInfo,
                                      TemplateLibrary, TemplateNotFound, TemplateVersion, UploadRefused)
 from plume.security.auth import requires
@@ -46,13 +47,15 @@ class UploadResult(msgspec.Struct, kw_only=True):
 @asynccontextmanager
 async def lifespan(app):
     settings = app.state.settings
-    library = TemplateLibrary(
+    # Built in a worker thread: each model is prepared in its own process (plume.documents.budget).
+    library = await anyio.to_thread.run_sync(lambda: TemplateLibrary(
         templates_dir=settings.templates_dir,
         uploads_dir=settings.data_dir / "templates",
         soffice=settings.soffice,
         limits=ZipLimits(max_entries=settings.max_zip_entries, max_inflated_bytes=settings.max_zip_inflated_bytes),
         max_document_bytes=settings.max_document_bytes,
-    )
+        budgets=TemplateBudgets.from_settings(settings),
+    ))
     library.remove_torn_uploads()
     app.state.templates = library
     app.state.health_sources["templates"] = library
@@ -77,6 +80,8 @@ def _problem(exc: Exception) -> Problem:
     if isinstance(exc, RenderFailed):
         return Problem(422, "Le modèle n'a pas pu être rempli avec ces valeurs (le modèle est peut-être à corriger : "
                             "« plume templates check »).", code="render-failed")
+    if isinstance(exc, BudgetExceeded):
+        return Problem(exc.status, exc.detail, code="template-too-complex")
     if isinstance(exc, UploadRefused):
         return Problem(exc.status, exc.detail, code="upload-refused", findings=[f.to_dict() for f in exc.findings])
     raise exc
@@ -85,13 +90,14 @@ def _problem(exc: Exception) -> Problem:
 @get("/v1/templates", summary="Liste des modèles de lettres", tags=["modèles"])
 async def list_templates(request: Request) -> list[TemplateSummary]:
     return [TemplateSummary(id=t.id, title=t.title, category=t.category, service=t.service, description=t.description,
-                            formats=t.formats, owner=t.owner, version=t.version) for t in _library(request).list()]
+                            formats=t.formats, owner=t.owner, version=t.version)
+            for t in await anyio.to_thread.run_sync(_library(request).list)]
 
 
 @get("/v1/templates/{template_id:str}", summary="Un modèle et ses champs", tags=["modèles"])
 async def get_template(request: Request, template_id: FromPath[str]) -> TemplateInfo:
     try:
-        return _library(request).get(template_id)
+        return await anyio.to_thread.run_sync(_library(request).get, template_id)
     except TemplateNotFound as exc:
         raise _problem(exc) from None
 
@@ -99,7 +105,7 @@ async def get_template(request: Request, template_id: FromPath[str]) -> Template
 @get("/v1/templates/{template_id:str}/versions", summary="Versions d'un modèle", tags=["modèles"])
 async def template_versions(request: Request, template_id: FromPath[str]) -> list[TemplateVersion]:
     try:
-        return _library(request).versions(template_id)
+        return await anyio.to_thread.run_sync(_library(request).versions, template_id)
     except TemplateNotFound as exc:
         raise _problem(exc) from None
 
@@ -108,12 +114,10 @@ async def template_versions(request: Request, template_id: FromPath[str]) -> lis
 async def render_template(request: Request, template_id: FromPath[str], data: JSONBody[RenderRequest]) -> Response[bytes]:
     note(request, task="template-render", template=template_id)
     library = _library(request)
-    try:
-        if data.format == "pdf":
-            document: RenderedDocument = await anyio.to_thread.run_sync(library.render, template_id, data.values, "pdf")
-        else:
-            document = library.render(template_id, data.values, data.format)
-    except (TemplateNotFound, FieldErrors, FormatUnavailable, RenderFailed) as exc:
+    try:  # in a worker thread: the event loop keeps answering while a letter is filled
+        document: RenderedDocument = await anyio.to_thread.run_sync(library.render, template_id, data.values,
+                                                                    data.format)
+    except (TemplateNotFound, FieldErrors, FormatUnavailable, RenderFailed, BudgetExceeded) as exc:
         raise _problem(exc) from None
     return Response(document.content, media_type=document.media_type,
                     headers={"Content-Disposition": document.content_disposition()})
@@ -138,8 +142,8 @@ async def upload_template(request: Request, template_id: FromPath[str]) -> Uploa
     user = getattr(request.user, "name", None)
     try:
         version = await anyio.to_thread.run_sync(library.upload, template_id, file_name, data, manifest_bytes, user)
-        info = library.get(template_id)
-    except (UploadRefused, TemplateNotFound) as exc:
+        info = await anyio.to_thread.run_sync(library.get, template_id)
+    except (UploadRefused, TemplateNotFound, BudgetExceeded) as exc:
         raise _problem(exc) from None
     return UploadResult(id=template_id, revision=version.revision, files=version.files, template=info)
 

@@ -19,6 +19,7 @@ from typing import Any
 from jinja2 import Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from plume.documents.budget import BudgetExceeded, TemplateBudgets, spending
 from plume.security.safezip import ZipContents, ZipLimits, read_package
 
 BODY, HEADER, FOOTER = "corps", "en-tête", "pied de page"
@@ -46,6 +47,9 @@ class TemplateInvalid(Exception):
     def __init__(self, problems: list) -> None:
         super().__init__("; ".join(str(p) for p in problems))
         self.problems = problems
+
+    def __reduce__(self) -> tuple:  # back from the preparing process (plume.documents.budget)
+        return (TemplateInvalid, (self.problems,))
 
 
 class RenderFailed(Exception):
@@ -139,17 +143,38 @@ class PreparedTemplate:
         if problems:
             raise TemplateInvalid(problems)
 
-    def render(self, context: dict[str, Any]) -> bytes:
+    def __reduce__(self) -> tuple:
+        """Pickled as its parts, compiled again where it is unpickled: the server receives a model
+        prepared in a separate process (plume.documents.budget.isolated)."""
+        return (_rebuild, (self.format, self.package, self.parts))
+
+    def render(self, context: dict[str, Any], budgets: TemplateBudgets | None = None) -> bytes:
+        """Fill every part within one budget (time, iterations, size): BudgetExceeded past it."""
         rendered = {}
-        for part, template in self._compiled:
-            try:
-                xml = template.render(context)
-            except TemplateError as exc:
-                raise RenderFailed(f"{part.label} : {type(exc).__name__}") from exc
-            except (ValueError, TypeError, ArithmeticError) as exc:
-                raise RenderFailed(f"{part.label} : {type(exc).__name__}") from exc
-            rendered[part.name] = (part.head + self._postprocess(xml)).encode("utf-8")
+        with spending(budgets):
+            for part, template in self._compiled:
+                try:
+                    xml = template.render(context)
+                except BudgetExceeded:
+                    raise
+                except MemoryError:
+                    raise BudgetExceeded("Le remplissage du modèle dépasse la mémoire disponible.", status=413) from None
+                except RecursionError:
+                    raise BudgetExceeded("Le modèle s'appelle lui-même trop profondément (macro récursive).") from None
+                except TemplateError as exc:
+                    raise RenderFailed(f"{part.label} : {type(exc).__name__}") from exc
+                except (ValueError, TypeError, ArithmeticError, LookupError) as exc:
+                    raise RenderFailed(f"{part.label} : {type(exc).__name__}") from exc
+                rendered[part.name] = (part.head + self._postprocess(xml)).encode("utf-8")
         return self.package.build(rendered)
+
+
+def _rebuild(fmt: str, package: ZipPackage, parts: list[PartSource]) -> PreparedTemplate:
+    if fmt == "docx":
+        from plume.documents import docx as module
+    else:
+        from plume.documents import odt as module
+    return PreparedTemplate(fmt, package, parts, module._ENV, module._postprocess)
 
 
 @dataclass

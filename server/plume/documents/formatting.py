@@ -15,9 +15,10 @@ from typing import Any
 from babel.dates import format_date as _babel_date
 from babel.numbers import format_decimal
 from jinja2 import ChainableUndefined
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
+from plume.documents.budget import BudgetExceeded
+from plume.documents.sandbox import BoundedEnvironment, charge_output
 from plume.documents.values import Money, parse_date
 
 LOCALE = "fr_CH"
@@ -41,12 +42,25 @@ def format_date(value: Any, style: str = "long") -> str:
         return format_date_long(value)
     if style == "short":
         return value.strftime("%d.%m.%Y")
-    return _babel_date(value, style, locale=LOCALE)
+    if len(style) > 100:
+        raise ValueError("date pattern too long")
+    try:
+        return _babel_date(value, style, locale=LOCALE)
+    except (KeyError, LookupError, AttributeError, TypeError) as exc:  # a pattern Babel cannot apply to a date
+        raise ValueError("date pattern") from exc
+
+
+# Amounts beyond this are refused when formatted (a typing slip, or a template multiplying a value).
+MAX_MAGNITUDE = Decimal("1e15")
 
 
 def _swiss(value: Any, pattern: str) -> str:
     # en_US gives "," grouping and "." decimals; the commune's grouping is the apostrophe.
-    return format_decimal(Decimal(str(value)), format=pattern, locale="en_US").replace(",", "'")
+    number = Decimal(str(value))
+    if not number.is_finite() or abs(number) >= MAX_MAGNITUDE:
+        raise BudgetExceeded("Le modèle doit afficher un nombre démesuré ou non fini (au plus 15 chiffres avant la "
+                             "virgule).")
+    return format_decimal(number, format=pattern, locale="en_US").replace(",", "'")
 
 
 def format_chf(value: Any) -> str:
@@ -76,16 +90,18 @@ def display(value: Any) -> Any:
     return value
 
 
-def make_environment(line_break: Callable[[str], Markup] | None) -> SandboxedEnvironment:
-    """A sandbox that escapes values for XML; `line_break` turns a multi-line value into markup."""
+def make_environment(line_break: Callable[[str], Markup] | None) -> BoundedEnvironment:
+    """A bounded sandbox (plume.documents.sandbox) that escapes values for XML; `line_break` turns a
+    multi-line value into markup."""
 
     def finalize(value: Any) -> Any:
         value = display(value)
+        charge_output(value)
         if line_break and isinstance(value, str) and not isinstance(value, Markup) and ("\n" in value or "\t" in value):
             return line_break(value)
         return value
 
-    env = SandboxedEnvironment(autoescape=True, finalize=finalize, undefined=ChainableUndefined,
+    env = BoundedEnvironment(autoescape=True, finalize=finalize, undefined=ChainableUndefined,
                                keep_trailing_newline=True)
     env.filters.update(date=format_date, chf=format_chf, number=format_number)
     return env
@@ -96,8 +112,14 @@ def odt_line_break(value: str) -> Markup:
     return Markup(text.replace("\n", "<text:line-break/>").replace("\t", "<text:tab/>"))
 
 
-def plain_environment() -> SandboxedEnvironment:
-    """For file names: no XML escaping."""
-    env = SandboxedEnvironment(autoescape=False, finalize=display, undefined=ChainableUndefined)
+def plain_environment() -> BoundedEnvironment:
+    """For file names: no XML escaping, the same bounds."""
+
+    def finalize(value: Any) -> Any:
+        value = display(value)
+        charge_output(value)
+        return value
+
+    env = BoundedEnvironment(autoescape=False, finalize=finalize, undefined=ChainableUndefined)
     env.filters.update(date=format_date, chf=format_chf, number=format_number)
     return env

@@ -7,6 +7,11 @@ version is never seen and an existing one is never overwritten.
 
 A change on disk is noticed by a cheap stat of the folders, at most once a second, when the library
 is used; only templates whose files changed are prepared again.
+
+Preparing and checking a model run in a separate process with a time and memory budget
+(`plume.documents.budget.isolated`), outside the library's lock: the new entry is swapped in under
+the lock once ready. Renders are bounded by the sandbox and their `TemplateBudgets`. All of this is
+blocking work: the API calls the library from worker threads.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import time
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +40,7 @@ import msgspec
 
 from plume.documents import FORMATS, prepare
 from plume.documents.base import Finding, PreparedTemplate, RenderFailed, TemplateInvalid
+from plume.documents.budget import BudgetExceeded, TemplateBudgets, isolated, spending
 from plume.documents.formatting import plain_environment
 from plume.documents.lint import lint_template
 from plume.documents.manifest import TEMPLATE_ID, Manifest, ManifestError, load_manifest, parse_manifest
@@ -139,6 +146,7 @@ class TemplateLibrary:
     max_document_bytes: int = 10 * 1024 * 1024
     pdf_timeout_s: float = 90.0
     poll_interval_s: float = 1.0
+    budgets: TemplateBudgets = field(default_factory=TemplateBudgets)
 
     def __post_init__(self) -> None:
         self._entries: dict[str, _Entry] = {}
@@ -146,7 +154,8 @@ class TemplateLibrary:
         self._error_sigs: dict[str, tuple] = {}
         self.commune: dict[str, Any] = {}
         self._commune_sig: tuple = ()
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()       # guards the entries; never held while preparing
+        self._refreshing = threading.Lock()  # one refresh at a time; others keep the current entries
         self._checked = 0.0
         self._pdf_slots = threading.BoundedSemaphore(2)
         self.refresh(force=True)
@@ -178,8 +187,9 @@ class TemplateLibrary:
         prepared = entry.prepared.get(source_fmt)
         if prepared is None:
             raise FormatUnavailable(f"Le modèle « {template_id} » n'existe pas au format {fmt}.")
-        content = prepared.render(context)
-        name = self._filename(entry, context)
+        with spending(self.budgets):  # the letter and its file name share one budget
+            content = prepared.render(context, self.budgets)
+            name = self._filename(entry, context)
         if fmt == "pdf":
             content = self.to_pdf(content, source_fmt)
         return RenderedDocument(content=content, filename=f"{name}.{fmt}", media_type=FORMATS[fmt])
@@ -232,27 +242,27 @@ class TemplateLibrary:
                 raise UploadRefused(exc.status, str(exc)) from None
         if manifest is not None and len(manifest) > 1024 * 1024:
             raise UploadRefused(413, "Le fichier template.toml dépasse la taille autorisée.")
+        self.refresh(force=True)
         with self._lock:
-            self.refresh(force=True)
             current = self._entries.get(template_id)
-            if data is None and current is None:
-                raise UploadRefused(422, f"Le modèle « {template_id} » est nouveau : joignez aussi son fichier "
-                                         ".docx ou .odt (partie « file »).")
-            manifest = manifest if manifest is not None else self._current_manifest_bytes(template_id, current)
-            try:
-                parsed = parse_manifest(manifest)
-            except ManifestError as exc:
-                raise UploadRefused(422, str(exc)) from None
-            if parsed.id != template_id:
-                raise UploadRefused(422, f"template.toml déclare l'identifiant « {parsed.id} », "
-                                         f"mais l'adresse vise « {template_id} ».")
-            try:
-                return self._store(template_id, current, suffix, data, manifest, user)
-            except OSError as exc:
-                if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-                    raise UploadRefused(507, "Espace disque insuffisant sur le serveur : la nouvelle version n'a pas "
-                                             "été enregistrée ; la version en place est conservée.") from None
-                raise
+        if data is None and current is None:
+            raise UploadRefused(422, f"Le modèle « {template_id} » est nouveau : joignez aussi son fichier "
+                                     ".docx ou .odt (partie « file »).")
+        manifest = manifest if manifest is not None else self._current_manifest_bytes(template_id, current)
+        try:
+            parsed = parse_manifest(manifest)
+        except ManifestError as exc:
+            raise UploadRefused(422, str(exc)) from None
+        if parsed.id != template_id:
+            raise UploadRefused(422, f"template.toml déclare l'identifiant « {parsed.id} », "
+                                     f"mais l'adresse vise « {template_id} ».")
+        try:
+            return self._store(template_id, current, suffix, data, manifest, user)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+                raise UploadRefused(507, "Espace disque insuffisant sur le serveur : la nouvelle version n'a pas "
+                                         "été enregistrée ; la version en place est conservée.") from None
+            raise
 
     def _current_manifest_bytes(self, template_id: str, current: _Entry | None) -> bytes:
         if current is None:
@@ -274,8 +284,11 @@ class TemplateLibrary:
             if data is not None:
                 (staging / f"model{suffix}").write_bytes(data)
             (staging / "template.toml").write_bytes(manifest)
-            findings = [f for f in lint_template(staging, commune=self.commune, expected_id=template_id)
-                        if f.severity == "error"]
+            try:  # in its own process: docxtpl's patching can take minutes on a hostile document
+                findings = isolated(_lint_errors, staging, self.commune, template_id, self.budgets,
+                                    limits=self.budgets, what="La vérification")
+            except BudgetExceeded as exc:
+                raise UploadRefused(exc.status, exc.detail + " La version en place est conservée.") from None
             if findings:
                 raise UploadRefused(422, "Le modèle contient des erreurs ; la version en place est conservée.",
                                     findings=[_relative(f, staging) for f in findings])
@@ -327,52 +340,95 @@ class TemplateLibrary:
 
     # -- loading ----------------------------------------------------------------------------
     def refresh(self, force: bool = False) -> None:
-        """Pick up added, changed and removed templates (a stat per file, at most once a second)."""
-        now = time.monotonic()
-        if not force and now - self._checked < self.poll_interval_s:
+        """Pick up added, changed and removed templates (a stat per file, at most once a second).
+        `force` (start, upload): now, in this thread; otherwise in a background thread."""
+        if not force and time.monotonic() - self._checked < self.poll_interval_s:
             return
-        with self._lock:
-            self._checked = now
-            self._load_commune()
-            found = self._discover()
-            for template_id in list(self._entries):
-                if template_id not in found:
-                    del self._entries[template_id]
-            for template_id in list(self.errors):
-                if template_id not in found:
-                    del self.errors[template_id]
-                    self._error_sigs.pop(template_id, None)
-            for template_id, (folder, revision) in found.items():
-                signature = (str(folder), _signature(folder))
-                entry = self._entries.get(template_id)
-                if entry is not None and entry.signature == signature:
-                    continue
-                if self._error_sigs.get(template_id) == signature:
-                    continue  # still the same broken files: already reported
-                self._load(template_id, folder, revision, signature)
+        if not force:
+            # A request never waits for a model being prepared: look in the background; this request
+            # (and the ones during the preparation) see the current entries.
+            if not self._refreshing.locked():
+                threading.Thread(target=self._refresh, args=(False,), daemon=True, name="plume-templates").start()
+            return
+        self._refresh(force)
 
-    def _load(self, template_id: str, folder: Path, revision: int, signature: tuple) -> None:
+    def _refresh(self, force: bool) -> None:
+        # A forced refresh (start, upload) waits for one in progress; a request's refresh does not.
+        if not self._refreshing.acquire(blocking=force):
+            return
+        try:
+            with self._lock:
+                self._checked = time.monotonic()
+                self._load_commune()
+                changed = self._changes(self._discover())
+            for start in range(0, len(changed), _BATCH):
+                batch = changed[start:start + _BATCH]
+                results = self._prepare_batch([folder for _, folder, _, _ in batch])
+                for (template_id, folder, revision, signature), result in zip(batch, results, strict=True):
+                    self._load(template_id, folder, revision, signature, result)
+        finally:
+            self._refreshing.release()
+
+    def _changes(self, found: dict[str, tuple[Path, int]]) -> list[tuple[str, Path, int, tuple]]:
+        """Forget removed templates; the ones whose files changed (under the lock: stats only)."""
+        for template_id in list(self._entries):
+            if template_id not in found:
+                del self._entries[template_id]
+        for template_id in list(self.errors):
+            if template_id not in found:
+                del self.errors[template_id]
+                self._error_sigs.pop(template_id, None)
+        changed = []
+        for template_id, (folder, revision) in found.items():
+            signature = (str(folder), _signature(folder))
+            entry = self._entries.get(template_id)
+            if entry is not None and entry.signature == signature:
+                continue
+            if self._error_sigs.get(template_id) == signature:
+                continue  # still the same broken files: already reported
+            changed.append((template_id, folder, revision, signature))
+        return changed
+
+    def _prepare_batch(self, folders: list[Path]) -> list[dict[str, PreparedTemplate] | Exception]:
+        """Several templates prepared in one separate process (a fork per template would double the
+        start-up time); if that batch runs out of budget, each one alone, so that only the culprit fails."""
+        if len(folders) > 1:
+            try:
+                return isolated(_prepare_folders, folders, self.limits, limits=self.budgets)
+            except BudgetExceeded:
+                log.warning("template batch over budget: preparing one by one")
+        results: list[dict[str, PreparedTemplate] | Exception] = []
+        for folder in folders:
+            try:
+                results.append(isolated(_prepare_folder, folder, self.limits, limits=self.budgets))
+            except Exception as exc:  # noqa: BLE001 - reported for this template by _load
+                results.append(exc)
+        return results
+
+    def _load(self, template_id: str, folder: Path, revision: int, signature: tuple,
+              result: dict[str, PreparedTemplate] | Exception) -> None:
+        """Swap a template prepared outside the lock (`_prepare_batch`) in, under the lock."""
         try:
             manifest = load_manifest(folder / "template.toml")
-            prepared = {}
-            for fmt in ("docx", "odt"):
-                model = folder / f"model.{fmt}"
-                if model.exists():
-                    prepared[fmt] = prepare(model, limits=self.limits)
+            if isinstance(result, Exception):
+                raise result
+            prepared = result
             if not prepared:
                 raise ManifestError("aucun model.docx ni model.odt")
-        except (OSError, ManifestError, TemplateInvalid, UnsafeDocument, ValueError, KeyError) as exc:
+        except (OSError, ManifestError, TemplateInvalid, UnsafeDocument, ValueError, KeyError, BudgetExceeded) as exc:
             log.warning("template %s not loaded: %s", template_id, type(exc).__name__)
-            self.errors[template_id] = str(exc)
-            self._error_sigs[template_id] = signature
-            self._entries.pop(template_id, None)
+            with self._lock:
+                self.errors[template_id] = str(exc)
+                self._error_sigs[template_id] = signature
+                self._entries.pop(template_id, None)
             return
         if manifest.id != template_id:
             log.warning("template %s: id in template.toml differs from folder name", template_id)
-        self.errors.pop(template_id, None)
-        self._error_sigs.pop(template_id, None)
-        self._entries[template_id] = _Entry(_info(template_id, manifest, sorted(prepared), revision), manifest,
-                                            prepared, folder, signature)
+        with self._lock:
+            self.errors.pop(template_id, None)
+            self._error_sigs.pop(template_id, None)
+            self._entries[template_id] = _Entry(_info(template_id, manifest, sorted(prepared), revision), manifest,
+                                                prepared, folder, signature)
 
     def _discover(self) -> dict[str, tuple[Path, int]]:
         found: dict[str, tuple[Path, int]] = {}
@@ -417,8 +473,10 @@ class TemplateLibrary:
     def _filename(self, entry: _Entry, context: dict[str, Any]) -> str:
         name = ""
         if entry.manifest.output:
-            try:
-                name = plain_environment().from_string(entry.manifest.output).render(context)
+            try:  # the same bounded sandbox as the letter, within the render's budget
+                name = _output_pattern(entry.manifest.output).render(context)
+            except BudgetExceeded:
+                raise
             except Exception:  # a bad pattern must not cost the letter: fall back to the id
                 name = ""
         name = re.sub(r"[\x00-\x1f/\\:*?\"<>|]+", "-", name).strip(" .-")
@@ -426,6 +484,38 @@ class TemplateLibrary:
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+
+_PLAIN = plain_environment()
+_BATCH = 8  # templates prepared per separate process
+
+
+def _prepare_folder(folder: Path, limits: ZipLimits) -> dict[str, PreparedTemplate]:
+    return {fmt: prepare(folder / f"model.{fmt}", None, limits) for fmt in ("docx", "odt")
+            if (folder / f"model.{fmt}").exists()}
+
+
+def _prepare_folders(folders: list[Path], limits: ZipLimits) -> list[dict[str, PreparedTemplate] | Exception]:
+    """In the separate process: each template's models, or the exception that refused them."""
+    results: list[dict[str, PreparedTemplate] | Exception] = []
+    for folder in folders:
+        try:
+            results.append(_prepare_folder(folder, limits))
+        except (OSError, TemplateInvalid, UnsafeDocument, ValueError, KeyError, BudgetExceeded) as exc:
+            results.append(exc)
+    return results
+
+
+@lru_cache(maxsize=256)
+def _output_pattern(pattern: str) -> Any:
+    return _PLAIN.from_string(pattern)
+
+
+def _lint_errors(folder: Path, commune: dict, template_id: str, budgets: TemplateBudgets) -> list[Finding]:
+    """The lint's errors for a staged version (run in a separate process by `upload`)."""
+    with spending(budgets):
+        return [f for f in lint_template(folder, commune=commune, expected_id=template_id) if f.severity == "error"]
+
 
 def _info(template_id: str, manifest: Manifest, formats: list[str], revision: int) -> TemplateInfo:
     fields = [FieldInfo(name=f.name, label=f.label or f.name, type=f.type, required=f.required, help=f.help,

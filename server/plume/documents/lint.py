@@ -16,6 +16,7 @@ from lxml import etree
 
 from plume.documents.base import (JINJA_TAG, Finding, PartSource, RenderFailed, TemplateInvalid, ZipPackage,
                                   syntax_problem)
+from plume.documents.budget import BudgetExceeded
 from plume.documents.formatting import make_environment, plain_environment
 from plume.documents.manifest import Manifest, ManifestError, load_manifest
 from plume.documents.values import FieldErrors, validate
@@ -58,6 +59,8 @@ def lint_template(folder: Path, models: list[Path] | None = None, commune: dict 
                                 file=str(manifest_file)))
     findings += lint_output_pattern(manifest, str(manifest_file))
     examples = _typed_examples(manifest, str(manifest_file), findings)
+    if examples is not None and manifest.output and not findings:
+        findings += trial_output_pattern(manifest, examples, commune, str(manifest_file))
     models = models if models is not None else [folder / f"model{s}" for s in MODEL_SUFFIXES if (folder / f"model{s}").exists()]
     if not models:
         findings.append(Finding("aucun model.docx ni model.odt à côté de template.toml", file=str(folder)))
@@ -76,6 +79,20 @@ def lint_output_pattern(manifest: Manifest, file: str) -> list[Finding]:
     declared = {f.name for f in manifest.fields} | BUILTINS
     return [Finding(f"motif « output » : variable « {name} » non déclarée dans [[fields]]", file=file)
             for name in sorted(used - declared)]
+
+
+def trial_output_pattern(manifest: Manifest, examples: dict, commune: dict | None, file: str) -> list[Finding]:
+    """The file-name pattern filled with the examples, in the same bounded sandbox as the letter."""
+    from datetime import date
+
+    try:
+        plain_environment().from_string(manifest.output).render({**examples, "today": date.today(),
+                                                                  "commune": commune or {}})
+    except BudgetExceeded as exc:
+        return [Finding(f"motif « output » : {exc.detail}", file=file)]
+    except (TemplateError, ValueError, TypeError, ArithmeticError, LookupError):
+        return []  # a pattern that fails falls back to the template's id: not an error
+    return []
 
 
 def _typed_examples(manifest: Manifest, file: str, findings: list[Finding]) -> dict | None:
@@ -213,6 +230,8 @@ def trial_render(model: Path, data: bytes, examples: dict, commune: dict | None,
         return [Finding(p.message, file=file, part=p.part, paragraph=p.paragraph) for p in exc.problems]
     except RenderFailed as exc:
         return [Finding(f"le remplissage avec les exemples échoue ({exc})", file=file)]
+    except BudgetExceeded as exc:  # a loop or a value the sandbox refuses (plume.documents.sandbox)
+        return [Finding(f"le remplissage avec les exemples dépasse les limites : {exc.detail}", file=file)]
     package = ZipPackage.read(output, {p.name for p in prepared.parts}, limits)
     findings = []
     for part in prepared.parts:

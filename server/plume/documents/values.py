@@ -178,7 +178,10 @@ def _parse_decimal(raw: Any, message: str) -> Decimal:
     if isinstance(raw, bool):
         raise _Invalid(message)
     if isinstance(raw, int | float):
-        return Decimal(str(raw))
+        number = Decimal(str(raw))
+        if not number.is_finite():
+            raise _Invalid(message)
+        return _bounded(number)
     if isinstance(raw, str):
         text = re.sub(r"^\s*(CHF|Fr\.)\s*|\s*(CHF|Fr\.|\.-|\.–)\s*$", "", raw.strip())
         text = re.sub(r"['’\u202f\u00a0 ]", "", text).replace(",", ".")
@@ -187,8 +190,21 @@ def _parse_decimal(raw: Any, message: str) -> Decimal:
         except InvalidOperation:
             raise _Invalid(message) from None
         if number.is_finite():
-            return number
+            return _bounded(number)
     raise _Invalid(message)
+
+
+MAX_MAGNITUDE = Decimal("1e15")
+
+
+def _bounded(number: Decimal) -> Decimal:
+    """A figure a letter can print: under a million milliards, at most 30 significant digits
+    (1e30 or 10**40 would overflow the cents' precision or print as a page of digits)."""
+    if abs(number) >= MAX_MAGNITUDE:
+        raise _Invalid("nombre trop grand (au plus 15 chiffres avant la virgule).")
+    if len(number.as_tuple().digits) > 30:
+        raise _Invalid("trop de décimales (au plus 30 chiffres en tout).")
+    return number
 
 
 def _parse_bool(raw: Any) -> bool:
