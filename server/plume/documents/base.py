@@ -61,6 +61,9 @@ class PartSource:
     head: str            # the XML declaration, kept out of Jinja
     source: str          # Jinja source: one line per paragraph
     line_labels: list[str] = field(default_factory=list)
+    # This part's own post-processing, when it differs from its format's (document properties,
+    # tables whose grid must follow their cells); None: the format's.
+    post: Callable[[str], str] | None = None
 
     def paragraph_text(self, lineno: int) -> str:
         lines = self.source.split("\n")
@@ -148,7 +151,7 @@ class PreparedTemplate:
                 raise RenderFailed(f"{part.label} : {type(exc).__name__}") from exc
             except (ValueError, TypeError, ArithmeticError) as exc:
                 raise RenderFailed(f"{part.label} : {type(exc).__name__}") from exc
-            rendered[part.name] = (part.head + self._postprocess(xml)).encode("utf-8")
+            rendered[part.name] = (part.head + (part.post or self._postprocess)(xml)).encode("utf-8")
         return self.package.build(rendered)
 
 

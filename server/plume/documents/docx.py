@@ -9,6 +9,7 @@ those parts and appends them to the zip of the untouched ones.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from pathlib import Path
@@ -18,6 +19,8 @@ from docxtpl import DocxTemplate
 from plume.documents.base import (BODY, FOOTER, HEADER, JINJA_TAG, PartSource, PreparedTemplate, ZipPackage,
                                   normalize_tag)
 from plume.documents.formatting import make_environment
+from plume.documents.properties import DOCX_PROPERTIES, PROPERTIES, properties_post
+from plume.documents.tables import fix_tables, needs_fix
 from plume.security.safezip import ZipLimits, parse_xml
 
 _MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml."
@@ -40,7 +43,8 @@ def templated_parts(entries: dict[str, bytes]) -> dict[str, str]:
     types = parse_xml(entries["[Content_Types].xml"])
     parts = {}
     for override in types:
-        label = PART_LABELS.get(override.get("ContentType", ""))
+        content_type = override.get("ContentType", "")
+        label = PART_LABELS.get(content_type) or (PROPERTIES if content_type in DOCX_PROPERTIES else None)
         if label:
             parts[override.get("PartName", "").lstrip("/")] = label
     return parts
@@ -53,29 +57,36 @@ def read_parts(data: bytes, limits: ZipLimits = ZipLimits()) -> tuple[ZipPackage
         raise UnsafeDocument("Le fichier n'est pas un document Word (.docx) valide.")
     labels = templated_parts(probe.entries)
     parts = []
-    for name, label in labels.items():
+    for index, (name, label) in enumerate(labels.items()):
         xml = probe.entries.get(name, b"").decode("utf-8")
         if "{" not in xml:
             continue
         parse_xml(xml.encode("utf-8"))  # refuses DOCTYPE/entities before any regex touches it
         head = _HEAD.match(xml)
         head_text = head.group(0) if head else ""
-        body = _PATCHER.patch_xml(xml[len(head_text):])
+        body = xml[len(head_text):]
+        if label != PROPERTIES:  # properties hold plain text elements: no runs to merge
+            body = _PATCHER.patch_xml(body)
         body = JINJA_TAG.sub(lambda m: normalize_tag(m.group(0)), body)
         source = re.sub(r"<w:p([ >])", r"\n<w:p\1", body)
+        # Drawing ids stay unique across parts: each part numbers its own from its own thousand.
+        post = (properties_post if label == PROPERTIES else
+                functools.partial(_postprocess, fix=needs_fix(source), first_id=1000 + 100_000 * index))
         parts.append(PartSource(name=name, label=label, head=head_text, source=source,
-                                line_labels=[label] * (source.count("\n") + 1)))
+                                line_labels=[label] * (source.count("\n") + 1), post=post))
     package = ZipPackage.read(data, {p.name for p in parts}, limits)
     return package, parts
 
 
-def _postprocess(xml: str) -> str:
+def _postprocess(xml: str, fix: bool = False, first_id: int = 1000) -> str:
     xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
     xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
     if "\n" in xml or "\t" in xml:  # only values bring these: resolve them into <w:br/>, <w:tab/>
         xml = _PATCHER.resolve_listing(xml)
+    if fix:  # a table whose cells the template makes: its grid follows them (docxtpl's fix-up)
+        xml = fix_tables(xml)
     if "<wp:docPr" in xml:  # loops may duplicate drawings: ids must stay unique
-        counter = itertools.count(1000)
+        counter = itertools.count(first_id)
         xml = _DOCPR_ID.sub(lambda m: f"{m.group(1)}{next(counter)}", xml)
     return xml
 
