@@ -223,3 +223,14 @@ def _convert(source: bytes, tmp_path: Path) -> bytes:
     subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to", "pdf",
                     "--outdir", str(tmp_path), str(path)], capture_output=True, timeout=180, check=False)
     return (tmp_path / "tableaux.pdf").read_bytes()
+
+
+# -- numbers -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["docx", "odt"])
+def test_numbers_are_grouped_only_when_declared(tables_server, fmt):
+    """A `number` field and `|number` are grouped; a year or a house number (plain ints) never."""
+    data = render(tables_server, fmt)
+    root = part(data, "word/document.xml" if fmt == "docx" else "content.xml")
+    texts = ["".join(p.itertext()) for p in root.iter(f"{{{W}}}p" if fmt == "docx" else f"{{{TEXT}}}p")]
+    assert f"Exercice {date.today().year}, immeuble 5403, 10'234 habitants, 5'403." in texts

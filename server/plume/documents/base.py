@@ -92,6 +92,7 @@ class ZipPackage:
     def __init__(self, entries: dict[str, bytes], order: list[str], dynamic: set[str], stored: set[str]) -> None:
         self.dynamic = dynamic
         self.entries = entries
+        self.images: dict[str, str] = {}  # placeholder picture's path in the zip -> its image field
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for name in order:
@@ -101,11 +102,17 @@ class ZipPackage:
         self._stored = stored
 
     @classmethod
-    def read(cls, data: bytes, dynamic: set[str], limits: ZipLimits = ZipLimits()) -> ZipPackage:
+    def read(cls, data: bytes, dynamic: set[str], limits: ZipLimits = ZipLimits(),
+             added: dict[str, bytes] | None = None) -> ZipPackage:
+        """`added`: entries changed or added when the model was prepared (e.g. placeholder pictures)."""
         raw = zipfile.ZipFile(io.BytesIO(data))
         order = [i.filename for i in raw.infolist() if not i.is_dir()]
         stored = {i.filename for i in raw.infolist() if i.compress_type == zipfile.ZIP_STORED}
-        return cls(read_zip(data, limits), order, dynamic, stored)
+        entries = read_zip(data, limits)
+        if added:
+            order += [name for name in added if name not in entries]
+            entries.update(added)
+        return cls(entries, order, dynamic, stored)
 
     def build(self, rendered: dict[str, bytes]) -> bytes:
         buffer = io.BytesIO(self._base)
@@ -152,6 +159,9 @@ class PreparedTemplate:
             except (ValueError, TypeError, ArithmeticError) as exc:
                 raise RenderFailed(f"{part.label} : {type(exc).__name__}") from exc
             rendered[part.name] = (part.head + (part.post or self._postprocess)(xml)).encode("utf-8")
+        if self.package.images:
+            from plume.documents.images import media_entries
+            rendered.update(media_entries(self.package.images, context, self.package.entries))
         return self.package.build(rendered)
 
 

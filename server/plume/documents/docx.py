@@ -19,6 +19,7 @@ from docxtpl import DocxTemplate
 from plume.documents.base import (BODY, FOOTER, HEADER, JINJA_TAG, PartSource, PreparedTemplate, ZipPackage,
                                   normalize_tag)
 from plume.documents.formatting import make_environment
+from plume.documents.images import docx_placeholders
 from plume.documents.properties import DOCX_PROPERTIES, PROPERTIES, properties_post
 from plume.documents.tables import fix_tables, needs_fix
 from plume.security.safezip import ZipLimits, parse_xml
@@ -56,7 +57,7 @@ def read_parts(data: bytes, limits: ZipLimits = ZipLimits()) -> tuple[ZipPackage
         from plume.security.safezip import UnsafeDocument
         raise UnsafeDocument("Le fichier n'est pas un document Word (.docx) valide.")
     labels = templated_parts(probe.entries)
-    parts = []
+    parts, images, added = [], {}, {}
     for index, (name, label) in enumerate(labels.items()):
         xml = probe.entries.get(name, b"").decode("utf-8")
         if "{" not in xml:
@@ -68,13 +69,17 @@ def read_parts(data: bytes, limits: ZipLimits = ZipLimits()) -> tuple[ZipPackage
         if label != PROPERTIES:  # properties hold plain text elements: no runs to merge
             body = _PATCHER.patch_xml(body)
         body = JINJA_TAG.sub(lambda m: normalize_tag(m.group(0)), body)
+        if label != PROPERTIES:
+            body, found = docx_placeholders(body, name, probe.entries, added)
+            images.update(found)
         source = re.sub(r"<w:p([ >])", r"\n<w:p\1", body)
         # Drawing ids stay unique across parts: each part numbers its own from its own thousand.
         post = (properties_post if label == PROPERTIES else
                 functools.partial(_postprocess, fix=needs_fix(source), first_id=1000 + 100_000 * index))
         parts.append(PartSource(name=name, label=label, head=head_text, source=source,
                                 line_labels=[label] * (source.count("\n") + 1), post=post))
-    package = ZipPackage.read(data, {p.name for p in parts}, limits)
+    package = ZipPackage.read(data, {p.name for p in parts} | set(images), limits, added)
+    package.images = images
     return package, parts
 
 

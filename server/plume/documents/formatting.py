@@ -18,7 +18,7 @@ from jinja2 import ChainableUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
-from plume.documents.values import Money, parse_date
+from plume.documents.values import Integer, Money, Number, parse_date
 
 LOCALE = "fr_CH"
 
@@ -62,7 +62,8 @@ def format_number(value: Any) -> str:
 
 
 def display(value: Any) -> Any:
-    """How a bare `{{ value }}` prints, by type."""
+    """How a bare `{{ value }}` prints: by the field's declared type (money, number, date), else as
+    itself. A year or a house number (a plain int) is never grouped: `2026`, `5403`."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -71,7 +72,7 @@ def display(value: Any) -> Any:
         return format_chf(value)
     if isinstance(value, date):
         return format_date(value)
-    if isinstance(value, int | float | Decimal):
+    if isinstance(value, Integer | Number):
         return format_number(value)
     return value
 

@@ -166,13 +166,14 @@ class TemplateLibrary:
 
     def validate(self, template_id: str, values: Any) -> dict[str, Any]:
         """Typed values (dates as date, amounts as Money…) or FieldErrors."""
-        return validate(self._entry(template_id).manifest, values)
+        entry = self._entry(template_id)
+        return validate(entry.manifest, values, folder=entry.folder)
 
     def render(self, template_id: str, values: Any, fmt: Format = "docx") -> RenderedDocument:
         entry = self._entry(template_id)
         if fmt not in FORMATS:
             raise FormatUnavailable(f"Format « {fmt} » inconnu : docx, odt ou pdf.")
-        typed = validate(entry.manifest, values)
+        typed = validate(entry.manifest, values, folder=entry.folder)
         context = {**typed, "today": date.today(), "commune": self.commune}
         source_fmt = fmt if fmt != "pdf" else ("odt" if "odt" in entry.prepared else "docx")
         prepared = entry.prepared.get(source_fmt)

@@ -57,7 +57,7 @@ def lint_template(folder: Path, models: list[Path] | None = None, commune: dict 
         findings.append(Finding(f"l'identifiant « {manifest.id} » diffère du nom du dossier « {wanted_id} »",
                                 file=str(manifest_file)))
     findings += lint_output_pattern(manifest, str(manifest_file))
-    examples = _typed_examples(manifest, str(manifest_file), findings)
+    examples = _typed_examples(manifest, str(manifest_file), findings, folder)
     models = models if models is not None else [folder / f"model{s}" for s in MODEL_SUFFIXES if (folder / f"model{s}").exists()]
     if not models:
         findings.append(Finding("aucun model.docx ni model.odt à côté de template.toml", file=str(folder)))
@@ -78,9 +78,9 @@ def lint_output_pattern(manifest: Manifest, file: str) -> list[Finding]:
             for name in sorted(used - declared)]
 
 
-def _typed_examples(manifest: Manifest, file: str, findings: list[Finding]) -> dict | None:
+def _typed_examples(manifest: Manifest, file: str, findings: list[Finding], folder: Path | None = None) -> dict | None:
     try:
-        return validate(manifest, manifest.examples())
+        return validate(manifest, manifest.examples(), folder=folder)
     except FieldErrors as exc:
         for error in exc.errors:
             findings.append(Finding(f"exemple invalide : {error['message']}", file=file))

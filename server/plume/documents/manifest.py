@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import msgspec
 
-FieldType = Literal["text", "date", "money", "number", "choice", "list", "bool"]
+FieldType = Literal["text", "date", "money", "number", "choice", "list", "bool", "image"]
 TEMPLATE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 

@@ -20,6 +20,7 @@ from lxml import etree
 
 from plume.documents.base import BODY, FOOTER, HEADER, JINJA_TAG, PartSource, PreparedTemplate, ZipPackage, normalize_tag
 from plume.documents.formatting import make_environment, odt_line_break
+from plume.documents.images import odt_manifest, odt_placeholders
 from plume.documents import odt_tables
 from plume.documents.properties import ODT_PROPERTIES, PROPERTIES, properties_post
 from plume.security.safezip import UnsafeDocument, ZipLimits, parse_xml
@@ -160,20 +161,24 @@ def read_parts(data: bytes, limits: ZipLimits = ZipLimits()) -> tuple[ZipPackage
     probe = ZipPackage.read(data, set(), limits)
     if probe.entries.get("mimetype", b"").strip() != b"application/vnd.oasis.opendocument.text":
         raise UnsafeDocument("Le fichier n'est pas un document texte OpenDocument (.odt) valide.")
-    parts = []
+    parts, images, added = [], {}, {}
     for name, label in ODT_PARTS.items():
         raw = probe.entries.get(name)
         if raw is None or b"{" not in raw:
             continue
         root = parse_xml(raw)
         _rewrite(root)
+        images.update(odt_placeholders(root, probe.entries, added))
         source = to_source(root)
         head = '<?xml version="1.0" encoding="UTF-8"?>\n'
         parts.append(PartSource(name=name, label=label if label in (BODY, PROPERTIES) else "styles", head=head,
                                 source=source, line_labels=_line_labels(source, label),
                                 post=properties_post if label == PROPERTIES else
                                 _with_columns if label == BODY and odt_tables.needs_fix(source) else None))
-    package = ZipPackage.read(data, {p.name for p in parts}, limits)
+    if images:
+        odt_manifest(probe.entries, added, images)
+    package = ZipPackage.read(data, {p.name for p in parts} | set(images), limits, added)
+    package.images = images
     return package, parts
 
 
