@@ -5,7 +5,7 @@
 set -euo pipefail
 packages=(libreoffice-writer-nogui python3-uno libreoffice-script-provider-python
           chromium apertium apertium-fr-es fonts-dejavu-core fonts-liberation2 openssl
-          poppler-utils zbar-tools)
+          poppler-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

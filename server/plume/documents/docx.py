@@ -21,7 +21,7 @@ from plume.documents.base import (BODY, FOOTER, HEADER, JINJA_TAG, PartSource, P
 from plume.documents.formatting import make_environment
 from plume.documents.images import docx_placeholders
 from plume.documents.properties import DOCX_PROPERTIES, PROPERTIES, properties_post
-from plume.documents.tables import fix_tables, needs_fix
+from plume.documents.tables import fix_marked, mark_tables, needs_fix
 from plume.security.safezip import ZipLimits, parse_xml
 
 _MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml."
@@ -72,10 +72,12 @@ def read_parts(data: bytes, limits: ZipLimits = ZipLimits()) -> tuple[ZipPackage
         if label != PROPERTIES:
             body, found = docx_placeholders(body, name, probe.entries, added)
             images.update(found)
+        fix = label != PROPERTIES and needs_fix(body)
+        body = mark_tables(body) if fix else body
         source = re.sub(r"<w:p([ >])", r"\n<w:p\1", body)
         # Drawing ids stay unique across parts: each part numbers its own from its own thousand.
         post = (properties_post if label == PROPERTIES else
-                functools.partial(_postprocess, fix=needs_fix(source), first_id=1000 + 100_000 * index))
+                functools.partial(_postprocess, fix=fix, first_id=1000 + 100_000 * index))
         parts.append(PartSource(name=name, label=label, head=head_text, source=source,
                                 line_labels=[label] * (source.count("\n") + 1), post=post))
     package = ZipPackage.read(data, {p.name for p in parts} | set(images), limits, added)
@@ -89,7 +91,7 @@ def _postprocess(xml: str, fix: bool = False, first_id: int = 1000) -> str:
     if "\n" in xml or "\t" in xml:  # only values bring these: resolve them into <w:br/>, <w:tab/>
         xml = _PATCHER.resolve_listing(xml)
     if fix:  # a table whose cells the template makes: its grid follows them (docxtpl's fix-up)
-        xml = fix_tables(xml)
+        xml = fix_marked(xml)
     if "<wp:docPr" in xml:  # loops may duplicate drawings: ids must stay unique
         counter = itertools.count(first_id)
         xml = _DOCPR_ID.sub(lambda m: f"{m.group(1)}{next(counter)}", xml)

@@ -37,6 +37,7 @@ from plume.documents.base import Finding, PreparedTemplate, RenderFailed, Templa
 from plume.documents.formatting import plain_environment
 from plume.documents.lint import lint_template
 from plume.documents.manifest import TEMPLATE_ID, Manifest, ManifestError, load_manifest, parse_manifest
+from plume.documents.qrbill import qrbill_context
 from plume.documents.values import FieldErrors, validate
 from plume.security.safezip import UnsafeDocument, ZipLimits, check_xml_parts, read_zip
 
@@ -175,6 +176,7 @@ class TemplateLibrary:
             raise FormatUnavailable(f"Format « {fmt} » inconnu : docx, odt ou pdf.")
         typed = validate(entry.manifest, values, folder=entry.folder)
         context = {**typed, "today": date.today(), "commune": self.commune}
+        context.update(qrbill_context(entry.manifest, context))  # the Swiss QR-bill, when [qrbill] asks
         source_fmt = fmt if fmt != "pdf" else ("odt" if "odt" in entry.prepared else "docx")
         prepared = entry.prepared.get(source_fmt)
         if prepared is None:

@@ -17,6 +17,7 @@ from lxml import etree
 from plume.documents.base import (JINJA_TAG, Finding, PartSource, RenderFailed, TemplateInvalid, ZipPackage,
                                   syntax_problem)
 from plume.documents.formatting import make_environment, plain_environment
+from plume.documents.lint_constructions import cell_findings, picture_findings
 from plume.documents.manifest import Manifest, ManifestError, load_manifest
 from plume.documents.values import FieldErrors, validate
 from plume.security.safezip import UnsafeDocument, ZipLimits, parse_xml
@@ -104,6 +105,7 @@ def lint_model(model: Path, data: bytes, manifest: Manifest, examples: dict | No
         message = str(exc) if isinstance(exc, UnsafeDocument) else "document illisible"
         return [Finding(message, file=file)]
     findings: list[Finding] = lone_block_tags(suffix, package, parts)
+    findings += cell_findings(suffix, package, parts) + picture_findings(package, manifest)
     used: set[str] = set()
     env = make_environment(None)
     for part in parts:
@@ -116,7 +118,7 @@ def lint_model(model: Path, data: bytes, manifest: Manifest, examples: dict | No
                 findings.append(syntax_problem(part, exc))
             continue
         used |= names
-        declared = {f.name for f in manifest.fields} | BUILTINS
+        declared = {f.name for f in manifest.fields} | BUILTINS | ({"qrbill"} if manifest.qrbill else set())
         for name in sorted(names - declared):
             lineno, text = _where_used(part, name)
             findings.append(Finding(f"variable « {name} » utilisée mais non déclarée dans template.toml",

@@ -6,8 +6,8 @@ columns, and Word and LibreOffice then squeeze or stretch the table. docxtpl fix
 render with `DocxTemplate.fix_tables` (columns added or removed, the table's total width kept and
 shared out); Plume calls that same function, so widths come out exactly as with docxtpl.
 
-It costs an XML parse of the part, so it only runs on the parts whose prepared source has such a
-table: `needs_fix` decides it once, when the model is prepared. `{% vm %}` only sets `w:vMerge`
+It costs an XML parse, so it only runs on the tables that have such cells: they are marked once,
+when the model is prepared (`mark_tables`), and each render parses only those (`fix_marked`). `{% vm %}` only sets `w:vMerge`
 (it changes no column count) and a `{%tr for %}` row loop repeats whole rows: neither needs it.
 """
 
@@ -19,32 +19,76 @@ from docxtpl import DocxTemplate
 from lxml import etree
 
 _FIXER = DocxTemplate.__new__(DocxTemplate)  # fix_tables uses no instance state
-# Tokens that tell where we are: row and cell boundaries, block tags, a span computed at render time.
-_TOKENS = re.compile(r"<w:tr[ >]|</w:tr>|<w:tc[ >]|</w:tc>|\{%|<w:gridSpan w:val=\"\{\{")
+# Tokens that tell where we are: table, row and cell boundaries, block tags, a span computed at render time.
+_TOKENS = re.compile(r"<w:tbl>|<w:tbl |</w:tbl>|<w:tr[ >]|</w:tr>|<w:tc[ >]|</w:tc>|\{%|<w:gridSpan w:val=\"\{\{")
+MARK = '<w:tbl plume-fix="1">'
+_TABLE_EDGE = re.compile(r"<w:tbl[ >]|</w:tbl>")
+_ROOT = re.compile(r"<[\w:]+[^>]*>")
 
 
-def needs_fix(source: str) -> bool:
-    """True when a table row holds a `{% … %}` between its cells (a cell loop, a removed or merged
-    cell) or a cell's span is computed (`{% colspan %}`, `{% hm %}`)."""
+def tables_to_fix(source: str) -> list[int]:
+    """Where the (outermost) tables start whose rows hold a `{% … %}` between their cells (a cell
+    loop, a removed or merged cell) or a span computed at render time (`{% colspan %}`, `{% hm %}`)."""
     if "<w:tbl" not in source:
-        return False
-    stack: list[str] = []  # innermost container: "tr" (between cells) or "tc" (inside a cell)
+        return []
+    stack: list[str] = []
+    outermost, found = -1, []
     for match in _TOKENS.finditer(source):
         token = match.group(0)
-        if token.startswith("<w:gridSpan"):
-            return True
-        if token == "{%":
-            if stack and stack[-1] == "tr":
-                return True
+        if token.startswith("<w:tbl"):
+            if "tbl" not in stack:
+                outermost = match.start()
+            stack.append("tbl")
         elif token.startswith("</"):
             if stack:
                 stack.pop()
-        else:
+        elif token.startswith("<w:gridSpan") or (token == "{%" and stack and stack[-1] == "tr"):
+            if outermost >= 0 and (not found or found[-1] != outermost):
+                found.append(outermost)
+        elif token != "{%":
             stack.append("tr" if token.startswith("<w:tr") else "tc")
-    return False
+    return found
+
+
+def needs_fix(source: str) -> bool:
+    return bool(tables_to_fix(source))
+
+
+def mark_tables(source: str) -> str:
+    """Mark the tables to fix (an attribute removed after the fix-up), so a render only parses those."""
+    for position in reversed(tables_to_fix(source)):
+        end = source.index(">", position) + 1
+        source = source[:position] + MARK + source[end:] if source[position:end] == "<w:tbl>" else (
+            source[:position] + '<w:tbl plume-fix="1" ' + source[position + len("<w:tbl "):])
+    return source
+
+
+def fix_marked(xml: str) -> str:
+    """docxtpl's grid fix-up over each marked table of a rendered part (wrapped in the part's root
+    element, so every namespace the table uses is declared)."""
+    root = _ROOT.search(xml)
+    head, tail = root.group(0), "</" + root.group(0)[1:].split()[0].rstrip(">") + ">"
+    pieces, position = [], 0
+    while (start := xml.find("<w:tbl plume-fix=", position)) >= 0:
+        end = _table_end(xml, start)
+        fixed = etree.tostring(_FIXER.fix_tables(head + xml[start:end] + tail), encoding="unicode")
+        fixed = fixed[fixed.index(">") + 1:fixed.rindex("</")].replace(' plume-fix="1"', "", 1)
+        pieces += [xml[position:start], fixed]
+        position = end
+    pieces.append(xml[position:])
+    return "".join(pieces)
+
+
+def _table_end(xml: str, start: int) -> int:
+    depth = 0
+    for edge in _TABLE_EDGE.finditer(xml, start):
+        depth += -1 if edge.group(0) == "</w:tbl>" else 1
+        if depth == 0:
+            return edge.end()
+    raise ValueError("table not closed")
 
 
 def fix_tables(xml: str) -> str:
-    """docxtpl's grid fix-up over one rendered part (XML without its declaration)."""
+    """docxtpl's grid fix-up over one whole rendered part (XML without its declaration)."""
     tree = _FIXER.fix_tables(xml)
     return etree.tostring(tree, encoding="unicode")
