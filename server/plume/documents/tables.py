@@ -64,19 +64,30 @@ def mark_tables(source: str) -> str:
 
 
 def fix_marked(xml: str) -> str:
-    """docxtpl's grid fix-up over each marked table of a rendered part (wrapped in the part's root
-    element, so every namespace the table uses is declared)."""
-    root = _ROOT.search(xml)
-    head, tail = root.group(0), "</" + root.group(0)[1:].split()[0].rstrip(">") + ">"
-    pieces, position = [], 0
+    """docxtpl's grid fix-up over the marked tables of a rendered part, in one call: the tables are
+    put side by side in the part's root element (so every namespace they use is declared), with a
+    separator element between them, and put back where they were."""
+    spans = []
+    position = 0
     while (start := xml.find("<w:tbl plume-fix=", position)) >= 0:
-        end = _table_end(xml, start)
-        fixed = etree.tostring(_FIXER.fix_tables(head + xml[start:end] + tail), encoding="unicode")
-        fixed = fixed[fixed.index(">") + 1:fixed.rindex("</")].replace(' plume-fix="1"', "", 1)
-        pieces += [xml[position:start], fixed]
-        position = end
-    pieces.append(xml[position:])
+        position = _table_end(xml, start)
+        spans.append((start, position))
+    if not spans:
+        return xml
+    root = _ROOT.search(xml).group(0)
+    tail = "</" + root[1:].split()[0].rstrip(">") + ">"
+    wrapped = root + _SEPARATOR.join(xml[a:b] for a, b in spans) + tail
+    fixed = etree.tostring(_FIXER.fix_tables(wrapped), encoding="unicode")
+    tables = fixed[fixed.index(">") + 1:fixed.rindex("</")].replace(' plume-fix="1"', "").split(_SEPARATOR)
+    pieces, previous = [], 0
+    for (a, b), table in zip(spans, tables, strict=True):
+        pieces += [xml[previous:a], table]
+        previous = b
+    pieces.append(xml[previous:])
     return "".join(pieces)
+
+
+_SEPARATOR = "<w:plumeSeparator/>"
 
 
 def _table_end(xml: str, start: int) -> int:
