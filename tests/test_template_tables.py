@@ -234,3 +234,24 @@ def test_numbers_are_grouped_only_when_declared(tables_server, fmt):
     root = part(data, "word/document.xml" if fmt == "docx" else "content.xml")
     texts = ["".join(p.itertext()) for p in root.iter(f"{{{W}}}p" if fmt == "docx" else f"{{{TEXT}}}p")]
     assert f"Exercice {date.today().year}, immeuble 5403, 10'234 habitants, 5'403." in texts
+
+
+@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice needed")
+def test_odt_saved_by_libreoffice_keeps_the_constructions(tmp_path):
+    """The .docx model saved as .odt by LibreOffice itself (its empty cells, styles and spans), then
+    prepared and rendered by Plume: same columns, spans and covered cells as the hand-made .odt."""
+    from plume.documents import prepare
+    from plume.documents.manifest import load_manifest
+    from plume.documents.values import validate
+
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to",
+                    "odt:writer8", "--outdir", str(tmp_path), str(TABLES / "tableaux" / "model.docx")],
+                   capture_output=True, timeout=180, check=False)
+    typed = validate(load_manifest(TABLES / "tableaux" / "template.toml"), examples())
+    data = prepare(tmp_path / "model.odt").render({**typed, "today": date.today(), "commune": {"immeuble": 5403}})
+    t1, t2, _, t4, t5 = odt_tables(data)
+    assert t1["columns"] == 7 and {len(row) for row in t1["rows"]} == {7}
+    assert [c[:2] for c in t2["rows"][0]] == [("table-cell", 1), ("table-cell", 6)] + [("covered-table-cell", 1)] * 5
+    assert [(row[0][0], row[0][2]) for row in t4["rows"][1:]] == [("table-cell", 3), ("covered-table-cell", 1),
+                                                                   ("covered-table-cell", 1)]
+    assert t5["columns"] == 2 and {len(row) for row in t5["rows"]} == {2}

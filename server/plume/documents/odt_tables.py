@@ -25,8 +25,8 @@ COLUMNS_SPANNED, ROWS_SPANNED = f"{{{TABLE}}}number-columns-spanned", f"{{{TABLE
 REPEATED = f"{{{TABLE}}}number-columns-repeated"
 CELL_TC = re.compile(r"\{%tc\s(.*?)%\}", re.DOTALL)
 _MERGE = re.compile(r"\{%\s*(hm|vm|colspan)\s*(.*?)%\}", re.DOTALL)
-_TOKENS = re.compile(r"<table:table-row[ >]|</table:table-row>|<table:table-cell[ >/]|</table:table-cell>|"
-                     r"<table:covered-table-cell[ >/]|</table:covered-table-cell>|\{%|number-columns-spanned=\"\{\{")
+_TOKENS = re.compile(r"<table:table-row\b[^>]*>|</table:table-row>|<table:(?:covered-)?table-cell\b[^>]*>|"
+                     r"</table:(?:covered-)?table-cell>|\{%")
 
 
 def cell_of(paragraph: etree._Element) -> etree._Element | None:
@@ -84,16 +84,16 @@ def needs_fix(source: str) -> bool:
     stack: list[str] = []
     for match in _TOKENS.finditer(source):
         token = match.group(0)
-        if token.startswith("number-columns-spanned"):
+        if 'number-columns-spanned="{{' in token:
             return True
+        if token.endswith("/>"):
+            continue  # an empty cell: opens and closes
         if token == "{%":
             if stack and stack[-1] == "row":
                 return True
         elif token.startswith("</"):
             if stack:
                 stack.pop()
-        elif token.endswith("/"):
-            continue  # an empty cell: opens and closes
         else:
             stack.append("row" if "table-row" in token else "cell")
     return False
