@@ -211,6 +211,9 @@ def test_pdf_tables_stay_inside_the_margins(tables_server, tmp_path, fmt):
     margin = 2 / 2.54 * 72  # both models: 2 cm margins
     assert words and all(x_max <= width - margin + 1 for _, x_max, _ in words)
     assert {"Juin", "Mois", "Période", "Bâtiments"} <= {w for _, _, w in words}
+    # the Title field on the page shows the rendered title (core properties / meta.xml)
+    text = " ".join(w for _, _, w in words)
+    assert "Titre : Budget 2026 — Müller &amp; Fils &lt;SA&gt;" in text
     # T5 without its remarks column: two columns sharing the table's width, so « Montant » starts
     # about half-way across the text (docxtpl's widths), not where the model's 5-column grid put it.
     montant = [x_min for x_min, _, w in words if w == "Montant"][-1]
