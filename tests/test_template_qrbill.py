@@ -65,13 +65,23 @@ def test_creditor_reference_with_a_plain_iban(server):
 
 
 @pytest.mark.skipif(not shutil.which("soffice") or not shutil.which("pdftoppm"), reason="LibreOffice and poppler")
-def test_pdf_payment_part_decodes(server, tmp_path):
-    response = render(server, "pdf")
-    assert response.status_code == 200
-    (tmp_path / "relance.pdf").write_bytes(response.content)
+@pytest.mark.parametrize("source", ["odt", "docx"])
+def test_pdf_payment_part_decodes(server, tmp_path, source):
+    """The server's PDF (made from the .odt), and the .docx converted by LibreOffice the same way."""
+    if source == "odt":
+        response = render(server, "pdf")
+        assert response.status_code == 200
+        (tmp_path / "relance.pdf").write_bytes(response.content)
+    else:
+        (tmp_path / "relance.docx").write_bytes(render(server, "docx").content)
+        subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to",
+                        "pdf", "--outdir", str(tmp_path), str(tmp_path / "relance.docx")], capture_output=True,
+                       timeout=180, check=False)
     subprocess.run(["pdftoppm", "-r", "300", "-png", str(tmp_path / "relance.pdf"), str(tmp_path / "page")], check=True)
-    found = [text for page in sorted(tmp_path.glob("page*.png")) for text in decode(page.read_bytes())]
+    pages = sorted(tmp_path.glob("page*.png"))
+    found = [text for page in pages for text in decode(page.read_bytes())]
     assert found == [expected()]
+    assert decode(pages[-1].read_bytes()) == [expected()]  # on the last page, its own
 
 
 @pytest.mark.parametrize(("changes", "field", "says"), [
