@@ -107,9 +107,9 @@ def test_picture_placeholders_must_match_image_fields(tmp_path):
     folder = template(tmp_path, "images", extra=extra)
     docx_with_table(folder / "model.docx", ["{{ nom }}"], [["{% for m in mois %}{{ m }}{% endfor %}"]],
                     picture_alt="{{ nom }}")
-    found = [f["message"] for f in findings(folder)]
-    assert any("« {{ nom }} »" in m and "type text" in m for m in found)
-    assert any("champ image « logo » sans image de remplacement" in m for m in found)
+    found = findings(folder)
+    assert any("« {{ nom }} »" in f["message"] and "type text" in f["message"] and f["part"] == "corps" for f in found)
+    assert any("champ image « logo » sans image de remplacement" in f["message"] for f in found)
 
 
 def test_qrbill_needs_its_picture(tmp_path):

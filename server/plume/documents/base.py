@@ -93,6 +93,7 @@ class ZipPackage:
         self.dynamic = dynamic
         self.entries = entries
         self.images: dict[str, str] = {}  # placeholder picture's path in the zip -> its image field
+        self.image_parts: dict[str, str] = {}  # image field -> label of the part its placeholder is in
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for name in order:

@@ -57,7 +57,7 @@ def read_parts(data: bytes, limits: ZipLimits = ZipLimits()) -> tuple[ZipPackage
         from plume.security.safezip import UnsafeDocument
         raise UnsafeDocument("Le fichier n'est pas un document Word (.docx) valide.")
     labels = templated_parts(probe.entries)
-    parts, images, added = [], {}, {}
+    parts, images, added, image_parts = [], {}, {}, {}
     for index, (name, label) in enumerate(labels.items()):
         xml = probe.entries.get(name, b"").decode("utf-8")
         if "{" not in xml:
@@ -72,6 +72,7 @@ def read_parts(data: bytes, limits: ZipLimits = ZipLimits()) -> tuple[ZipPackage
         if label != PROPERTIES:
             body, found = docx_placeholders(body, name, probe.entries, added)
             images.update(found)
+            image_parts.update(dict.fromkeys(found.values(), label))
         fix = label != PROPERTIES and needs_fix(body)
         body = mark_tables(body) if fix else body
         source = re.sub(r"<w:p([ >])", r"\n<w:p\1", body)
@@ -81,7 +82,7 @@ def read_parts(data: bytes, limits: ZipLimits = ZipLimits()) -> tuple[ZipPackage
         parts.append(PartSource(name=name, label=label, head=head_text, source=source,
                                 line_labels=[label] * (source.count("\n") + 1), post=post))
     package = ZipPackage.read(data, {p.name for p in parts} | set(images), limits, added)
-    package.images = images
+    package.images, package.image_parts = images, image_parts
     return package, parts
 
 

@@ -86,13 +86,12 @@ def picture_findings(package: ZipPackage, manifest: Manifest) -> list[Finding]:
             continue
         if field in types and types[field] != "image":
             findings.append(Finding(f"image de remplacement « {{{{ {field} }}}} » : le champ « {field} » est de type "
-                                    f"{types[field]}, « image » attendu", part="images"))
+                                    f"{types[field]}, « image » attendu", part=package.image_parts.get(field, "")))
     for field in manifest.fields:
         if field.type == "image" and field.name not in placed:
             findings.append(Finding(f"champ image « {field.name} » sans image de remplacement dans le modèle "
-                                    f"(une image dont le texte de remplacement est « {{{{ {field.name} }}}} »)",
-                                    part="images"))
+                                    f"(une image dont le texte de remplacement est « {{{{ {field.name} }}}} »)"))
     if manifest.qrbill is not None and "qrbill" not in placed:
         findings.append(Finding("[qrbill] déclaré, mais le modèle n'a pas d'image « {{ qrbill }} » (21 × 10,5 cm, "
-                                "en bas de page) pour le bulletin de versement", part="images"))
+                                "en bas de page) pour le bulletin de versement"))
     return findings

@@ -161,14 +161,16 @@ def read_parts(data: bytes, limits: ZipLimits = ZipLimits()) -> tuple[ZipPackage
     probe = ZipPackage.read(data, set(), limits)
     if probe.entries.get("mimetype", b"").strip() != b"application/vnd.oasis.opendocument.text":
         raise UnsafeDocument("Le fichier n'est pas un document texte OpenDocument (.odt) valide.")
-    parts, images, added = [], {}, {}
+    parts, images, added, image_parts = [], {}, {}, {}
     for name, label in ODT_PARTS.items():
         raw = probe.entries.get(name)
         if raw is None or b"{" not in raw:
             continue
         root = parse_xml(raw)
         _rewrite(root)
-        images.update(odt_placeholders(root, probe.entries, added))
+        found = odt_placeholders(root, probe.entries, added)
+        images.update(found)
+        image_parts.update(dict.fromkeys(found.values(), BODY if label == BODY else f"{HEADER} / {FOOTER}"))
         source = to_source(root)
         head = '<?xml version="1.0" encoding="UTF-8"?>\n'
         parts.append(PartSource(name=name, label=label if label in (BODY, PROPERTIES) else "styles", head=head,
@@ -178,7 +180,7 @@ def read_parts(data: bytes, limits: ZipLimits = ZipLimits()) -> tuple[ZipPackage
     if images:
         odt_manifest(probe.entries, added, images)
     package = ZipPackage.read(data, {p.name for p in parts} | set(images), limits, added)
-    package.images = images
+    package.images, package.image_parts = images, image_parts
     return package, parts
 
 
