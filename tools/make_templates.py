@@ -663,6 +663,10 @@ def main() -> None:
     if resave and not args.no_libreoffice:
         resave_with_libreoffice(resave)
         print("enregistré par LibreOffice : " + ", ".join(str(p.relative_to(TEMPLATES)) for p in resave))
+    if not args.only or "relance-facture" in args.only:  # the Swiss QR-bill page, after LibreOffice's save
+        from qrbill_placeholder import main as add_qrbill_page
+
+        add_qrbill_page(TEMPLATES / "relance-facture")
 
 
 if __name__ == "__main__":

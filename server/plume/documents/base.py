@@ -65,6 +65,9 @@ class PartSource:
     head: str            # the XML declaration, kept out of Jinja
     source: str          # Jinja source: one line per paragraph
     line_labels: list[str] = field(default_factory=list)
+    # This part's own post-processing, when it differs from its format's (document properties,
+    # tables whose grid must follow their cells); None: the format's.
+    post: Callable[[str], str] | None = None
 
     def paragraph_text(self, lineno: int) -> str:
         lines = self.source.split("\n")
@@ -94,6 +97,8 @@ class ZipPackage:
         self.dynamic = dynamic
         # Only the parts re-rendered per letter stay inflated; the others live compressed in _base.
         self.entries = {name: entries[name] for name in order if name in dynamic}
+        self.images: dict[str, str] = {}  # placeholder picture's path in the zip -> its image field
+        self.image_parts: dict[str, str] = {}  # image field -> label of the part its placeholder is in
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for name in order:
@@ -104,9 +109,14 @@ class ZipPackage:
 
     @classmethod
     def read(cls, data: bytes, dynamic: set[str], limits: ZipLimits = ZipLimits(),
-             contents: ZipContents | None = None) -> ZipPackage:
+             contents: ZipContents | None = None, added: dict[str, bytes] | None = None) -> ZipPackage:
+        """`added`: entries changed or added when the model was prepared (e.g. placeholder pictures)."""
         contents = contents or read_package(data, limits)  # checked names, sizes and ratio
-        return cls(contents.entries, list(contents.entries), dynamic, set(contents.stored))
+        entries, order = dict(contents.entries), list(contents.entries)
+        if added:
+            order += [name for name in added if name not in entries]
+            entries.update(added)
+        return cls(entries, order, dynamic, set(contents.stored))
 
     def build(self, rendered: dict[str, bytes]) -> bytes:
         buffer = io.BytesIO(self._base)
@@ -165,7 +175,10 @@ class PreparedTemplate:
                     raise RenderFailed(f"{part.label} : {type(exc).__name__}") from exc
                 except (ValueError, TypeError, ArithmeticError, LookupError) as exc:
                     raise RenderFailed(f"{part.label} : {type(exc).__name__}") from exc
-                rendered[part.name] = (part.head + self._postprocess(xml)).encode("utf-8")
+                rendered[part.name] = (part.head + (part.post or self._postprocess)(xml)).encode("utf-8")
+            if self.package.images:
+                from plume.documents.images import media_entries
+                rendered.update(media_entries(self.package.images, context, self.package.entries))
         return self.package.build(rendered)
 
 

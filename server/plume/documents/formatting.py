@@ -7,19 +7,21 @@ and the apostrophe forced; dates use Babel's fr_CH month names.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_date as _babel_date
-from babel.numbers import format_decimal
+from babel import Locale
+from babel.numbers import NumberPattern, parse_pattern
 from jinja2 import ChainableUndefined
 from markupsafe import Markup, escape
 
 from plume.documents.budget import BudgetExceeded
 from plume.documents.sandbox import BoundedEnvironment, charge_output
-from plume.documents.values import Money, parse_date
+from plume.documents.values import Integer, Money, Number, parse_date
 
 LOCALE = "fr_CH"
 
@@ -60,7 +62,17 @@ def _swiss(value: Any, pattern: str) -> str:
     if not number.is_finite() or abs(number) >= MAX_MAGNITUDE:
         raise BudgetExceeded("Le modèle doit afficher un nombre démesuré ou non fini (au plus 15 chiffres avant la "
                              "virgule).")
-    return format_decimal(number, format=pattern, locale="en_US").replace(",", "'")
+    # The parsed pattern and locale are kept: format_decimal parses both on every call (most of a
+    # table's cost).
+    return _pattern(pattern).apply(number, _EN_US).replace(",", "'")
+
+
+@functools.lru_cache(maxsize=8)
+def _pattern(pattern: str) -> NumberPattern:
+    return parse_pattern(pattern)
+
+
+_EN_US = Locale.parse("en_US")
 
 
 def format_chf(value: Any) -> str:
@@ -76,7 +88,8 @@ def format_number(value: Any) -> str:
 
 
 def display(value: Any) -> Any:
-    """How a bare `{{ value }}` prints, by type."""
+    """How a bare `{{ value }}` prints: by the field's declared type (money, number, date), else as
+    itself. A year or a house number (a plain int) is never grouped: `2026`, `5403`."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -85,7 +98,7 @@ def display(value: Any) -> Any:
         return format_chf(value)
     if isinstance(value, date):
         return format_date(value)
-    if isinstance(value, int | float | Decimal):
+    if isinstance(value, Integer | Number):
         return format_number(value)
     return value
 

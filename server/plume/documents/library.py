@@ -44,6 +44,7 @@ from plume.documents.budget import BudgetExceeded, TemplateBudgets, isolated, sp
 from plume.documents.formatting import plain_environment
 from plume.documents.lint import lint_template
 from plume.documents.manifest import TEMPLATE_ID, Manifest, ManifestError, load_manifest, parse_manifest
+from plume.documents.qrbill import qrbill_context
 from plume.documents.values import FieldErrors, validate
 from plume.security.safezip import UnsafeDocument, ZipLimits, check_upload
 
@@ -175,14 +176,16 @@ class TemplateLibrary:
 
     def validate(self, template_id: str, values: Any) -> dict[str, Any]:
         """Typed values (dates as date, amounts as Money…) or FieldErrors."""
-        return validate(self._entry(template_id).manifest, values)
+        entry = self._entry(template_id)
+        return validate(entry.manifest, values, folder=entry.folder)
 
     def render(self, template_id: str, values: Any, fmt: Format = "docx") -> RenderedDocument:
         entry = self._entry(template_id)
         if fmt not in FORMATS:
             raise FormatUnavailable(f"Format « {fmt} » inconnu : docx, odt ou pdf.")
-        typed = validate(entry.manifest, values)
+        typed = validate(entry.manifest, values, folder=entry.folder)
         context = {**typed, "today": date.today(), "commune": self.commune}
+        context.update(qrbill_context(entry.manifest, context))  # the Swiss QR-bill, when [qrbill] asks
         source_fmt = fmt if fmt != "pdf" else ("odt" if "odt" in entry.prepared else "docx")
         prepared = entry.prepared.get(source_fmt)
         if prepared is None:

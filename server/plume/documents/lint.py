@@ -18,6 +18,7 @@ from plume.documents.base import (JINJA_TAG, Finding, PartSource, RenderFailed, 
                                   syntax_problem)
 from plume.documents.budget import BudgetExceeded
 from plume.documents.formatting import make_environment, plain_environment
+from plume.documents.lint_constructions import cell_findings, picture_findings
 from plume.documents.manifest import Manifest, ManifestError, load_manifest
 from plume.documents.values import FieldErrors, validate
 from plume.security.safezip import UnsafeDocument, ZipLimits, parse_xml
@@ -58,7 +59,7 @@ def lint_template(folder: Path, models: list[Path] | None = None, commune: dict 
         findings.append(Finding(f"l'identifiant « {manifest.id} » diffère du nom du dossier « {wanted_id} »",
                                 file=str(manifest_file)))
     findings += lint_output_pattern(manifest, str(manifest_file))
-    examples = _typed_examples(manifest, str(manifest_file), findings)
+    examples = _typed_examples(manifest, str(manifest_file), findings, folder)
     if examples is not None and manifest.output and not findings:
         findings += trial_output_pattern(manifest, examples, commune, str(manifest_file))
     models = models if models is not None else [folder / f"model{s}" for s in MODEL_SUFFIXES if (folder / f"model{s}").exists()]
@@ -95,9 +96,9 @@ def trial_output_pattern(manifest: Manifest, examples: dict, commune: dict | Non
     return []
 
 
-def _typed_examples(manifest: Manifest, file: str, findings: list[Finding]) -> dict | None:
+def _typed_examples(manifest: Manifest, file: str, findings: list[Finding], folder: Path | None = None) -> dict | None:
     try:
-        return validate(manifest, manifest.examples())
+        return validate(manifest, manifest.examples(), folder=folder)
     except FieldErrors as exc:
         for error in exc.errors:
             findings.append(Finding(f"exemple invalide : {error['message']}", file=file))
@@ -121,6 +122,7 @@ def lint_model(model: Path, data: bytes, manifest: Manifest, examples: dict | No
         message = str(exc) if isinstance(exc, UnsafeDocument) else "document illisible"
         return [Finding(message, file=file)]
     findings: list[Finding] = lone_block_tags(suffix, package, parts)
+    findings += cell_findings(suffix, package, parts) + picture_findings(package, manifest)
     used: set[str] = set()
     env = make_environment(None)
     for part in parts:
@@ -133,7 +135,7 @@ def lint_model(model: Path, data: bytes, manifest: Manifest, examples: dict | No
                 findings.append(syntax_problem(part, exc))
             continue
         used |= names
-        declared = {f.name for f in manifest.fields} | BUILTINS
+        declared = {f.name for f in manifest.fields} | BUILTINS | ({"qrbill"} if manifest.qrbill else set())
         for name in sorted(names - declared):
             lineno, text = _where_used(part, name)
             findings.append(Finding(f"variable « {name} » utilisée mais non déclarée dans template.toml",

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import msgspec
 
-FieldType = Literal["text", "date", "money", "number", "choice", "list", "bool"]
+FieldType = Literal["text", "date", "money", "number", "choice", "list", "bool", "image"]
 TEMPLATE_ID = re.compile(r"\A[a-z0-9][a-z0-9-]{0,63}\Z")  # \Z, not $: "id\n" must not pass
 
 
@@ -29,6 +29,21 @@ class Field(Column, kw_only=True, forbid_unknown_fields=True):
     columns: list[Column] = msgspec.field(default_factory=list)
 
 
+class QrBillSpec(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """`[qrbill]`: which fields make the Swiss QR-bill payment part (see documents/qrbill.py)."""
+
+    account: str
+    reference: str = ""
+    amount: str = ""
+    debtor_name: str = ""
+    debtor_street: str = ""
+    debtor_place: str = ""
+    creditor_name: str = "{{ commune.nom }}"
+    creditor_street: str = "{{ commune.adresse }}"
+    creditor_place: str = "{{ commune.npa_localite }}"
+    language: str = "fr"
+
+
 class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     id: str
     title: str
@@ -39,6 +54,7 @@ class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     description: str = ""
     output: str = ""
     fields: list[Field] = msgspec.field(default_factory=list)
+    qrbill: QrBillSpec | None = None
 
     def examples(self) -> dict[str, Any]:
         return {f.name: f.example for f in self.fields if f.example is not None}
@@ -85,4 +101,9 @@ def manifest_problems(manifest: Manifest) -> list[str]:
         for column in field.columns:
             if column.type == "list":
                 problems.append(f"champ « {field.name} » : une colonne ne peut pas être une liste")
+    if manifest.qrbill is not None:
+        for key in ("account", "reference", "amount"):
+            name = getattr(manifest.qrbill, key)
+            if name and name not in seen:
+                problems.append(f"[qrbill] {key} = « {name} » : ce champ n'est pas déclaré dans [[fields]]")
     return problems

@@ -20,6 +20,9 @@ from lxml import etree
 
 from plume.documents.base import BODY, FOOTER, HEADER, JINJA_TAG, PartSource, PreparedTemplate, ZipPackage, normalize_tag
 from plume.documents.formatting import make_environment, odt_line_break
+from plume.documents.images import odt_manifest, odt_placeholders
+from plume.documents import odt_tables
+from plume.documents.properties import ODT_PROPERTIES, PROPERTIES, properties_post
 from plume.security.safezip import UnsafeDocument, ZipLimits, parse_xml, read_package
 
 TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
@@ -28,7 +31,7 @@ STYLE = "urn:oasis:names:tc:opendocument:xmlns:style:1.0"
 PARAGRAPHS = (f"{{{TEXT}}}p", f"{{{TEXT}}}h")
 # Inline containers whose text is part of the paragraph's own text (not frames, notes, comments).
 INLINE = {f"{{{TEXT}}}{name}" for name in ("span", "a", "meta", "ruby", "ruby-base")}
-ODT_PARTS = {"content.xml": BODY, "styles.xml": "styles"}
+ODT_PARTS = {"content.xml": BODY, "styles.xml": "styles", ODT_PROPERTIES: PROPERTIES}
 _ENV = make_environment(line_break=odt_line_break)
 _BLOCK_P = re.compile(r"^\s*\{%p\s(.*?)%\}\s*$", re.DOTALL)
 _BLOCK_TR = re.compile(r"\{%tr\s(.*?)%\}", re.DOTALL)
@@ -105,7 +108,7 @@ def _rewrite(root: etree._Element) -> None:
     paragraphs = [p for p in root.iter(*PARAGRAPHS)]
     for paragraph in paragraphs:
         merge_split_tags(paragraph)
-    rows = []
+    rows, cells, merges = [], [], []
     for paragraph in paragraphs:
         text = paragraph_text(paragraph)
         tr = _BLOCK_TR.search(text)
@@ -114,9 +117,21 @@ def _rewrite(root: etree._Element) -> None:
             if row is not None:
                 rows.append((row, "{% " + tr.group(1).strip() + " %}"))
                 continue
+        tc, merge, cell = odt_tables.CELL_TC.search(text), odt_tables.merge_tag(text), odt_tables.cell_of(paragraph)
+        if cell is not None and tc:
+            cells.append((cell, "{% " + tc.group(1).strip() + " %}"))
+            continue
+        if cell is not None and merge:
+            odt_tables.strip_merge_tag(paragraph, _slots(paragraph))
+            merges.append((cell, *merge))
         block = _BLOCK_P.match(text)
         if block:
             _replace_with_tag(_block_container(paragraph), "{% " + block.group(1).strip() + " %}")
+    for cell, kind, argument in merges:
+        odt_tables.apply_merge(cell, kind, argument)
+    for cell, tag in cells:
+        if cell.getparent() is not None:
+            _replace_with_tag(cell, tag)
     for row, tag in rows:
         if row.getparent() is not None:
             _replace_with_tag(row, tag)
@@ -146,18 +161,26 @@ def read_parts(data: bytes, limits: ZipLimits = ZipLimits()) -> tuple[ZipPackage
     contents = read_package(data, limits)
     if contents.entries.get("mimetype", b"").strip() != b"application/vnd.oasis.opendocument.text":
         raise UnsafeDocument("Le fichier n'est pas un document texte OpenDocument (.odt) valide.")
-    parts = []
+    parts, images, added, image_parts = [], {}, {}, {}
     for name, label in ODT_PARTS.items():
         raw = contents.entries.get(name)
         if raw is None or b"{" not in raw:
             continue
         root = parse_xml(raw)
         _rewrite(root)
+        found = odt_placeholders(root, contents.entries, added)
+        images.update(found)
+        image_parts.update(dict.fromkeys(found.values(), BODY if label == BODY else f"{HEADER} / {FOOTER}"))
         source = to_source(root)
         head = '<?xml version="1.0" encoding="UTF-8"?>\n'
-        parts.append(PartSource(name=name, label=BODY if label == BODY else "styles", head=head, source=source,
-                                line_labels=_line_labels(source, label)))
-    package = ZipPackage.read(data, {p.name for p in parts}, limits, contents)
+        parts.append(PartSource(name=name, label=label if label in (BODY, PROPERTIES) else "styles", head=head,
+                                source=source, line_labels=_line_labels(source, label),
+                                post=properties_post if label == PROPERTIES else
+                                _with_columns if label == BODY and odt_tables.needs_fix(source) else None))
+    if images:
+        odt_manifest(contents.entries, added, images)
+    package = ZipPackage.read(data, {p.name for p in parts} | set(images), limits, contents, added)
+    package.images, package.image_parts = images, image_parts
     return package, parts
 
 
@@ -166,6 +189,11 @@ def _postprocess(xml: str) -> str:
 
 
 _P_OPEN_NL = re.compile(r"\n<text:([ph])([ >/])")
+
+
+def _with_columns(xml: str) -> str:
+    """For a body whose tables have template-made cells: columns follow the cells."""
+    return odt_tables.fix_columns(_postprocess(xml))
 
 
 def prepare_odt(path: Path | bytes, limits: ZipLimits = ZipLimits()) -> PreparedTemplate:

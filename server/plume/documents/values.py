@@ -9,13 +9,24 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
+from plume.documents.images import ImageInvalid, load_image
 from plume.documents.manifest import Column, Field, Manifest
 
 
 class Money(Decimal):
     """An amount in francs: prints as `CHF 1'234.50` in a letter."""
+
+
+class Integer(int):
+    """A whole value of a `number` field: prints grouped, `12'500`. A plain int in the context (a
+    year, a house number, `loop.index`) is not one, and prints as itself."""
+
+
+class Number(Decimal):
+    """A decimal value of a `number` field: prints grouped, `1'234.5`."""
 
 
 class FieldErrors(Exception):
@@ -42,8 +53,9 @@ _TRUE = {"true", "oui", "vrai", "1", "yes", "ja"}
 _FALSE = {"false", "non", "faux", "0", "no", "nein"}
 
 
-def validate(manifest: Manifest, values: Any) -> dict[str, Any]:
-    """Check `values` against the manifest; return the typed values or raise FieldErrors."""
+def validate(manifest: Manifest, values: Any, folder: Path | None = None) -> dict[str, Any]:
+    """Check `values` against the manifest; return the typed values or raise FieldErrors. `folder`:
+    the template's folder, where an `image` field's file name is looked up."""
     if not isinstance(values, dict):
         raise FieldErrors([{"field": "values", "message": "Les valeurs doivent être un objet {champ: valeur}."}])
     errors: list[dict[str, str]] = []
@@ -63,7 +75,7 @@ def validate(manifest: Manifest, values: Any) -> dict[str, Any]:
                 typed[field.name] = False
             continue
         try:
-            typed[field.name] = _convert_field(field, raw)
+            typed[field.name] = (_image(raw, folder) if field.type == "image" else _convert_field(field, raw))
         except _Invalid as exc:
             errors.append({"field": field.name, "message": f"« {_label(field)} » : {exc}"})
         except _RowErrors as exc:
@@ -71,6 +83,13 @@ def validate(manifest: Manifest, values: Any) -> dict[str, Any]:
     if errors:
         raise FieldErrors(errors)
     return typed
+
+
+def _image(raw: Any, folder: Path | None) -> Any:
+    try:
+        return load_image(raw, folder)
+    except ImageInvalid as exc:
+        raise _Invalid(str(exc)) from None
 
 
 def _label(field: Field | Column) -> str:
@@ -136,7 +155,7 @@ def convert_scalar(kind: str, raw: Any, choices: list[str] | None = None) -> Any
         return Money(_parse_decimal(raw, "un montant est attendu (par ex. 1234.50).").quantize(Decimal("0.01")))
     if kind == "number":
         number = _parse_decimal(raw, "un nombre est attendu.")
-        return int(number) if number == number.to_integral_value() and "." not in str(raw) else number
+        return Integer(number) if number == number.to_integral_value() and "." not in str(raw) else Number(number)
     if kind == "bool":
         return _parse_bool(raw)
     if kind == "choice":

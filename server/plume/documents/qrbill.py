@@ -1,0 +1,133 @@
+"""The Swiss QR-bill payment part, for templates whose template.toml has a `[qrbill]` table.
+
+`qrbill` (the maintained library that follows SIX's Swiss Payment Standards) checks the account,
+reference, amount and addresses and draws the payment part with its QR code as SVG; CairoSVG turns
+it into a PNG at 300 dpi. The picture is the value of `qrbill` in the letter: the model holds a
+placeholder picture whose alternative text is `{{ qrbill }}` (see images.py), 21 × 10.5 cm at the
+bottom of a page. A field the bill refuses is a French 422 naming that field.
+
+    [qrbill]
+    account = "iban"            # field names in this template
+    reference = "reference"
+    amount = "montant"
+    debtor_name = "{{ prenom }} {{ nom }}"   # Jinja, like `output`
+    debtor_street = "{{ adresse }}"
+    debtor_place = "{{ npa_localite }}"      # "2400 Le Locle"
+The creditor is the commune (commune.toml: nom, adresse, npa_localite) unless creditor_* are given.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from plume.documents.images import Image
+from plume.documents.manifest import Manifest, QrBillSpec
+
+QRBILL_FIELD = "qrbill"
+DPI = 300
+_PLACE = re.compile(r"^\s*(\d{4,5})\s+(.+?)\s*$")
+
+
+class QrBillRefused(ValueError):
+    """The bill's data does not fit the standard: `field` names the template field, `message` is French."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _address(name: str, street: str, place: str, field: str) -> dict[str, str] | None:
+    if not name.strip():
+        return None
+    match = _PLACE.match(place)
+    if match is None:
+        raise QrBillRefused(field, "NPA et localité attendus (par ex. « 2400 Le Locle ») pour le bulletin de versement.")
+    return {"name": name.strip(), "street": street.strip(), "pcode": match.group(1), "city": match.group(2),
+            "country": "CH"}
+
+
+def build(spec: QrBillSpec, context: dict[str, Any]) -> Any:
+    """The qrbill.QRBill for these values, or QrBillRefused naming the field at fault."""
+    from qrbill import QRBill
+
+    from plume.documents.formatting import plain_environment
+
+    env = plain_environment()
+
+    def text(pattern: str) -> str:
+        return env.from_string(pattern).render(context) if pattern else ""
+
+    def field_of(pattern: str) -> str:
+        names = re.findall(r"\{\{\s*(\w+)", pattern)
+        return names[0] if names else "commune"
+
+    account = str(context.get(spec.account) or "").replace(" ", "")
+    reference = str(context.get(spec.reference) or "").replace(" ", "") if spec.reference else ""
+    amount = context.get(spec.amount) if spec.amount else None
+    creditor = _address(text(spec.creditor_name), text(spec.creditor_street), text(spec.creditor_place),
+                        field_of(spec.creditor_place))
+    debtor = _address(text(spec.debtor_name), text(spec.debtor_street), text(spec.debtor_place),
+                      field_of(spec.debtor_place))
+    try:
+        return QRBill(account=account, creditor=creditor, debtor=debtor,
+                      amount=None if amount in (None, "") else str(amount),
+                      reference_number=reference or None, language=spec.language)
+    except ValueError as exc:
+        raise _refusal(str(exc), spec) from None
+
+
+def _refusal(message: str, spec: QrBillSpec) -> QrBillRefused:
+    """qrbill's English reasons as French, pointed at the template field."""
+    if "QR-IBAN requires" in message:
+        return QrBillRefused(spec.reference, "avec un QR-IBAN, une référence QR (27 chiffres) est obligatoire.")
+    if "only allowed for a QR-IBAN" in message:
+        return QrBillRefused(spec.reference, "une référence QR (27 chiffres) demande un QR-IBAN ; avec cet IBAN, "
+                                             "utilisez une référence créancier (RF…) ou aucune.")
+    if "reference" in message.lower():
+        return QrBillRefused(spec.reference, "référence invalide : une référence QR (27 chiffres, chiffre de contrôle "
+                                             "compris) ou une référence créancier RF… est attendue.")
+    if "IBAN" in message or "account" in message:
+        return QrBillRefused(spec.account, "IBAN invalide : un IBAN ou QR-IBAN suisse (CH…) ou liechtensteinois "
+                                           "(LI…) correct est attendu.")
+    if "mount" in message:
+        return QrBillRefused(spec.amount, "montant impossible sur un bulletin de versement (0.01 à 999'999'999.99).")
+    if "debtor" in message:
+        return QrBillRefused(_first_field(spec.debtor_name), "adresse du débiteur trop longue pour le bulletin de "
+                                                             "versement (70 caractères par ligne, 35 pour la localité).")
+    return QrBillRefused("commune", "adresse du créancier (commune.toml) incomplète pour le bulletin de versement.")
+
+
+def _first_field(pattern: str) -> str:
+    names = re.findall(r"\{\{\s*(\w+)", pattern)
+    return names[0] if names else "commune"
+
+
+def payment_part(spec: QrBillSpec, context: dict[str, Any]) -> Image:
+    """The payment part (receipt + payment part, 210 mm wide) as a 300 dpi PNG, drawn by qrbill."""
+    import cairosvg
+    from PIL import Image as PILImage
+
+    bill = build(spec, context)
+    svg = io.StringIO()
+    bill.as_svg(svg)
+    png = cairosvg.svg2png(bytestring=svg.getvalue().encode("utf-8"), dpi=DPI, background_color="white")
+    with PILImage.open(io.BytesIO(png)) as picture:
+        width, height = picture.size
+    return Image(data=png, format="PNG", width=width, height=height)
+
+
+def qrbill_context(manifest: Manifest, context: dict[str, Any]) -> dict[str, Any]:
+    """`{"qrbill": payment part}` for a template with a `[qrbill]` table; FieldErrors (422) naming the
+    field the bill refuses."""
+    if manifest.qrbill is None:
+        return {}
+    from plume.documents.values import FieldErrors
+
+    try:
+        return {QRBILL_FIELD: payment_part(manifest.qrbill, context)}
+    except QrBillRefused as exc:
+        label = next((f.label or f.name for f in manifest.fields if f.name == exc.field), exc.field)
+        raise FieldErrors([{"field": exc.field, "message": f"« {label} » : {exc.message}"}]) from None

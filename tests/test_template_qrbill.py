@@ -1,0 +1,101 @@
+"""The Swiss QR-bill on `relance-facture`, through the real server: the payment part's QR code, read
+back by a decoder (zxing-cpp) from the .docx, the .odt and LibreOffice's PDF, holds the bill built
+by qrbill from the same values; a bad IBAN or reference is a French 422 naming the field."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import tomllib
+import zipfile
+
+import pytest
+from PIL import Image
+
+from tests.conftest import REPO
+
+zxingcpp = pytest.importorskip("zxingcpp")
+MANIFEST = tomllib.loads((REPO / "templates" / "relance-facture" / "template.toml").read_text(encoding="utf-8"))
+VALUES = {f["name"]: f["example"] for f in MANIFEST["fields"] if "example" in f}
+COMMUNE = tomllib.loads((REPO / "templates" / "commune.toml").read_text(encoding="utf-8"))
+
+
+def expected(**changes) -> str:
+    """The QR code's text as qrbill itself builds it from these values (the reference the test trusts)."""
+    from qrbill import QRBill
+
+    values = {**VALUES, **changes}
+    return QRBill(account=values["iban"].replace(" ", ""),
+                  creditor={"name": COMMUNE["nom"], "street": COMMUNE["adresse"], "pcode": "2400", "city": "Le Locle",
+                            "country": "CH"},
+                  debtor={"name": f"{values['prenom']} {values['nom']}", "street": values["adresse"], "pcode": "2400",
+                          "city": "Le Locle", "country": "CH"},
+                  amount=f"{values['montant']:.2f}", reference_number=values["reference"].replace(" ", ""),
+                  language="fr").qr_data()
+
+
+def decode(png: bytes) -> list[str]:
+    return [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
+
+
+def render(server, fmt: str, **changes):
+    return server.client().post("/v1/templates/relance-facture/render",
+                                json={"values": {**VALUES, **changes}, "format": fmt})
+
+
+@pytest.mark.parametrize(("fmt", "picture"), [("docx", "word/media/plume-qrbill.png"),
+                                              ("odt", "Pictures/plume-qrbill.png")])
+def test_payment_part_qr_code_decodes_to_the_bill(server, fmt, picture):
+    response = render(server, fmt)
+    assert response.status_code == 200, response.text
+    png = zipfile.ZipFile(io.BytesIO(response.content)).read(picture)
+    assert decode(png) == [expected()]
+    with Image.open(io.BytesIO(png)) as image:  # 210 mm wide at 300 dpi: the standard's size
+        assert image.width == 2480
+
+
+def test_creditor_reference_with_a_plain_iban(server):
+    changes = {"iban": "CH93 0076 2011 6238 5295 7", "reference": "RF18 5390 0754 7034", "montant": 1234.5}
+    response = render(server, "docx", **changes)
+    assert response.status_code == 200, response.text
+    png = zipfile.ZipFile(io.BytesIO(response.content)).read("word/media/plume-qrbill.png")
+    assert decode(png) == [expected(**changes)]
+    assert "\r\nSCOR\r\nRF18539007547034\r\n" in decode(png)[0]
+
+
+@pytest.mark.skipif(not shutil.which("soffice") or not shutil.which("pdftoppm"), reason="LibreOffice and poppler")
+@pytest.mark.parametrize("source", ["odt", "docx"])
+def test_pdf_payment_part_decodes(server, tmp_path, source):
+    """The server's PDF (made from the .odt), and the .docx converted by LibreOffice the same way."""
+    if source == "odt":
+        response = render(server, "pdf")
+        assert response.status_code == 200
+        (tmp_path / "relance.pdf").write_bytes(response.content)
+    else:
+        (tmp_path / "relance.docx").write_bytes(render(server, "docx").content)
+        subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to",
+                        "pdf", "--outdir", str(tmp_path), str(tmp_path / "relance.docx")], capture_output=True,
+                       timeout=180, check=False)
+    subprocess.run(["pdftoppm", "-r", "300", "-png", str(tmp_path / "relance.pdf"), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page*.png"))
+    found = [text for page in pages for text in decode(page.read_bytes())]
+    assert found == [expected()]
+    assert decode(pages[-1].read_bytes()) == [expected()]  # on the last page, its own
+
+
+@pytest.mark.parametrize(("changes", "field", "says"), [
+    ({"iban": "CH44 3199 9123 0008 8901 3"}, "iban", "IBAN invalide"),              # wrong check digits
+    ({"iban": "DE89 3704 0044 0532 0130 00"}, "iban", "IBAN invalide"),             # not Swiss
+    ({"reference": "21 00000 00003 13947 14300 09018"}, "reference", "référence invalide"),
+    ({"reference": "RF18 5390 0754 7034"}, "reference", "QR-IBAN"),                 # QR-IBAN needs a QR reference
+    ({"iban": "CH93 0076 2011 6238 5295 7"}, "reference", "QR-IBAN"),              # QR reference needs a QR-IBAN
+])
+def test_bad_iban_or_reference_is_a_french_422_naming_the_field(server, changes, field, says):
+    response = render(server, "docx", **changes)
+    assert response.status_code == 422
+    body = response.json()
+    assert [e["field"] for e in body["errors"]] == [field]
+    assert says in body["errors"][0]["message"]
+    label = next(f["label"] for f in MANIFEST["fields"] if f["name"] == field)
+    assert f"« {label} »" in body["detail"] or f"« {field} »" in body["detail"]
