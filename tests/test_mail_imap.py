@@ -673,3 +673,19 @@ def test_a_connection_cut_in_the_middle_of_a_response_loses_nothing(server, sett
                for f, items in listing.items() if f != "Drafts" for m in items)
     references = [str(d["msg"]["X-Plume-Reference"]) for d in listing["Drafts"]]
     assert len(references) == len(set(references)) == 5
+
+
+def test_without_keywords_as_on_exchange_the_drafts_are_still_never_doubled(server, settings, samples):
+    """keywords = false behaves as a server that refuses keywords (Exchange): the state file is the
+    record; with it lost, the messages are triaged again but no second draft is added."""
+    load(server, samples, malformed=False)
+    account = settings.mail[0]
+    account.keywords, account.move = False, False
+    assert MailWorker(settings, account).run_pass().counts["INBOX"]["trie"] == 8
+    listing = mailbox_listing(server)
+    assert not [f for m in listing["INBOX"] for f in m["flags"] if f.startswith("Plume/")]
+    assert len(listing["Drafts"]) == 5
+    assert not MailWorker(settings, account).run_pass().counts  # the state file: nothing again
+    state_path(settings, account).unlink()
+    assert MailWorker(settings, account).run_pass().counts["INBOX"]["trie"] == 8
+    assert len(mailbox_listing(server)["Drafts"]) == 5

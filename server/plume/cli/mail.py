@@ -134,6 +134,9 @@ def _status(settings, accounts, as_json: bool) -> int:
                   + (f" ; dernier passage : {', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}" if counts else ""))
         if info["totals"]:
             print("  depuis le début : " + ", ".join(f"{k} {v}" for k, v in sorted(info["totals"].items())))
+        for day, counts in sorted(info["today"].items()):  # not yet in the audit (written the next day)
+            lines = ", ".join(f"{k.replace('|', ' / ').rstrip(' /')} {n}" for k, n in sorted(counts.items()))
+            print(f"  {day} (en cours) : {lines}")
         for error in info["errors"]:
             print(f"  erreur {error['time']} {error['folder']} UID {error['uid']} : {error['error']}")
     return 0

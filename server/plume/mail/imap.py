@@ -411,7 +411,8 @@ class MailWorker:
             self._ensure_folder(drafts)
             current = self._selected
             self.client.select_folder(drafts, readonly=True)
-            uids = self.client.search(["HEADER", REFERENCE_HEADER, ""])
+            # Every draft's one header, rather than SEARCH HEADER, which some servers (Exchange) limit.
+            uids = self.client.search(["ALL"])
             self._drafted = set()
             for start in range(0, len(uids), 500):
                 items = self.client.fetch(uids[start:start + 500], [f"BODY.PEEK[HEADER.FIELDS ({REFERENCE_HEADER})]"])
