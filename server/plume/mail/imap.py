@@ -46,7 +46,7 @@ from plume.config import MailAccount, Settings
 from plume.mail.imap_reply import REFERENCE_HEADER, build_reply
 from plume.mail.parse import MAX_MESSAGE_BYTES, MailMessage, parse_message
 from plume.security.audit import AuditEntry, AuditLog
-from plume.tasks.acknowledge import ReferenceBook, acknowledge
+from plume.tasks.acknowledge import ReferenceBook, Suspicious, acknowledge
 from plume.tasks.triage import Rules, RulesError, TriageResult, load_rules, triage_by_rules
 
 log = logging.getLogger("plume.mail")
@@ -392,7 +392,9 @@ class MailWorker:
             # The draft names the service of the keywords, also when the model (not the rules) chose it.
             if (service := rules.service(result.service)) is not None:
                 ack.service, ack.delay_days = service.title or service.name, service.delay_days
-            draft = build_reply(mail, raw, ack, result.language, self.account.user, self.account.signature)
+            draft = build_reply(mail, raw, ack, self.account.user, self.account.signature)
+        except Suspicious:  # the rules see phishing where the model did not: no reply to such a sender
+            return False
         except Exception as exc:  # no draft for this one; the message is still triaged and flagged
             log.warning("compte %s, dossier %s, UID %s : accusé non préparé (%s)", self.account.label, folder, uid,
                         type(exc).__name__)
