@@ -35,8 +35,9 @@ def test_modelless_capabilities_offer_apertium_targets_only_and_no_command_to_a_
     assert plain["available"] and plain["engines"] == ["rules"] and plain["levels"] == ["B1", "A2"]
     assert tasks["render"]["available"] and tasks["render"]["templates"] > 0
     assert "docx" in tasks["minutes"]["formats"] and tasks["acknowledge"]["languages"] == ["fr", "de", "it", "en"]
-    for entry in tasks.values():
-        assert "install" not in entry and entry["reason"] is None  # everything listed here works
+    for name, entry in tasks.items():
+        assert "install" not in entry
+        assert entry["reason"] is None or name == "actions"  # all works but the actions, which need a model
     assert "plume models" not in str(tasks)
 
 
@@ -144,3 +145,15 @@ def test_plain_language_scores_come_with_a_band_in_words(modelless_server):
         body = client.post("/v1/text/plain-language", json={"text": TEXT}).json()
     bands = {"very-hard", "hard", "fairly-hard", "medium", "fairly-easy", "easy"}
     assert body["before"]["band"] in bands and body["after"]["band"] in bands
+
+
+def test_proofreading_and_actions_are_announced(modelless_server, server):
+    with modelless_server.client() as client:
+        tasks = client.get("/v1/capabilities").json()["tasks"]
+    assert tasks["proofread"]["engines"] == ["grammalecte"] and tasks["proofread"]["languages"] == ["fr"]
+    assert tasks["proofread"]["available"] is (tasks["proofread"]["reason"] is None)
+    # Without a model the commune's actions are listed but cannot run: one sentence says why.
+    assert tasks["actions"]["available"] is False and tasks["actions"]["count"] >= 3
+    assert "modèle" in tasks["actions"]["reason"] and "install" not in tasks["actions"]
+    with server.client() as client:
+        assert client.get("/v1/capabilities").json()["tasks"]["actions"]["engines"] == ["tiny-llm"]

@@ -17,7 +17,7 @@ from litestar import Request, get
 from plume.inference.base import ModelUnavailable, NoInference
 from plume.language import apertium
 from plume.security.roles import Role
-from plume.tasks import acknowledge, factsheet, minutes, translate
+from plume.tasks import acknowledge, actions, factsheet, minutes, proofread, translate
 
 # Tasks whose rules always answer, with the task name the inference catalog uses.
 RULE_TASKS = ("plain-language", "summarize", "minutes", "factsheet", "acknowledge", "triage", "extract")
@@ -35,6 +35,12 @@ NO_TEMPLATES = ("Aucun modèle de lettre n'est disponible sur ce serveur. Le ser
                 "responsable des modèles peut en ajouter.")
 NO_TEMPLATES_DE = ("Auf diesem Server ist keine Briefvorlage verfügbar. Die Informatik oder die für die Vorlagen "
                    "zuständige Person kann welche hinzufügen.")
+NO_PROOFREAD = ("La correction n'est pas disponible sur ce serveur : le correcteur Grammalecte n'y est pas installé. "
+                "Le service informatique peut l'ajouter.")
+NO_PROOFREAD_DE = ("Die Korrektur ist auf diesem Server nicht verfügbar: Der Korrektor Grammalecte ist nicht "
+                   "installiert. Die Informatik kann ihn hinzufügen.")
+NO_ACTIONS = "Les actions de la commune demandent un modèle de langue, qui n'est pas installé sur ce serveur."
+NO_ACTIONS_DE = "Die Aktionen der Gemeinde brauchen ein Sprachmodell, das auf diesem Server nicht installiert ist."
 
 
 def _inference(request: Request) -> Any:
@@ -106,9 +112,20 @@ def capabilities_of(request: Request) -> dict[str, Any]:
     render_formats = sorted({f for t in templates for f in t.formats if f != "pdf"}) + (["pdf"] if pdf and ids else [])
     tasks["render"] = _entry(bool(ids), ["rules"], NO_TEMPLATES, NO_TEMPLATES_DE, templates=len(ids),
                              formats=render_formats)
+    tasks["proofread"] = _entry(proofread.available(), ["grammalecte"], NO_PROOFREAD, NO_PROOFREAD_DE,
+                                languages=list(proofread.CHECKED_LANGUAGES))
+    model = inference.model_for(actions.MODEL_TASK) if inference.has_model(actions.MODEL_TASK) else None
+    library = request.app.state.get("actions")
+    shown = actions.visible(library.all(), request.user.role) if library else {}
+    tasks["actions"] = _entry(model is not None, [model] if model else [], NO_ACTIONS, NO_ACTIONS_DE,
+                              count=len(shown))
     if request.user.role.allows(Role.ADMIN):
         for name, entry in tasks.items():
-            if name != "render":
+            if name == "proofread":
+                entry["install"] = "apt-get install python3-grammalecte"
+            elif name == "actions":
+                entry["install"] = _install(inference, actions.MODEL_TASK)
+            elif name != "render":
                 entry["install"] = _install(inference, name)
     return {"tasks": tasks}
 
