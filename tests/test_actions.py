@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import pytest
@@ -83,5 +84,9 @@ def test_action_runs_on_the_model_with_the_selection_fenced(server):
             assert stream.headers["content-type"].startswith("text/event-stream")
             events = [line.split(":", 1)[1].strip() for line in stream.iter_lines() if line.startswith("event:")]
     assert events[-1] in ("done", "error")
-    audit = [json.loads(line) for line in (server.data / "audit.jsonl").read_text().splitlines()]
-    assert any(entry.get("task") == "action:raccourcir" for entry in audit)
+    # The audit line of a streamed answer is written once its last byte is sent: wait for it.
+    deadline, tasks = time.monotonic() + 10, set()
+    while "action:raccourcir" not in tasks and time.monotonic() < deadline:
+        time.sleep(0.1)
+        tasks = {json.loads(line).get("task") for line in (server.data / "audit.jsonl").read_text().splitlines()}
+    assert "action:raccourcir" in tasks, tasks
