@@ -44,7 +44,8 @@ def _address(name: str, street: str, place: str, field: str) -> dict[str, str] |
         return None
     match = _PLACE.match(place)
     if match is None:
-        raise QrBillRefused(field, "NPA et localité attendus (par ex. « 2400 Le Locle ») pour le bulletin de versement.")
+        raise QrBillRefused(field, "NPA et localité attendus (par ex. « 2400 Le Locle ») pour le bulletin de "
+                                   "versement.")
     return {"name": name.strip(), "street": street.strip(), "pcode": match.group(1), "city": match.group(2),
             "country": "CH"}
 
@@ -95,8 +96,9 @@ def _refusal(message: str, spec: QrBillSpec) -> QrBillRefused:
     if "mount" in message:
         return QrBillRefused(spec.amount, "montant impossible sur un bulletin de versement (0.01 à 999'999'999.99).")
     if "debtor" in message:
-        return QrBillRefused(_first_field(spec.debtor_name), "adresse du débiteur trop longue pour le bulletin de "
-                                                             "versement (70 caractères par ligne, 35 pour la localité).")
+        return QrBillRefused(_first_field(spec.debtor_name), "adresse du débiteur trop longue pour le bulletin "
+                                                             "de versement (70 caractères par ligne, 35 pour la "
+                                                             "localité).")
     return QrBillRefused("commune", "adresse du créancier (commune.toml) incomplète pour le bulletin de versement.")
 
 
