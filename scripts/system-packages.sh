@@ -2,10 +2,12 @@
 # Debian packages the tests need: headless LibreOffice with its Python bridge (the .oxt tests and
 # PDF/conversion checks), Chromium (the Word task pane tests) and Apertium fr<->es (a real,
 # deterministic translation engine for the translation tests).
+# poppler-utils: the PDF checks of templates (pdftotext, pdfimages, pdftoppm); libcairo2: CairoSVG
+# (the Swiss QR-bill's payment part).
 set -euo pipefail
 packages=(libreoffice-writer-nogui python3-uno libreoffice-script-provider-python
           chromium apertium apertium-fr-es fonts-dejavu-core fonts-liberation2 openssl
-          poppler-utils)
+          poppler-utils libcairo2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
