@@ -8,6 +8,7 @@
 #   Dovecot                                          a real IMAP server for the mailbox worker's tests
 #                                                    (started by the tests; the system service is not needed)
 #   poppler-utils                                    reading rendered PDFs (tables inside the margins)
+#   libcairo2                                        CairoSVG draws the Swiss QR-bill's payment part (server too)
 set -euo pipefail
 packages=(
   libreoffice-writer-nogui python3-uno libreoffice-script-provider-python
@@ -19,6 +20,7 @@ packages=(
   python3-grammalecte
   dovecot-imapd
   poppler-utils
+  libcairo2
 )
 missing=()
 for p in "${packages[@]}"; do

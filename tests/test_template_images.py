@@ -85,14 +85,24 @@ def test_odt_picture_replaces_placeholder_scaled_to_its_box(images_server):
 
 
 @pytest.mark.skipif(not shutil.which("soffice") or not shutil.which("pdfimages"), reason="LibreOffice and poppler")
-def test_pdf_holds_both_pictures(images_server, tmp_path):
-    response = post(images_server, {"signature": as_value(png(300, 100)), "logo": "logo.png"}, "pdf")
+@pytest.mark.parametrize("source", ["odt", "docx"])
+def test_pdf_holds_both_pictures(images_server, tmp_path, source):
+    """The server's PDF (from the .odt), and the .docx converted by LibreOffice the same way."""
+    values = {"signature": as_value(png(300, 100)), "logo": "logo.png"}
+    response = post(images_server, values, "pdf" if source == "odt" else "docx")
     assert response.status_code == 200, response.text
-    (tmp_path / "out.pdf").write_bytes(response.content)
+    if source == "odt":
+        (tmp_path / "out.pdf").write_bytes(response.content)
+    else:
+        (tmp_path / "out.docx").write_bytes(response.content)
+        subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to",
+                        "pdf", "--outdir", str(tmp_path), str(tmp_path / "out.docx")], capture_output=True,
+                       timeout=180, check=False)
     listing = subprocess.run(["pdfimages", "-list", str(tmp_path / "out.pdf")], capture_output=True, text=True,
                              check=True).stdout
-    sizes = {tuple(int(x) for x in line.split()[3:5]) for line in listing.splitlines()[2:]}
-    assert sizes == {(600, 100), (300, 100)}
+    rows = [line.split() for line in listing.splitlines()[2:]]
+    # pixels and resolution on the page: the logo 6 cm wide (600 px → 254 ppi), the signature 4 cm (→ 190 ppi)
+    assert {(int(r[3]), int(r[4])): int(r[12]) for r in rows} == {(600, 100): 254, (300, 100): 190}
 
 
 @pytest.mark.parametrize(("value", "says"), [

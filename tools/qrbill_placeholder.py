@@ -82,7 +82,8 @@ def add_to_odt(path: Path) -> None:
     frame_style = etree.SubElement(styles, f"{{{STYLE}}}style", {f"{{{STYLE}}}name": "PlumeQRFrame",
                                                                  f"{{{STYLE}}}family": "graphic"})
     etree.SubElement(frame_style, f"{{{STYLE}}}graphic-properties", {
-        f"{{{STYLE}}}wrap": "none", f"{{{STYLE}}}run-through": "foreground", f"{{{STYLE}}}vertical-pos": "bottom", f"{{{STYLE}}}vertical-rel": "page",
+        f"{{{STYLE}}}wrap": "none", f"{{{STYLE}}}run-through": "foreground",
+        f"{{{STYLE}}}vertical-pos": "bottom", f"{{{STYLE}}}vertical-rel": "page",
         f"{{{STYLE}}}horizontal-pos": "center", f"{{{STYLE}}}horizontal-rel": "page", f"{{{FO}}}border": "none",
         f"{{{FO}}}padding": "0cm"})
     text = content.find(f"{{{OFFICE}}}body/{{{OFFICE}}}text")

@@ -99,13 +99,21 @@ class ZipPackage:
         self.entries = {name: entries[name] for name in order if name in dynamic}
         self.images: dict[str, str] = {}  # placeholder picture's path in the zip -> its image field
         self.image_parts: dict[str, str] = {}  # image field -> label of the part its placeholder is in
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name in order:
-                if name not in dynamic:
-                    archive.writestr(_info(name, stored), entries[name])
-        self._base = buffer.getvalue()
+        self._order = order
+        self._base: bytes | None = None  # built when first needed: reading a model alone never needs it
         self._stored = stored
+
+    @property
+    def base(self) -> bytes:
+        """The zip of the entries no render changes, compressed once."""
+        if self._base is None:
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                for name in self._order:
+                    if name not in self.dynamic:
+                        archive.writestr(_info(name, self._stored), self.entries[name])
+            self._base = buffer.getvalue()
+        return self._base
 
     @classmethod
     def read(cls, data: bytes, dynamic: set[str], limits: ZipLimits = ZipLimits(),
@@ -119,7 +127,7 @@ class ZipPackage:
         return cls(entries, order, dynamic, set(contents.stored))
 
     def build(self, rendered: dict[str, bytes]) -> bytes:
-        buffer = io.BytesIO(self._base)
+        buffer = io.BytesIO(self.base)
         buffer.seek(0, io.SEEK_END)
         with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED, compresslevel=5) as archive:
             for name, data in rendered.items():
@@ -141,6 +149,7 @@ class PreparedTemplate:
                  postprocess: Callable[[str], str]) -> None:
         self.format = fmt
         self.package = package
+        package.base  # compressed now, when the model is prepared, not on its first letter
         self.parts = parts
         self._postprocess = postprocess
         self._compiled: list[tuple[PartSource, Template]] = []

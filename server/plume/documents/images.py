@@ -218,7 +218,8 @@ def odt_placeholders(root: etree._Element, entries: dict[str, bytes], added: dic
     for frame in list(root.iter(f"{{{DRAW}}}frame")):
         label = next((el for el in frame if el.tag in (f"{{{SVG}}}title", f"{{{SVG}}}desc")
                       and _placeholder_name(el.text or "")), None)
-        field = _placeholder_name(label.text) if label is not None else _placeholder_name(frame.get(f"{{{DRAW}}}name", ""))
+        name = label.text if label is not None else frame.get(f"{{{DRAW}}}name", "")
+        field = _placeholder_name(name or "")
         picture = frame.find(f"{{{DRAW}}}image")
         width = _LENGTH.match(frame.get(f"{{{SVG}}}width", ""))
         height = _LENGTH.match(frame.get(f"{{{SVG}}}height", ""))

@@ -110,7 +110,7 @@ _TO_CM = {"cm": 1.0, "mm": 0.1, "in": 2.54, "pt": 2.54 / 72}
 def fix_columns(xml: str) -> str:
     """Give each table as many columns as its widest row covers, keeping the table's width."""
     root = etree.fromstring(xml.encode("utf-8"))
-    styles = root.find(f"{{urn:oasis:names:tc:opendocument:xmlns:office:1.0}}automatic-styles")
+    styles = root.find("{urn:oasis:names:tc:opendocument:xmlns:office:1.0}automatic-styles")
     widths: dict[str, float] = {}
     if styles is not None:
         for style in styles.iter(f"{{{STYLE}}}style"):
@@ -123,7 +123,8 @@ def fix_columns(xml: str) -> str:
         have = sum(int(c.get(REPEATED, "1")) for c in columns)
         rows = table.xpath("./t:table-row|./t:table-header-rows/t:table-row|./t:table-rows/t:table-row",
                            namespaces={"t": TABLE})
-        want = max((sum(int(c.get(REPEATED, "1")) for c in row if c.tag in (CELL, COVERED)) for row in rows), default=have)
+        want = max((sum(int(c.get(REPEATED, "1")) for c in row if c.tag in (CELL, COVERED)) for row in rows),
+                   default=have)
         if want == have or not columns or want == 0:
             continue
         total = _width(columns, widths)

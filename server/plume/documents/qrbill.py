@@ -44,7 +44,8 @@ def _address(name: str, street: str, place: str, field: str) -> dict[str, str] |
         return None
     match = _PLACE.match(place)
     if match is None:
-        raise QrBillRefused(field, "NPA et localité attendus (par ex. « 2400 Le Locle ») pour le bulletin de versement.")
+        raise QrBillRefused(field, "NPA et localité attendus (par ex. « 2400 Le Locle ») pour le bulletin de "
+                                   "versement.")
     return {"name": name.strip(), "street": street.strip(), "pcode": match.group(1), "city": match.group(2),
             "country": "CH"}
 
@@ -95,8 +96,9 @@ def _refusal(message: str, spec: QrBillSpec) -> QrBillRefused:
     if "mount" in message:
         return QrBillRefused(spec.amount, "montant impossible sur un bulletin de versement (0.01 à 999'999'999.99).")
     if "debtor" in message:
-        return QrBillRefused(_first_field(spec.debtor_name), "adresse du débiteur trop longue pour le bulletin de "
-                                                             "versement (70 caractères par ligne, 35 pour la localité).")
+        return QrBillRefused(_first_field(spec.debtor_name), "adresse du débiteur trop longue pour le bulletin "
+                                                             "de versement (70 caractères par ligne, 35 pour la "
+                                                             "localité).")
     return QrBillRefused("commune", "adresse du créancier (commune.toml) incomplète pour le bulletin de versement.")
 
 
@@ -106,17 +108,25 @@ def _first_field(pattern: str) -> str:
 
 
 def payment_part(spec: QrBillSpec, context: dict[str, Any]) -> Image:
-    """The payment part (receipt + payment part, 210 mm wide) as a 300 dpi PNG, drawn by qrbill."""
-    import cairosvg
+    """The payment part (receipt + payment part, 210 mm wide) drawn by qrbill, as a 300 dpi PNG.
+
+    CairoSVG draws it; the pixels are saved by Pillow in grey levels with light compression (the
+    page is black on white): a third faster and half the size of CairoSVG's own colour PNG."""
+    from cairosvg.parser import Tree
+    from cairosvg.surface import PNGSurface
     from PIL import Image as PILImage
 
     bill = build(spec, context)
     svg = io.StringIO()
     bill.as_svg(svg)
-    png = cairosvg.svg2png(bytestring=svg.getvalue().encode("utf-8"), dpi=DPI, background_color="white")
-    with PILImage.open(io.BytesIO(png)) as picture:
-        width, height = picture.size
-    return Image(data=png, format="PNG", width=width, height=height)
+    surface = PNGSurface(Tree(bytestring=svg.getvalue().encode("utf-8")), None, DPI, background_color="white").cairo
+    surface.flush()
+    width, height = surface.get_width(), surface.get_height()
+    pixels = PILImage.frombuffer("RGBA", (width, height), bytes(surface.get_data()), "raw", "BGRA",
+                                 surface.get_stride(), 1)
+    png = io.BytesIO()
+    pixels.convert("L").save(png, "PNG", compress_level=1, dpi=(DPI, DPI))
+    return Image(data=png.getvalue(), format="PNG", width=width, height=height)
 
 
 def qrbill_context(manifest: Manifest, context: dict[str, Any]) -> dict[str, Any]:

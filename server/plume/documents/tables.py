@@ -7,8 +7,9 @@ render with `DocxTemplate.fix_tables` (columns added or removed, the table's tot
 shared out); Plume calls that same function, so widths come out exactly as with docxtpl.
 
 It costs an XML parse, so it only runs on the tables that have such cells: they are marked once,
-when the model is prepared (`mark_tables`), and each render parses only those (`fix_marked`). `{% vm %}` only sets `w:vMerge`
-(it changes no column count) and a `{%tr for %}` row loop repeats whole rows: neither needs it.
+when the model is prepared (`mark_tables`), and each render parses only those (`fix_marked`).
+`{% vm %}` only sets `w:vMerge` (it changes no column count) and a `{%tr for %}` row loop repeats
+whole rows: neither needs it.
 """
 
 from __future__ import annotations
@@ -97,9 +98,3 @@ def _table_end(xml: str, start: int) -> int:
         if depth == 0:
             return edge.end()
     raise ValueError("table not closed")
-
-
-def fix_tables(xml: str) -> str:
-    """docxtpl's grid fix-up over one whole rendered part (XML without its declaration)."""
-    tree = _FIXER.fix_tables(xml)
-    return etree.tostring(tree, encoding="unicode")
