@@ -158,8 +158,10 @@ _FORBIDDEN = "Le document contient une déclaration XML interdite (DOCTYPE/ENTIT
 
 def parse_xml(data: bytes) -> etree._Element:
     """Parse one XML part safely: no DOCTYPE (in any encoding, at any offset), no entities, no network."""
-    if b"<!doctype" in data.lower() or b"<!entity" in data.lower():  # cheap early refusal for UTF-8
+    lowered = data.lower()
+    if b"<!doctype" in lowered or b"<!entity" in lowered:  # cheap early refusal for UTF-8
         raise UnsafeDocument(_FORBIDDEN)
+    del lowered
     try:
         root = etree.fromstring(data, safe_parser())
     except (etree.XMLSyntaxError, ValueError):
