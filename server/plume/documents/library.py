@@ -277,8 +277,8 @@ class TemplateLibrary:
                user: str | None) -> TemplateVersion:
         base = self.uploads_dir / template_id
         base.mkdir(parents=True, exist_ok=True)
-        for leftover in base.glob(".staging-*"):  # from a process killed mid-upload: never a version
-            shutil.rmtree(leftover, ignore_errors=True)
+        # Leftovers of a killed upload are removed at start (remove_torn_uploads), never here: another
+        # upload of the same template may be staging right now.
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=base))
         try:
             if current is not None:  # a version is a full snapshot: keep the other format's model
