@@ -10,6 +10,7 @@ which stay compressed as they are.
 from __future__ import annotations
 
 import io
+import marshal
 import re
 import zipfile
 from collections.abc import Callable
@@ -146,26 +147,31 @@ class PreparedTemplate:
     """A model parsed and compiled once; `render(context)` gives the filled document's bytes."""
 
     def __init__(self, fmt: str, package: ZipPackage, parts: list[PartSource], env: SandboxedEnvironment,
-                 postprocess: Callable[[str], str]) -> None:
+                 postprocess: Callable[[str], str], codes: list[bytes] | None = None) -> None:
         self.format = fmt
         self.package = package
         package.base  # compressed now, when the model is prepared, not on its first letter
         self.parts = parts
         self._postprocess = postprocess
         self._compiled: list[tuple[PartSource, Template]] = []
+        self._codes: list[Any] = []
         problems = []
-        for part in parts:
-            try:
-                self._compiled.append((part, env.from_string(part.source)))
+        for index, part in enumerate(parts):
+            try:  # what env.from_string does, keeping the code object for __reduce__
+                code = env.compile(part.source) if codes is None else marshal.loads(codes[index])
             except TemplateError as exc:
                 problems.append(syntax_problem(part, exc))
+                continue
+            self._codes.append(code)
+            self._compiled.append((part, env.template_class.from_code(env, code, env.make_globals(None), None)))
         if problems:
             raise TemplateInvalid(problems)
 
     def __reduce__(self) -> tuple:
-        """Pickled as its parts, compiled again where it is unpickled: the server receives a model
-        prepared in a separate process (plume.documents.budget.isolated)."""
-        return (_rebuild, (self.format, self.package, self.parts))
+        """Pickled as its parts and compiled code (Jinja's own bytecode-cache format, marshal): the
+        server receives a model prepared in a separate process (plume.documents.budget.isolated)
+        without compiling it again."""
+        return (_rebuild, (self.format, self.package, self.parts, [marshal.dumps(c) for c in self._codes]))
 
     def render(self, context: dict[str, Any], budgets: TemplateBudgets | None = None) -> bytes:
         """Fill every part within one budget (time, iterations, size): BudgetExceeded past it."""
@@ -191,12 +197,12 @@ class PreparedTemplate:
         return self.package.build(rendered)
 
 
-def _rebuild(fmt: str, package: ZipPackage, parts: list[PartSource]) -> PreparedTemplate:
+def _rebuild(fmt: str, package: ZipPackage, parts: list[PartSource], codes: list[bytes]) -> PreparedTemplate:
     if fmt == "docx":
         from plume.documents import docx as module
     else:
         from plume.documents import odt as module
-    return PreparedTemplate(fmt, package, parts, module._ENV, module._postprocess)
+    return PreparedTemplate(fmt, package, parts, module._ENV, module._postprocess, codes)
 
 
 @dataclass

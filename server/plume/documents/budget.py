@@ -114,6 +114,8 @@ def spending(limits: TemplateBudgets | None = None) -> Iterator[Budget]:
 _PRELOAD = ["plume.documents", "plume.documents.docx", "plume.documents.odt", "plume.documents.lint"]
 _context_lock = threading.Lock()
 _context: Any = None
+# At most two models prepared or checked at once: each process may take `prepare_memory_mb`.
+_slots = threading.BoundedSemaphore(2)
 
 
 def _mp_context() -> Any:
@@ -152,8 +154,17 @@ def _child(conn: Any, memory_mb: int, fn: Callable, args: tuple) -> None:
 
 def isolated(fn: Callable, *args: Any, limits: TemplateBudgets = DEFAULT_BUDGETS, what: str = "La préparation") -> Any:
     """Run `fn(*args)` in a fresh process with the prepare budget; its result, or its exception
-    raised here, or BudgetExceeded when it runs out of time or memory. Blocking: call it from a
-    worker thread, never from the event loop."""
+    raised here, or BudgetExceeded when it runs out of time or memory. `fn` and `args` must pickle
+    (module-level functions). Blocking: call it from a worker thread, never from the event loop.
+
+    The child is prepared like any multiprocessing child: a main script run by path is imported
+    again there as `__mp_main__` (guarded by `if __name__ == "__main__"` in `plume`'s console
+    script; `python -m plume` is skipped), so a server started from stdin could not prepare models."""
+    with _slots:
+        return _isolated(fn, args, limits, what)
+
+
+def _isolated(fn: Callable, args: tuple, limits: TemplateBudgets, what: str) -> Any:
     context = _mp_context()
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(sender, limits.prepare_memory_mb, fn, args), daemon=True)
