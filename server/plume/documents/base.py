@@ -98,6 +98,8 @@ class ZipPackage:
         self.dynamic = dynamic
         # Only the parts re-rendered per letter stay inflated; the others live compressed in _base.
         self.entries = {name: entries[name] for name in order if name in dynamic}
+        # The other entries stay inflated only until `base` compresses them (then they are dropped).
+        self._static = {name: entries[name] for name in order if name not in dynamic}
         self.images: dict[str, str] = {}  # placeholder picture's path in the zip -> its image field
         self.image_parts: dict[str, str] = {}  # image field -> label of the part its placeholder is in
         self._order = order
@@ -112,8 +114,9 @@ class ZipPackage:
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
                 for name in self._order:
                     if name not in self.dynamic:
-                        archive.writestr(_info(name, self._stored), self.entries[name])
+                        archive.writestr(_info(name, self._stored), self._static[name])
             self._base = buffer.getvalue()
+            self._static = {}
         return self._base
 
     @classmethod
