@@ -131,8 +131,8 @@ def make_panel(ctx, frame, name):
         wait_for(lambda: not cancel.getModel().Enabled)
     if window.getControl("Template") is not None:  # the template list arrives from the server
         status = window.getControl("Status").getModel()
-        wait_for(lambda: window.getControl("Template").getItemCount() > 0 or
-                 (status.Text and not status.Text.endswith("…")))
+        said = (lambda: status.Text) if hasattr(status, "Text") else (lambda: status.Label)  # a label before issue 11
+        wait_for(lambda: window.getControl("Template").getItemCount() > 0 or (said() and not said().endswith("…")))
     return panel, window
 
 
