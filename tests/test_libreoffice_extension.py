@@ -687,3 +687,28 @@ def test_letter_form_shows_dates_the_swiss_way_and_says_how_to_type_lists():
     assert forms.hint(fees) == "Un émolument par ligne.\nUne ligne par entrée, sous la forme « libellé ; montant »."
     assert forms.labels([fees, birth], ["emoluments", "date_naissance"]) == ["Émoluments", "Date de naissance"]
     assert "TT.MM.JJJJ" in forms.hint(birth, "de")
+
+
+def test_letter_form_shows_help_swiss_dates_list_format_and_names_the_clerks_typing(run, plume):
+    with plume.client("user") as http:
+        template = http.get("/v1/templates/attestation-domicile").json()
+    pythonpath = str(REPO / "extension-libreoffice" / "python" / "pythonpath")
+    fields = {f["name"]: f for f in template["fields"]}
+    filled = run({"template_form": {"pythonpath": pythonpath, "template": template,
+                                    "extracted": {"values": {"nom": "Ferreira", "date_naissance": "1987-06-14"},
+                                                  "missing": ["date_naissance", "domicile_depuis"]}}})
+    assert filled["fields"]["date_naissance"] == "14.06.1987"  # shown the Swiss way
+    assert filled["status"] == "Champs à compléter : Date de naissance, Domicilié·e depuis le"  # labels, not ids
+    assert filled["labels"]["date_naissance"] == "Date de naissance *"
+    assert filled["help"]["prenom"] == fields["prenom"]["help"]  # the template's help, visible under the field
+    assert "JJ.MM.AAAA" in filled["help"]["domicile_depuis"]  # a date without help says how to type it
+    typed = run({"template_form": {"pythonpath": pythonpath, "template": template,
+                                   "typed": {"nom": "Ferreira", "date_naissance": "31.02.1987"}}})
+    assert typed["status"].startswith("Vérifiez le champ « Date de naissance » : « 31.02.1987 » n'est pas une date")
+    assert "modèle" not in typed["status"]
+    with plume.client("user") as http:
+        parking = http.get("/v1/templates/autorisation-stationnement").json()
+    table = next(f for f in parking["fields"] if f.get("columns"))  # e.g. fees: label ; amount
+    columns = " ; ".join(c["label"].lower() for c in table["columns"])
+    shown = run({"template_form": {"pythonpath": pythonpath, "template": parking}})
+    assert shown["help"][table["name"]].endswith(f"Une ligne par entrée, sous la forme « {columns} ».")
