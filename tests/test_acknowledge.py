@@ -62,10 +62,35 @@ def test_injection_cannot_change_the_facts(server, samples):
     assert ack["warnings"] and "assistant" in ack["warnings"][0]
 
 
-def test_phishing_is_flagged(server, samples):
+def test_phishing_gets_no_acknowledgement_but_a_clear_reason(server, samples):
     with server.client() as client:
-        ack = acknowledge(client, eml=eml(samples, "06-phishing.eml")).json()
-    assert any("hameçonnage" in w for w in ack["warnings"])
+        response = client.post("/v1/mail/acknowledge", json={"engine": "rules", "eml": eml(samples, "06-phishing.eml")})
+        letter = client.post("/v1/mail/acknowledge", json={"format": "docx", "eml": eml(samples, "06-phishing.eml")})
+    assert response.status_code == 422 and response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["type"].endswith(":phishing-suspected") and "hameçonnage" in body["detail"] and body["signs"]
+    assert "text" not in body and "X-Plume-Request-Id" not in response.headers
+    assert letter.status_code == 422
+
+
+@pytest.mark.parametrize("sender,subject,body,language,expected", [
+    ("Hans Keller <h.keller@example.ch>", "Anfrage Wohnsitzbestätigung",
+     "Guten Tag, ich brauche eine Wohnsitzbestätigung für meinen neuen Arbeitgeber. Vielen Dank und freundliche Grüsse",
+     "de", "wir bestätigen den Eingang Ihrer Nachricht vom 1. Dezember 2026"),
+    ("Giulia Rossi <g.rossi@example.ch>", "Richiesta di informazioni",
+     "Buongiorno, vorrei sapere quali documenti servono per iscrivere mio figlio alla scuola. Cordiali saluti",
+     "it", "confermiamo di aver ricevuto il suo messaggio del 1º dicembre 2026"),
+    ("John Smith <j.smith@example.com>", "Parking permit",
+     "Hello, I am moving to Le Locle next month and would like to know how to get a parking permit. Kind regards",
+     "en", "We acknowledge receipt of your message of 1 December 2026"),
+    ("Luc Perrin <l.perrin@example.ch>", "Attestation",
+     "Bonjour, je souhaite obtenir une attestation de domicile pour mon employeur. Meilleures salutations",
+     "fr", "Nous accusons réception de votre message du 1er décembre 2026"),
+])
+def test_acknowledgement_in_the_senders_language_with_1er(server, sender, subject, body, language, expected):
+    with server.client() as client:
+        ack = acknowledge(client, **{"from": sender, "subject": subject, "body": body, "date": "2026-12-01"}).json()
+    assert ack["language"] == language and expected in ack["text"], ack["text"]
 
 
 def test_letter_through_the_template(server, samples):

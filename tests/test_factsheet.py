@@ -4,6 +4,7 @@ as .docx/.odt; with a model, every statement's reference and amount checked agai
 from __future__ import annotations
 
 import io
+import re
 import json
 
 import docx
@@ -38,8 +39,22 @@ def test_articles_amounts_deadlines_with_references(server, regulation):
     assert {"art. 3 al. 1", "art. 3 al. 3", "art. 7 al. 3"} <= deadlines
     assert any("trente jours" in s["text"] for s in sheet["deadlines"])
     assert ("Contrôle des habitants", "art. 3 al. 1") in {(s["text"], s["reference"]) for s in sheet["contact"]}
-    assert "Le montant de la taxe est de CHF 100.– par chien. (art. 4 al. 2)" in body["text"]
+    # « Il est réduit à CHF 50.– » stays with the sentence that says what « il » is.
+    assert ("– Le montant de la taxe est de CHF 100.– par chien. Il est réduit à CHF 50.– pour les chiens de personnes"
+            in body["text"])
     assert body["engine"] == "rules"
+
+
+def test_each_rule_once_under_its_heading_and_no_dangling_pronoun(server, regulation):
+    with server.client() as client:
+        body = client.post("/v1/text/factsheet", json={"text": regulation, "engine": "rules"}).json()
+    sheet = body["sheet"]
+    rules = [s["text"] for key in ("who", "amounts", "deadlines", "how_to", "other") for s in sheet[key]]
+    assert len(rules) == len(set(rules))  # no rule twice
+    assert not any(re.match(r"(?:Il|Elle|Ils|Elles|Leur)\b", r) for r in rules)
+    deadlines = " ".join(s["text"] for s in sheet["deadlines"])
+    assert "déjections" not in deadlines  # hygiene is no deadline
+    assert "Autres règles" in body["text"] and any("remboursée" in s["text"] for s in sheet["other"])
 
 
 def test_sheet_documents(server, regulation):
@@ -48,7 +63,8 @@ def test_sheet_documents(server, regulation):
         writer = client.post("/v1/text/factsheet", json={"text": regulation, "format": "odt", "engine": "rules"})
     assert word.status_code == 200 and writer.status_code == 200
     paragraphs = [p.text for p in docx.Document(io.BytesIO(word.content)).paragraphs]
-    assert "– Le montant de la taxe est de CHF 100.– par chien. (art. 4 al. 2)" in paragraphs
+    assert any(p.startswith("– Le montant de la taxe est de CHF 100.– par chien. Il est réduit") and
+               p.endswith("(art. 4 al. 2)") for p in paragraphs)
     assert "Combien ?" in paragraphs and writer.content[:2] == b"PK"
 
 

@@ -71,7 +71,7 @@ def test_pv_documents(server, samples):
     paragraphs = [p.text.replace("\u00a0", " ") for p in docx.Document(io.BytesIO(word.content)).paragraphs]
     assert "Excusés : M. Dubois, A. Sandoz, L. Vuille, P. Matthey" in paragraphs
     assert "2. Crédit 1'250'000.- réfection rue du Collège" in paragraphs
-    assert "Décision : Accepté par 29 oui, 6 non, 2 abstentions." in paragraphs
+    assert "Décision : Acceptée par 29 oui, 6 non, 2 abstentions." in paragraphs  # a motion: « acceptée »
     content = zipfile.ZipFile(io.BytesIO(writer.content)).read("content.xml").decode()
     assert "Accepté par 31 oui, 4 non, 2 abstentions." in content and "{{" not in content
 

@@ -83,11 +83,11 @@ def test_double_negation_and_level(bare):
 
 def test_commune_lexicon_adds_and_removes_terms(bare):
     own = bare.data / "jargon_fr.toml"
-    own.write_text('termes = [\n  { jargon = "guichet unique", simple = "accueil", auto = true },\n'
+    own.write_text('termes = [\n  { jargon = "guichet unique", simple = "bureau d\'accueil", auto = true },\n'
                    '  { jargon = "nonobstant", simple = "" },\n]\n', encoding="utf-8")
     try:
         body = post(bare, {"text": "Nonobstant la date, passez au guichet unique."}).json()
-        assert body["text"] == "Nonobstant la date, passez au accueil."
+        assert body["text"] == "Nonobstant la date, passez au bureau d'accueil."
     finally:
         own.unlink()
     assert post(bare, {"text": "Nonobstant la date."}).json()["text"] == "Malgré la date."

@@ -50,8 +50,13 @@ def create_app(settings: Settings) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="Plume", version=__version__, path="/schema",
             description="API de Plume, l'assistant d'écriture local de la commune. Chaque route sauf /health "
-                        "demande un jeton personnel (en-tête Authorization: Bearer plm_…).",
-            render_plugins=[SwaggerRenderPlugin()],
+                        "demande un jeton personnel (en-tête Authorization: Bearer plm_…). Dans un navigateur : "
+                        "/api-docs (sans Internet).",
+            # Swagger UI's files come from Plume itself (api/docs.py), never from a CDN.
+            render_plugins=[SwaggerRenderPlugin(js_url="/api-docs/assets/swagger-ui-bundle.js",
+                                                css_url="/api-docs/assets/swagger-ui.css",
+                                                standalone_preset_js_url="/api-docs/assets/swagger-ui-standalone-preset.js",
+                                                favicon="<link rel='icon' href='/api-docs/assets/favicon-32x32.png'>")],
             security=[{"BearerToken": []}],
             components=Components(security_schemes={
                 "BearerToken": SecurityScheme(type="http", scheme="bearer",

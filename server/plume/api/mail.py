@@ -87,7 +87,14 @@ async def acknowledge_mail(request: Request, data: JSONBody[AcknowledgeIn]) -> A
                                          book=_reference_book(request))
         return msgspec.to_builtins(ack)
 
-    result = await model_or_rules(data.engine, inference, run)
+    try:
+        result = await model_or_rules(data.engine, inference, run)
+    except ack_task.Suspicious as exc:
+        # No draft at all: answering a phishing message tells its sender the address is read.
+        raise Problem(422, "Ce message ressemble à une tentative d'hameçonnage : Plume ne rédige pas d'accusé de "
+                           "réception. N'y répondez pas, n'ouvrez pas ses liens et transmettez-le au service "
+                           "informatique.", title="Message suspect", code="phishing-suspected",
+                      signs=exc.signs) from None
     if data.format == "text":
         return result
     return render_letter(request, msgspec.convert(result, ack_task.Acknowledgement), data.format, data.values)

@@ -10,7 +10,7 @@ from plume.api.problems import Problem
 from plume.security.roles import Role
 from plume.security.tokens import User, UserStore
 
-PUBLIC_PATHS = {"^/health$", "^/addin/", "^/favicon.ico$"}
+PUBLIC_PATHS = {"^/health$", "^/addin/", "^/favicon.ico$", "^/api-docs(?:/|$)"}  # api-docs: the page, not the spec
 
 UNAUTHORIZED = (
     "Jeton d'accès manquant, invalide, révoqué ou expiré. "

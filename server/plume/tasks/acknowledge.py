@@ -1,6 +1,12 @@
 """Acknowledgement of receipt: the same wording for every e-mail, with the facts the commune
 controls (reference, handling service, usual delay) taken from the triage rules, never from the
-message. A model may add one neutral sentence summarising the request."""
+message. A model may add one neutral sentence summarising the request.
+
+The text is in the sender's language when it is French, German, Italian or English (detected on the
+message, offline), else French; dates are written the way each language writes them (« 1er décembre
+2026 », « 1. Dezember 2026 »). A message the triage flags as phishing gets no acknowledgement at all:
+`Suspicious` is raised (the route answers 422 with the signs found) — answering would confirm to the
+sender that the address is read."""
 
 from __future__ import annotations
 
@@ -25,6 +31,15 @@ TASK = "acknowledge"
 TEMPLATE_ID = "accuse-reception"
 DEFAULT_DELAY_DAYS = 10
 LANGUAGES = ("fr", "de", "it", "en")  # the sender's language, when it is one of these; else French
+LANGUAGE_NAMES = {"fr": "français", "de": "allemand", "it": "italien", "en": "anglais"}
+
+
+class Suspicious(Exception):
+    """The message looks like phishing: no acknowledgement is written."""
+
+    def __init__(self, signs: list[str]) -> None:
+        self.signs = signs
+        super().__init__("message suspect")
 
 
 class Acknowledgement(msgspec.Struct, kw_only=True):
@@ -44,6 +59,7 @@ class Acknowledgement(msgspec.Struct, kw_only=True):
     values: dict[str, Any]   # the accuse-reception template's fields
     warnings: list[str]
     engine: str
+    language: str = "fr"     # the language of `text`: the sender's (fr, de, it, en), else French
 
     def sender_name_is_person(self) -> bool:
         # "Imprimerie du Jura SA" or an address alone is no person's first and last name.
@@ -103,29 +119,110 @@ _MASCULINE = {"jean", "jean-marc", "paul", "pierre", "pierre-alain", "thomas", "
               "nicolas", "philippe", "alain", "laurent", "david", "olivier", "patrick", "christophe", "andré"}
 
 
+def written_date(value: date, language: str) -> str:
+    """« 1er décembre 2026 », « 1. Dezember 2026 », « 1º dicembre 2026 », « 1 December 2026 »."""
+    if language == "fr":
+        from plume.documents.formatting import format_date_long
+
+        return format_date_long(value)
+    pattern = {"de": "d. MMMM y", "it": "d MMMM y", "en": "d MMMM y"}[language]
+    text = format_date(value, pattern, locale=f"{language}_CH")
+    return "1º" + text[1:] if language == "it" and value.day == 1 else text
+
+
+def _greeting(ack: Acknowledgement, language: str) -> str:
+    last = ack.sender.split()[-1] if ack.sender_name_is_person() and ack.sender.split() else ""
+    known = ack.civility in ("Madame", "Monsieur") and last
+    if language == "de":
+        return (f"Sehr geehrte Frau {last}," if ack.civility == "Madame" else f"Sehr geehrter Herr {last},") \
+            if known else "Sehr geehrte Damen und Herren,"
+    if language == "it":
+        return (f"Gentile Signora {last}," if ack.civility == "Madame" else f"Egregio Signor {last},") \
+            if known else "Gentili Signore e Signori,"
+    if language == "en":
+        return (f"Dear Ms {last}," if ack.civility == "Madame" else f"Dear Mr {last},") if known else "Dear Sir or Madam,"
+    return f"{ack.civility},"
+
+
+# The uniform wording, language by language: {subject}, {reference}, {received}, {service}, {days}.
+# German and Italian letters go on in lower case after the greeting's comma.
+WORDING = {
+    "fr": {
+        "object": "Objet : accusé de réception – {subject}", "no_subject": "votre message",
+        "reference": "Référence : {reference}",
+        "received": "Nous accusons réception de votre message du {received}", "titled": " intitulé « {subject} ».",
+        "summary": "Nous comprenons votre demande ainsi : {summary}",
+        "service": "Votre demande a été transmise au service compétent ({service}), qui la traitera dans un délai "
+                   "habituel de {days} jours ouvrables.",
+        "recall": "Merci de rappeler la référence {reference} dans toute correspondance à ce sujet.",
+        "closing": "Nous vous prions d'agréer, {civility}, nos salutations distinguées.",
+    },
+    "de": {
+        "object": "Betreff: Eingangsbestätigung – {subject}", "no_subject": "Ihre Nachricht",
+        "reference": "Referenz: {reference}",
+        "received": "wir bestätigen den Eingang Ihrer Nachricht vom {received}", "titled": " mit dem Betreff «{subject}».",
+        "summary": "Wir verstehen Ihr Anliegen so: {summary}",
+        "service": "Ihr Anliegen wurde an die zuständige Stelle ({service}) weitergeleitet, die es in der Regel "
+                   "innert {days} Arbeitstagen bearbeitet.",
+        "recall": "Bitte geben Sie bei jeder weiteren Korrespondenz die Referenz {reference} an.",
+        "closing": "Freundliche Grüsse",
+    },
+    "it": {
+        "object": "Oggetto: conferma di ricezione – {subject}", "no_subject": "il suo messaggio",
+        "reference": "Riferimento: {reference}",
+        "received": "confermiamo di aver ricevuto il suo messaggio del {received}", "titled": " con oggetto «{subject}».",
+        "summary": "Abbiamo compreso la sua richiesta così: {summary}",
+        "service": "La sua richiesta è stata trasmessa al servizio competente ({service}), che la tratterà di norma "
+                   "entro {days} giorni lavorativi.",
+        "recall": "La preghiamo di indicare il riferimento {reference} in ogni corrispondenza su questo tema.",
+        "closing": "Distinti saluti",
+    },
+    "en": {
+        "object": "Subject: acknowledgement of receipt – {subject}", "no_subject": "your message",
+        "reference": "Reference: {reference}",
+        "received": "We acknowledge receipt of your message of {received}", "titled": " entitled “{subject}”.",
+        "summary": "We understand your request as follows: {summary}",
+        "service": "Your request has been passed on to the competent department ({service}), which usually "
+                   "handles it within {days} working days.",
+        "recall": "Please quote the reference {reference} in any correspondence on this matter.",
+        "closing": "Yours faithfully,",
+    },
+}
+
+
 def acknowledge_text(ack: Acknowledgement, commune_name: str = "") -> str:
-    """The uniform wording. Facts only from the commune's side, the summary in its own sentence."""
-    received = format_date(date.fromisoformat(ack.received), "d MMMM y", locale="fr_CH")
+    """The uniform wording in the acknowledgement's language. Facts only from the commune's side, the
+    summary in its own sentence."""
+    language = ack.language if ack.language in WORDING else "fr"
+    w = WORDING[language]
+    received = written_date(date.fromisoformat(ack.received), language)
     lines = [
-        f"Objet : accusé de réception – {ack.subject or 'votre message'}",
-        f"Référence : {ack.reference}",
+        w["object"].format(subject=ack.subject or w["no_subject"]),
+        w["reference"].format(reference=ack.reference),
         "",
-        f"{ack.civility},",
+        _greeting(ack, language),
         "",
-        f"Nous accusons réception de votre message du {received}" + (f" intitulé « {ack.subject} »." if ack.subject else "."),
+        w["received"].format(received=received) + (w["titled"].format(subject=ack.subject) if ack.subject else "."),
     ]
     if ack.summary:
-        lines.append(f"Nous comprenons votre demande ainsi : {ack.summary}")
+        lines.append(w["summary"].format(summary=ack.summary))
     lines += [
-        f"Votre demande a été transmise au service compétent ({ack.service}), qui la traitera dans un délai "
-        f"habituel de {ack.delay_days} jours ouvrables.",
-        f"Merci de rappeler la référence {ack.reference} dans toute correspondance à ce sujet.",
+        w["service"].format(service=ack.service, days=ack.delay_days),
+        w["recall"].format(reference=ack.reference),
         "",
-        f"Nous vous prions d'agréer, {ack.civility}, nos salutations distinguées.",
+        w["closing"].format(civility=ack.civility),
     ]
     if commune_name:
         lines += ["", commune_name]
     return "\n".join(lines)
+
+
+def sender_language(mail: MailMessage) -> str:
+    """fr, de, it or en when the message is clearly written in it; else French, the commune's language."""
+    from plume.language.detect import detect
+
+    language, score = detect(f"{mail.subject}\n{mail.body[:3000]}")
+    return language if language in LANGUAGES and score >= 0.5 else "fr"
 
 
 class _Summary(msgspec.Struct):
@@ -146,7 +243,7 @@ async def acknowledge(mail: MailMessage, rules: Rules, inference: Inference | No
     service = rules.service(triage.service)
     warnings = []
     if triage.phishing and triage.category == rules.phishing.category:
-        warnings.append("Message suspect (hameçonnage probable) : n'envoyez pas d'accusé de réception sans vérifier.")
+        raise Suspicious(list(triage.phishing))
     if any("injection" in r for r in triage.reasons):
         warnings.append("Le message contient un passage qui s'adresse à un assistant : il a été ignoré.")
     ack = Acknowledgement(
@@ -155,14 +252,14 @@ async def acknowledge(mail: MailMessage, rules: Rules, inference: Inference | No
         service=(service.title or service.name) if service else triage.service,
         delay_days=service.delay_days if service else DEFAULT_DELAY_DAYS,
         summary=None, civility=civility_of(mail), attachments=[a.filename for a in mail.attachments],
-        values={}, warnings=warnings, engine="rules",
+        values={}, warnings=warnings, engine="rules", language=sender_language(mail),
     )
     if inference is not None:
         body, _ = strip_injection(mail.body, rules)
         fenced, rule = fence(f"Objet : {mail.subject}\n\n{body[:6000]}")
         messages = [
             Message("system", "Tu écris pour une administration communale suisse. Résume en une seule phrase neutre, "
-                              "en français, ce que demande l'expéditeur du message, sans rien promettre ni affirmer "
+                              f"en {LANGUAGE_NAMES[ack.language]}, ce que demande l'expéditeur du message, sans rien promettre ni affirmer "
                               "d'autre. Réponds uniquement par un objet JSON {\"summary\": \"...\"}. " + rule),
             Message("user", fenced),
         ]

@@ -2,7 +2,10 @@
 reference (art. N al. M).
 
 Without a model: the articles, and the amounts, deadlines, who is concerned, what to do and whom
-to contact, each as the regulation's own sentence with its reference. With a model: the sheet
+to contact, each as the regulation's own sentence with its reference. Each rule appears once, under
+the first heading that fits it (amounts, deadlines, what to do, who), else under « Autres règles »;
+a sentence that opens with a pronoun (« Il est réduit à CHF 50.– ») stays joined to the sentence that
+names what it stands for. With a model: the sheet
 written in plain language; every reference must be one the regulation has, and every amount must
 be one it states, or the answer is refused.
 """
@@ -24,7 +27,7 @@ ARTICLE = re.compile(r"^\s*(?:Art\.|Article)\s*(?P<num>\d+[a-z]?)\b\.?\s*(?P<tit
 PARAGRAPH = re.compile(r"^\s*(?P<num>\d{1,2})\s+(?P<text>\S.*)$")
 SENTENCE_END = re.compile(r"(?<=[.;!?])\s+(?=[A-ZÀ-Ý])")
 
-DEADLINE_CUES = re.compile(r"\bdélai|\bjours?\b|\bsemaines?\b|\bau plus tard\b|\bavant le\b|\bimmédiatement\b|"
+DEADLINE_CUES = re.compile(r"\bdélai|\bjours?\b|\bsemaines?\b|\bau plus tard\b|\bavant le\b|"
                            r"\bdu \d{1,2}(?:er)? \w+ au\b", re.IGNORECASE)
 WHO_CUES = re.compile(r"\btout(?:e|es)? (?:détenteur|détentrice|personne|propriétaire|habitant)|\bexonéré|"
                       r"\bau bénéfice\b|\bsont tenus\b|\best tenu\b|\bconcerne\b", re.IGNORECASE)
@@ -55,6 +58,12 @@ class FactSheet(msgspec.Struct, kw_only=True):
     deadlines: list[Statement] = []
     how_to: list[Statement] = []
     contact: list[Statement] = []
+    other: list[Statement] = []  # rules that fit none of the headings (rules only)
+
+
+# A sentence opening with one of these leans on the sentence before it for its meaning.
+PRONOUN_START = re.compile(r"^(?:Il|Elle|Ils|Elles|Leur|Leurs|Celui-ci|Celle-ci|Ceux-ci|Celles-ci|Ce|Cela|Ceci|"
+                           r"En|Y|Sa|Son|Ses|Lui|Eux)\b")
 
 
 def read_regulation(text: str) -> tuple[str, list[Article]]:
@@ -86,21 +95,55 @@ def sentences(articles: list[Article]):
                 yield sentence.strip(), reference(article, i)
 
 
+def statements(articles: list[Article]) -> list[tuple[str, str]]:
+    """The rules to file: each sentence with its reference, a sentence that opens with a pronoun joined
+    to the one before it in the same article (« Le montant … CHF 100.–. Il est réduit à CHF 50.– … »)."""
+    out: list[tuple[str, str]] = []
+    for sentence, ref in sentences(articles):
+        if out and _article(out[-1][1]) == _article(ref) and PRONOUN_START.match(sentence):
+            out[-1] = (f"{out[-1][0]} {sentence}", _joined(out[-1][1], ref))
+        else:
+            out.append((sentence, ref))
+    return out
+
+
+def _article(ref: str) -> str:
+    return ref.split(" al. ")[0]
+
+
+def _joined(first: str, second: str) -> str:
+    """« art. 5 al. 1 » + « art. 5 al. 2 » → « art. 5 al. 1-2 »."""
+    if first == second or " al. " not in second:
+        return first
+    start = first.split(" al. ")[-1].split("-")[0]
+    return f"{_article(first)} al. {start}-{second.split(' al. ')[-1]}"
+
+
+def section_of(sentence: str) -> str:
+    """The one heading a rule goes under: the first that fits, in the order a reader asks."""
+    if find_amounts(sentence):
+        return "amounts"
+    if DEADLINE_CUES.search(sentence) or RELATIVE_DEADLINE.search(sentence) or _has_period(sentence):
+        return "deadlines"
+    if HOW_CUES.search(sentence):
+        return "how_to"
+    if WHO_CUES.search(sentence):
+        return "who"
+    return "other"
+
+
 def read_facts(text: str) -> FactSheet:
-    """The deterministic sheet: the regulation's own sentences, sorted into the sheet's sections."""
+    """The deterministic sheet: the regulation's own sentences, each filed once under its heading."""
     title, articles = read_regulation(text)
     sheet = FactSheet(title=title, articles=articles)
     sheet.what = [Statement(f"{a.title}", f"art. {a.number}") for a in articles if a.title]
     contacts: dict[str, str] = {}
-    for sentence, ref in sentences(articles):
-        if find_amounts(sentence):
-            sheet.amounts.append(Statement(sentence, ref))
-        if DEADLINE_CUES.search(sentence) or RELATIVE_DEADLINE.search(sentence) or _has_period(sentence):
-            sheet.deadlines.append(Statement(sentence, ref))
-        if WHO_CUES.search(sentence):
-            sheet.who.append(Statement(sentence, ref))
-        if HOW_CUES.search(sentence):
-            sheet.how_to.append(Statement(sentence, ref))
+    seen: set[str] = set()
+    for sentence, ref in statements(articles):
+        if sentence.lower() in seen:
+            continue
+        seen.add(sentence.lower())
+        getattr(sheet, section_of(sentence)).append(Statement(sentence, ref))
         for m in CONTACT.finditer(sentence):
             contacts.setdefault(m.group(0)[0].upper() + m.group(0)[1:], ref)
     sheet.contact = [Statement(name, ref) for name, ref in contacts.items()]
@@ -115,9 +158,12 @@ SECTIONS = (("what", "De quoi s'agit-il ?"), ("who", "Qui est concerné ?"), ("a
             ("deadlines", "Quels délais ?"), ("how_to", "Que faire ?"), ("contact", "Contact"))
 
 
+TEXT_SECTIONS = SECTIONS[:-1] + (("other", "Autres règles"), SECTIONS[-1])  # contact last
+
+
 def sheet_text(sheet: FactSheet) -> str:
     lines = [f"FICHE EXPLICATIVE – {sheet.title}", ""]
-    for key, heading in SECTIONS:
+    for key, heading in TEXT_SECTIONS:
         statements = getattr(sheet, key)
         if statements:
             lines.append(heading)

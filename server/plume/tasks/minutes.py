@@ -12,7 +12,6 @@ import re
 from datetime import date
 
 import msgspec
-from babel.dates import format_date
 
 from plume.inference.base import Inference, Message
 from plume.tasks.common import complete_structured, fence
@@ -81,6 +80,46 @@ ORDINAL_POINT = re.compile(r"\b(?P<ord>premier|deuxième|second|troisième|quatr
                            r"huitième|neuvième|dixième|dernier)\s+point\b[\s,:]*(?P<title>[^.?!]*)", re.I)
 ORDINALS = {"premier": 1, "deuxième": 2, "second": 2, "troisième": 3, "quatrième": 4, "cinquième": 5, "sixième": 6,
             "septième": 7, "huitième": 8, "neuvième": 9, "dixième": 10}
+
+
+# Fillers of speech that have no place in minutes (« euh », « hein »).
+FILLER = re.compile(r"(?:(?<=,)\s*(?:euh|heu|hum|bah|ben|hein)\s*,|\b(?:euh|heu|hum|bah|hein)\b\s*,?)\s*", re.I)
+ROLE_ONLY = re.compile(r"^(?:(?:le|la|M\.|Mme)\s+)?(?:président|présidente|vice-président|vice-présidente|"
+                       r"secrétaire)$", re.I)
+VOTED_SUBJECT = re.compile(r"\b(?:le|la|les|l['’])\s*(?P<what>[\w'’-]+(?:\s+[\w'’-]+){0,3}?)\s+(?:est|sont)\s+"
+                           r"(?:accepté|acceptée|acceptés|acceptées|adopté|adoptée|adoptés|adoptées|refusé|refusée|"
+                           r"refusés|refusées|rejeté|rejetée|rejetés|rejetées)\b", re.I)
+FEMININE = {"motion", "proposition", "résolution", "demande", "modification", "initiative", "pétition",
+            "interpellation", "question", "naturalisation", "convention", "révision", "dépense", "vente",
+            "candidature", "nomination", "élection", "subvention", "taxe", "réponse"}
+
+
+def without_fillers(text: str) -> str:
+    return re.sub(r"\s{2,}", " ", FILLER.sub(" ", text)).strip()
+
+
+def agreed(result: str, subject: str | None) -> str:
+    """« accepté » agreed with what was voted: « Motion … » → « acceptée », « Comptes 2025 » → « acceptés »."""
+    feminine, plural = _gender_number(subject or "")
+    return result + ("e" if feminine else "") + ("s" if plural else "")
+
+
+def _gender_number(subject: str) -> tuple[bool, bool]:
+    words = re.findall(r"[^\W\d_][\w'’-]*", subject)
+    if not words:
+        return False, False
+    if words[0].lower() in {"pv", "procès-verbal"}:
+        return False, False
+    from plume.language.nlp import french
+
+    noun = next((t for t in french()(subject) if t.pos_ in {"NOUN", "PROPN"}), None)
+    first = words[0].lower()
+    feminine = first in FEMININE or first.rstrip("s") in FEMININE
+    plural = first.endswith(("s", "x")) and first.rstrip("sx") != first and first not in {"procès", "cas"}
+    if noun is not None and noun.text.lower() == first:
+        feminine = feminine or "Fem" in noun.morph.get("Gender")
+        plural = "Plur" in noun.morph.get("Number") if noun.morph.get("Number") else plural
+    return feminine, plural
 
 
 def _count(pattern: re.Pattern, text: str) -> int | None:
@@ -172,7 +211,7 @@ def read_notes(text: str, reference: date | None = None) -> Minutes:
                 current.vote = read_vote(note)
                 current.decision = note.split(":", 1)[-1].strip()
             else:
-                current.notes.append(note)
+                current.notes.append(without_fillers(note))
         _tail(line, minutes, reference)
     return minutes
 
@@ -196,8 +235,8 @@ def read_transcript(lines: list[str]) -> Minutes:
         who, said = m["who"].strip(), m["text"].strip()
         if who not in minutes.speakers:
             minutes.speakers.append(who)
-        if re.match(r"président", who, re.I) and minutes.chair is None:
-            minutes.chair = who
+        if re.match(r"président", who, re.I) and minutes.chair is None and not ROLE_ONLY.match(who):
+            minutes.chair = who  # a name; « Présidente » alone says nothing the heading does not
         if minutes.start_time is None and (t := spoken_time(said) or _first_time(said)):
             minutes.start_time = t
         if point := ORDINAL_POINT.search(said):
@@ -214,8 +253,11 @@ def read_transcript(lines: list[str]) -> Minutes:
         vote = read_vote(said) if re.search(r"vote|unanimit|oui\s*:|accept|adopt|refus", said, re.I) else None
         if vote:
             current.vote, current.decision = vote, said
+            if (subject := VOTED_SUBJECT.search(said)) and re.fullmatch(r"Point \d+", current.title):
+                what = subject["what"]  # « Le crédit est accepté » says what the point was about
+                current.title = what[:1].upper() + what[1:]
         else:
-            current.notes.append(f"{who} : {said}")
+            current.notes.append(f"{who} : {without_fillers(said)}")
         if m2 := CLOSING.search(said):
             times = find_times(m2["t"])
             minutes.closing_time = times[0].value if times else None
@@ -232,7 +274,9 @@ def _long_date(iso: str | None) -> str | None:
     if not iso:
         return None
     try:
-        return format_date(date.fromisoformat(iso), "d MMMM y", locale="fr_CH")
+        from plume.documents.formatting import format_date_long
+
+        return format_date_long(date.fromisoformat(iso))  # « 1er décembre 2026 »
     except ValueError:
         return iso
 
@@ -241,15 +285,17 @@ def _hour(t: str | None) -> str | None:
     return t.replace(":", " h ") if t else None
 
 
-def vote_sentence(vote: Vote) -> str:
+def vote_sentence(vote: Vote, subject: str | None = None) -> str:
+    """« Acceptée par 29 oui, 6 non, 2 abstentions. », the participle agreed with `subject` (the item's title)."""
     if vote.unanimous and vote.yes is None:
-        return f"{(vote.result or 'accepté').capitalize()} à l'unanimité."
+        return f"{agreed(vote.result or 'accepté', subject).capitalize()} à l'unanimité."
     parts = [f"{vote.yes} oui" if vote.yes is not None else None,
              f"{vote.no} non" if vote.no is not None else None,
              f"{vote.abstentions} abstention{'s' if (vote.abstentions or 0) > 1 else ''}"
              if vote.abstentions is not None else None]
     counted = ", ".join(p for p in parts if p)
-    return f"{(vote.result or 'résultat').capitalize()} par {counted}."
+    result = agreed(vote.result, subject) if vote.result else "résultat"
+    return f"{result.capitalize()} par {counted}."
 
 
 def _next_meeting(minutes: Minutes) -> str:
@@ -283,7 +329,7 @@ def minutes_text(minutes: Minutes) -> str:
         else:
             lines += [f"   – {note}" for note in item.notes]
         if item.vote:
-            lines.append(f"   Décision : {vote_sentence(item.vote)}")
+            lines.append(f"   Décision : {vote_sentence(item.vote, item.title)}")
         elif item.decision:
             lines.append(f"   Suite donnée : {item.decision}")
         lines.append("")
@@ -308,7 +354,7 @@ def template_values(minutes: Minutes) -> dict:
         "excuses": minutes.excused,
         "points": [{"numero": str(i.number), "titre": i.title,
                     "discussion": i.discussion or "\n".join(f"– {n}" for n in i.notes),
-                    "decision": vote_sentence(i.vote) if i.vote else (i.decision or "")} for i in minutes.items],
+                    "decision": vote_sentence(i.vote, i.title) if i.vote else (i.decision or "")} for i in minutes.items],
         "heure_fin": _hour(minutes.closing_time) or "",
         "prochaine_seance": _next_meeting(minutes),
     }

@@ -12,7 +12,7 @@ import msgspec
 from plume.inference.base import Inference, Message
 from plume.language import facts
 from plume.language.lexicon import Lexicon
-from plume.language.plain_rules import LONG_SENTENCE, Diagnostic, Substitution, diagnose, substitute
+from plume.language.plain_rules import LONG_SENTENCE, Diagnostic, Substitution, diagnose, simplify
 from plume.language.readability import Readability, measure
 from plume.tasks.common import fence
 from plume.tasks.freetext import final_text, generate_checked
@@ -41,15 +41,22 @@ class PlainResult(msgspec.Struct, kw_only=True):
     substitutions: list[Substitution]
     missing: list[Missing]
     warnings: list[str] = msgspec.field(default_factory=list)
+    # Rules only: did the text change, and what was checked on the text returned (facts kept,
+    # readability not lower, no new grammar error). Empty for a model's rewrite (see `missing`).
+    changed: bool = False
+    checks: dict[str, bool] = msgspec.field(default_factory=dict)
 
 
 def with_rules(text: str, level: str, lexicon: Lexicon) -> PlainResult:
-    """Diagnostics and safe substitutions: what the secretary gets with no model. Blocking (spaCy)."""
-    simpler, substitutions = substitute(text, lexicon)
+    """Diagnostics, safe substitutions and splits, checked against the input: what the secretary gets
+    with no model. Where nothing safe can be done, the text comes back unchanged with a warning that
+    says so, and the diagnostics. Blocking (spaCy)."""
+    done = simplify(text, level, lexicon)
     return PlainResult(
-        text=simpler, level=level, engine="rules",
-        before=measure(text), after=measure(simpler),
-        diagnostics=diagnose(text, level, lexicon), substitutions=substitutions, missing=[],
+        text=done.text, level=level, engine="rules",
+        before=measure(text), after=measure(done.text),
+        diagnostics=diagnose(text, level, lexicon), substitutions=done.changes, missing=[],
+        warnings=done.warnings, changed=done.text != text, checks=done.checks,
     )
 
 
