@@ -404,7 +404,7 @@ def test_errors_leave_the_document_unchanged_and_say_why(run, case):
         expected = "ne répond pas"
     else:
         answer = run({"paragraphs": paragraphs, "select": 0, "dispatch": "vnd.plume:translate?target=de&source=fr"})
-        expected = "pas disponible"
+        expected = "Plume ne peut pas traduire du français vers l'allemand"  # the server's sentence for a clerk
     assert answer["state"] == "FAILURE", answer
     assert expected in answer["result"]["message"]
     assert "plume models" not in answer["result"]["message"]  # never a shell command for a clerk
@@ -712,3 +712,13 @@ def test_letter_form_shows_help_swiss_dates_list_format_and_names_the_clerks_typ
     columns = " ; ".join(c["label"].lower() for c in table["columns"])
     shown = run({"template_form": {"pythonpath": pythonpath, "template": parking}})
     assert shown["help"][table["name"]].endswith(f"Une ligne par entrée, sous la forme « {columns} ».")
+
+
+def test_no_acknowledgement_for_a_phishing_message_and_the_clerk_is_told_why(run, samples):
+    lines = (samples / "emails" / "06-phishing.eml").read_text(encoding="utf-8").replace("\r\n", "\n").rstrip("\n")
+    paragraphs = [[{"text": line}] for line in lines.split("\n")]
+    answer = run({"paragraphs": paragraphs, "select": "all", "dispatch": "vnd.plume:acknowledge?insert=true"})
+    assert answer["state"] == "FAILURE", answer
+    assert answer["result"]["message"].startswith("Ce message ressemble à une tentative d'hameçonnage")
+    assert "signalé une erreur" not in answer["result"]["message"]
+    assert answer["after"] == answer["before"] and answer["undo_titles"] == []
