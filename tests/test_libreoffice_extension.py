@@ -241,10 +241,12 @@ def test_template_is_inserted_at_the_cursor_with_the_field_values(run, plume):
     values = {f["name"]: f["example"] for f in template["fields"] if f.get("example") not in (None, "", [])}
     shown = [v for f, v in ((f, values.get(f["name"])) for f in template["fields"])
              if f["type"] == "text" and isinstance(v, str) and len(v) > 3]
+    _, letters = usage_counts(plume, "render")
     answer = run({"paragraphs": [[{"text": "Début du dossier."}]], "select": "end",
                   "dispatch": "vnd.plume:template?id=attestation-domicile&mode=insert",
                   "args": {"Values": json.dumps(values)}, "undo": True})
     assert answer["state"] == "SUCCESS", answer
+    assert wait_for_count(plume, "render", letters + 1)[1] == letters + 1  # the letter is used: counted
     assert answer["text"].startswith("Début du dossier.")
     assert shown and all(value in answer["text"] for value in shown)
     assert "{{" not in answer["text"]
