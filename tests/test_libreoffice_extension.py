@@ -553,7 +553,7 @@ def test_sidebar_offers_the_working_target_languages_by_name(run):
     assert panel["texts"]["Target"] == "espagnol"  # the first that works
     assert panel["items"]["Level"] == ["B1 (simple)", "A2 (très simple)"]  # the level and what it means
     assert all(panel["enabled"][b] for b in ("Plain", "Translate", "Summarize", "Minutes", "Factsheet", "Acknowledge"))
-    assert panel["labels"].get("Notice", "") == ""
+    assert panel["texts"]["Notice"] == ""
     assert not any(panel["enabled"][b] for b in ("Replace", "Insert", "Discard"))  # nothing to insert yet
 
 
@@ -571,10 +571,11 @@ def test_an_action_without_engine_is_greyed_out_with_one_plain_sentence(office, 
     assert panel["enabled"]["Translate"] is False and panel["enabled"]["Target"] is False
     assert panel["items"]["Target"] == []
     assert panel["enabled"]["Plain"] is True and panel["enabled"]["Summarize"] is True
-    notice = panel["labels"]["Notice"]
+    notice = panel["texts"]["Notice"]
+    assert panel["scrolls"]["Notice"]  # several reasons wrap and scroll
     assert notice.startswith("Traduire : ") and "traduction n'est pas disponible" in notice
     assert "plume" not in notice.lower().replace("serveur plume", "") and "models" not in notice
-    assert german["labels"]["Notice"].startswith("Übersetzen: ") and "Übersetzung" in german["labels"]["Notice"]
+    assert german["texts"]["Notice"].startswith("Übersetzen: ") and "Übersetzung" in german["texts"]["Notice"]
 
 
 def test_plain_language_is_previewed_with_scores_in_words_and_nothing_changes(run, plume):
