@@ -1,7 +1,8 @@
 """Screenshots of both sidebars' main screens, for docs/screenshots/ (run from the repo root).
 
     .venv/bin/python tools/sidebar_screenshots.py word SUFFIX     # the Word pane at 340 px (Chromium)
-    .venv/bin/python tools/sidebar_screenshots.py libreoffice SUFFIX   # Writer + the Plume deck under Xvfb
+    .venv/bin/python tools/sidebar_screenshots.py libreoffice SUFFIX [REV]  # the Plume panels, painted by LibreOffice
+                                                  # (REV: build the .oxt from that git revision's sources)
 
 Both run against a real Plume server with no model (the state of a fresh install), the Word pane
 with the test stand-in for Office.js (tests/word/office-standin.js), LibreOffice with the .oxt
@@ -10,13 +11,12 @@ installed in a throw-away profile. SUFFIX names the files (before / after).
 
 from __future__ import annotations
 
-import os
+import json
 import shutil
 import struct
 import subprocess
 import sys
 import tempfile
-import time
 import zlib
 from pathlib import Path
 
@@ -25,6 +25,14 @@ sys.path.insert(0, str(REPO))
 OUT = REPO / "docs" / "screenshots"
 JARGON = ("Nous accusons réception de votre requête et vous informons que, nonobstant les délais impartis, "
           "le dossier sera traité ultérieurement par le service compétent.")
+
+
+def choose(pane, task: str) -> None:
+    """A task: a tab before issue 11, the task menu after."""
+    if pane.page.locator(f"#tab-{task}").count():
+        pane.page.click(f"#tab-{task}")
+    else:
+        pane.page.select_option("#task", task)
 
 
 def word(suffix: str) -> None:
@@ -43,17 +51,11 @@ def word(suffix: str) -> None:
             pane.page.screenshot(path=str(OUT / f"word-templates-{suffix}.png"), full_page=True)
             pane.set_document([JARGON])
             pane.select(0)
-            if pane.page.locator("#tab-clair").count():
-                pane.tab("clair")
-            else:
-                pane.page.select_option("#task", "plain")
+            choose(pane, "clair")
             pane.page.click("#plain-run")
             pane.wait_idle()
             pane.page.screenshot(path=str(OUT / f"word-plain-{suffix}.png"), full_page=True)
-            if pane.page.locator("#tab-traduire").count():
-                pane.tab("traduire")
-            else:
-                pane.page.select_option("#task", "translate")
+            choose(pane, "traduire")
             pane.page.screenshot(path=str(OUT / f"word-translate-{suffix}.png"), full_page=True)
             browser.close()
     finally:
@@ -61,26 +63,11 @@ def word(suffix: str) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-# -- LibreOffice under Xvfb ----------------------------------------------------------------------------
+# -- LibreOffice panels ----------------------------------------------------------------------------
 
 
-def xwd_to_png(xwd: bytes) -> bytes:
-    """Xvfb's framebuffer file (XWD, 24/32-bit TrueColor, as Xvfb writes it) -> PNG, standard library only."""
-    header = struct.unpack(">25I", xwd[:100])
-    header_size, width, height = header[0], header[4], header[5]
-    bits_per_pixel, bytes_per_line, ncolors = header[11], header[12], header[19]
-    byte_order = header[7]
-    pixels = xwd[header_size + ncolors * 12:]
-    step = bits_per_pixel // 8
-    rows = []
-    for y in range(height):
-        line = pixels[y * bytes_per_line:y * bytes_per_line + width * step]
-        out = bytearray(b"\x00")
-        for x in range(0, width * step, step):
-            b, g, r = (line[x], line[x + 1], line[x + 2]) if byte_order == 0 else (line[x + 3], line[x + 2], line[x + 1])
-            out += bytes((r, g, b))
-        rows.append(bytes(out))
-
+def _png(width: int, height: int, rows: list) -> bytes:
+    """RGB rows (each prefixed by filter byte 0) -> PNG bytes."""
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
@@ -88,49 +75,63 @@ def xwd_to_png(xwd: bytes) -> bytes:
             + chunk(b"IDAT", zlib.compress(b"".join(rows), 6)) + chunk(b"IEND", b""))
 
 
-def libreoffice(suffix: str) -> None:
-    from tests.conftest import free_port, plume_cli, start_modelless
-    from tests.libreoffice.office import install_extension
+def bmp_to_png(bmp: bytes) -> bytes:
+    """An uncompressed 24-bit BMP (what LibreOffice's XBitmap.getDIB gives) -> PNG, standard library only."""
+    offset = struct.unpack("<I", bmp[10:14])[0]
+    width, height = struct.unpack("<ii", bmp[18:26])
+    bits = struct.unpack("<H", bmp[28:30])[0]
+    step = bits // 8
+    stride = (width * step + 3) // 4 * 4
+    rows = []
+    for y in range(abs(height)):
+        source = y if height < 0 else abs(height) - 1 - y  # BMP rows go bottom-up
+        line = bmp[offset + source * stride: offset + source * stride + width * step]
+        out = bytearray(b"\x00")
+        for x in range(0, width * step, step):
+            out += bytes((line[x + 2], line[x + 1], line[x]))
+        rows.append(bytes(out))
+    return _png(width, abs(height), rows)
+
+
+def libreoffice(suffix: str, revision: str = "") -> None:
+    """The panels as LibreOffice paints them (see tests/libreoffice/screens.py for how, and why no window)."""
+    from plume.cli.addin import build_oxt
+    from tests.conftest import free_port, start_modelless
+    from tests.libreoffice.office import Office, install_extension
 
     tmp = Path(tempfile.mkdtemp(prefix="plume-shots-"))
     tmp.chmod(0o755)
+    for folder in ("srv", "build", "shots"):
+        (tmp / folder).mkdir()
     server = start_modelless(tmp / "srv")
-    display = ":97"
-    fb = tmp / "fb"
-    fb.mkdir()
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-fbdir", str(fb), "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     office = None
     try:
-        oxt = tmp / "plume.oxt"
-        plume_cli("addin", "build-oxt", "--output", str(oxt))
+        oxt = tmp / "build" / "plume.oxt"
+        if revision:  # the extension as it was at that revision (for "before" pictures)
+            archive = subprocess.run(["git", "archive", revision, "extension-libreoffice"], cwd=REPO,
+                                     capture_output=True, check=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(tmp / "build")], input=archive, check=True)
+            build_oxt(oxt, source=tmp / "build" / "extension-libreoffice")
+        else:
+            build_oxt(oxt)
         install_extension(oxt, tmp / "profile")
-        port = free_port()
-        env = {**os.environ, "DISPLAY": display, "HOME": str(tmp / "profile"), "SAL_USE_VCLPLUGIN": "gen"}
-        office = subprocess.Popen(["soffice", "--norestore", "--nologo", "--nodefault",
-                                   f"-env:UserInstallation={(tmp / 'profile').as_uri()}",
-                                   f"--accept=socket,host=127.0.0.1,port={port};urp;"],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  start_new_session=True)
-        scenario = {"ServerURL": server.url, "Token": server.tokens["user"]}
-        driver = REPO / "tests" / "libreoffice" / "screens.py"
-        done = subprocess.run(["/usr/bin/python3", str(driver), str(port), str(tmp)],
-                              input=__import__("json").dumps({"settings": scenario, "text": JARGON}),
-                              capture_output=True, text=True, timeout=180, env=env)
-        print(done.stdout, done.stderr)
-        for name in sorted(p.name for p in tmp.glob("shot-*")):
-            step = name[len("shot-"):]
-            (OUT / f"libreoffice-{step}-{suffix}.png").write_bytes(xwd_to_png((tmp / name).read_bytes()))
+        office = Office.start(tmp / "profile", free_port(), tmp / "soffice.log")
+        (tmp / "shots").chmod(0o777)
+        scenario = {"settings": {"ServerURL": server.url, "Token": server.tokens["user"]}, "text": JARGON}
+        done = subprocess.run(["/usr/bin/python3", str(REPO / "tests" / "libreoffice" / "screens.py"),
+                               str(office.port), str(tmp / "shots")],
+                              input=json.dumps(scenario), capture_output=True, text=True, timeout=180)
+        print(done.stdout, done.stderr[-3000:])
+        for shot in sorted((tmp / "shots").glob("shot-*.bmp")):
+            name = shot.stem[len("shot-"):]
+            (OUT / f"libreoffice-{name}-{suffix}.png").write_bytes(bmp_to_png(shot.read_bytes()))
     finally:
         if office is not None:
-            os.killpg(office.pid, 15)
-            office.wait(20)
-        xvfb.terminate()
-        xvfb.wait(10)
+            office.stop()
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
-    {"word": word, "libreoffice": libreoffice}[sys.argv[1]](sys.argv[2])
+    {"word": word, "libreoffice": libreoffice}[sys.argv[1]](*sys.argv[2:])

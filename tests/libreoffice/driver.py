@@ -131,8 +131,8 @@ def make_panel(ctx, frame, name):
         wait_for(lambda: not cancel.getModel().Enabled)
     if window.getControl("Template") is not None:  # the template list arrives from the server
         status = window.getControl("Status").getModel()
-        wait_for(lambda: window.getControl("Template").getItemCount() > 0 or
-                 (status.Text and not status.Text.endswith("…")))
+        said = (lambda: status.Text) if hasattr(status, "Text") else (lambda: status.Label)  # a label before issue 11
+        wait_for(lambda: window.getControl("Template").getItemCount() > 0 or (said() and not said().endswith("…")))
     return panel, window
 
 
@@ -230,6 +230,45 @@ def options_page(ctx, desktop, typed: dict) -> dict:
         return {"shown": shown, "stored": {n: stored.getByName(n) for n in stored.getElementNames()}}
     finally:
         doc.close(True)
+
+
+def template_form(ctx, desktop, how: dict) -> dict:
+    """Build the letter form with the extension's own code (plume_lo.panels.TemplateForm), here, over
+    the UNO bridge: the dialog is made by this LibreOffice's toolkit. Then type values as the clerk
+    would and press « Insérer au curseur » (`typed`), or show values found in case notes (`extracted`).
+    Returns the form's labels, help lines, field texts and status."""
+    sys.path.insert(0, how["pythonpath"])
+    from plume_lo import panels as plume_panels
+
+    class Panel:  # what the form asks of its sidebar panel
+        language = how.get("language", "fr")
+
+        def document(self):
+            return None
+
+    form = plume_panels.TemplateForm(ctx, Panel(), how["template"])
+    dialog = form.dialog
+    if "extracted" in how:
+        form.mode = "extract"
+        form.finished(True, "", how["extracted"])
+    for name, value in how.get("typed", {}).items():
+        dialog.getControl(f"F_{name}").getModel().Text = value
+    if how.get("typed"):
+        form.render("insert")
+    out = {"labels": {}, "help": {}, "fields": {}}
+    models = dialog.getModel()
+    for name in models.getElementNames():
+        model = models.getByName(name)
+        kind, _, field = name.partition("_")
+        if kind == "L" and field:
+            out["labels"][field] = model.Label
+        elif kind == "H" and field:
+            out["help"][field] = model.Label
+        elif kind == "F" and field:
+            out["fields"][field] = model.Text
+    out["status"] = dialog.getControl("Status").getModel().Text
+    dialog.dispose()
+    return out
 
 
 def build_document(desktop, paragraphs):
@@ -346,6 +385,8 @@ def run(ctx, scenario: dict) -> dict:
     desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
     if scenario.get("panels"):
         return panels(ctx, desktop)
+    if "template_form" in scenario:
+        return template_form(ctx, desktop, scenario["template_form"])
     if "options_page" in scenario:
         return {"refused": refused, **options_page(ctx, desktop, scenario["options_page"])}
     if "file" in scenario:
