@@ -77,7 +77,9 @@ def run(office, plume):
     """Run a scenario with the extension pointed at the test server as a plain user."""
 
     def go(scenario: dict, **settings) -> dict:
-        values = {"ServerURL": plume.url, "Token": plume.tokens["user"], "Language": "fr", **settings}
+        # The tests of what a result does to the text replace it; those of the review mode ask for it.
+        values = {"ServerURL": plume.url, "Token": plume.tokens["user"], "Language": "fr", "ReviewMode": "replace",
+                  **settings}
         return office.run({"settings": values, **scenario})
 
     return go
@@ -132,6 +134,7 @@ def test_deck_panels_menu_options_page_and_settings_are_registered(office):
     assert not [u for u in registry["menu_urls"] if "translate" in u and "sidebar" not in u]
     assert "vnd.plume:options" in registry["menu_urls"]
     assert registry["settings"]["Language"] == "fr"
+    assert registry["settings"]["ReviewMode"] == "tracked"  # results go in as tracked changes unless IT says otherwise
     assert registry["extension_location"]
 
 
@@ -712,3 +715,99 @@ def test_letter_form_shows_help_swiss_dates_list_format_and_names_the_clerks_typ
     columns = " ; ".join(c["label"].lower() for c in table["columns"])
     shown = run({"template_form": {"pythonpath": pythonpath, "template": parking}})
     assert shown["help"][table["name"]].endswith(f"Une ligne par entrée, sous la forme « {columns} ».")
+
+
+# -- review mode: the document's own tracked changes, by « Plume » ------------------------------------------
+
+
+def test_plain_language_goes_in_as_tracked_changes_by_plume_that_accept_to_the_new_text(run):
+    paragraphs = [[{"text": "Objet : votre demande."}],
+                  [{"text": "Nous accusons réception de votre "}, {"text": "requête", "bold": True},
+                   {"text": " et vous informons que, nonobstant les délais impartis, le dossier sera traité "
+                            "ultérieurement par le "}, {"text": "service compétent", "italic": True}, {"text": "."}]]
+    replaced = run({"paragraphs": paragraphs, "select": 1, "dispatch": "vnd.plume:plain-language?level=B1"})
+    expected = "".join(r["text"] for r in replaced["after"][1])
+    answer = run({"paragraphs": paragraphs, "select": 1, "dispatch": "vnd.plume:plain-language?level=B1",
+                  "review": "accept", "undo": True, "user_name": "Sandra Vuille"}, ReviewMode="tracked")
+    assert answer["state"] == "SUCCESS", answer
+    assert "acceptez-les ou refusez-les un à un" in answer["result"]["message"]
+    kinds = {r["type"] for r in answer["redlines"]}
+    assert kinds == {"Insert", "Delete"}, answer["redlines"]
+    assert {r["author"] for r in answer["redlines"]} == {"Plume"}
+    assert answer["user_name"] == "Sandra Vuille"  # her own name is back for her own changes
+    assert answer["recording"] is False  # she was not recording: neither is the document now
+    assert answer["redlines_left"] == 0
+    accepted = answer["reviewed"]
+    assert "".join(r["text"] for r in accepted[1]) == expected != JARGON
+    assert accepted[0] == answer["before"][0]
+    # Words Plume kept were not touched: their formatting is as it was.
+    kept = [r for r in accepted[1] if r["italic"]]
+    assert kept and "".join(r["text"] for r in kept) in "service compétent"
+    assert len(answer["undo_titles"]) == 1 and answer["after_undo"] == answer["before"]
+
+
+def test_tracked_translation_rejected_gives_back_the_original_and_keeps_the_clerks_recording(run):
+    answer = run({"paragraphs": [bold_link_paragraph()], "select": 0, "recording": True,
+                  "dispatch": "vnd.plume:translate?target=es", "review": "reject"}, ReviewMode="tracked")
+    assert answer["state"] == "SUCCESS", answer
+    assert answer["redlines"] and {r["author"] for r in answer["redlines"]} == {"Plume"}
+    assert answer["recording"] is True  # she was recording her own changes: still so
+    assert merged(answer["reviewed"]) == merged(answer["before"])
+    accepted = run({"paragraphs": [bold_link_paragraph()], "select": 0,
+                    "dispatch": "vnd.plume:translate?target=es", "review": "accept"}, ReviewMode="tracked")
+    runs = accepted["reviewed"][0]
+    assert "consejo" in "".join(r["text"] for r in runs if r["bold"]), runs
+    linked = "".join(r["text"] for r in runs if r["link"] == LINK)
+    assert linked and "publica" not in linked  # the words inserted next to the link do not join it
+
+
+def merged(paragraphs: list[list[dict]]) -> list[list[dict]]:
+    """Runs as the clerk sees them: neighbours with the same format are one (a reviewed change may
+    leave Writer's portions split where nothing shows)."""
+    out = []
+    for runs in paragraphs:
+        joined: list[dict] = []
+        for run in runs:
+            if joined and {k: v for k, v in joined[-1].items() if k != "text"} == \
+                    {k: v for k, v in run.items() if k != "text"}:
+                joined[-1] = {**joined[-1], "text": joined[-1]["text"] + run["text"]}
+            else:
+                joined.append(dict(run))
+        out.append(joined)
+    return out
+
+
+def test_review_mode_after_keeps_the_text_and_adds_the_result_below(run):
+    answer = run({"paragraphs": [[{"text": JARGON}]], "select": 0, "dispatch": "vnd.plume:plain-language"},
+                 ReviewMode="after")
+    assert answer["state"] == "SUCCESS", answer
+    assert answer["after"][0] == answer["before"][0] and len(answer["after"]) == 2
+    assert answer["redlines"] == []
+    assert "nonobstant" not in "".join(r["text"] for r in answer["after"][1])
+
+
+def test_review_mode_locked_by_it_wins_over_the_dispatch_url(oxt, plume, tmp_path):
+    """IT locks ReviewMode with a finalized value in a configuration layer (docs/deploy-libreoffice.md)."""
+    reason = available()
+    if reason:
+        pytest.skip(reason)
+    locked = tmp_path / "locked.oxt"
+    plume_cli("addin", "build-oxt", "--output", str(locked), "--server-url", plume.url, "--review-mode", "tracked",
+              "--lock")
+    base = Path(tempfile.mkdtemp(prefix="plume-lo-"))
+    try:
+        install_extension(locked, base / "profile")
+        office = Office.start(base / "profile", free_port(), base / "soffice.log")
+        try:
+            answer = office.run({"settings": {"Token": plume.tokens["user"], "ReviewMode": "replace"},
+                                 "paragraphs": [[{"text": JARGON}]], "select": 0,
+                                 "dispatch": "vnd.plume:plain-language?review=replace"})
+            page = office.run({"options_page": {}})
+        finally:
+            office.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert "ReviewMode" in answer["refused_settings"]
+    assert answer["state"] == "SUCCESS", answer
+    assert answer["redlines"] and answer["result"]["review"] == "tracked"
+    assert page["shown"]["ReviewMode"] == {"selected": [0], "enabled": False}

@@ -218,6 +218,8 @@ def options_page(ctx, desktop, typed: dict) -> dict:
             return {name: {"text": window.getControl(name).getModel().Text,
                            "enabled": window.getControl(name).getModel().Enabled} for name in ("ServerURL", "Token")} | {
                 "Language": list(window.getControl("Language").getModel().SelectedItems),
+                "ReviewMode": {"selected": list(window.getControl("ReviewMode").getModel().SelectedItems),
+                               "enabled": window.getControl("ReviewMode").getModel().Enabled},
                 "LabelServerURL": window.getControl("LabelServerURL").getModel().Label,
                 "Status": window.getControl("Status").getModel().Label}
 
@@ -312,6 +314,21 @@ def read_runs(doc) -> list[list[dict]]:
     return out
 
 
+def redlines(doc) -> list[dict]:
+    """The document's tracked changes: type (Insert, Delete, Format…) and author."""
+    out = []
+    found = doc.getRedlines().createEnumeration()
+    while found.hasMoreElements():
+        redline = found.nextElement()
+        out.append({"type": redline.RedlineType, "author": redline.RedlineAuthor})
+    return out
+
+
+def user_name(ctx) -> str:
+    profile = config(ctx, "/org.openoffice.UserProfile/Data")
+    return " ".join(n for n in (profile.getByName("givenname"), profile.getByName("sn")) if n)
+
+
 def select(doc, how) -> None:
     controller = doc.getCurrentController()
     text = doc.getText()
@@ -382,6 +399,11 @@ def run(ctx, scenario: dict) -> dict:
     if scenario.get("registry"):
         return registry(ctx)
     refused = write_settings(ctx, scenario["settings"]) if "settings" in scenario else []
+    if "user_name" in scenario:  # the clerk's name in Tools > Options > User Data
+        profile = config(ctx, "/org.openoffice.UserProfile/Data", update=True)
+        profile.replaceByName("givenname", scenario["user_name"])
+        profile.replaceByName("sn", "")
+        profile.commitChanges()
     desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
     if scenario.get("panels"):
         return panels(ctx, desktop)
@@ -395,6 +417,8 @@ def run(ctx, scenario: dict) -> dict:
     else:
         doc = build_document(desktop, scenario.get("paragraphs", [[{"text": ""}]]))
     try:
+        if scenario.get("recording"):  # the clerk already records her own changes
+            doc.RecordChanges = True
         out = {"before": read_runs(doc), "refused_settings": refused}
         if "select" in scenario:
             select(doc, scenario["select"])
@@ -411,8 +435,19 @@ def run(ctx, scenario: dict) -> dict:
                            (prop("FilterName", filters[os.path.splitext(path)[1]]), prop("Overwrite", True)))
         out["text"] = doc.getText().getString()
         out["modified"] = doc.isModified()
+        out["redlines"] = redlines(doc)
+        out["user_name"] = user_name(ctx)
+        out["recording"] = bool(doc.RecordChanges)
         undo = doc.getUndoManager()
         out["undo_titles"] = list(undo.getAllUndoActionTitles())
+        if scenario.get("review"):  # the clerk accepts, or rejects, all the tracked changes
+            review = {"accept": ".uno:AcceptAllTrackedChanges", "reject": ".uno:RejectAllTrackedChanges"}
+            helper = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.DispatchHelper", ctx)
+            helper.executeDispatch(doc.getCurrentController().getFrame(), review[scenario["review"]], "", 0, ())
+            out["reviewed"] = read_runs(doc)
+            out["reviewed_text"] = doc.getText().getString()
+            out["redlines_left"] = len(redlines(doc))
+            undo.undo()  # back to the tracked changes, for the undo below
         if scenario.get("undo") and undo.isUndoPossible():
             undo.undo()
             out["after_undo"] = read_runs(doc)
