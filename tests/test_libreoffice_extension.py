@@ -811,3 +811,64 @@ def test_review_mode_locked_by_it_wins_over_the_dispatch_url(oxt, plume, tmp_pat
     assert answer["state"] == "SUCCESS", answer
     assert answer["redlines"] and answer["result"]["review"] == "tracked"
     assert page["shown"]["ReviewMode"] == {"selected": [0], "enabled": False}
+
+
+# -- « Corriger »: proofreading in the sidebar -------------------------------------------------------------
+
+ERRORS_PARAGRAPH = [{"text": "Les demandes sont traitées par les "}, {"text": "service communaux", "bold": True},
+                    {"text": ". Il a reçu votre lettre et il "}, {"text": "à répondu", "italic": True},
+                    {"text": ". Objet: votre demande."}]
+CORRECTED = "Les demandes sont traitées par les services communaux. Il a reçu votre lettre et il a répondu. " \
+            "Objet\u00a0: votre demande."
+
+
+def test_proofreading_lists_errors_selects_them_and_applies_suggestions_keeping_bold_and_italic(run):
+    answer = run({"paragraphs": [ERRORS_PARAGRAPH], "select": 0,
+                  "click": {"panel": "ReviewPanel",
+                            "clicks": ["Proofread", {"pick": {"Errors": 0}}, "Fix", "FixAll"]}, "undo": True})
+    checked, fixed_one, fixed_all = answer["states"]
+    errors = checked["items"]["Errors"]
+    assert len(errors) == 3, checked
+    assert errors[0].startswith("« service » : ") and any(e.startswith("« à » : ") for e in errors)
+    assert "Remarques : 3" in answer["statuses"][0]
+    assert checked["enabled"]["FixAll"]
+    picked = answer["picked"][0]
+    assert picked["selected"] == "service"  # the error chosen in the list is selected in the document
+    assert picked["items"]["Suggestions"] == ["services"] and picked["enabled"]["Fix"]
+    assert len(fixed_one["items"]["Errors"]) == 2 and answer["statuses"][1] == "Corrections appliquées : 1."
+    assert fixed_all["items"]["Errors"] == [] and answer["statuses"][2] == "Corrections appliquées : 2.", answer["statuses"]
+    runs = merged(answer["after"])[0]
+    assert "".join(r["text"] for r in runs) == CORRECTED
+    assert "".join(r["text"] for r in runs if r["bold"]) == "services communaux"
+    assert "".join(r["text"] for r in runs if r["italic"]) == "a répondu"
+    assert len(answer["undo_titles"]) == 2  # « Appliquer », then « Tout corriger » as one step
+    assert answer["undo_titles"][0] == "Plume : correction"
+
+
+def test_tout_corriger_goes_in_as_tracked_changes_by_plume(run):
+    answer = run({"paragraphs": [ERRORS_PARAGRAPH], "select": 0, "review": "accept", "undo": True,
+                  "click": {"panel": "ReviewPanel", "clicks": ["Proofread", "FixAll"]}}, ReviewMode="tracked")
+    assert answer["statuses"][1] == "Corrections appliquées : 3.", answer["statuses"]
+    assert answer["redlines"] and {r["author"] for r in answer["redlines"]} == {"Plume"}
+    assert {r["type"] for r in answer["redlines"]} == {"Insert", "Delete"}
+    runs = merged(answer["reviewed"])[0]
+    assert "".join(r["text"] for r in runs) == CORRECTED
+    assert "".join(r["text"] for r in runs if r["bold"]) == "services communaux"
+    assert "".join(r["text"] for r in runs if r["italic"]) == "a répondu"
+    assert len(answer["undo_titles"]) == 1 and merged(answer["after_undo"]) == merged(answer["before"])
+
+
+def test_proofreading_a_german_text_says_only_french_is_checked(run):
+    answer = run({"paragraphs": [[{"text": "Die Gemeinde hat den Antrag geprüft und wird bald antworten."}]],
+                  "select": 0, "click": {"panel": "ReviewPanel", "clicks": ["Proofread"]}}, Language="de")
+    assert "Seul le français est vérifié" in answer["statuses"][0], answer["statuses"]
+    assert answer["states"][0]["items"]["Errors"] == [] and not answer["states"][0]["enabled"]["FixAll"]
+    assert answer["after"] == answer["before"]
+
+
+def test_proofreading_fixes_apply_where_the_errors_are_after_the_clerk_moved_the_selection(run):
+    """The errors are found from where the checked text starts, not from the current selection."""
+    answer = run({"paragraphs": [ERRORS_PARAGRAPH, [{"text": "Autre paragraphe."}]], "select": 0,
+                  "click": {"panel": "ReviewPanel", "clicks": ["Proofread", {"select": 1}, "FixAll"]}})
+    assert answer["statuses"][-1].startswith("Corrections appliquées : 3.")  # the anchor follows the text
+    assert "".join(r["text"] for r in merged(answer["after"])[0]) == CORRECTED

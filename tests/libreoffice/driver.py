@@ -161,7 +161,7 @@ def panels(ctx, desktop) -> dict:
     doc, frame = ui_parent(desktop)
     try:
         out = {}
-        for name in ("TextPanel", "TemplatesPanel"):
+        for name in ("TextPanel", "TemplatesPanel", "ReviewPanel"):
             panel, window = make_panel(ctx, frame, name)
             out[name] = {**panel_state(window), "height": panel.getHeightForWidth(300).Preferred}
             if name == "TemplatesPanel":
@@ -183,7 +183,13 @@ def click_panel(ctx, doc, how: dict) -> dict:
     for name, item in how.get("choose", {}).items():
         window.getControl(name).selectItem(item, True)
     statuses, states = [], []
+    picked = []
     for button in how["clicks"]:
+        if isinstance(button, dict) and "pick" in button:  # the clerk chooses an item in a list
+            for name, index in button["pick"].items():
+                window.getControl(name).selectItemPos(index, True)
+            picked.append({"selected": selected_text(doc), **panel_state(window)})
+            continue
         if isinstance(button, dict):
             select(doc, button["select"])
             continue
@@ -198,7 +204,7 @@ def click_panel(ctx, doc, how: dict) -> dict:
         states.append(panel_state(window))
     result = window.getControl("Result").getModel().Text if window.getControl("Result") else None
     window.dispose()
-    return {"statuses": statuses, "states": states, "panel_result": result}
+    return {"statuses": statuses, "states": states, "panel_result": result, "picked": picked}
 
 
 def options_page(ctx, desktop, typed: dict) -> dict:
@@ -312,6 +318,11 @@ def read_runs(doc) -> list[list[dict]]:
                          "link": p.HyperLinkURL})
         out.append(runs)
     return out
+
+
+def selected_text(doc) -> str:
+    selection = doc.getCurrentController().getSelection()
+    return selection.getByIndex(0).getString() if selection is not None and selection.getCount() else ""
 
 
 def redlines(doc) -> list[dict]:

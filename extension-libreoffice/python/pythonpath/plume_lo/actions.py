@@ -394,20 +394,22 @@ class Proofread:
                 if cursor is None:
                     raise PlumeError("proof_changed")
                 writer.replace_range(cursor.getText(), cursor, suggestion)
-        for error, suggestion in fixes:
-            self._shift(error, len(suggestion) - (0 if mode == writer.TRACKED else error["end"] - error["start"]))
+        tracked = mode == writer.TRACKED  # the old characters stay in the text, struck through
+        self.errors = _after_fixes(self.errors, [(e, len(new) - (0 if tracked else e["end"] - e["start"]))
+                                                 for e, new in fixes])
         return len(fixes)
 
-    def _shift(self, fixed, delta: int) -> None:
-        """The fixed error leaves the list; those after it move by what the fix added."""
-        kept = []
-        for error in self.errors:
-            if error is fixed or error["start"] < fixed["end"] and error["end"] > fixed["start"]:
-                continue
-            if error["start"] >= fixed["end"]:
-                error = {**error, "start": error["start"] + delta, "end": error["end"] + delta}
-            kept.append(error)
-        self.errors = kept
+
+def _after_fixes(errors, fixed) -> list:
+    """The errors still to show once `fixed` (error, characters added) are in: the fixed ones and
+    those they overlapped leave the list; those after them move by what the fixes added."""
+    kept = []
+    for error in errors:
+        if any(error is done or error["start"] < done["end"] and error["end"] > done["start"] for done, _ in fixed):
+            continue
+        delta = sum(added for done, added in fixed if done["end"] <= error["start"])
+        kept.append({**error, "start": error["start"] + delta, "end": error["end"] + delta})
+    return kept
 
 
 def _valid_error(error, length: int) -> bool:

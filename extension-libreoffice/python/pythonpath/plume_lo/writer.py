@@ -102,9 +102,9 @@ def checked_range(doc):
     if ranges:
         selected = ranges[0]
         content = selected.getString()
-        anchor = selected.getText().createTextCursorByRange(selected.getStart())
-        if anchor.compareRegionStarts(selected.getStart(), selected.getEnd()) < 0:
-            anchor = selected.getText().createTextCursorByRange(selected.getEnd())  # selected backwards
+        text = selected.getText()
+        backwards = text.compareRegionStarts(selected.getStart(), selected.getEnd()) < 0
+        anchor = text.createTextCursorByRange(selected.getEnd() if backwards else selected.getStart())
     else:
         body = doc.getText()
         content, anchor = body.getString(), body.createTextCursorByRange(body.getStart())
@@ -220,11 +220,16 @@ def replace_paragraphs(doc, paragraphs: list[Paragraph], content: str, mode: str
 def replace_range(doc_text, cursor, new: str) -> None:
     """Replace the characters under `cursor`; the new ones keep the first replaced character's format.
 
-    Under record-changes this is an insertion after the old characters and their deletion."""
+    The new characters go in right after the old ones, so they take the old ones' format (Writer's
+    setString would give them the format of the character before); then the old ones are deleted
+    (under record-changes: struck through, and the offsets do not move)."""
+    length = len(cursor.getString())
+    start = doc_text.createTextCursorByRange(cursor.getStart())
     if new:
-        end = doc_text.createTextCursorByRange(cursor.getEnd())
-        doc_text.insertString(end, new, False)
-    cursor.setString("")
+        doc_text.insertString(doc_text.createTextCursorByRange(cursor.getEnd()), new, False)
+    old = doc_text.createTextCursorByRange(start.getStart())
+    old.goRight(length, True)
+    old.setString("")
 
 
 def _cursor_at(paragraph: Paragraph, offset: int):
