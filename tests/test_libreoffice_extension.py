@@ -169,6 +169,9 @@ def test_sidebar_panels_build_in_german_and_list_the_templates(run, plume):
     assert text_panel["labels"]["Plain"] == "Einfache Sprache"
     assert text_panel["items"]["Target"] == ["Spanisch", "Französisch"]
     assert text_panel["height"] > 100
+    review_panel = answer["ReviewPanel"]
+    assert review_panel["labels"]["Proofread"] == "Korrigieren" and review_panel["labels"]["FixAll"] == "Alles korrigieren"
+    assert review_panel["items"]["Actions"] == ["Um die Hälfte kürzen", "Wärmerer Ton", "Grussformel"]
     with plume.client("user") as http:
         titles = [t["title"] for t in http.get("/v1/templates").json()]
     assert templates_panel["templates"] == titles, templates_panel
@@ -872,3 +875,46 @@ def test_proofreading_fixes_apply_where_the_errors_are_after_the_clerk_moved_the
                   "click": {"panel": "ReviewPanel", "clicks": ["Proofread", {"select": 1}, "FixAll"]}})
     assert answer["statuses"][-1].startswith("Corrections appliquées : 3.")  # the anchor follows the text
     assert "".join(r["text"] for r in merged(answer["after"])[0]) == CORRECTED
+
+
+# -- the commune's own actions -------------------------------------------------------------------------------
+
+
+def test_commune_actions_are_greyed_with_the_reason_and_a_new_one_appears_on_refresh(run, plume):
+    new = {"title": "Résumé pour le Conseil", "title_de": "Zusammenfassung für den Rat",
+           "instruction": "Résume ce texte pour le Conseil général, en {{ langue }}."}
+    admin_put = {"request": {"method": "PUT", "url": f"{plume.url}/v1/actions/resume-conseil", "json": new,
+                             "token": plume.tokens["admin"]}}
+    try:
+        answer = run({"paragraphs": [[{"text": JARGON}]], "select": 0,
+                      "click": {"panel": "ReviewPanel",
+                                "clicks": [{"pick": {"Actions": 0}}, admin_put, "RefreshActions",
+                                           {"pick": {"Actions": 0}}]}})
+    finally:
+        with plume.client("admin") as http:
+            http.delete("/v1/actions/resume-conseil")
+    first = answer["picked"][0]
+    assert first["items"]["Actions"] == ["Raccourcir de moitié", "Ton plus chaleureux", "Formule de politesse"]
+    assert not first["enabled"]["RunAction"]  # no model on this server: greyed out, with the server's sentence
+    assert "modèle de langue" in first["labels"]["Notice"]
+    assert answer["statuses"] == ["Actions de la commune : 4."]
+    assert "Résumé pour le Conseil" in answer["picked"][1]["items"]["Actions"]  # no restart needed
+    assert answer["after"] == answer["before"]
+
+
+def test_commune_action_runs_through_the_review_path_as_tracked_changes(run, tmp_path):
+    from tests.fake_upstream import scripted_server
+
+    shorter = "Nous avons reçu votre requête. Le service compétent la traitera plus tard."
+    with scripted_server(tmp_path, lambda messages: shorter, ["chat"]) as (server, _fake):
+        answer = run({"paragraphs": [[{"text": "Objet : votre demande."}], [{"text": JARGON}]], "select": 1,
+                      "click": {"panel": "ReviewPanel", "clicks": [{"pick": {"Actions": 0}}, "RunAction"]},
+                      "review": "accept", "undo": True},
+                     ServerURL=server.url, Token=server.tokens["user"], ReviewMode="tracked")
+    assert answer["picked"][0]["enabled"]["RunAction"], answer["picked"][0]
+    assert "acceptez-les ou refusez-les un à un" in answer["statuses"][0], answer["statuses"]
+    assert {r["author"] for r in answer["redlines"]} == {"Plume"}
+    assert "".join(r["text"] for r in answer["reviewed"][1]) == shorter
+    assert answer["reviewed"][0] == answer["before"][0]
+    assert len(answer["undo_titles"]) == 1 and answer["undo_titles"][0] == "Plume : action de la commune"
+    assert merged(answer["after_undo"]) == merged(answer["before"])
