@@ -410,7 +410,7 @@ def test_errors_leave_the_document_unchanged_and_say_why(run, case):
         expected = "ne répond pas"
     else:
         answer = run({"paragraphs": paragraphs, "select": 0, "dispatch": "vnd.plume:translate?target=de&source=fr"})
-        expected = "pas disponible"
+        expected = "Plume ne peut pas traduire du français vers l'allemand"  # the server's sentence for a clerk
     assert answer["state"] == "FAILURE", answer
     assert expected in answer["result"]["message"]
     assert "plume models" not in answer["result"]["message"]  # never a shell command for a clerk
@@ -555,7 +555,7 @@ def test_sidebar_offers_the_working_target_languages_by_name(run):
     panel = run({"panels": True})["TextPanel"]
     assert panel["items"]["Target"] == ["espagnol", "français"]  # Apertium: no German without a model
     assert panel["texts"]["Target"] == "espagnol"  # the first that works
-    assert panel["items"]["Level"] == ["B1", "A2"]
+    assert panel["items"]["Level"] == ["B1 (simple)", "A2 (très simple)"]  # the level and what it means
     assert all(panel["enabled"][b] for b in ("Plain", "Translate", "Summarize", "Minutes", "Factsheet", "Acknowledge"))
     assert panel["labels"].get("Notice", "") == ""
     assert not any(panel["enabled"][b] for b in ("Replace", "Insert", "Discard"))  # nothing to insert yet
@@ -718,6 +718,16 @@ def test_letter_form_shows_help_swiss_dates_list_format_and_names_the_clerks_typ
     columns = " ; ".join(c["label"].lower() for c in table["columns"])
     shown = run({"template_form": {"pythonpath": pythonpath, "template": parking}})
     assert shown["help"][table["name"]].endswith(f"Une ligne par entrée, sous la forme « {columns} ».")
+
+
+def test_no_acknowledgement_for_a_phishing_message_and_the_clerk_is_told_why(run, samples):
+    lines = (samples / "emails" / "06-phishing.eml").read_text(encoding="utf-8").replace("\r\n", "\n").rstrip("\n")
+    paragraphs = [[{"text": line}] for line in lines.split("\n")]
+    answer = run({"paragraphs": paragraphs, "select": "all", "dispatch": "vnd.plume:acknowledge?insert=true"})
+    assert answer["state"] == "FAILURE", answer
+    assert answer["result"]["message"].startswith("Ce message ressemble à une tentative d'hameçonnage")
+    assert "signalé une erreur" not in answer["result"]["message"]
+    assert answer["after"] == answer["before"] and answer["undo_titles"] == []
 
 
 # -- review mode: the document's own tracked changes, by « Plume » ------------------------------------------

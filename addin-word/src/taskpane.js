@@ -47,13 +47,16 @@
       case "unreachable": return [t("error.unreachable", { url: state.settings.serverUrl })];
       case "unauthorized": return [t("error.unauthorized")];
       case "forbidden": return [t("error.forbidden")];
-      case "model": return [t("error.model")];  // never a shell command for a clerk: IT has the docs
+      // The server's sentence is written for the clerk (in French); never a shell command: IT has the docs.
+      case "model": return [state.settings.language !== "de" && error.detail ? error.detail : t("error.model")];
       case "busy": return [t("error.busy")];
       case "too-long": return [t("error.tooLong")];
       case "cancelled": return [t("error.cancelled")];
       case "word": return [t("error.word")];
       case "user": return [error.message];
-      case "server": return [t("error.server") + " " + (error.detail || error.status)];
+      case "server":  // a refusal the server explains (e.g. a message that looks like phishing): its words
+        if (error.status === 422 && error.detail && state.settings.language !== "de") return [error.detail];
+        return [t("error.server") + " " + (error.detail || error.status)];
       default:
         if (window.console) console.error(error);
         return [t("error.word")];
@@ -153,11 +156,14 @@
       fillLanguages($("translate-source"), sources, names, "", t("translate.detect"));
     }
     var levels = (caps["plain-language"] || {}).levels;
-    if (levels && levels.length) {
-      var level = $("plain-level");
-      level.innerHTML = "";
-      levels.forEach(function (l) { level.add(new Option(l, l)); });
-    }
+    if (levels && levels.length) fillLevels(levels);
+  }
+
+  /* « B1 (simple) », « A2 (très simple) »: the level and what it means. */
+  function fillLevels(levels) {
+    var level = $("plain-level");
+    level.innerHTML = "";
+    levels.forEach(function (l) { level.add(new Option(t("plain.level." + l) === "plain.level." + l ? l : t("plain.level." + l), l)); });
   }
 
   function fillLanguages(select, codes, names, chosen, firstLabel) {
@@ -535,20 +541,25 @@
       var ooxml = await window.PlumeWord.readSelectionOoxml();
       var pkg = window.PlumeOoxml.parsePackage(ooxml);
       if (!pkg.paragraphs.length) throw userError(t("error.emptySelection"));
-      var source = $("translate-source").value, target = $("translate-target").value, engine = "", ids = [];
+      var source = $("translate-source").value, target = $("translate-target").value, engine = "", ids = [], notes = [];
       for (var n = 0; n < pkg.paragraphs.length; n++) {
         progress("busy.translate", { n: n + 1, total: pkg.paragraphs.length });
         var body = { text: pkg.paragraphs[n].html, target: target, format: "html" };
         if (source) body.source = source;
         var result = await state.client.json("POST", "/v1/text/translate", body, signal);
         ids.push(state.client.lastRequestId);
+        (result.warnings || []).forEach(function (w) {
+          var note = typeof w === "string" ? w : (w.message || "");
+          if (note && notes.indexOf(note) === -1) notes.push(note);
+        });
         engine = result.engine || engine;
         window.PlumeOoxml.applyTranslation(pkg.paragraphs[n], result.text);
       }
       checkNotCancelled(signal);
       await window.PlumeWord.replaceSelectionOoxml(window.PlumeOoxml.serialize(pkg.doc));
       state.client.reportInserted(ids);
-      showMessage("ok", t("translate.done", { count: pkg.paragraphs.length, engine: engine || "?" }));
+      // Words the translator did not know stay as written: say which, so the clerk checks them.
+      showMessage("ok", [t("translate.done", { count: pkg.paragraphs.length })].concat(notes).join(" "));
     });
   }
 
@@ -590,9 +601,16 @@
       output.textContent = "";
       result.hidden = false;
       panel.removeAttribute("data-ready");
-      var final = await state.client.stream(panel.getAttribute("data-route"), body, signal, function (soFar) {
-        output.textContent = soFar;
-      });
+      var final;
+      try {
+        final = await state.client.stream(panel.getAttribute("data-route"), body, signal, function (soFar) {
+          output.textContent = soFar;
+        });
+      } catch (error) {  // nothing half-written or stale stays on offer after an error
+        output.textContent = "";
+        result.hidden = true;
+        throw error;
+      }
       output.textContent = final;
       panel.setAttribute("data-request-id", state.client.lastRequestId);
       panel.setAttribute("data-ready", "true");
@@ -656,6 +674,7 @@
     state.client = new window.PlumeApi.Client(function () { return state.settings; });
     Array.prototype.forEach.call(document.querySelectorAll(".text-task"), setUpTextTask);
     translatePage();
+    fillLevels(["B1", "A2"]);
     showSettings();
     $("task").addEventListener("change", function () { showTask($("task").value); });
     $("cancel").addEventListener("click", cancel);

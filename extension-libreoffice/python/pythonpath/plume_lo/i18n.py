@@ -21,6 +21,7 @@ STRINGS = {
                "Contactez le service informatique.",
         "server_error": "Le serveur Plume a signalé une erreur : {detail}",
         "invalid_values": "Vérifiez votre saisie. {detail}",
+        "refused": "{detail}",
         "bad_answer": "La réponse du serveur Plume est illisible.",
         "internal": "Plume a rencontré une erreur inattendue ; le document n'a pas été modifié.",
         "no_selection": "Sélectionnez d'abord le texte à traiter.",
@@ -114,6 +115,7 @@ STRINGS = {
         "connection_ok": "Connexion réussie ({count} modèles disponibles).",
         "lang_fr": "français", "lang_de": "allemand", "lang_it": "italien", "lang_en": "anglais",
         "lang_es": "espagnol", "lang_pt": "portugais", "lang_rm": "romanche",
+        "level_B1": "B1 (simple)", "level_A2": "A2 (très simple)",
     },
     "de": {
         "unreachable": "Der Plume-Server antwortet nicht ({url}). Prüfen Sie die Adresse unter Extras > Optionen > Plume "
@@ -132,6 +134,7 @@ STRINGS = {
                "Wenden Sie sich an die Informatik.",
         "server_error": "Der Plume-Server meldet einen Fehler: {detail}",
         "invalid_values": "Prüfen Sie Ihre Eingabe. {detail}",
+        "refused": "Plume hat die Aufgabe abgelehnt: {detail}",
         "bad_answer": "Die Antwort des Plume-Servers ist nicht lesbar.",
         "internal": "Plume ist auf einen unerwarteten Fehler gestossen; das Dokument wurde nicht verändert.",
         "no_selection": "Markieren Sie zuerst den Text.",
@@ -222,6 +225,7 @@ STRINGS = {
         "connection_ok": "Verbindung erfolgreich ({count} Vorlagen verfügbar).",
         "lang_fr": "Französisch", "lang_de": "Deutsch", "lang_it": "Italienisch", "lang_en": "Englisch",
         "lang_es": "Spanisch", "lang_pt": "Portugiesisch", "lang_rm": "Rätoromanisch",
+        "level_B1": "B1 (einfach)", "level_A2": "A2 (sehr einfach)",
     },
 }
 
