@@ -928,3 +928,17 @@ def test_commune_action_runs_through_the_review_path_as_tracked_changes(run, tmp
     assert answer["reviewed"][0] == answer["before"][0]
     assert len(answer["undo_titles"]) == 1 and answer["undo_titles"][0] == "Plume : action de la commune"
     assert merged(answer["after_undo"]) == merged(answer["before"])
+
+
+@given(st.text(alphabet="ab cdé.,\n", max_size=40), st.text(alphabet="ab cdé.,\n", max_size=40))
+def test_word_changes_applied_from_the_end_give_exactly_the_new_text(old, new):
+    """What tracked mode does to a paragraph: each change replaces old[i1:i2] by new[j1:j2]."""
+    out = old
+    for old_start, old_end, new_start, new_end in reversed(richtext.changes(old, new)):
+        out = out[:old_start] + new[new_start:new_end] + out[old_end:]
+    assert out == new
+
+
+def test_word_changes_leave_kept_words_alone():
+    old, new = "Nous accusons réception de votre requête.", "Nous avons bien reçu votre requête."
+    assert richtext.changes(old, new) == [(5, 26, 5, 20)]  # « accusons réception de » -> « avons bien reçu »
