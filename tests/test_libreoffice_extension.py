@@ -942,3 +942,11 @@ def test_word_changes_applied_from_the_end_give_exactly_the_new_text(old, new):
 def test_word_changes_leave_kept_words_alone():
     old, new = "Nous accusons réception de votre requête.", "Nous avons bien reçu votre requête."
     assert richtext.changes(old, new) == [(5, 26, 5, 20)]  # « accusons réception de » -> « avons bien reçu »
+
+
+def test_sidebar_replace_of_a_plain_language_preview_is_tracked_by_default_setting(run):
+    answer = run({"paragraphs": [[{"text": JARGON}]], "select": 0, "review": "accept",
+                  "click": {"panel": "TextPanel", "clicks": ["Plain", "Replace"]}}, ReviewMode="tracked")
+    assert "acceptez-les ou refusez-les un à un" in answer["statuses"][1], answer["statuses"]
+    assert answer["redlines"] and {r["author"] for r in answer["redlines"]} == {"Plume"}
+    assert "".join(r["text"] for r in answer["reviewed"][0]) == answer["states"][0]["texts"]["Result"]

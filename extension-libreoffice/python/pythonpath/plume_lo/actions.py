@@ -414,7 +414,8 @@ def _after_fixes(errors, fixed) -> list:
 
 def _valid_error(error, length: int) -> bool:
     try:
-        return 0 <= int(error["start"]) <= int(error["end"]) <= length and isinstance(error.get("suggestions", []), list)
+        return 0 <= int(error["start"]) <= int(error["end"]) <= length \
+            and isinstance(error.get("suggestions", []), list)
     except (KeyError, TypeError, ValueError):
         return False
 
