@@ -155,9 +155,11 @@ def test_letter_from_the_form_is_inserted_at_the_selection(word_server, open_pan
                 "adresse": "Grande-Rue 5", "npa_localite": "2400 Le Locle", "domicile_depuis": "2001-09-15",
                 "motif": "banque"})
     pane.screenshot("modeles-formulaire")
+    _, letters = usage_counts(word_server, "render")
     pane.page.click("#template-insert")
     kind, text = pane.message()
     pane.screenshot("modeles-insere")
+    assert wait_for_inserted(word_server, "render", letters + 1) == letters + 1  # the letter is used: counted
     assert kind == "ok" and "Attestation de domicile" in text
     document = pane.text()
     assert document.startswith("Texte avant.\n") and document.endswith("\nTexte après.")
