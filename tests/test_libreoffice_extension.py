@@ -909,7 +909,7 @@ def test_commune_actions_are_greyed_with_the_reason_and_a_new_one_appears_on_ref
     first = answer["picked"][0]
     assert first["items"]["Actions"] == ["Raccourcir de moitié", "Ton plus chaleureux", "Formule de politesse"]
     assert not first["enabled"]["RunAction"]  # no model on this server: greyed out, with the server's sentence
-    assert "modèle de langue" in first["labels"]["Notice"]
+    assert "modèle de langue" in first["texts"]["Notice"]
     assert answer["statuses"] == ["Actions de la commune : 4."]
     assert "Résumé pour le Conseil" in answer["picked"][1]["items"]["Actions"]  # no restart needed
     assert answer["after"] == answer["before"]

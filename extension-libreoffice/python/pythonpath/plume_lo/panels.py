@@ -709,7 +709,7 @@ class ReviewPanel(_Panel):
         if action and not available:
             reason = action.get("reason_de" if self.language == "de" else "reason") or \
                 i18n.text(self.language, "unavailable")
-        self.model("Notice").Label = reason
+        self.model("Notice").Text = reason  # wraps and scrolls: never cut off
 
     def run_action(self):
         action = self.chosen_action()
