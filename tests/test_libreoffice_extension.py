@@ -160,6 +160,8 @@ def test_options_page_shows_and_saves_the_configuration(run, plume):
     assert shown["Token"]["text"] == plume.tokens["user"]
     assert shown["Language"] == [0] and shown["LabelServerURL"] == "Adresse du serveur :"
     assert answer["stored"]["ServerURL"] == "https://plume.example.ch"
+    assert shown["ReviewMode"] == {"selected": [1], "enabled": True}  # « à la place du texte », as set
+    assert answer["stored"]["ReviewMode"] == "replace"  # OK keeps the choice
 
 
 def test_sidebar_panels_build_in_german_and_list_the_templates(run, plume):
