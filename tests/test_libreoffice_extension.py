@@ -77,7 +77,9 @@ def run(office, plume):
     """Run a scenario with the extension pointed at the test server as a plain user."""
 
     def go(scenario: dict, **settings) -> dict:
-        values = {"ServerURL": plume.url, "Token": plume.tokens["user"], "Language": "fr", **settings}
+        # The tests of what a result does to the text replace it; those of the review mode ask for it.
+        values = {"ServerURL": plume.url, "Token": plume.tokens["user"], "Language": "fr", "ReviewMode": "replace",
+                  **settings}
         return office.run({"settings": values, **scenario})
 
     return go
@@ -132,6 +134,7 @@ def test_deck_panels_menu_options_page_and_settings_are_registered(office):
     assert not [u for u in registry["menu_urls"] if "translate" in u and "sidebar" not in u]
     assert "vnd.plume:options" in registry["menu_urls"]
     assert registry["settings"]["Language"] == "fr"
+    assert registry["settings"]["ReviewMode"] == "tracked"  # results go in as tracked changes unless IT says otherwise
     assert registry["extension_location"]
 
 
@@ -157,6 +160,8 @@ def test_options_page_shows_and_saves_the_configuration(run, plume):
     assert shown["Token"]["text"] == plume.tokens["user"]
     assert shown["Language"] == [0] and shown["LabelServerURL"] == "Adresse du serveur :"
     assert answer["stored"]["ServerURL"] == "https://plume.example.ch"
+    assert shown["ReviewMode"] == {"selected": [1], "enabled": True}  # « à la place du texte », as set
+    assert answer["stored"]["ReviewMode"] == "replace"  # OK keeps the choice
 
 
 def test_sidebar_panels_build_in_german_and_list_the_templates(run, plume):
@@ -166,6 +171,9 @@ def test_sidebar_panels_build_in_german_and_list_the_templates(run, plume):
     assert text_panel["labels"]["Plain"] == "Einfache Sprache"
     assert text_panel["items"]["Target"] == ["Spanisch", "Französisch"]
     assert text_panel["height"] > 100
+    review_panel = answer["ReviewPanel"]
+    assert review_panel["labels"]["Proofread"] == "Korrigieren" and review_panel["labels"]["FixAll"] == "Alles korrigieren"
+    assert review_panel["items"]["Actions"] == ["Um die Hälfte kürzen", "Wärmerer Ton", "Grussformel"]
     with plume.client("user") as http:
         titles = [t["title"] for t in http.get("/v1/templates").json()]
     assert templates_panel["templates"] == titles, templates_panel
@@ -725,3 +733,225 @@ def test_no_acknowledgement_for_a_phishing_message_and_the_clerk_is_told_why(run
     assert answer["result"]["message"].startswith("Ce message ressemble à une tentative d'hameçonnage")
     assert "signalé une erreur" not in answer["result"]["message"]
     assert answer["after"] == answer["before"] and answer["undo_titles"] == []
+
+
+# -- review mode: the document's own tracked changes, by « Plume » ------------------------------------------
+
+
+def test_plain_language_goes_in_as_tracked_changes_by_plume_that_accept_to_the_new_text(run):
+    paragraphs = [[{"text": "Objet : votre demande."}],
+                  [{"text": "Nous accusons réception de votre "}, {"text": "requête", "bold": True},
+                   {"text": " et vous informons que, nonobstant les délais impartis, le dossier sera traité "
+                            "ultérieurement par le "}, {"text": "service compétent", "italic": True}, {"text": "."}]]
+    replaced = run({"paragraphs": paragraphs, "select": 1, "dispatch": "vnd.plume:plain-language?level=B1"})
+    expected = "".join(r["text"] for r in replaced["after"][1])
+    answer = run({"paragraphs": paragraphs, "select": 1, "dispatch": "vnd.plume:plain-language?level=B1",
+                  "review": "accept", "undo": True, "user_name": "Sandra Vuille"}, ReviewMode="tracked")
+    assert answer["state"] == "SUCCESS", answer
+    assert "acceptez-les ou refusez-les un à un" in answer["result"]["message"]
+    kinds = {r["type"] for r in answer["redlines"]}
+    assert kinds == {"Insert", "Delete"}, answer["redlines"]
+    assert {r["author"] for r in answer["redlines"]} == {"Plume"}
+    assert answer["user_name"] == "Sandra Vuille"  # her own name is back for her own changes
+    assert answer["recording"] is False  # she was not recording: neither is the document now
+    assert answer["redlines_left"] == 0
+    accepted = answer["reviewed"]
+    assert "".join(r["text"] for r in accepted[1]) == expected != JARGON
+    assert accepted[0] == answer["before"][0]
+    # Words Plume kept were not touched: their formatting is as it was.
+    kept = [r for r in accepted[1] if r["italic"]]
+    assert kept and "".join(r["text"] for r in kept) in "service compétent"
+    assert len(answer["undo_titles"]) == 1 and answer["after_undo"] == answer["before"]
+
+
+def test_tracked_translation_rejected_gives_back_the_original_and_keeps_the_clerks_recording(run):
+    answer = run({"paragraphs": [bold_link_paragraph()], "select": 0, "recording": True,
+                  "dispatch": "vnd.plume:translate?target=es", "review": "reject"}, ReviewMode="tracked")
+    assert answer["state"] == "SUCCESS", answer
+    assert answer["redlines"] and {r["author"] for r in answer["redlines"]} == {"Plume"}
+    assert answer["recording"] is True  # she was recording her own changes: still so
+    assert merged(answer["reviewed"]) == merged(answer["before"])
+    accepted = run({"paragraphs": [bold_link_paragraph()], "select": 0,
+                    "dispatch": "vnd.plume:translate?target=es", "review": "accept"}, ReviewMode="tracked")
+    runs = accepted["reviewed"][0]
+    assert "consejo" in "".join(r["text"] for r in runs if r["bold"]), runs
+    linked = "".join(r["text"] for r in runs if r["link"] == LINK)
+    assert linked and "publica" not in linked  # the words inserted next to the link do not join it
+
+
+def merged(paragraphs: list[list[dict]]) -> list[list[dict]]:
+    """Runs as the clerk sees them: neighbours with the same format are one (a reviewed change may
+    leave Writer's portions split where nothing shows)."""
+    out = []
+    for runs in paragraphs:
+        joined: list[dict] = []
+        for run in runs:
+            if joined and {k: v for k, v in joined[-1].items() if k != "text"} == \
+                    {k: v for k, v in run.items() if k != "text"}:
+                joined[-1] = {**joined[-1], "text": joined[-1]["text"] + run["text"]}
+            else:
+                joined.append(dict(run))
+        out.append(joined)
+    return out
+
+
+def test_review_mode_after_keeps_the_text_and_adds_the_result_below(run):
+    answer = run({"paragraphs": [[{"text": JARGON}]], "select": 0, "dispatch": "vnd.plume:plain-language"},
+                 ReviewMode="after")
+    assert answer["state"] == "SUCCESS", answer
+    assert answer["after"][0] == answer["before"][0] and len(answer["after"]) == 2
+    assert answer["redlines"] == []
+    assert "nonobstant" not in "".join(r["text"] for r in answer["after"][1])
+
+
+def test_review_mode_locked_by_it_wins_over_the_dispatch_url(oxt, plume, tmp_path):
+    """IT locks ReviewMode with a finalized value in a configuration layer (docs/deploy-libreoffice.md)."""
+    reason = available()
+    if reason:
+        pytest.skip(reason)
+    locked = tmp_path / "locked.oxt"
+    plume_cli("addin", "build-oxt", "--output", str(locked), "--server-url", plume.url, "--review-mode", "tracked",
+              "--lock")
+    base = Path(tempfile.mkdtemp(prefix="plume-lo-"))
+    try:
+        install_extension(locked, base / "profile")
+        office = Office.start(base / "profile", free_port(), base / "soffice.log")
+        try:
+            answer = office.run({"settings": {"Token": plume.tokens["user"], "ReviewMode": "replace"},
+                                 "paragraphs": [[{"text": JARGON}]], "select": 0,
+                                 "dispatch": "vnd.plume:plain-language?review=replace"})
+            page = office.run({"options_page": {}})
+        finally:
+            office.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert "ReviewMode" in answer["refused_settings"]
+    assert answer["state"] == "SUCCESS", answer
+    assert answer["redlines"] and answer["result"]["review"] == "tracked"
+    assert page["shown"]["ReviewMode"] == {"selected": [0], "enabled": False}
+
+
+# -- « Corriger »: proofreading in the sidebar -------------------------------------------------------------
+
+ERRORS_PARAGRAPH = [{"text": "Les demandes sont traitées par les "}, {"text": "service communaux", "bold": True},
+                    {"text": ". Il a reçu votre lettre et il "}, {"text": "à répondu", "italic": True},
+                    {"text": ". Objet: votre demande."}]
+CORRECTED = "Les demandes sont traitées par les services communaux. Il a reçu votre lettre et il a répondu. " \
+            "Objet\u00a0: votre demande."
+
+
+def test_proofreading_lists_errors_selects_them_and_applies_suggestions_keeping_bold_and_italic(run):
+    answer = run({"paragraphs": [ERRORS_PARAGRAPH], "select": 0,
+                  "click": {"panel": "ReviewPanel",
+                            "clicks": ["Proofread", {"pick": {"Errors": 0}}, "Fix", "FixAll"]}, "undo": True})
+    checked, fixed_one, fixed_all = answer["states"]
+    errors = checked["items"]["Errors"]
+    assert len(errors) == 3, checked
+    assert errors[0].startswith("« service » : ") and any(e.startswith("« à » : ") for e in errors)
+    assert "Remarques : 3" in answer["statuses"][0]
+    assert checked["enabled"]["FixAll"]
+    picked = answer["picked"][0]
+    assert picked["selected"] == "service"  # the error chosen in the list is selected in the document
+    assert picked["items"]["Suggestions"] == ["services"] and picked["enabled"]["Fix"]
+    assert len(fixed_one["items"]["Errors"]) == 2 and answer["statuses"][1] == "Corrections appliquées : 1."
+    assert fixed_all["items"]["Errors"] == [] and answer["statuses"][2] == "Corrections appliquées : 2.", answer["statuses"]
+    runs = merged(answer["after"])[0]
+    assert "".join(r["text"] for r in runs) == CORRECTED
+    assert "".join(r["text"] for r in runs if r["bold"]) == "services communaux"
+    assert "".join(r["text"] for r in runs if r["italic"]) == "a répondu"
+    assert len(answer["undo_titles"]) == 2  # « Appliquer », then « Tout corriger » as one step
+    assert answer["undo_titles"][0] == "Plume : correction"
+
+
+def test_tout_corriger_goes_in_as_tracked_changes_by_plume(run):
+    answer = run({"paragraphs": [ERRORS_PARAGRAPH], "select": 0, "review": "accept", "undo": True,
+                  "click": {"panel": "ReviewPanel", "clicks": ["Proofread", "FixAll"]}}, ReviewMode="tracked")
+    assert answer["statuses"][1] == "Corrections appliquées : 3.", answer["statuses"]
+    assert answer["redlines"] and {r["author"] for r in answer["redlines"]} == {"Plume"}
+    assert {r["type"] for r in answer["redlines"]} == {"Insert", "Delete"}
+    runs = merged(answer["reviewed"])[0]
+    assert "".join(r["text"] for r in runs) == CORRECTED
+    assert "".join(r["text"] for r in runs if r["bold"]) == "services communaux"
+    assert "".join(r["text"] for r in runs if r["italic"]) == "a répondu"
+    assert len(answer["undo_titles"]) == 1 and merged(answer["after_undo"]) == merged(answer["before"])
+
+
+def test_proofreading_a_german_text_says_only_french_is_checked(run):
+    answer = run({"paragraphs": [[{"text": "Die Gemeinde hat den Antrag geprüft und wird bald antworten."}]],
+                  "select": 0, "click": {"panel": "ReviewPanel", "clicks": ["Proofread"]}}, Language="de")
+    assert "Seul le français est vérifié" in answer["statuses"][0], answer["statuses"]
+    assert answer["states"][0]["items"]["Errors"] == [] and not answer["states"][0]["enabled"]["FixAll"]
+    assert answer["after"] == answer["before"]
+
+
+def test_proofreading_fixes_apply_where_the_errors_are_after_the_clerk_moved_the_selection(run):
+    """The errors are found from where the checked text starts, not from the current selection."""
+    answer = run({"paragraphs": [ERRORS_PARAGRAPH, [{"text": "Autre paragraphe."}]], "select": 0,
+                  "click": {"panel": "ReviewPanel", "clicks": ["Proofread", {"select": 1}, "FixAll"]}})
+    assert answer["statuses"][-1].startswith("Corrections appliquées : 3.")  # the anchor follows the text
+    assert "".join(r["text"] for r in merged(answer["after"])[0]) == CORRECTED
+
+
+# -- the commune's own actions -------------------------------------------------------------------------------
+
+
+def test_commune_actions_are_greyed_with_the_reason_and_a_new_one_appears_on_refresh(run, plume):
+    new = {"title": "Résumé pour le Conseil", "title_de": "Zusammenfassung für den Rat",
+           "instruction": "Résume ce texte pour le Conseil général, en {{ langue }}."}
+    admin_put = {"request": {"method": "PUT", "url": f"{plume.url}/v1/actions/resume-conseil", "json": new,
+                             "token": plume.tokens["admin"]}}
+    try:
+        answer = run({"paragraphs": [[{"text": JARGON}]], "select": 0,
+                      "click": {"panel": "ReviewPanel",
+                                "clicks": [{"pick": {"Actions": 0}}, admin_put, "RefreshActions",
+                                           {"pick": {"Actions": 0}}]}})
+    finally:
+        with plume.client("admin") as http:
+            http.delete("/v1/actions/resume-conseil")
+    first = answer["picked"][0]
+    assert first["items"]["Actions"] == ["Raccourcir de moitié", "Ton plus chaleureux", "Formule de politesse"]
+    assert not first["enabled"]["RunAction"]  # no model on this server: greyed out, with the server's sentence
+    assert "modèle de langue" in first["texts"]["Notice"]
+    assert answer["statuses"] == ["Actions de la commune : 4."]
+    assert "Résumé pour le Conseil" in answer["picked"][1]["items"]["Actions"]  # no restart needed
+    assert answer["after"] == answer["before"]
+
+
+def test_commune_action_runs_through_the_review_path_as_tracked_changes(run, tmp_path):
+    from tests.fake_upstream import scripted_server
+
+    shorter = "Nous avons reçu votre requête. Le service compétent la traitera plus tard."
+    with scripted_server(tmp_path, lambda messages: shorter, ["chat"]) as (server, _fake):
+        answer = run({"paragraphs": [[{"text": "Objet : votre demande."}], [{"text": JARGON}]], "select": 1,
+                      "click": {"panel": "ReviewPanel", "clicks": [{"pick": {"Actions": 0}}, "RunAction"]},
+                      "review": "accept", "undo": True},
+                     ServerURL=server.url, Token=server.tokens["user"], ReviewMode="tracked")
+    assert answer["picked"][0]["enabled"]["RunAction"], answer["picked"][0]
+    assert "acceptez-les ou refusez-les un à un" in answer["statuses"][0], answer["statuses"]
+    assert {r["author"] for r in answer["redlines"]} == {"Plume"}
+    assert "".join(r["text"] for r in answer["reviewed"][1]) == shorter
+    assert answer["reviewed"][0] == answer["before"][0]
+    assert len(answer["undo_titles"]) == 1 and answer["undo_titles"][0] == "Plume : action de la commune"
+    assert merged(answer["after_undo"]) == merged(answer["before"])
+
+
+@given(st.text(alphabet="ab cdé.,\n", max_size=40), st.text(alphabet="ab cdé.,\n", max_size=40))
+def test_word_changes_applied_from_the_end_give_exactly_the_new_text(old, new):
+    """What tracked mode does to a paragraph: each change replaces old[i1:i2] by new[j1:j2]."""
+    out = old
+    for old_start, old_end, new_start, new_end in reversed(richtext.changes(old, new)):
+        out = out[:old_start] + new[new_start:new_end] + out[old_end:]
+    assert out == new
+
+
+def test_word_changes_leave_kept_words_alone():
+    old, new = "Nous accusons réception de votre requête.", "Nous avons bien reçu votre requête."
+    assert richtext.changes(old, new) == [(5, 26, 5, 20)]  # « accusons réception de » -> « avons bien reçu »
+
+
+def test_sidebar_replace_of_a_plain_language_preview_is_tracked_by_default_setting(run):
+    answer = run({"paragraphs": [[{"text": JARGON}]], "select": 0, "review": "accept",
+                  "click": {"panel": "TextPanel", "clicks": ["Plain", "Replace"]}}, ReviewMode="tracked")
+    assert "acceptez-les ou refusez-les un à un" in answer["statuses"][1], answer["statuses"]
+    assert answer["redlines"] and {r["author"] for r in answer["redlines"]} == {"Plume"}
+    assert "".join(r["text"] for r in answer["reviewed"][0]) == answer["states"][0]["texts"]["Result"]

@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 import time
+import urllib.request
 
 import uno
 import unohelper
@@ -161,7 +162,7 @@ def panels(ctx, desktop) -> dict:
     doc, frame = ui_parent(desktop)
     try:
         out = {}
-        for name in ("TextPanel", "TemplatesPanel"):
+        for name in ("TextPanel", "TemplatesPanel", "ReviewPanel"):
             panel, window = make_panel(ctx, frame, name)
             out[name] = {**panel_state(window), "height": panel.getHeightForWidth(300).Preferred}
             if name == "TemplatesPanel":
@@ -183,7 +184,21 @@ def click_panel(ctx, doc, how: dict) -> dict:
     for name, item in how.get("choose", {}).items():
         window.getControl(name).selectItem(item, True)
     statuses, states = [], []
+    picked = []
     for button in how["clicks"]:
+        if isinstance(button, dict) and "pick" in button:  # the clerk chooses an item in a list
+            for name, index in button["pick"].items():
+                window.getControl(name).selectItemPos(index, True)
+            picked.append({"selected": selected_text(doc), **panel_state(window)})
+            continue
+        if isinstance(button, dict) and "request" in button:  # meanwhile, someone else uses the server
+            call = button["request"]
+            request = urllib.request.Request(call["url"], data=json.dumps(call.get("json")).encode(),
+                                             method=call["method"], headers={
+                                                 "Authorization": f"Bearer {call['token']}",
+                                                 "Content-Type": "application/json"})
+            urllib.request.urlopen(request, timeout=30).read()
+            continue
         if isinstance(button, dict):
             select(doc, button["select"])
             continue
@@ -198,7 +213,7 @@ def click_panel(ctx, doc, how: dict) -> dict:
         states.append(panel_state(window))
     result = window.getControl("Result").getModel().Text if window.getControl("Result") else None
     window.dispose()
-    return {"statuses": statuses, "states": states, "panel_result": result}
+    return {"statuses": statuses, "states": states, "panel_result": result, "picked": picked}
 
 
 def options_page(ctx, desktop, typed: dict) -> dict:
@@ -218,6 +233,8 @@ def options_page(ctx, desktop, typed: dict) -> dict:
             return {name: {"text": window.getControl(name).getModel().Text,
                            "enabled": window.getControl(name).getModel().Enabled} for name in ("ServerURL", "Token")} | {
                 "Language": list(window.getControl("Language").getModel().SelectedItems),
+                "ReviewMode": {"selected": list(window.getControl("ReviewMode").getModel().SelectedItems),
+                               "enabled": window.getControl("ReviewMode").getModel().Enabled},
                 "LabelServerURL": window.getControl("LabelServerURL").getModel().Label,
                 "Status": window.getControl("Status").getModel().Label}
 
@@ -312,6 +329,26 @@ def read_runs(doc) -> list[list[dict]]:
     return out
 
 
+def selected_text(doc) -> str:
+    selection = doc.getCurrentController().getSelection()
+    return selection.getByIndex(0).getString() if selection is not None and selection.getCount() else ""
+
+
+def redlines(doc) -> list[dict]:
+    """The document's tracked changes: type (Insert, Delete, Format…) and author."""
+    out = []
+    found = doc.getRedlines().createEnumeration()
+    while found.hasMoreElements():
+        redline = found.nextElement()
+        out.append({"type": redline.RedlineType, "author": redline.RedlineAuthor})
+    return out
+
+
+def user_name(ctx) -> str:
+    profile = config(ctx, "/org.openoffice.UserProfile/Data")
+    return " ".join(n for n in (profile.getByName("givenname"), profile.getByName("sn")) if n)
+
+
 def select(doc, how) -> None:
     controller = doc.getCurrentController()
     text = doc.getText()
@@ -382,6 +419,11 @@ def run(ctx, scenario: dict) -> dict:
     if scenario.get("registry"):
         return registry(ctx)
     refused = write_settings(ctx, scenario["settings"]) if "settings" in scenario else []
+    if "user_name" in scenario:  # the clerk's name in Tools > Options > User Data
+        profile = config(ctx, "/org.openoffice.UserProfile/Data", update=True)
+        profile.replaceByName("givenname", scenario["user_name"])
+        profile.replaceByName("sn", "")
+        profile.commitChanges()
     desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
     if scenario.get("panels"):
         return panels(ctx, desktop)
@@ -395,6 +437,8 @@ def run(ctx, scenario: dict) -> dict:
     else:
         doc = build_document(desktop, scenario.get("paragraphs", [[{"text": ""}]]))
     try:
+        if scenario.get("recording"):  # the clerk already records her own changes
+            doc.RecordChanges = True
         out = {"before": read_runs(doc), "refused_settings": refused}
         if "select" in scenario:
             select(doc, scenario["select"])
@@ -411,8 +455,19 @@ def run(ctx, scenario: dict) -> dict:
                            (prop("FilterName", filters[os.path.splitext(path)[1]]), prop("Overwrite", True)))
         out["text"] = doc.getText().getString()
         out["modified"] = doc.isModified()
+        out["redlines"] = redlines(doc)
+        out["user_name"] = user_name(ctx)
+        out["recording"] = bool(doc.RecordChanges)
         undo = doc.getUndoManager()
         out["undo_titles"] = list(undo.getAllUndoActionTitles())
+        if scenario.get("review"):  # the clerk accepts, or rejects, all the tracked changes
+            review = {"accept": ".uno:AcceptAllTrackedChanges", "reject": ".uno:RejectAllTrackedChanges"}
+            helper = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.DispatchHelper", ctx)
+            helper.executeDispatch(doc.getCurrentController().getFrame(), review[scenario["review"]], "", 0, ())
+            out["reviewed"] = read_runs(doc)
+            out["reviewed_text"] = doc.getText().getString()
+            out["redlines_left"] = len(redlines(doc))
+            undo.undo()  # back to the tracked changes, for the undo below
         if scenario.get("undo") and undo.isUndoPossible():
             undo.undo()
             out["after_undo"] = read_runs(doc)

@@ -40,6 +40,9 @@ def _register_build_oxt(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", type=Path, required=True, help="fichier .oxt à écrire")
     parser.add_argument("--server-url", help="adresse du serveur Plume préréglée dans l'extension")
     parser.add_argument("--language", choices=("fr", "de"), help="langue préréglée de l'extension")
+    parser.add_argument("--review-mode", choices=("tracked", "replace", "after"),
+                        help="comment les résultats entrent dans le document : modifications suivies (tracked), "
+                             "à la place du texte (replace) ou après lui (after)")
     parser.add_argument("--lock", action="store_true",
                         help="verrouiller les réglages préréglés (l'utilisateur ne peut plus les changer)")
     parser.set_defaults(func=_build_oxt)
@@ -47,7 +50,8 @@ def _register_build_oxt(sub: argparse._SubParsersAction) -> None:
 
 def _build_oxt(args: argparse.Namespace) -> int:
     try:
-        path = build_oxt(args.output, server_url=args.server_url, language=args.language, lock=args.lock)
+        path = build_oxt(args.output, server_url=args.server_url, language=args.language, lock=args.lock,
+                         review_mode=args.review_mode)
     except (OSError, ValueError) as exc:
         print(f"Impossible de construire l'extension : {exc}", file=sys.stderr)
         return 1
@@ -73,7 +77,7 @@ def extension_files(source: Path = EXTENSION_DIR) -> list[Path]:
 
 
 def build_oxt(output: Path, server_url: str | None = None, language: str | None = None, lock: bool = False,
-              source: Path = EXTENSION_DIR) -> Path:
+              source: Path = EXTENSION_DIR, review_mode: str | None = None) -> Path:
     if not (source / "description.xml").exists():
         raise ValueError(f"sources de l'extension introuvables dans {source}")
     output = output.expanduser().resolve()
@@ -85,9 +89,10 @@ def build_oxt(output: Path, server_url: str | None = None, language: str | None 
         if name == "description.xml":
             data = data.replace(VERSION_MARK.encode(), oxt_version().encode())
         entries[name] = data
-    presets = {key: value for key, value in (("ServerURL", server_url), ("Language", language)) if value}
+    presets = {key: value for key, value in (("ServerURL", server_url), ("Language", language),
+                                             ("ReviewMode", review_mode)) if value}
     if lock and not presets:
-        raise ValueError("--lock verrouille les réglages préréglés : indiquez --server-url et/ou --language")
+        raise ValueError("--lock verrouille les réglages préréglés : indiquez --server-url, --language ou --review-mode")
     if presets:
         entries["registry/Preset.xcu"] = _preset_xcu(presets, lock)
         entries["META-INF/manifest.xml"] = entries["META-INF/manifest.xml"].replace(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from plume_lo import richtext, writer
+from plume_lo import richtext, settings, writer
 from plume_lo.client import Client, PlumeError, quote
 
 
@@ -55,6 +55,7 @@ class PlainLanguage(_OnSelectedParagraphs):
     at once, in one undo step."""
     level: str = "B1"
     preview: bool = False
+    review: str = ""  # tracked | replace | after; empty: the ReviewMode setting
     undo_key = "undo_plain"
 
     def work(self, client: Client, paragraphs, job):
@@ -73,12 +74,10 @@ class PlainLanguage(_OnSelectedParagraphs):
                    "diagnostics": [d for a in answers for d in (a.get("diagnostics") or [])]}
         if self.preview:
             return {**outcome, "preview": True}
-        with writer.undo_step(doc, self._title(ctx)):
-            for paragraph, answer in zip(paragraphs, answers):
-                new_text = _text_of(answer).strip("\n")
-                if new_text != paragraph.text:
-                    writer.replace_runs(paragraph, richtext.reformat(paragraph.runs, new_text))
-        return {**outcome, "replaced": True, "usage": outcome["request_ids"]}
+        mode = review_mode(ctx, self.review)
+        rewrite(ctx, doc, self._title(ctx), paragraphs,
+                [richtext.reformat(p.runs, text) for p, text in zip(paragraphs, texts)], mode)
+        return {**outcome, **outcome_of(mode), "usage": outcome["request_ids"]}
 
 
 @dataclass
@@ -102,20 +101,18 @@ class ApplyPlainLanguage(_OnSelectedParagraphs):
         return None
 
     def apply(self, ctx, doc, paragraphs, _result):
-        with writer.undo_step(doc, self._title(ctx)):
-            if self.mode == "after":
-                writer.insert_text(doc, "\n".join(self.texts))
-            else:
-                for paragraph, new_text in zip(paragraphs, self.texts):
-                    if new_text != paragraph.text:
-                        writer.replace_runs(paragraph, richtext.reformat(paragraph.runs, new_text))
-        return {"replaced": self.mode != "after", "inserted": self.mode == "after", "usage": list(self.request_ids)}
+        # « Remplacer » goes in as the setting says (tracked changes by default); « Insérer après » after.
+        mode = writer.AFTER if self.mode == "after" else review_mode(ctx, "", in_place=True)
+        rewrite(ctx, doc, self._title(ctx), paragraphs,
+                [richtext.reformat(p.runs, text) for p, text in zip(paragraphs, self.texts)], mode)
+        return {**outcome_of(mode), "usage": list(self.request_ids)}
 
 
 @dataclass
 class Translate(_OnSelectedParagraphs):
     target: str = "de"
     source: str = ""
+    review: str = ""  # tracked | replace | after; empty: the ReviewMode setting
     undo_key = "undo_translate"
 
     def work(self, client: Client, paragraphs, job):
@@ -130,18 +127,56 @@ class Translate(_OnSelectedParagraphs):
         return answers
 
     def apply(self, ctx, doc, paragraphs, answers):
-        with writer.undo_step(doc, self._title(ctx)):
-            for paragraph, answer in zip(paragraphs, answers):
-                runs = richtext.from_html(_text_of(answer))
-                if not any(r.bold or r.italic or r.underline or r.link for r in runs) and \
-                        any(r.bold or r.italic or r.underline or r.link for r in paragraph.runs):
-                    # The engine lost the tags: put the formatting back where words line up.
-                    runs = richtext.reformat(paragraph.runs, richtext.plain(runs))
-                writer.replace_runs(paragraph, runs)
+        new_runs = []
+        for paragraph, answer in zip(paragraphs, answers):
+            runs = richtext.from_html(_text_of(answer))
+            if not any(r.bold or r.italic or r.underline or r.link for r in runs) and \
+                    any(r.bold or r.italic or r.underline or r.link for r in paragraph.runs):
+                # The engine lost the tags: put the formatting back where words line up.
+                runs = richtext.reformat(paragraph.runs, richtext.plain(runs))
+            new_runs.append(runs)
+        mode = review_mode(ctx, self.review)
+        rewrite(ctx, doc, self._title(ctx), paragraphs, new_runs, mode, always=True)
         first = answers[0] if answers else {}
         return {"text": "\n".join(richtext.plain(richtext.from_html(_text_of(a))) for a in answers),
                 "source": first.get("source"), "target": first.get("target"), "engine": first.get("engine"),
-                "warnings": [w for a in answers for w in (a.get("warnings") or [])], "usage": self.request_ids}
+                "warnings": [w for a in answers for w in (a.get("warnings") or [])], "usage": self.request_ids,
+                **outcome_of(mode)}
+
+
+def review_mode(ctx, override: str = "", in_place: bool = False) -> str:
+    """The review mode for an action: the dispatch URL's, else the setting (IT may have locked it).
+
+    `in_place`: the clerk asked for the text to be replaced (« Remplacer »): « after » then means
+    the same as tracked changes, which also keep the original visible."""
+    mode = settings.review_mode(ctx)
+    if override in writer.REVIEW_MODES and not _review_locked(ctx):
+        mode = override
+    return writer.TRACKED if in_place and mode == writer.AFTER else mode
+
+
+def _review_locked(ctx) -> bool:
+    try:
+        return "ReviewMode" in settings.locked(ctx)
+    except Exception:
+        return True
+
+
+def outcome_of(mode: str) -> dict:
+    return {"replaced": mode != writer.AFTER, "inserted": mode == writer.AFTER, "tracked": mode == writer.TRACKED,
+            "review": mode}
+
+
+def rewrite(ctx, doc, title: str, paragraphs, new_runs, mode: str, always: bool = False) -> None:
+    """Put each paragraph's new text in through the review mode, in one undo step: tracked changes
+    by « Plume », in place, or after the selection (the original stays as it is)."""
+    with writer.undo_step(doc, title), writer.review(ctx, doc, mode):
+        if mode == writer.AFTER:
+            writer.insert_text(doc, "\n".join(richtext.plain(runs) for runs in new_runs))
+            return
+        for paragraph, runs in zip(paragraphs, new_runs):
+            if always or richtext.plain(runs) != paragraph.text:
+                writer.review_runs(paragraph, runs, mode)
 
 
 # Text tasks whose result is shown in the panel and inserted on request.
@@ -303,12 +338,153 @@ class Capabilities:
         return {"capabilities": dict(KNOWN)}
 
 
+@dataclass
+class Proofread:
+    """« Corriger »: the server lists the errors of the selection (POST /v1/text/proofread).
+
+    Nothing changes in the document then. The action keeps a cursor at the start of the checked text,
+    from which the errors' offsets are counted: `locate` selects an error, `fix` applies suggestions.
+    With `fix_all` (a dispatch URL), the unambiguous ones are applied at once."""
+    fix_all: bool = False
+    review: str = ""
+    errors: list = field(default_factory=list)
+
+    def capture(self, doc):
+        content, self.anchor = writer.checked_range(doc)
+        if not content.strip():
+            raise PlumeError("no_selection")
+        return content
+
+    def work(self, client: Client, content, job):
+        _check(job)
+        return client.post_json("/v1/text/proofread", {"text": content})
+
+    def apply(self, ctx, doc, content, answer):
+        self.errors = [e for e in answer.get("errors") or [] if _valid_error(e, len(content))]
+        outcome = {"checked": answer.get("checked"), "warnings": list(answer.get("warnings") or [])}
+        if self.fix_all:
+            outcome["fixed"] = self.fix(ctx, doc, self.sure_fixes())
+        return {**outcome, "errors": list(self.errors)}
+
+    def locate(self, error):
+        """A cursor over the error in the document, or None when the text there is no longer the same."""
+        cursor = writer.span_at(self.anchor, error["start"], error["end"])
+        found = cursor.getString().replace("\r\n", "\n").replace("\r", "\n")
+        return cursor if found == error.get("text", found) else None
+
+    def sure_fixes(self) -> list:
+        """The unambiguous errors (one suggestion), without overlaps."""
+        chosen, end = [], -1
+        for error in sorted(self.errors, key=lambda e: e["start"]):
+            if error.get("unambiguous") and error.get("suggestions") and error["start"] >= end:
+                chosen.append((error, error["suggestions"][0]))
+                end = error["end"]
+        return chosen
+
+    def fix(self, ctx, doc, fixes) -> int:
+        """Apply (error, suggestion) pairs in one undo step, from the end of the text backwards so
+        that the offsets of those before stay valid. Each replacement keeps the format of the
+        characters it replaces. Tracked changes unless the setting says « replace »."""
+        if not fixes:
+            return 0
+        mode = review_mode(ctx, self.review, in_place=True)
+        with writer.undo_step(doc, _undo_title(ctx, "undo_proofread")), writer.review(ctx, doc, mode):
+            for error, suggestion in sorted(fixes, key=lambda f: f[0]["start"], reverse=True):
+                cursor = self.locate(error)
+                if cursor is None:
+                    raise PlumeError("proof_changed")
+                writer.replace_range(cursor.getText(), cursor, suggestion)
+        tracked = mode == writer.TRACKED  # the old characters stay in the text, struck through
+        self.errors = _after_fixes(self.errors, [(e, len(new) - (0 if tracked else e["end"] - e["start"]))
+                                                 for e, new in fixes])
+        return len(fixes)
+
+
+def _after_fixes(errors, fixed) -> list:
+    """The errors still to show once `fixed` (error, characters added) are in: the fixed ones and
+    those they overlapped leave the list; those after them move by what the fixes added."""
+    kept = []
+    for error in errors:
+        if any(error is done or error["start"] < done["end"] and error["end"] > done["start"] for done, _ in fixed):
+            continue
+        delta = sum(added for done, added in fixed if done["end"] <= error["start"])
+        kept.append({**error, "start": error["start"] + delta, "end": error["end"] + delta})
+    return kept
+
+
+def _valid_error(error, length: int) -> bool:
+    try:
+        return 0 <= int(error["start"]) <= int(error["end"]) <= length \
+            and isinstance(error.get("suggestions", []), list)
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+@dataclass
+class ListActions:
+    """The commune's actions for this user (GET /v1/actions), read again each time the panel asks."""
+
+    def capture(self, doc):
+        return None
+
+    def work(self, client: Client, snapshot, job):
+        answer = client.get_json("/v1/actions")
+        return answer.get("actions") or [] if isinstance(answer, dict) else []
+
+    def apply(self, ctx, doc, snapshot, listing):
+        return {"actions": [a for a in listing if isinstance(a, dict) and a.get("id")]}
+
+
+@dataclass
+class RunAction(_OnSelectedParagraphs):
+    """One of the commune's actions on the selection (POST /v1/actions/{id}/run), through the review
+    mode. An action that applies to the whole document reads all of it and inserts its result after
+    the selection."""
+    action_id: str = ""
+    applies_to: str = "selection"
+    review: str = ""
+    undo_key = "undo_action"
+
+    def capture(self, doc):
+        if self.applies_to == "document":
+            content = writer.document_text(doc)
+            if not content.strip():
+                raise PlumeError("no_selection")
+            return content
+        return super().capture(doc)
+
+    def work(self, client: Client, snapshot, job):
+        _check(job)
+        content = snapshot if isinstance(snapshot, str) else "\n".join(p.text for p in snapshot)
+        answer = client.post_json(f"/v1/actions/{quote(self.action_id)}/run", {"text": content})
+        self.request_id = client.last_request_id
+        return answer
+
+    def apply(self, ctx, doc, snapshot, answer):
+        result = _text_of(answer).strip("\n")
+        if isinstance(snapshot, str):  # the whole document was read: the result goes after the selection
+            mode = writer.AFTER
+            with writer.undo_step(doc, self._title(ctx)), writer.review(ctx, doc, review_mode(ctx, self.review)):
+                writer.insert_text(doc, result)
+        else:
+            mode = review_mode(ctx, self.review)
+            lines = result.split("\n")
+            if len(lines) == len(snapshot):  # paragraph for paragraph: formatting kept where words are
+                rewrite(ctx, doc, self._title(ctx), snapshot,
+                        [richtext.reformat(p.runs, line) for p, line in zip(snapshot, lines)], mode)
+            else:
+                with writer.undo_step(doc, self._title(ctx)), writer.review(ctx, doc, mode):
+                    writer.replace_paragraphs(doc, snapshot, result, mode)
+        return {"text": result, "action": self.action_id, "warnings": list(answer.get("warnings") or []),
+                "usage": [self.request_id], **outcome_of(mode)}
+
+
 # The last /v1/capabilities answer seen in this LibreOffice (the context menu offers only that).
 KNOWN: dict = {}
 
 
 # Actions that need no document open (the others need a Writer document).
-NO_DOCUMENT = (InsertTemplate, ExtractFields, ListTemplates, GetTemplate, Capabilities)
+NO_DOCUMENT = (InsertTemplate, ExtractFields, ListTemplates, GetTemplate, Capabilities, ListActions)
 
 
 def _text_of(answer) -> str:

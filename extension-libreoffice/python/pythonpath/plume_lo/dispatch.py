@@ -36,9 +36,17 @@ def action_for(command: str, params: dict):
     """The action object for a dispatch command, or None if the command is unknown."""
     flag = params.get("insert", "").lower() in ("1", "true", "yes", "oui")
     if command == "plain-language":
-        return actions.PlainLanguage(level=params.get("level", "B1"))
+        return actions.PlainLanguage(level=params.get("level", "B1"), review=params.get("review", ""))
     if command == "translate":
-        return actions.Translate(target=params.get("target", "de"), source=params.get("source", ""))
+        return actions.Translate(target=params.get("target", "de"), source=params.get("source", ""),
+                                 review=params.get("review", ""))
+    if command == "proofread":  # lists the errors; with fix=all, applies the unambiguous ones
+        return actions.Proofread(fix_all=params.get("fix", "") == "all", review=params.get("review", ""))
+    if command == "actions":
+        return actions.ListActions()
+    if command == "action":
+        return actions.RunAction(params.get("id", ""), applies_to=params.get("applies_to", "selection"),
+                                 review=params.get("review", ""))
     if command in actions.TEXT_TASKS:
         options = {k: v for k, v in params.items() if k not in ("insert",)}
         return actions.TextTask(command, insert=flag, options=options)

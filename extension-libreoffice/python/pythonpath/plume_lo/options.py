@@ -58,9 +58,13 @@ class OptionsHandler(unohelper.Base, XContainerWindowEventHandler, XServiceInfo)
         values = settings.load(self.ctx)
         frozen = settings.locked(self.ctx)
         language = values.language
-        for key in ("ServerURL", "Token", "Language"):
+        for key in ("ServerURL", "Token", "Language", "ReviewMode"):
             window.getControl(f"Label{key}").getModel().Label = i18n.text(
-                language, {"ServerURL": "server_url", "Token": "token", "Language": "language"}[key])
+                language, {"ServerURL": "server_url", "Token": "token", "Language": "language",
+                           "ReviewMode": "review_mode"}[key])
+        modes = window.getControl("ReviewMode").getModel()
+        modes.StringItemList = tuple(i18n.text(language, f"review_{mode}") for mode in settings.REVIEW_MODES)
+        modes.SelectedItems = (settings.REVIEW_MODES.index(values.review_mode),)
         window.getControl("ServerURL").getModel().Text = values.server_url
         window.getControl("Token").getModel().Text = values.token
         window.getControl("Language").getModel().SelectedItems = (LANGUAGES.index(language),)
@@ -74,10 +78,12 @@ class OptionsHandler(unohelper.Base, XContainerWindowEventHandler, XServiceInfo)
 
     def save(self, window) -> None:
         selected = window.getControl("Language").getModel().SelectedItems
+        mode = window.getControl("ReviewMode").getModel().SelectedItems
         settings.save(self.ctx, settings.Settings(
             server_url=window.getControl("ServerURL").getModel().Text.strip(),
             token=window.getControl("Token").getModel().Text.strip(),
-            language=LANGUAGES[selected[0]] if selected else "fr"))
+            language=LANGUAGES[selected[0]] if selected else "fr",
+            review_mode=settings.REVIEW_MODES[mode[0]] if mode else "tracked"))
 
     def getImplementationName(self):
         return IMPLEMENTATION

@@ -7,14 +7,17 @@ moves and Cancel is enabled; the rest of LibreOffice stays usable.
 
 from __future__ import annotations
 
+import traceback
+
 import unohelper
-from com.sun.star.awt import XActionListener
+from com.sun.star.awt import XActionListener, XItemListener, XWindowListener
 from com.sun.star.lang import XEventListener
 from com.sun.star.ui import LayoutSize, XSidebarPanel, XToolPanel, XUIElement, XUIElementFactory
 from com.sun.star.ui.UIElementType import TOOLPANEL
 from com.sun.star.lang import XServiceInfo
 
 from plume_lo import actions, forms, i18n, runner, settings
+from plume_lo.client import PlumeError
 
 IMPLEMENTATION = "ch.lelocle.plume.PanelFactory"
 EXTENSION_ID = "ch.lelocle.plume"
@@ -31,6 +34,39 @@ class _Listener(unohelper.Base, XActionListener):
 
     def actionPerformed(self, event):
         self.fn()
+
+    def disposing(self, event):
+        pass
+
+
+class _ItemListener(unohelper.Base, XItemListener):
+    def __init__(self, fn):
+        self.fn = fn
+
+    def itemStateChanged(self, event):
+        self.fn()
+
+    def disposing(self, event):
+        pass
+
+
+class _Shown(unohelper.Base, XWindowListener):
+    """Calls back each time the panel is shown again (the deck reopened, the panel expanded)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def windowShown(self, event):
+        self.fn()
+
+    def windowResized(self, event):
+        pass
+
+    def windowMoved(self, event):
+        pass
+
+    def windowHidden(self, event):
+        pass
 
     def disposing(self, event):
         pass
@@ -513,6 +549,179 @@ class TemplateForm(runner.Reporter):
             self.dialog.endExecute()
 
 
+class ReviewPanel(_Panel):
+    """« Corriger » (proofreading of the selection) and the commune's own actions.
+
+    The errors are listed; choosing one selects it in the document and lists its suggestions;
+    « Appliquer » puts the chosen one in, « Tout corriger » the unambiguous ones, in one undo step,
+    through the review mode. The actions are read again from the server whenever the panel is
+    shown or « Actualiser » is pressed, so an action an admin adds appears without a restart."""
+    DIALOG = "dialogs/ReviewPanel.xdl"
+    LABELS = {"Proofread": "proofread", "FixAll": "fix_all", "LabelSuggestions": "suggestions", "Fix": "fix",
+              "LabelActions": "commune_actions", "RefreshActions": "refresh", "RunAction": "run_action",
+              "Cancel": "cancel"}
+
+    def __init__(self, ctx, frame, parent):
+        super().__init__(ctx, frame, parent)
+        self.pending = None
+        self.checking = None  # the Proofread action running
+        self.proof = None  # the last one that answered: its errors, and where they are in the document
+        self.actions: list = []
+        self.on("Proofread", self.check)
+        self.on("Fix", self.fix_chosen)
+        self.on("FixAll", self.fix_all)
+        self.on("RefreshActions", self.refresh_actions)
+        self.on("RunAction", self.run_action)
+        self.on("Cancel", lambda: self.job and self.job.cancel())
+        self.control("Errors").addItemListener(_ItemListener(self.show_error))
+        self.control("Actions").addItemListener(_ItemListener(self.show_action))
+        self.window.addWindowListener(_Shown(self.refresh_actions))
+        self.refresh_actions()
+
+    def start(self, pending, action):
+        if self.job is not None and not self.job.done:
+            if pending != "actions":  # a refresh while something runs is simply skipped
+                self.status(i18n.text(self.language, "busy"))
+            return
+        self.pending = pending
+        self.run(action)
+
+    def finished(self, ok, message, data):
+        if not self.alive:
+            return
+        pending, self.pending = self.pending, None
+        self.busy(False)
+        self.status(message)
+        if not ok:
+            return
+        if pending == "actions":
+            self.fill_actions(data.get("actions") or [])
+        elif pending == "proofread":
+            self.proof = self.checking
+            self.fill_errors()
+            said = [str(w) for w in data.get("warnings") or []]  # « Seul le français est vérifié… »
+            if not said:
+                said = [i18n.text(self.language, "proof_found", count=len(self.proof.errors))
+                        if self.proof.errors else i18n.text(self.language, "proof_none")]
+            self.status("\n".join(said))
+
+    # -- proofreading -----------------------------------------------------------------------------
+
+    def check(self):
+        self.checking = actions.Proofread()
+        self.start("proofread", self.checking)
+
+    def fill_errors(self):
+        errors = self.proof.errors if self.proof else []
+        listbox = self.control("Errors")
+        listbox.removeItems(0, listbox.getItemCount())
+        colon = " : " if self.language == "fr" else ": "
+        listbox.addItems(tuple(f"« {e.get('text', '')} »{colon}{e.get('message', '')}" for e in errors), 0)
+        suggestions = self.control("Suggestions")
+        suggestions.removeItems(0, suggestions.getItemCount())
+        self.model("Fix").Enabled = False
+        self.model("FixAll").Enabled = bool(self.proof and self.proof.sure_fixes())
+
+    def chosen_error(self):
+        index = self.control("Errors").getSelectedItemPos()
+        errors = self.proof.errors if self.proof else []
+        return errors[index] if 0 <= index < len(errors) else None
+
+    def show_error(self):
+        """The chosen error is selected in the document; its suggestions are listed."""
+        error = self.chosen_error()
+        if error is None:
+            return
+        suggestions = self.control("Suggestions")
+        suggestions.removeItems(0, suggestions.getItemCount())
+        suggestions.addItems(tuple(_visible(s) for s in error.get("suggestions") or []), 0)
+        if suggestions.getItemCount():
+            suggestions.selectItemPos(0, True)
+        self.model("Fix").Enabled = bool(error.get("suggestions"))
+        cursor = self.proof.locate(error)
+        doc = self.document()
+        if cursor is None:
+            self.status(i18n.text(self.language, "proof_changed"))
+        elif doc is not None:
+            doc.getCurrentController().select(cursor)
+
+    def fix_chosen(self):
+        error = self.chosen_error()
+        index = self.control("Suggestions").getSelectedItemPos()
+        if error is None or not 0 <= index < len(error.get("suggestions") or []):
+            self.status(i18n.text(self.language, "proof_pick"))
+            return
+        self.apply_fixes([(error, error["suggestions"][index])])
+
+    def fix_all(self):
+        fixes = self.proof.sure_fixes() if self.proof else []
+        if not fixes:
+            self.status(i18n.text(self.language, "proof_no_sure"))
+            return
+        self.apply_fixes(fixes)
+
+    def apply_fixes(self, fixes):
+        """No server call: the suggestions are already here, so the change is made at once."""
+        if self.job is not None and not self.job.done:
+            self.status(i18n.text(self.language, "busy"))
+            return
+        try:
+            count = self.proof.fix(self.ctx, self.document(), fixes)
+        except PlumeError as error:
+            self.status(error.message(self.language))
+            return
+        except Exception:
+            traceback.print_exc()
+            self.status(i18n.text(self.language, "internal"))
+            return
+        self.fill_errors()
+        self.status(i18n.text(self.language, "proof_applied", count=count))
+
+    # -- the commune's actions --------------------------------------------------------------------
+
+    def refresh_actions(self):
+        self.start("actions", actions.ListActions())
+
+    def fill_actions(self, listing):
+        chosen = self.chosen_action()
+        self.actions = listing
+        listbox = self.control("Actions")
+        listbox.removeItems(0, listbox.getItemCount())
+        title = "title_de" if self.language == "de" else "title"
+        listbox.addItems(tuple(str(a.get(title) or a.get("title") or a["id"]) for a in listing), 0)
+        ids = [a["id"] for a in listing]
+        if listing:
+            listbox.selectItemPos(ids.index(chosen["id"]) if chosen and chosen["id"] in ids else 0, True)
+        self.show_action()
+        self.status(i18n.text(self.language, "actions_listed", count=len(listing)) if listing
+                    else i18n.text(self.language, "no_actions"))
+
+    def chosen_action(self):
+        index = self.control("Actions").getSelectedItemPos()
+        return self.actions[index] if 0 <= index < len(self.actions) else None
+
+    def show_action(self):
+        """An action the server cannot run now is greyed out, with its one-sentence reason."""
+        action = self.chosen_action()
+        available = bool(action and action.get("available", True))
+        self.model("RunAction").Enabled = available
+        reason = ""
+        if action and not available:
+            reason = action.get("reason_de" if self.language == "de" else "reason") or \
+                i18n.text(self.language, "unavailable")
+        self.model("Notice").Text = reason  # wraps and scrolls: never cut off
+
+    def run_action(self):
+        action = self.chosen_action()
+        if action and action.get("available", True):
+            self.start("action", actions.RunAction(action["id"], applies_to=action.get("applies_to") or "selection"))
+
+
+def _visible(suggestion: str) -> str:
+    """A non-breaking space shown as such, so the clerk sees what the suggestion changes."""
+    return suggestion.replace("\u00a0", "\u2423").replace("\u202f", "\u2423")
+
+
 class PanelElement(unohelper.Base, XUIElement):
     def __init__(self, url, frame, panel):
         self.ResourceURL, self.Frame, self.Type = url, frame, TOOLPANEL
@@ -522,7 +731,7 @@ class PanelElement(unohelper.Base, XUIElement):
         return self.panel
 
 
-PANELS = {"TextPanel": TextPanel, "TemplatesPanel": TemplatesPanel}
+PANELS = {"TextPanel": TextPanel, "TemplatesPanel": TemplatesPanel, "ReviewPanel": ReviewPanel}
 
 
 class PanelFactory(unohelper.Base, XUIElementFactory, XServiceInfo):

@@ -136,3 +136,43 @@ def reformat(old: list[Run], new_text: str) -> list[Run]:
             source = old_tokens[a1 - 1][1] if a1 > 0 else default
         out.append(replace(source, text="".join(new_tokens[b1:b2])))
     return merge(out)
+
+
+def changes(old: str, new: str) -> list[tuple[int, int, int, int]]:
+    """The passages that differ, word by word: (old start, old end, new start, new end) in characters.
+
+    Changes separated only by white space are joined, so that « a b » -> « x y » reads as one
+    change to review, not two. In document order."""
+    old_tokens, new_tokens = _TOKEN.findall(old), _TOKEN.findall(new)
+    old_at, new_at = _offsets(old_tokens), _offsets(new_tokens)
+    matcher = difflib.SequenceMatcher(a=old_tokens, b=new_tokens, autojunk=False)
+    out: list[list[int]] = []
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        span = [old_at[a1], old_at[a2], new_at[b1], new_at[b2]]
+        if op == "equal":
+            continue
+        if out and out[-1][1] <= span[0] and not old[out[-1][1]:span[0]].strip() \
+                and old[out[-1][1]:span[0]] == new[out[-1][3]:span[2]]:
+            out[-1][1], out[-1][3] = span[1], span[3]
+        else:
+            out.append(span)
+    return [tuple(span) for span in out]  # type: ignore[misc]
+
+
+def _offsets(tokens: list[str]) -> list[int]:
+    """Character offset of each token, and of the end."""
+    at = [0]
+    for token in tokens:
+        at.append(at[-1] + len(token))
+    return at
+
+
+def slice_runs(runs: list[Run], start: int, end: int) -> list[Run]:
+    """The runs covering characters [start, end) of plain(runs)."""
+    out, at = [], 0
+    for run in runs:
+        lo, hi = max(start, at), min(end, at + len(run.text))
+        if lo < hi:
+            out.append(replace(run, text=run.text[lo - at:hi - at]))
+        at += len(run.text)
+    return out

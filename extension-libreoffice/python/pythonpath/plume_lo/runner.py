@@ -129,7 +129,8 @@ class Job:
             threading.Thread(target=self.client.report_inserted, args=(used,), name="plume-usage", daemon=True).start()
         undoable = bool(getattr(self.action, "undo_key", None)) and not data.get("preview") \
             or bool(data.get("inserted")) or bool(data.get("replaced"))
-        self._finish(True, i18n.text(self.language, "done_undo" if undoable else "done"), data)
+        key = "done_tracked" if data.get("tracked") else "done_undo" if undoable else "done"
+        self._finish(True, i18n.text(self.language, key), data)
 
 
 def start(ctx, action, doc, reporter: Reporter) -> Job:

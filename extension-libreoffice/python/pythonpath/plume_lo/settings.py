@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from com.sun.star.beans import PropertyValue
 
 NODE = "/ch.lelocle.plume.Settings/Server"
-KEYS = ("ServerURL", "Token", "Language")
+KEYS = ("ServerURL", "Token", "Language", "ReviewMode")
+REVIEW_MODES = ("tracked", "replace", "after")
 READONLY = 16  # com.sun.star.beans.PropertyAttribute.READONLY
 
 
@@ -20,6 +21,7 @@ class Settings:
     server_url: str = "http://127.0.0.1:8000"
     token: str = ""
     language: str = "fr"
+    review_mode: str = "tracked"  # tracked | replace | after
 
 
 def _access(ctx, update: bool):
@@ -36,7 +38,13 @@ def load(ctx) -> Settings:
     language = (node.getByName("Language") or "fr").strip().lower()
     return Settings(server_url=(node.getByName("ServerURL") or "").strip() or Settings.server_url,
                     token=(node.getByName("Token") or "").strip(),
-                    language=language if language in ("fr", "de") else "fr")
+                    language=language if language in ("fr", "de") else "fr",
+                    review_mode=_review_mode(node))
+
+
+def _review_mode(node) -> str:
+    mode = (node.getByName("ReviewMode") or "").strip().lower()
+    return mode if mode in REVIEW_MODES else "tracked"
 
 
 def locked(ctx) -> set[str]:
@@ -49,7 +57,8 @@ def locked(ctx) -> set[str]:
 def save(ctx, values: Settings) -> None:
     node = _access(ctx, update=True)
     frozen = locked(ctx)
-    for key, value in (("ServerURL", values.server_url), ("Token", values.token), ("Language", values.language)):
+    for key, value in (("ServerURL", values.server_url), ("Token", values.token), ("Language", values.language),
+                       ("ReviewMode", values.review_mode)):
         if key not in frozen:
             node.replaceByName(key, value)
     node.commitChanges()
@@ -60,4 +69,11 @@ def language(ctx) -> str:
         return load(ctx).language
     except Exception:  # configuration not readable: fall back to French
         return "fr"
+
+
+def review_mode(ctx) -> str:
+    try:
+        return load(ctx).review_mode
+    except Exception:  # configuration not readable: the safest, tracked changes
+        return "tracked"
 

@@ -17,7 +17,7 @@ import uno
 from com.sun.star.awt.FontSlant import ITALIC, NONE as SLANT_NONE
 from com.sun.star.beans import PropertyValue
 
-from plume_lo.richtext import Run, merge, plain
+from plume_lo.richtext import Run, changes, merge, plain, slice_runs
 
 BOLD, NORMAL = 150.0, 100.0
 UNDERLINE_SINGLE, UNDERLINE_NONE = 1, 0
@@ -95,6 +95,30 @@ def selected_text(doc) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def checked_range(doc):
+    """What « Corriger » checks: the selection (the first range), or the whole text when nothing is
+    selected; with a cursor at its start, from which the server's offsets are counted."""
+    ranges = [r for r in _text_ranges(doc) if r.getString()]
+    if ranges:
+        selected = ranges[0]
+        content = selected.getString()
+        text = selected.getText()
+        backwards = text.compareRegionStarts(selected.getStart(), selected.getEnd()) < 0
+        anchor = text.createTextCursorByRange(selected.getEnd() if backwards else selected.getStart())
+    else:
+        body = doc.getText()
+        content, anchor = body.getString(), body.createTextCursorByRange(body.getStart())
+    return content.replace("\r\n", "\n").replace("\r", "\n"), anchor
+
+
+def span_at(anchor, start: int, end: int):
+    """A text cursor over characters [start, end) counted from `anchor` (a paragraph break is one)."""
+    cursor = anchor.getText().createTextCursorByRange(anchor.getStart())
+    cursor.goRight(start, False)
+    cursor.goRight(end - start, True)
+    return cursor
+
+
 def document_text(doc) -> str:
     return doc.getText().getString()
 
@@ -137,6 +161,124 @@ def _format(cursor, run: Run) -> None:
             cursor.setPropertyValue(name, value)
     if run.link:
         cursor.setPropertyValue("HyperLinkURL", run.link)
+    elif cursor.getPropertyValue("HyperLinkURL"):  # text typed next to a link takes the link: not ours
+        cursor.setPropertyValue("HyperLinkURL", "")
+
+
+# How a result goes into the document (setting ReviewMode): as the document's own tracked changes
+# by « Plume », in place of the text, or after it.
+TRACKED, REPLACE, AFTER = "tracked", "replace", "after"
+REVIEW_MODES = (TRACKED, REPLACE, AFTER)
+AUTHOR = "Plume"
+USER_PROFILE = "/org.openoffice.UserProfile/Data"
+AUTHOR_KEYS = ("givenname", "sn", "initials")
+
+
+def review_runs(paragraph: Paragraph, runs: list[Run], mode: str) -> None:
+    """Put `runs` in place of the paragraph's selected part: tracked word by word, or replaced."""
+    if mode == TRACKED:
+        track_runs(paragraph, runs)
+    else:
+        replace_runs(paragraph, runs)
+
+
+def track_runs(paragraph: Paragraph, runs: list[Run]) -> None:
+    """Change only the passages that differ, each an insertion and a deletion the clerk reviews.
+
+    Call inside `tracked_changes`. Words kept are not touched, so their formatting stays as it
+    was; inserted words get the formatting of `runs`. From the end backwards: under record-changes
+    a deletion leaves its characters in place, and earlier offsets stay valid either way."""
+    doc_text = paragraph.range.getText()
+    new_text = plain(runs)
+    for old_start, old_end, new_start, new_end in reversed(changes(paragraph.text, new_text)):
+        if new_end > new_start:  # the new words go in after the old ones, which then get struck
+            cursor = _cursor_at(paragraph, old_end)
+            doc_text.insertString(cursor, new_text[new_start:new_end], False)
+            inserted = _cursor_at(paragraph, old_end)
+            for run in slice_runs(runs, new_start, new_end):
+                inserted.collapseToEnd()
+                inserted.goRight(len(run.text), True)
+                _format(inserted, run)
+        if old_end > old_start:
+            cursor = _cursor_at(paragraph, old_start)
+            cursor.goRight(old_end - old_start, True)
+            cursor.setString("")
+
+
+def replace_paragraphs(doc, paragraphs: list[Paragraph], content: str, mode: str) -> None:
+    """Put `content` (paragraphs separated by newlines) in place of the selected paragraphs as a whole,
+    when the result does not line up paragraph for paragraph; or after them."""
+    if mode == AFTER or not paragraphs:
+        insert_text(doc, content)
+        return
+    first, last = paragraphs[0].range, paragraphs[-1].range
+    whole = first.getText().createTextCursorByRange(first.getStart())
+    whole.gotoRange(last.getEnd(), True)
+    replace_range(whole.getText(), whole, content)
+
+
+def replace_range(doc_text, cursor, new: str) -> None:
+    """Replace the characters under `cursor`; the new ones keep the first replaced character's format.
+
+    The new characters go in right after the old ones, so they take the old ones' format (Writer's
+    setString would give them the format of the character before); then the old ones are deleted
+    (under record-changes: struck through, and the offsets do not move)."""
+    length = len(cursor.getString())
+    start = doc_text.createTextCursorByRange(cursor.getStart())
+    if new:
+        doc_text.insertString(doc_text.createTextCursorByRange(cursor.getEnd()), new, False)
+    old = doc_text.createTextCursorByRange(start.getStart())
+    old.goRight(length, True)
+    old.setString("")
+
+
+def _cursor_at(paragraph: Paragraph, offset: int):
+    cursor = paragraph.range.getText().createTextCursorByRange(paragraph.range.getStart())
+    cursor.goRight(offset, False)
+    return cursor
+
+
+@contextlib.contextmanager
+def tracked_changes(ctx, doc, author: str = AUTHOR):
+    """Record what is done inside as the document's own tracked changes, by `author`.
+
+    Writer signs a change with the name in Tools > Options > User Data (the configuration's
+    UserProfile/Data): it is set to « Plume » for the change only, then the clerk's name and the
+    document's own record-changes state are put back. A name locked by IT stays as it is."""
+    profile = _configuration(ctx, USER_PROFILE)
+    saved = {key: profile.getByName(key) for key in AUTHOR_KEYS}
+    _write(profile, {"givenname": author, "sn": "", "initials": ""})
+    was_recording = bool(doc.getPropertyValue("RecordChanges"))
+    doc.setPropertyValue("RecordChanges", True)
+    try:
+        yield
+    finally:
+        doc.setPropertyValue("RecordChanges", was_recording)
+        _write(profile, saved)
+
+
+@contextlib.contextmanager
+def review(ctx, doc, mode: str):
+    """Tracked changes in tracked mode; nothing special otherwise."""
+    if mode == TRACKED:
+        with tracked_changes(ctx, doc):
+            yield
+    else:
+        yield
+
+
+def _configuration(ctx, nodepath: str):
+    provider = ctx.ServiceManager.createInstanceWithContext("com.sun.star.configuration.ConfigurationProvider", ctx)
+    return provider.createInstanceWithArguments("com.sun.star.configuration.ConfigurationUpdateAccess",
+                                                (_prop("nodepath", nodepath),))
+
+
+def _write(node, values: dict) -> None:
+    for key, value in values.items():
+        with contextlib.suppress(Exception):  # finalized by IT: read-only
+            node.replaceByName(key, value)
+    with contextlib.suppress(Exception):
+        node.commitChanges()
 
 
 @contextlib.contextmanager
