@@ -4,7 +4,8 @@
 # deterministic translation engine for the translation tests).
 set -euo pipefail
 packages=(libreoffice-writer-nogui python3-uno libreoffice-script-provider-python
-          chromium apertium apertium-fr-es fonts-dejavu-core fonts-liberation2 openssl)
+          chromium apertium apertium-fr-es fonts-dejavu-core fonts-liberation2 openssl
+          python3-grammalecte)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

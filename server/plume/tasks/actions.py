@@ -1,0 +1,169 @@
+"""The commune's own actions (« Raccourcir de moitié », « Ton plus chaleureux »…): named instructions
+an admin keeps in `actions.toml` in the data folder, run by the instruction model on the selection.
+
+The instruction is a small template filled by Plume (`{{ langue }}`: the output language's name;
+`{{ date }}`: today's date) in Jinja's sandbox; the selection goes to the model fenced as data, never
+as instructions. The library is read again whenever its file changes, so the sidebars see a new
+action without a restart.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import threading
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+import tomli_w
+from babel.dates import format_date
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+
+from plume.inference.base import Inference, Message
+from plume.tasks.common import fence
+from plume.tasks.freetext import generate_checked
+
+MODEL_TASK = "chat"  # custom actions need a general instruction model
+ACTION_ID = r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?\Z"
+FILE_NAME = "actions.toml"
+MAX_TOKENS = 1200
+LANGUAGE_NAMES = {"fr": "français", "de": "allemand", "it": "italien", "en": "anglais", "es": "espagnol",
+                  "pt": "portugais"}
+
+Role = Literal["user", "template-owner", "admin"]
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+
+
+class Action(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    title: Title  # shown in the sidebars, French
+    instruction: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    title_de: Annotated[str, msgspec.Meta(max_length=80)] = ""
+    applies_to: Literal["selection", "document"] = "selection"
+    output_language: Literal["same", "fr", "de", "it", "en", "es", "pt"] = "same"
+    role: Role = "user"  # the least role that sees the action
+
+
+DEFAULTS = {
+    "raccourcir": Action(
+        title="Raccourcir de moitié", title_de="Um die Hälfte kürzen",
+        instruction="Raccourcis ce texte de moitié environ. Garde tous les faits, montants, dates, délais et noms. "
+                    "Écris en {{ langue }}."),
+    "ton-chaleureux": Action(
+        title="Ton plus chaleureux", title_de="Wärmerer Ton",
+        instruction="Réécris ce texte sur un ton plus chaleureux et bienveillant, en restant courtois et "
+                    "administratif. Garde tous les faits, montants, dates et noms. Écris en {{ langue }}."),
+    "formule-politesse": Action(
+        title="Formule de politesse", title_de="Grussformel",
+        instruction="Propose une formule de politesse finale adaptée à cette lettre, en {{ langue }}, "
+                    "dans l'usage d'une administration communale suisse. Réponds par la formule seule."),
+}
+
+
+class InvalidAction(ValueError):
+    """An instruction that is not a valid template: the admin gets a 422 naming the error."""
+
+
+class ActionLibrary:
+    """`actions.toml` in the data folder; the shipped defaults until an admin writes one."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = Path(data_dir) / FILE_NAME
+        self._lock = threading.Lock()
+        self._cache: tuple[float, dict[str, Action]] | None = None
+
+    def all(self) -> dict[str, Action]:
+        with self._lock:
+            return dict(self._read())
+
+    def get(self, action_id: str) -> Action | None:
+        return self.all().get(action_id)
+
+    def put(self, action_id: str, action: Action) -> bool:
+        """Create or replace; True when it was new."""
+        check_instruction(action.instruction)
+        with self._lock:
+            actions = dict(self._read())
+            created = action_id not in actions
+            actions[action_id] = action
+            self._write(actions)
+        return created
+
+    def delete(self, action_id: str) -> bool:
+        with self._lock:
+            actions = dict(self._read())
+            if actions.pop(action_id, None) is None:
+                return False
+            self._write(actions)
+        return True
+
+    def _read(self) -> dict[str, Action]:
+        try:
+            mtime = self.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return DEFAULTS
+        if self._cache is None or self._cache[0] != mtime:
+            raw = tomllib.loads(self.path.read_text(encoding="utf-8"))
+            self._cache = (mtime, {k: msgspec.convert(v, Action) for k, v in raw.get("actions", {}).items()})
+        return self._cache[1]
+
+    def _write(self, actions: dict[str, Action]) -> None:
+        body = {"actions": {k: _without_defaults(v) for k, v in sorted(actions.items())}}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".actions-", suffix=".toml")
+        with os.fdopen(fd, "wb") as fh:
+            tomli_w.dump(body, fh)
+        os.replace(tmp, self.path)  # atomic: a reader sees the old or the new library, never half
+        self._cache = None
+
+
+def visible(actions: dict[str, Action], role: str) -> dict[str, Action]:
+    rank = {"user": 0, "template-owner": 1, "admin": 2}
+    return {k: a for k, a in actions.items() if rank[a.role] <= rank.get(role, 0)}
+
+
+_ENV = SandboxedEnvironment(autoescape=False)
+
+
+def check_instruction(instruction: str) -> None:
+    try:
+        _ENV.parse(instruction)
+    except TemplateSyntaxError as exc:
+        raise InvalidAction(f"La consigne n'est pas un modèle valide (ligne {exc.lineno}) : {exc.message}") from exc
+
+
+def instruction_for(action: Action, language: str, today: date | None = None) -> str:
+    output = language if action.output_language == "same" else action.output_language
+    values = {"langue": LANGUAGE_NAMES.get(output, "français"),
+              "date": format_date(today or date.today(), format="long", locale="fr_CH")}
+    return _ENV.from_string(action.instruction).render(values).strip()
+
+
+def messages(action: Action, text: str, language: str) -> list[Message]:
+    fenced, rule = fence(text)
+    system = ("Tu es l'assistant de rédaction d'une administration communale suisse. Tu appliques la consigne "
+              f"au texte fourni et tu réponds uniquement par le texte obtenu, sans commentaire. {rule}")
+    return [Message("system", system), Message("user", f"Consigne : {instruction_for(action, language)}\n\n{fenced}")]
+
+
+def run_events(inference: Inference, action: Action, text: str, language: str, *, stream: bool,
+               user: str | None = None):
+    """Events of `freetext.generate_checked`: delta, restart, final."""
+    return generate_checked(inference, MODEL_TASK, messages(action, text, language), _no_check, stream=stream,
+                            max_tokens=MAX_TOKENS, user=user, temperature=0.0)
+
+
+def _no_check(_output: str) -> None:
+    """An action's output has no shape to check beyond freetext's basic check (not empty, no fences)."""
+
+
+def _without_defaults(action: Action) -> dict:
+    return {k: v for k, v in msgspec.to_builtins(action).items() if v not in ("", None)}
+
+
+def valid_id(action_id: str) -> bool:
+    return re.match(ACTION_ID, action_id) is not None
