@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -40,6 +40,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # Minutes a person saves per task, for the usage report.
     minutes_saved: dict[str, float] = msgspec.field(default_factory=dict)
     soffice: str = "soffice"
+    # How the sidebars put results into the text, locked for everyone when set by IT:
+    # "tracked" (changes to accept or reject), "replace" or "after"; "" = each clerk chooses.
+    review_mode: Literal["", "tracked", "replace", "after"] = ""
 
     @property
     def users_file(self) -> Path:

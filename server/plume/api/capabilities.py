@@ -110,7 +110,9 @@ def capabilities_of(request: Request) -> dict[str, Any]:
         for name, entry in tasks.items():
             if name != "render":
                 entry["install"] = _install(inference, name)
-    return {"tasks": tasks}
+    # The review mode IT locked for the sidebars (config `review_mode`), or none: each clerk chooses.
+    locked = request.app.state.settings.review_mode
+    return {"tasks": tasks, "review": {"mode": locked or "tracked", "locked": bool(locked)}}
 
 
 @get("/v1/capabilities", summary="Ce que ce serveur sait faire maintenant, tâche par tâche", tags=["service"])
