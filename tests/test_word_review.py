@@ -192,6 +192,26 @@ def test_proofreading_fix_is_a_tracked_change_keeping_bold(word_server, open_pan
     assert ("enfants", True, False, None) in runs(pane) and ("attendent", False, True, None) in runs(pane)
 
 
+def test_translation_goes_in_as_tracked_changes_with_its_formatting(word_server, open_pane):
+    pane = open_pane(word_server, word_api="1.6", review=None)
+    pane.set_document(["Titre", RUNS, "Fin"])
+    pane.select(1)
+    pane.tab("traduire")
+    pane.page.select_option("#translate-source", "fr")
+    pane.page.select_option("#translate-target", "es")
+    pane.page.click("#translate-run")
+    kind, message = pane.message()
+    assert kind == "ok" and "Révision" in message, message
+    changes = pane.tracked_changes()
+    assert [c["type"] for c in changes] == ["Deleted", "Added"]
+    assert changes[0]["text"] == "Les enfant du quartier attendent le bus." != changes[1]["text"]
+    added = [r for p in pane.paragraphs() for r in p["runs"] if r["revision"] == "Added"]
+    assert any(r["bold"] for r in added) and any(r["italic"] for r in added)   # formatting kept in the revision
+    assert pane.tracking_modes() == ["TrackAll", "Off"]
+    pane.accept_all()
+    assert pane.text().split("\n") == ["Titre", changes[1]["text"], "Fin"]
+
+
 def test_word_without_change_tracking_gets_a_marked_insertion_after(word_server, open_pane):
     pane = open_pane(word_server, word_api="1.3", review=None)
     pane.set_document(["Avis", JARGON, "Le Conseil communal"])
@@ -205,6 +225,10 @@ def test_word_without_change_tracking_gets_a_marked_insertion_after(word_server,
 
 
 def test_review_mode_is_kept_in_the_settings(word_server, open_pane):
+    with word_server.client() as client:
+        capabilities = client.get("/v1/capabilities").json()
+    assert capabilities["review"] == {"mode": "tracked", "locked": False}
+    assert capabilities["tasks"]["proofread"]["available"] is CHECKER.available()
     pane = open_pane(word_server, word_api="1.6", review=None)
     pane.tab("reglages")
     pane.page.select_option("#settings-review", "after")
@@ -223,6 +247,8 @@ def test_review_mode_is_kept_in_the_settings(word_server, open_pane):
 def test_it_can_lock_the_review_mode(open_pane, tmp_path):
     server = start_server(tmp_path, env={"PLUME_REVIEW_MODE": "replace"})
     try:
+        with server.client() as client:
+            assert client.get("/v1/capabilities").json()["review"] == {"mode": "replace", "locked": True}
         pane = open_pane(server, word_api="1.6", review="after")
         pane.tab("reglages")
         assert pane.page.input_value("#settings-review") == "replace"

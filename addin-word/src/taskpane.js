@@ -49,6 +49,7 @@
       case "forbidden": return [t("error.forbidden")];
       case "model": return [t("error.model")];  // never a shell command for a clerk: IT has the docs
       case "busy": return [t("error.busy")];
+      case "unavailable": return [error.detail || t("task.unavailableDefault")];
       case "too-long": return [t("error.tooLong")];
       case "cancelled": return [t("error.cancelled")];
       case "stopped": return [t("error.stopped")];
@@ -125,7 +126,7 @@
 
   /* ---------- what the server can do now (GET /v1/capabilities) ---------- */
 
-  var TASK_OF = { "plain-language": "clair", translate: "traduire", summarize: "resumer", minutes: "pv",
+  var TASK_OF = { "plain-language": "clair", proofread: "corriger", translate: "traduire", summarize: "resumer", minutes: "pv",
                   factsheet: "fiche", acknowledge: "accuse", render: "modeles" };
 
   /* Offer only what works: working target languages by name, the first that works by default; an

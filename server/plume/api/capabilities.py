@@ -17,7 +17,7 @@ from litestar import Request, get
 from plume.inference.base import ModelUnavailable, NoInference
 from plume.language import apertium
 from plume.security.roles import Role
-from plume.tasks import acknowledge, factsheet, minutes, translate
+from plume.tasks import acknowledge, factsheet, minutes, proofread, translate
 
 # Tasks whose rules always answer, with the task name the inference catalog uses.
 RULE_TASKS = ("plain-language", "summarize", "minutes", "factsheet", "acknowledge", "triage", "extract")
@@ -31,6 +31,10 @@ NO_TRANSLATION = ("La traduction n'est pas disponible sur ce serveur : aucun tra
                   "Le service informatique peut en ajouter un.")
 NO_TRANSLATION_DE = ("Die Übersetzung ist auf diesem Server nicht verfügbar: Es ist kein Übersetzer installiert. "
                      "Die Informatik kann einen hinzufügen.")
+NO_PROOFREAD = ("La correction n'est pas disponible sur ce serveur : le correcteur Grammalecte n'y est pas installé. "
+                "Le service informatique peut l'ajouter.")
+NO_PROOFREAD_DE = ("Die Korrektur ist auf diesem Server nicht verfügbar: Grammalecte ist nicht installiert. "
+                   "Die Informatik kann es hinzufügen.")
 NO_TEMPLATES = ("Aucun modèle de lettre n'est disponible sur ce serveur. Le service informatique ou la personne "
                 "responsable des modèles peut en ajouter.")
 NO_TEMPLATES_DE = ("Auf diesem Server ist keine Briefvorlage verfügbar. Die Informatik oder die für die Vorlagen "
@@ -106,9 +110,10 @@ def capabilities_of(request: Request) -> dict[str, Any]:
     render_formats = sorted({f for t in templates for f in t.formats if f != "pdf"}) + (["pdf"] if pdf and ids else [])
     tasks["render"] = _entry(bool(ids), ["rules"], NO_TEMPLATES, NO_TEMPLATES_DE, templates=len(ids),
                              formats=render_formats)
+    tasks["proofread"] = _entry(proofread.available(), ["grammalecte"], NO_PROOFREAD, NO_PROOFREAD_DE)
     if request.user.role.allows(Role.ADMIN):
         for name, entry in tasks.items():
-            if name != "render":
+            if name not in ("render", "proofread"):
                 entry["install"] = _install(inference, name)
     # The review mode IT locked for the sidebars (config `review_mode`), or none: each clerk chooses.
     locked = request.app.state.settings.review_mode
