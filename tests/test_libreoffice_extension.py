@@ -549,7 +549,7 @@ def test_sidebar_offers_the_working_target_languages_by_name(run):
     panel = run({"panels": True})["TextPanel"]
     assert panel["items"]["Target"] == ["espagnol", "français"]  # Apertium: no German without a model
     assert panel["texts"]["Target"] == "espagnol"  # the first that works
-    assert panel["items"]["Level"] == ["B1", "A2"]
+    assert panel["items"]["Level"] == ["B1 (simple)", "A2 (très simple)"]  # the level and what it means
     assert all(panel["enabled"][b] for b in ("Plain", "Translate", "Summarize", "Minutes", "Factsheet", "Acknowledge"))
     assert panel["labels"].get("Notice", "") == ""
     assert not any(panel["enabled"][b] for b in ("Replace", "Insert", "Discard"))  # nothing to insert yet

@@ -230,9 +230,11 @@ def test_html_only_encoded_headers_links_and_attachments(server, tmp_path):
     assert "www.lelocle.ch" in signs and "login.example.net" in signs and "mot de passe" in signs
     assert "Vérification de votre compte" in row["summary"] and "1 pièce(s) jointe(s)" in row["summary"]
     with server.client() as client:
-        ack = client.post("/v1/mail/acknowledge", json={"eml": HTML_ONLY, "engine": "rules"}).json()
-    assert ack["attachments"] == ["facture.zip"] and ack["warnings"]
-    assert "alert" not in ack["text"]  # script content never becomes text
+        ack = client.post("/v1/mail/acknowledge", json={"eml": HTML_ONLY, "engine": "rules"})
+    # Phishing gets no acknowledgement (issue 11), only the signs; script content never becomes text.
+    assert ack.status_code == 422 and ack.json()["type"].endswith(":phishing-suspected")
+    assert any("mot de passe" in sign for sign in ack.json()["signs"]) and "alert" not in ack.text
+    assert "alert" not in row["summary"]
 
 
 def test_own_domain_and_deadline_raise_priority(server):

@@ -173,11 +173,14 @@
       fillLanguages($("translate-source"), sources, names, "", t("translate.detect"));
     }
     var levels = (caps["plain-language"] || {}).levels;
-    if (levels && levels.length) {
-      var level = $("plain-level");
-      level.innerHTML = "";
-      levels.forEach(function (l) { level.add(new Option(l, l)); });
-    }
+    if (levels && levels.length) fillLevels(levels);
+  }
+
+  /* « B1 (simple) », « A2 (très simple) »: the level and what it means. */
+  function fillLevels(levels) {
+    var level = $("plain-level");
+    level.innerHTML = "";
+    levels.forEach(function (l) { level.add(new Option(t("plain.level." + l) === "plain.level." + l ? l : t("plain.level." + l), l)); });
   }
 
   function fillLanguages(select, codes, names, chosen, firstLabel) {
@@ -765,21 +768,26 @@
       var ooxml = await window.PlumeWord.readSelectionOoxml();
       var pkg = window.PlumeOoxml.parsePackage(ooxml);
       if (!pkg.paragraphs.length) throw userError(t("error.emptySelection"));
-      var source = $("translate-source").value, target = $("translate-target").value, engine = "", ids = [];
+      var source = $("translate-source").value, target = $("translate-target").value, engine = "", ids = [], notes = [];
       for (var n = 0; n < pkg.paragraphs.length; n++) {
         progress("busy.translate", { n: n + 1, total: pkg.paragraphs.length });
         var body = { text: pkg.paragraphs[n].html, target: target, format: "html" };
         if (source) body.source = source;
         var result = await state.client.json("POST", "/v1/text/translate", body, signal);
         ids.push(state.client.lastRequestId);
+        (result.warnings || []).forEach(function (w) {
+          var note = typeof w === "string" ? w : (w.message || "");
+          if (note && notes.indexOf(note) === -1) notes.push(note);
+        });
         engine = result.engine || engine;
         window.PlumeOoxml.applyTranslation(pkg.paragraphs[n], result.text);
       }
       checkNotCancelled(signal);
       var used = await window.PlumeWord.writeResult(reviewMode(), { ooxml: window.PlumeOoxml.serialize(pkg.doc) }, t("review.marker"));
       state.client.reportInserted(ids);
-      showMessage(used === "marked" ? "info" : "ok", (t("translate.done", { count: pkg.paragraphs.length, engine: engine || "?" }) +
-        " " + t("review.done." + used)).trim());
+      // Words the translator did not know stay as written: say which, so the clerk checks them.
+      showMessage(used === "marked" ? "info" : "ok",
+        [t("translate.done", { count: pkg.paragraphs.length })].concat(notes, [t("review.done." + used)]).join(" ").trim());
     });
   }
 
@@ -890,6 +898,7 @@
     state.client = new window.PlumeApi.Client(function () { return state.settings; });
     Array.prototype.forEach.call(document.querySelectorAll(".text-task"), setUpTextTask);
     translatePage();
+    fillLevels(["B1", "A2"]);
     showSettings();
     $("task").addEventListener("change", function () { showTask($("task").value); });
     $("cancel").addEventListener("click", cancel);

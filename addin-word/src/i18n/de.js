@@ -92,7 +92,9 @@ window.PlumeI18n.de = {
   "translate.detect": "Erkennen",
   "translate.target": "Übersetzen in",
   "translate.run": "Markierung übersetzen",
-  "translate.done": "Übersetzung eingefügt ({count} Absatz/Absätze, Verfahren: {engine}).",
+  "translate.done": "Übersetzung eingefügt ({count} Absatz/Absätze).",
+  "plain.level.B1": "B1 (einfach)",
+  "plain.level.A2": "A2 (sehr einfach)",
 
   "summarize.length": "Länge",
   "summarize.short": "kurz",

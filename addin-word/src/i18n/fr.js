@@ -92,7 +92,9 @@ window.PlumeI18n.fr = {
   "translate.detect": "Détecter",
   "translate.target": "Traduire en",
   "translate.run": "Traduire la sélection",
-  "translate.done": "Traduction insérée ({count} paragraphe(s), moteur : {engine}).",
+  "translate.done": "Traduction insérée ({count} paragraphe(s)).",
+  "plain.level.B1": "B1 (simple)",
+  "plain.level.A2": "A2 (très simple)",
 
   "summarize.length": "Longueur",
   "summarize.short": "courte",

@@ -15,7 +15,6 @@ from typing import Any
 from litestar import Request, get
 
 from plume.inference.base import ModelUnavailable, NoInference
-from plume.language import apertium
 from plume.security.roles import Role
 from plume.tasks import acknowledge, factsheet, minutes, proofread, translate
 

@@ -134,8 +134,9 @@ async def _translate(request: Request, text: str, data: TranslateRequest, *, htm
             result = await translate.translate(inference, text, source, target, html=html, engine=data.engine,
                                                user=request.user.name)
     except translate.NoEngine:
-        raise Problem(503, f"Aucun moyen de traduire {translate.from_to(source, target)} sur ce serveur : "
-                           "installez un modèle de traduction pour cette paire.", code="model-unavailable",
+        raise Problem(503, f"Plume ne peut pas traduire {translate.from_to(source, target)} sur ce serveur. "
+                           "Le service informatique peut y ajouter un modèle de traduction pour ces langues.",
+                      code="model-unavailable",
                       install_command=_install_command(inference), task=translate.TASK) from None
     except apertium.ApertiumError as exc:
         raise Problem(503, f"Le traducteur Apertium n'a pas pu traduire le texte ({exc}).", code="apertium") from exc

@@ -37,7 +37,7 @@ _PROTECTED = re.compile(
     r"|[*#@]"  # literal marks: any left in the output are then Apertium's
     r")"
 )
-_PLACEHOLDER = "Plmq{}x"
+_PLACEHOLDER = "Plmq{}x"  # a word no dictionary has: Apertium keeps it, in place, as an unknown word
 _PLACEHOLDERS = re.compile(r"Plmq(\d+)x")
 # A bare analysis tag: « #<prn> » (text), « \<prn\> » (html). Literal « <…> » in plain text is protected
 # beforehand, and real HTML tags are never escaped, so neither is touched.
@@ -78,8 +78,10 @@ def has_pair(source: str, target: str) -> bool:
 
 
 def protect(text: str, *, html: bool = False) -> tuple[str, list[str]]:
-    """(text with placeholders, the protected tokens in order). In HTML, tags are left alone."""
+    """(text with placeholders, the protected tokens in order). In HTML, tags are left alone. A text
+    that already holds something like a placeholder is protected as a whole token too."""
     kept: list[str] = []
+    text = _PLACEHOLDERS.sub(lambda m: _swap_token(m.group(0), kept), text)
 
     def swap(match: re.Match) -> str:
         if match.group("entity"):
@@ -121,7 +123,7 @@ def run(text: str, source: str, target: str, *, html: bool = False) -> Translati
         raise ApertiumError(f"code de sortie {done.returncode}")
     out = done.stdout.rstrip("\n") if not text.endswith("\n") else done.stdout
     result = clean(out, kept, html=html)
-    if _PLACEHOLDERS.search(result.text) or len(_PLACEHOLDERS.findall(out)) != len(kept):
+    if sorted(int(n) for n in _PLACEHOLDERS.findall(out)) != list(range(len(kept))):  # each one back, once
         raise ApertiumError("des références du texte ont été perdues")
     return result
 

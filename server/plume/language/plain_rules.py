@@ -12,6 +12,7 @@ middle, then each half again while over the limit, so A2 cuts more than B1. `sim
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import msgspec
 
@@ -205,16 +206,23 @@ def is_clause(piece: str, *, subject: bool) -> bool:
     imperative — so « ; le délai court dès… » splits, « ; notamment les frais » does not."""
     if len(words(piece)) < MIN_CLAUSE_WORDS or not _balanced(piece):
         return False
+    finite, has_subject, imperative = _clause_parts(piece)
+    if not subject:
+        # The left side begins the author's own sentence: a finite verb or a subject is enough (the small
+        # model sometimes tags a verb such as « ferme » as an adjective).
+        return finite or has_subject
+    return finite and (has_subject or imperative)
+
+
+@lru_cache(maxsize=256)
+def _clause_parts(piece: str) -> tuple[bool, bool, bool]:
+    """(has a finite verb, has a subject, has an imperative), from spaCy's parse of the piece alone."""
     from plume.language.nlp import french
 
     doc = french()(piece)
     finite = [t for t in doc if "Fin" in t.morph.get("VerbForm") and t.pos_ in {"VERB", "AUX"}]
-    has_subject = any(t.dep_ in _SUBJECTS for t in doc)
-    if not subject:
-        # The left side begins the author's own sentence: a finite verb or a subject is enough (the small
-        # model sometimes tags a verb such as « ferme » as an adjective).
-        return bool(finite) or has_subject
-    return bool(finite) and (has_subject or any("Imp" in t.morph.get("Mood") for t in finite))
+    return (bool(finite), any(t.dep_ in _SUBJECTS for t in doc),
+            any("Imp" in t.morph.get("Mood") for t in finite))
 
 
 def _balanced(piece: str) -> bool:

@@ -41,8 +41,8 @@ class PlainResult(msgspec.Struct, kw_only=True):
     substitutions: list[Substitution]
     missing: list[Missing]
     warnings: list[str] = msgspec.field(default_factory=list)
-    # Rules only: did the text change, and what was checked on the text returned (facts kept,
-    # readability not lower, no new grammar error). Empty for a model's rewrite (see `missing`).
+    # Did the text change; and, rules only, what was checked on the text returned (facts kept,
+    # readability not lower, no new grammar error). `checks` is empty for a model's rewrite (see `missing`).
     changed: bool = False
     checks: dict[str, bool] = msgspec.field(default_factory=dict)
 
@@ -113,7 +113,7 @@ def finish_rewrite(text: str, rewritten: str, level: str, lexicon: Lexicon, mode
         text=rewritten, level=level, engine=model,
         before=measure(text), after=measure(rewritten),
         diagnostics=diagnose(text, level, lexicon), substitutions=[],
-        missing=[Missing(**m) for m in facts.missing(text, rewritten)],
+        missing=[Missing(**m) for m in facts.missing(text, rewritten)], changed=rewritten != text,
     )
 
 

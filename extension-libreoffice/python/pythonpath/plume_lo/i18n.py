@@ -92,6 +92,7 @@ STRINGS = {
         "connection_ok": "Connexion réussie ({count} modèles disponibles).",
         "lang_fr": "français", "lang_de": "allemand", "lang_it": "italien", "lang_en": "anglais",
         "lang_es": "espagnol", "lang_pt": "portugais", "lang_rm": "romanche",
+        "level_B1": "B1 (simple)", "level_A2": "A2 (très simple)",
     },
     "de": {
         "unreachable": "Der Plume-Server antwortet nicht ({url}). Prüfen Sie die Adresse unter Extras > Optionen > Plume "
@@ -178,6 +179,7 @@ STRINGS = {
         "connection_ok": "Verbindung erfolgreich ({count} Vorlagen verfügbar).",
         "lang_fr": "Französisch", "lang_de": "Deutsch", "lang_it": "Italienisch", "lang_en": "Englisch",
         "lang_es": "Spanisch", "lang_pt": "Portugiesisch", "lang_rm": "Rätoromanisch",
+        "level_B1": "B1 (einfach)", "level_A2": "A2 (sehr einfach)",
     },
 }
 

@@ -135,11 +135,12 @@ class TextPanel(_Panel):
         super().__init__(ctx, frame, parent)
         self.targets = list(i18n.TARGET_LANGUAGES)  # until the server says which work
         self._fill_targets(self.targets)
+        self.levels = ["B1", "A2"]
+        self._fill_levels(self.levels)
         self.pending = None  # what the running request is for: capabilities, plain, task, apply
         self.result = None  # what the clerk may insert: {"text", "request_ids", and for a preview "plain"}
         self.details = ""
-        self.on("Plain", lambda: self.start("plain", actions.PlainLanguage(level=self.choice("Level", "B1"),
-                                                                           preview=True)))
+        self.on("Plain", self.plain)
         self.on("Translate", self.translate)
         for name, kind in (("Summarize", "summarize"), ("Minutes", "minutes"), ("Factsheet", "factsheet"),
                            ("Acknowledge", "acknowledge")):
@@ -160,8 +161,10 @@ class TextPanel(_Panel):
             self.clear_result()  # a new request: the old result must not stay insertable
         self.run(action)
 
-    def choice(self, name, default):
-        return self.control(name).getSelectedItem() or default
+    def plain(self):
+        index = self.control("Level").getSelectedItemPos()
+        level = self.levels[index] if 0 <= index < len(self.levels) else "B1"
+        self.start("plain", actions.PlainLanguage(level=level, preview=True))
 
     def translate(self):
         index = self.control("Target").getSelectedItemPos()
@@ -169,6 +172,15 @@ class TextPanel(_Panel):
             self.start("translate", actions.Translate(target=self.targets[index]))
 
     # -- what the server can do -------------------------------------------------------------------
+
+    def _fill_levels(self, codes):
+        """« B1 (simple) », « A2 (très simple) »: the level and what it means."""
+        listbox = self.control("Level")
+        listbox.removeItems(0, listbox.getItemCount())
+        listbox.addItems(tuple(i18n.STRINGS.get(self.language, i18n.STRINGS["fr"]).get(f"level_{c}") or c
+                               for c in codes), 0)
+        if codes:
+            listbox.selectItemPos(0, True)
 
     def _fill_targets(self, codes):
         listbox = self.control("Target")
@@ -198,10 +210,8 @@ class TextPanel(_Panel):
         self.model("Target").Enabled = bool(self.targets)
         levels = (tasks.get("plain-language") or {}).get("levels") or []
         if levels:
-            listbox = self.control("Level")
-            listbox.removeItems(0, listbox.getItemCount())
-            listbox.addItems(tuple(levels), 0)
-            listbox.selectItemPos(0, True)
+            self.levels = list(levels)
+            self._fill_levels(self.levels)
         self.model("Notice").Label = "\n".join(reasons)
 
     # -- results ----------------------------------------------------------------------------------
