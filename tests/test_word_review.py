@@ -299,9 +299,11 @@ def test_an_action_runs_on_the_model_and_goes_in_as_tracked_changes(server, open
     assert not pane.page.is_visible("#message"), pane.page.inner_text("#message")
     result = pane.page.inner_text("#action-preview")
     assert result.strip()
-    pane.page.click("#action-apply")
+    with pane.page.expect_request(lambda r: r.url.endswith("/v1/usage/inserted")) as reported:
+        pane.page.click("#action-apply")
     kind, _ = pane.message(120_000)
     assert kind == "ok"
+    assert len(reported.value.post_data_json["request_id"]) == 16   # counted in the usage report as inserted
     types = [c["type"] for c in pane.tracked_changes()]
     assert "Deleted" in types and "Added" in types
     pane.reject_all()
