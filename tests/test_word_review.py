@@ -12,6 +12,7 @@ import pytest
 from plume.language.grammar import CHECKER
 from tests.conftest import start_server
 from tests.word.pane import CHROMIUM, Pane, launch
+from tests.word.slow_proxy import slow_proxy
 
 pytestmark = [
     pytest.mark.browser,
@@ -49,8 +50,8 @@ def browser():
 def open_pane(browser):
     panes: list[Pane] = []
 
-    def opener(server, role: str = "user", **kwargs) -> Pane:
-        pane = Pane.open(browser, server.url, server.tokens[role], **kwargs)
+    def opener(server, role: str = "user", base_url: str | None = None, **kwargs) -> Pane:
+        pane = Pane.open(browser, base_url or server.url, server.tokens[role], **kwargs)
         panes.append(pane)
         return pane
 
@@ -308,3 +309,27 @@ def test_an_action_runs_on_the_model_and_goes_in_as_tracked_changes(server, open
     assert "Deleted" in types and "Added" in types
     pane.reject_all()
     assert pane.text() == "Madame,\nNous avons bien reçu votre demande."
+
+
+def test_stop_keeps_what_was_already_written(server, open_pane):
+    """A slow network: the action's text arrives event by event; Stop keeps the part already written,
+    which the clerk can still apply (and it goes in as tracked changes like any result)."""
+    original = "Nous avons bien reçu votre demande."
+    with server.client() as client:
+        action = next(a for a in client.get("/v1/actions").json()["actions"] if a["applies_to"] == "selection")
+    with slow_proxy(server.url, delay=0.4) as proxy:
+        pane = open_pane(server, base_url=proxy.url, word_api="1.6", review=None)
+        pane.set_document(["Madame,", original])
+        pane.select(1)
+        pane.tab("actions")
+        pane.page.click(f'#actions-list button[data-action="{action["id"]}"]:not([disabled])')
+        pane.page.wait_for_function("() => document.getElementById('action-preview').textContent.length > 0")
+        pane.page.click("#cancel")
+        kind, message = pane.message()
+        assert kind == "info" and "gardé" in message
+        partial = pane.page.inner_text("#action-preview")
+        assert partial.strip() and proxy.streams_finished == 0   # stopped before the end of the text
+        pane.page.click("#action-apply")
+        assert pane.message()[0] == "ok"
+        added = "".join(c["text"] for c in pane.tracked_changes() if c["type"] == "Added")
+        assert added == partial.replace("\n", "")
