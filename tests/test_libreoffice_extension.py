@@ -241,10 +241,12 @@ def test_template_is_inserted_at_the_cursor_with_the_field_values(run, plume):
     values = {f["name"]: f["example"] for f in template["fields"] if f.get("example") not in (None, "", [])}
     shown = [v for f, v in ((f, values.get(f["name"])) for f in template["fields"])
              if f["type"] == "text" and isinstance(v, str) and len(v) > 3]
+    _, letters = usage_counts(plume, "render")
     answer = run({"paragraphs": [[{"text": "Début du dossier."}]], "select": "end",
                   "dispatch": "vnd.plume:template?id=attestation-domicile&mode=insert",
                   "args": {"Values": json.dumps(values)}, "undo": True})
     assert answer["state"] == "SUCCESS", answer
+    assert wait_for_count(plume, "render", letters + 1)[1] == letters + 1  # the letter is used: counted
     assert answer["text"].startswith("Début du dossier.")
     assert shown and all(value in answer["text"] for value in shown)
     assert "{{" not in answer["text"]
@@ -404,7 +406,7 @@ def test_errors_leave_the_document_unchanged_and_say_why(run, case):
         expected = "ne répond pas"
     else:
         answer = run({"paragraphs": paragraphs, "select": 0, "dispatch": "vnd.plume:translate?target=de&source=fr"})
-        expected = "pas disponible"
+        expected = "Plume ne peut pas traduire du français vers l'allemand"  # the server's sentence for a clerk
     assert answer["state"] == "FAILURE", answer
     assert expected in answer["result"]["message"]
     assert "plume models" not in answer["result"]["message"]  # never a shell command for a clerk
@@ -551,7 +553,7 @@ def test_sidebar_offers_the_working_target_languages_by_name(run):
     assert panel["texts"]["Target"] == "espagnol"  # the first that works
     assert panel["items"]["Level"] == ["B1 (simple)", "A2 (très simple)"]  # the level and what it means
     assert all(panel["enabled"][b] for b in ("Plain", "Translate", "Summarize", "Minutes", "Factsheet", "Acknowledge"))
-    assert panel["labels"].get("Notice", "") == ""
+    assert panel["texts"]["Notice"] == ""
     assert not any(panel["enabled"][b] for b in ("Replace", "Insert", "Discard"))  # nothing to insert yet
 
 
@@ -569,10 +571,11 @@ def test_an_action_without_engine_is_greyed_out_with_one_plain_sentence(office, 
     assert panel["enabled"]["Translate"] is False and panel["enabled"]["Target"] is False
     assert panel["items"]["Target"] == []
     assert panel["enabled"]["Plain"] is True and panel["enabled"]["Summarize"] is True
-    notice = panel["labels"]["Notice"]
+    notice = panel["texts"]["Notice"]
+    assert panel["scrolls"]["Notice"]  # several reasons wrap and scroll
     assert notice.startswith("Traduire : ") and "traduction n'est pas disponible" in notice
     assert "plume" not in notice.lower().replace("serveur plume", "") and "models" not in notice
-    assert german["labels"]["Notice"].startswith("Übersetzen: ") and "Übersetzung" in german["labels"]["Notice"]
+    assert german["texts"]["Notice"].startswith("Übersetzen: ") and "Übersetzung" in german["texts"]["Notice"]
 
 
 def test_plain_language_is_previewed_with_scores_in_words_and_nothing_changes(run, plume):
@@ -712,3 +715,13 @@ def test_letter_form_shows_help_swiss_dates_list_format_and_names_the_clerks_typ
     columns = " ; ".join(c["label"].lower() for c in table["columns"])
     shown = run({"template_form": {"pythonpath": pythonpath, "template": parking}})
     assert shown["help"][table["name"]].endswith(f"Une ligne par entrée, sous la forme « {columns} ».")
+
+
+def test_no_acknowledgement_for_a_phishing_message_and_the_clerk_is_told_why(run, samples):
+    lines = (samples / "emails" / "06-phishing.eml").read_text(encoding="utf-8").replace("\r\n", "\n").rstrip("\n")
+    paragraphs = [[{"text": line}] for line in lines.split("\n")]
+    answer = run({"paragraphs": paragraphs, "select": "all", "dispatch": "vnd.plume:acknowledge?insert=true"})
+    assert answer["state"] == "FAILURE", answer
+    assert answer["result"]["message"].startswith("Ce message ressemble à une tentative d'hameçonnage")
+    assert "signalé une erreur" not in answer["result"]["message"]
+    assert answer["after"] == answer["before"] and answer["undo_titles"] == []

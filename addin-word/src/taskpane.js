@@ -47,7 +47,8 @@
       case "unreachable": return [t("error.unreachable", { url: state.settings.serverUrl })];
       case "unauthorized": return [t("error.unauthorized")];
       case "forbidden": return [t("error.forbidden")];
-      case "model": return [t("error.model")];  // never a shell command for a clerk: IT has the docs
+      // The server's sentence is written for the clerk (in French); never a shell command: IT has the docs.
+      case "model": return [state.settings.language !== "de" && error.detail ? error.detail : t("error.model")];
       case "busy": return [t("error.busy")];
       case "unavailable": return [error.detail || t("task.unavailableDefault")];
       case "too-long": return [t("error.tooLong")];
@@ -55,7 +56,9 @@
       case "stopped": return [t("error.stopped")];
       case "word": return [t("error.word")];
       case "user": return [error.message];
-      case "server": return [t("error.server") + " " + (error.detail || error.status)];
+      case "server":  // a refusal the server explains (e.g. a message that looks like phishing): its words
+        if (error.status === 422 && error.detail && state.settings.language !== "de") return [error.detail];
+        return [t("error.server") + " " + (error.detail || error.status)];
       default:
         if (window.console) console.error(error);
         return [t("error.word")];
@@ -829,9 +832,16 @@
       output.textContent = "";
       result.hidden = false;
       panel.removeAttribute("data-ready");
-      var got = await streamKeeping(panel.getAttribute("data-route"), body, signal, function (soFar) {
-        output.textContent = soFar;
-      });
+      var got;
+      try {
+        got = await streamKeeping(panel.getAttribute("data-route"), body, signal, function (soFar) {
+          output.textContent = soFar;
+        });
+      } catch (error) {  // nothing half-written or stale stays on offer after an error (Stop keeps its text above)
+        output.textContent = "";
+        result.hidden = true;
+        throw error;
+      }
       output.textContent = got.text;
       panel.setAttribute("data-request-id", state.client.lastRequestId);
       panel.setAttribute("data-ready", "true");

@@ -26,7 +26,14 @@ class PlumeError(Exception):
         self.values = values
 
     def message(self, language: str) -> str:
+        # The server's own sentence is written for the clerk, in French: shown as is in a French UI.
+        if self.key in SERVER_SENTENCE and language == "fr" and self.values.get("detail"):
+            return str(self.values["detail"])
         return i18n.text(language, self.key, **self.values)
+
+
+# Answers whose `detail` the server writes for the clerk (a missing model, a refusal such as phishing).
+SERVER_SENTENCE = ("no_model", "refused")
 
 
 @dataclass
@@ -113,13 +120,15 @@ def _problem(exc: urllib.error.HTTPError) -> PlumeError:
         return PlumeError("forbidden", status)
     if status == 413:
         return PlumeError("too_long", status)
-    if status == 503 and problem.get("install_command"):
-        return PlumeError("no_model", status, command=problem["install_command"])
+    if status == 503 and (problem.get("install_command") or problem.get("type", "").endswith("model-unavailable")):
+        return PlumeError("no_model", status, detail=str(problem.get("detail") or ""))
     if status == 504:
         return PlumeError("timeout", status)
     errors = [e for e in problem.get("errors") or [] if isinstance(e, dict) and e.get("message")]
     if status == 422 and errors:  # values the clerk typed: the server names each field by its label
         return PlumeError("invalid_values", status, detail=" ".join(str(e["message"]) for e in errors))
+    if status == 422 and problem.get("detail"):  # a refusal explained, e.g. a message that looks like phishing
+        return PlumeError("refused", status, detail=detail)
     return PlumeError("server_error", status, detail=detail)
 
 

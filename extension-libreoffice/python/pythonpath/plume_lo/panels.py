@@ -212,7 +212,7 @@ class TextPanel(_Panel):
         if levels:
             self.levels = list(levels)
             self._fill_levels(self.levels)
-        self.model("Notice").Label = "\n".join(reasons)
+        self.model("Notice").Text = "\n".join(reasons)  # wraps and scrolls: never cut off
 
     # -- results ----------------------------------------------------------------------------------
 
