@@ -696,4 +696,5 @@ def test_every_string_the_pane_uses_exists_in_french_and_german():
     used |= set(re.findall(r'\bt\("([\w.]+)"\s*[,)]', script))
     used |= {f"task.run.{task}" for task in re.findall(r'data-task="(\w+)"', (src / "taskpane.html").read_text())}
     used |= {f"plain.metric.{m}" for m in ("kandel_moles", "lix", "rix", "words_per_sentence")}
+    used |= {f"review.done.{m}" for m in ("tracked", "replace", "after", "marked")}
     assert len(used) > 50 and used - tables["fr"] == set()

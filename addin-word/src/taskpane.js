@@ -4,7 +4,7 @@
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
   var state = { settings: null, client: null, operation: null, templates: [], template: null,
-                plain: null, started: false };
+                plain: null, started: false, review: null, proof: null, action: null };
 
   /* ---------- strings ---------- */
 
@@ -50,8 +50,10 @@
       // The server's sentence is written for the clerk (in French); never a shell command: IT has the docs.
       case "model": return [state.settings.language !== "de" && error.detail ? error.detail : t("error.model")];
       case "busy": return [t("error.busy")];
+      case "unavailable": return [error.detail || t("task.unavailableDefault")];
       case "too-long": return [t("error.tooLong")];
       case "cancelled": return [t("error.cancelled")];
+      case "stopped": return [t("error.stopped")];
       case "word": return [t("error.word")];
       case "user": return [error.message];
       case "server":  // a refusal the server explains (e.g. a message that looks like phishing): its words
@@ -64,6 +66,21 @@
   }
 
   function userError(text) { var e = new Error(text); e.kind = "user"; return e; }
+
+  /* Stream a long result; Stop (the Cancel button) keeps what was already written. Resolves to
+   * {text, stopped}; a stop before any text is an ordinary cancel. */
+  async function streamKeeping(route, body, signal, show) {
+    var soFar = "";
+    try {
+      var final = await state.client.stream(route, body, signal, function (text) { soFar = text; show(text); });
+      return { text: final, stopped: false };
+    } catch (error) {
+      if (error.kind !== "cancelled" || !soFar.trim()) throw error;
+      return { text: soFar, stopped: true };
+    }
+  }
+
+  function stoppedError() { var e = new Error("stopped"); e.kind = "stopped"; return e; }
 
   /* Run one piece of work with progress and a Cancel button that aborts its fetches. */
   async function perform(busyKey, work) {
@@ -80,7 +97,7 @@
       await work(controller.signal, function (key, vars) { $("busy-text").textContent = t(key, vars); });
     } catch (error) {
       var parts = explain(error);
-      showMessage(error.kind === "cancelled" ? "info" : "error", parts[0], parts[1]);
+      showMessage(error.kind === "cancelled" || error.kind === "stopped" ? "info" : "error", parts[0], parts[1]);
     } finally {
       state.operation = null;
       // Keyboard users go back to the button they pressed, since Cancel is about to hide.
@@ -107,11 +124,12 @@
     $("task").value = name;
     tasks().forEach(function (other) { $("panel-" + other).hidden = other !== name; });
     if (name === "modeles" && !state.templates.length && !state.operation) loadTemplates();
+    if (name === "actions") loadActions();   // each time: an action the admin just added appears
   }
 
   /* ---------- what the server can do now (GET /v1/capabilities) ---------- */
 
-  var TASK_OF = { "plain-language": "clair", translate: "traduire", summarize: "resumer", minutes: "pv",
+  var TASK_OF = { "plain-language": "clair", proofread: "corriger", translate: "traduire", summarize: "resumer", minutes: "pv",
                   factsheet: "fiche", acknowledge: "accuse", render: "modeles" };
 
   /* Offer only what works: working target languages by name, the first that works by default; an
@@ -121,6 +139,8 @@
     var data = null;
     try { data = await state.client.json("GET", "/v1/capabilities"); } catch (error) { data = null; }
     state.capabilities = (data && data.tasks) || null;
+    state.review = (data && data.review) || { mode: "tracked", locked: false };
+    showReviewSetting();
     if (state.capabilities) applyCapabilities(state.capabilities);
     document.body.setAttribute("data-capabilities", state.capabilities ? "loaded" : "none");
   }
@@ -445,6 +465,217 @@
     });
   }
 
+  /* ---------- review: how results go into the text ---------- */
+
+  /* IT's locked mode wins over the clerk's setting. */
+  function reviewMode() {
+    var review = state.review || {};
+    return review.locked && review.mode ? review.mode : state.settings.review;
+  }
+
+  function showReviewSetting() {
+    var locked = !!(state.review && state.review.locked);
+    $("settings-review").value = reviewMode();
+    $("settings-review").disabled = locked;
+    $("settings-review-locked").hidden = !locked;
+  }
+
+  /* Put a result in the document as the review mode says, and tell the clerk what happened. */
+  async function putResult(result, requestIds, doneKey, mode) {
+    var used = await window.PlumeWord.writeResult(mode || reviewMode(), result, t("review.marker"));
+    state.client.reportInserted(requestIds);
+    showMessage(used === "marked" ? "info" : "ok", (t(doneKey) + " " + t("review.done." + used)).trim());
+    return used;
+  }
+
+  /* ---------- Corriger ---------- */
+
+  function proofreadSelection() {
+    $("proofread-result").hidden = true;
+    perform("busy.proofread", async function (signal) {
+      var kept = await window.PlumeWord.keepSelection();
+      if (!kept.text.trim()) throw userError(t("error.emptySelection"));
+      var result = await state.client.json("POST", "/v1/text/proofread", { text: kept.text }, signal);
+      state.proof = { scope: kept.range, text: kept.text, errors: result.errors || [] };
+      showProofread(result);
+    });
+  }
+
+  function showProofread(result) {
+    var list = $("proofread-errors"), errors = state.proof.errors;
+    list.innerHTML = "";
+    var notes = (result.warnings || []).join(" ");
+    $("proofread-summary").textContent = result.checked === null && notes ? notes
+      : (errors.length ? t("proofread.found", { count: errors.length }) : t("proofread.none")) + (notes ? " " + notes : "");
+    errors.forEach(function (error, n) { list.appendChild(errorItem(error, n)); });
+    $("proofread-all").hidden = !errors.some(function (e) { return e.unambiguous; });
+    $("proofread-result").hidden = false;
+  }
+
+  function errorItem(error, n) {
+    var li = document.createElement("li");
+    li.className = "error";
+    li.setAttribute("data-error", String(n));
+    var where = document.createElement("button");
+    where.type = "button";
+    where.className = "locate link";
+    where.textContent = "« " + error.text + " »";
+    where.title = t("proofread.show");
+    where.addEventListener("click", function () { locateError(n); });
+    var message = document.createElement("p");
+    message.className = "error-message";
+    message.textContent = error.message;
+    li.appendChild(where);
+    li.appendChild(message);
+    var choices = document.createElement("div");
+    choices.className = "suggestions";
+    (error.suggestions || []).forEach(function (suggestion) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "suggestion secondary";
+      button.textContent = suggestion;
+      button.addEventListener("click", function () { applyFixes([n], [suggestion]); });
+      choices.appendChild(button);
+    });
+    li.appendChild(choices);
+    return li;
+  }
+
+  /* Which occurrence of the error's characters it is, in the checked text as it is now: the document
+   * is searched for them (Word has no offsets), and the n-th hit is the error. -1 if ambiguous. */
+  function occurrenceOf(error) {
+    var text = state.proof.text, needle = error.text, index = 0, k;
+    if (!needle || needle.indexOf("\n") !== -1) return -1;
+    for (k = text.indexOf(needle); k !== -1 && k < error.start; k = text.indexOf(needle, k + needle.length)) index++;
+    return k === error.start ? index : -1;   // Word searches the same way: left to right, no overlap
+  }
+
+  function locateError(n) {
+    var error = state.proof.errors[n];
+    perform("busy.working", async function () {
+      var index = occurrenceOf(error);
+      if (error.fixed || index < 0 || !(await window.PlumeWord.selectOccurrence(state.proof.scope, error.text, index))) {
+        throw userError(t("proofread.notFound"));
+      }
+    });
+  }
+
+  /* Apply suggestions in place, from the end of the text to its start (so the positions still hold),
+   * in one batch; the replaced characters keep their run's formatting. */
+  function applyFixes(indexes, choices) {
+    var fixes = indexes.map(function (n, k) { return { n: n, error: state.proof.errors[n], text: choices[k] }; })
+      .filter(function (f) { return !f.error.fixed; })
+      .sort(function (a, b) { return b.error.start - a.error.start; });
+    if (!fixes.length) return;
+    perform("busy.working", async function () {
+      // An error whose place cannot be told (index -1) is found nowhere, so never applied elsewhere.
+      var asked = fixes.map(function (f) { return { needle: f.error.text, index: occurrenceOf(f.error), text: f.text }; });
+      var done = await window.PlumeWord.replaceOccurrences(state.proof.scope, asked, reviewMode() === "tracked");
+      var applied = 0;
+      fixes.forEach(function (f, k) {
+        if (!done[k]) return;
+        applied++;
+        markFixed(f.n, f.text);
+      });
+      if (!applied) throw userError(t("proofread.notFound"));
+      var word = window.PlumeWord.canTrack() && reviewMode() === "tracked" ? "proofread.appliedTracked" : "proofread.applied";
+      showMessage("ok", t(word, { count: applied }));
+    });
+  }
+
+  /* The checked text as it now reads, every later error moved by the change in length. */
+  function markFixed(n, replacement) {
+    var proof = state.proof, error = proof.errors[n], delta = replacement.length - (error.end - error.start);
+    proof.text = proof.text.slice(0, error.start) + replacement + proof.text.slice(error.end);
+    proof.errors.forEach(function (other) {
+      if (other !== error && other.start >= error.end) { other.start += delta; other.end += delta; }
+    });
+    error.fixed = true;
+    error.end = error.start + replacement.length;
+    error.text = replacement;
+    var li = document.querySelector('#proofread-errors [data-error="' + n + '"]');
+    if (li) {
+      li.classList.add("fixed");
+      Array.prototype.forEach.call(li.querySelectorAll("button"), function (b) { b.disabled = true; });
+    }
+  }
+
+  function fixAll() {
+    var indexes = [], choices = [];
+    state.proof.errors.forEach(function (e, n) {
+      if (e.unambiguous && !e.fixed) { indexes.push(n); choices.push(e.suggestions[0]); }
+    });
+    applyFixes(indexes, choices);
+  }
+
+  /* ---------- Actions de la commune ---------- */
+
+  /* Listed afresh each time the task is chosen: no restart for a new action. Not through perform(). */
+  async function loadActions() {
+    var data;
+    try { data = await state.client.json("GET", "/v1/actions"); } catch (error) {
+      var parts = explain(error);
+      return showMessage("error", parts[0], parts[1]);
+    }
+    var german = state.settings.language === "de", list = $("actions-list");
+    list.innerHTML = "";
+    (data.actions || []).forEach(function (action) {
+      var li = document.createElement("li"), button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary";
+      button.setAttribute("data-action", action.id);
+      button.textContent = german ? (action.title_de || action.title) : action.title;
+      button.disabled = !action.available;
+      button.addEventListener("click", function () { runAction(action, button.textContent); });
+      li.appendChild(button);
+      if (!action.available) {
+        var why = document.createElement("p");
+        why.className = "unavailable";
+        why.textContent = (german ? action.reason_de : action.reason) || t("task.unavailableDefault");
+        li.appendChild(why);
+      }
+      list.appendChild(li);
+    });
+    $("actions-empty").hidden = list.children.length > 0;
+    list.setAttribute("data-loaded", String(Date.now()));
+  }
+
+  function runAction(action, title) {
+    $("action-result").hidden = true;
+    perform("busy.stream", async function (signal) {
+      var whole = action.applies_to === "document";
+      var text = whole ? await window.PlumeWord.readDocumentText() : await window.PlumeWord.readSelectionText();
+      if (!text.trim()) throw userError(t(whole ? "error.emptyDocument" : "error.emptySelection"));
+      $("action-title").textContent = title;
+      $("action-preview").textContent = "";
+      $("action-result").hidden = false;
+      var got = await streamKeeping("/v1/actions/" + encodeURIComponent(action.id) + "/run", { text: text }, signal,
+        function (soFar) { $("action-preview").textContent = soFar; });
+      $("action-preview").textContent = got.text;
+      state.action = { original: text, text: got.text, requestId: state.client.lastRequestId, whole: whole };
+      if (got.stopped) throw stoppedError();
+    });
+  }
+
+  function applyAction() {
+    if (!state.action) return;
+    perform("busy.working", async function () {
+      var current = await window.PlumeWord.readSelectionText();
+      if (!state.action.whole && current !== state.action.original) throw userError(t("error.selectionChanged"));
+      // An action on the whole document cannot replace the selection: its result goes after it.
+      await putResult({ text: state.action.text }, [state.action.requestId], "actions.applied",
+        state.action.whole ? "after" : null);
+      state.action = null;
+      $("action-result").hidden = true;
+    });
+  }
+
+  function discardAction() {
+    state.action = null;
+    $("action-result").hidden = true;
+    showMessage("info", t("plain.discarded"));
+  }
+
   /* ---------- Langage clair ---------- */
 
   var METRICS = ["kandel_moles", "lix", "rix", "words_per_sentence"];
@@ -518,12 +749,11 @@
     perform("busy.working", async function () {
       var current = await window.PlumeWord.readSelectionText();
       if (current !== state.plain.original) throw userError(t("error.selectionChanged"));
-      if (mode === "after") await window.PlumeWord.insertParagraphsAfterSelection(state.plain.text);
-      else await window.PlumeWord.replaceSelectionText(state.plain.text);
-      state.client.reportInserted([state.plain.requestId]);
+      // « Remplacer » follows the review mode (tracked changes by default); « Insérer après » is explicit.
+      await putResult({ text: state.plain.text }, [state.plain.requestId],
+        mode === "after" ? "plain.inserted" : "plain.replaced", mode === "after" ? "after" : null);
       state.plain = null;
       $("plain-result").hidden = true;
-      showMessage("ok", t(mode === "after" ? "plain.inserted" : "plain.replaced"));
     });
   }
 
@@ -556,10 +786,11 @@
         window.PlumeOoxml.applyTranslation(pkg.paragraphs[n], result.text);
       }
       checkNotCancelled(signal);
-      await window.PlumeWord.replaceSelectionOoxml(window.PlumeOoxml.serialize(pkg.doc));
+      var used = await window.PlumeWord.writeResult(reviewMode(), { ooxml: window.PlumeOoxml.serialize(pkg.doc) }, t("review.marker"));
       state.client.reportInserted(ids);
       // Words the translator did not know stay as written: say which, so the clerk checks them.
-      showMessage("ok", [t("translate.done", { count: pkg.paragraphs.length })].concat(notes).join(" "));
+      showMessage(used === "marked" ? "info" : "ok",
+        [t("translate.done", { count: pkg.paragraphs.length })].concat(notes, [t("review.done." + used)]).join(" ").trim());
     });
   }
 
@@ -601,19 +832,20 @@
       output.textContent = "";
       result.hidden = false;
       panel.removeAttribute("data-ready");
-      var final;
+      var got;
       try {
-        final = await state.client.stream(panel.getAttribute("data-route"), body, signal, function (soFar) {
+        got = await streamKeeping(panel.getAttribute("data-route"), body, signal, function (soFar) {
           output.textContent = soFar;
         });
-      } catch (error) {  // nothing half-written or stale stays on offer after an error
+      } catch (error) {  // nothing half-written or stale stays on offer after an error (Stop keeps its text above)
         output.textContent = "";
         result.hidden = true;
         throw error;
       }
-      output.textContent = final;
+      output.textContent = got.text;
       panel.setAttribute("data-request-id", state.client.lastRequestId);
       panel.setAttribute("data-ready", "true");
+      if (got.stopped) throw stoppedError();
     });
   }
 
@@ -638,6 +870,7 @@
     $("settings-server").value = state.settings.serverUrl;
     $("settings-token").value = state.settings.token;
     $("settings-language").value = state.settings.language;
+    showReviewSetting();
   }
 
   async function saveSettings(event) {
@@ -645,7 +878,8 @@
     state.settings = {
       serverUrl: ($("settings-server").value.trim() || window.location.origin).replace(/\/+$/, ""),
       token: $("settings-token").value.trim(),
-      language: $("settings-language").value
+      language: $("settings-language").value,
+      review: $("settings-review").disabled ? state.settings.review : $("settings-review").value
     };
     try {
       await window.PlumeSettings.save(state.settings);
@@ -690,6 +924,10 @@
     $("plain-insert").addEventListener("click", function () { acceptPlain("after"); });
     $("plain-discard").addEventListener("click", discardPlain);
     $("translate-run").addEventListener("click", translateSelection);
+    $("proofread-run").addEventListener("click", proofreadSelection);
+    $("proofread-all").addEventListener("click", fixAll);
+    $("action-apply").addEventListener("click", applyAction);
+    $("action-discard").addEventListener("click", discardAction);
     $("settings-form").addEventListener("submit", saveSettings);
     $("settings-test").addEventListener("click", testConnection);
     showTask(state.settings.token ? "modeles" : "reglages");

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -50,6 +50,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     template_max_output_chars: int = 20_000_000
     template_prepare_timeout_s: float = 20.0
     template_prepare_memory_mb: int = 1024
+    # How the sidebars put results into the text, locked for everyone when set by IT:
+    # "tracked" (changes to accept or reject), "replace" or "after"; "" = each clerk chooses.
+    review_mode: Literal["", "tracked", "replace", "after"] = ""
 
     @property
     def users_file(self) -> Path:

@@ -8,7 +8,12 @@
  *   - ClientResult.value (getOoxml) is only readable after sync();
  *   - a proxy used after its batch ended throws InvalidObjectPath.
  * The document is an in-memory list of paragraphs made of runs (text, bold, italic, underline,
- * hyperlink, font, size). OOXML goes both ways as a flat pkg:package like Word's getOoxml, and
+ * hyperlink, font, size, and a tracked `revision`: "Added" or "Deleted" with its author).
+ * A range is whole paragraphs, or characters inside one paragraph (what search() finds).
+ * Change tracking (WordApi 1.4: document.changeTrackingMode) turns every write into revisions:
+ * the replaced text stays as a "Deleted" run, the new text comes as an "Added" run; the tracked
+ * changes are read, accepted and rejected through getTrackedChanges() (WordApi 1.6). Text reads
+ * show the document without the deleted text, as Word's "Simple Markup" view reads. OOXML goes both ways as a flat pkg:package like Word's getOoxml, and
  * insertFileFromBase64 really unzips the .docx it receives.
  *
  * Test hooks: window.__word (see the bottom of the file). Options before load:
@@ -29,16 +34,53 @@
     paragraphs: [para([run("")])],
     selection: { start: 0, end: 0, collapsed: true },
     newDocuments: [],
+    tracking: "Off",        // Word.ChangeTrackingMode of the document
+    modes: [],              // every changeTrackingMode the API set, in order, for the tests
     operations: []          // what reached the document, for the tests: ["insertOoxml", …]
   };
 
   function run(text, f) {
     f = f || {};
     return { text: text, bold: !!f.bold, italic: !!f.italic, underline: !!f.underline, href: f.href || null,
-             font: f.font || "Calibri", size: f.size || 22 };
+             font: f.font || "Calibri", size: f.size || 22, revision: f.revision || null, author: f.author || null };
   }
   function para(runs) { return { runs: runs }; }
-  function paraText(p) { return p.runs.map(function (r) { return r.text; }).join(""); }
+  function shown(r) { return r.revision !== "Deleted"; }
+  function paraText(p) { return p.runs.filter(shown).map(function (r) { return r.text; }).join(""); }
+  /* A paragraph whose every run is a tracked deletion is gone from what the reader sees. */
+  function paraShown(p) { return !p.runs.length || p.runs.some(shown); }
+  function textOf(paragraphs) { return paragraphs.filter(paraShown).map(paraText).join("\r"); }
+  var AUTHOR = config.author || "Utilisateur Word";   // Word writes the signed-in user's name, not the add-in's
+  function tracked(runs) {
+    if (model.tracking === "Off") return runs;
+    runs.forEach(function (r) { r.revision = "Added"; r.author = AUTHOR; });
+    return runs;
+  }
+  function markDeleted(runs) {
+    runs.forEach(function (r) {
+      if (r.revision === "Added") { r.text = ""; return; }   // deleting one's own insertion just removes it
+      r.revision = "Deleted"; r.author = AUTHOR;
+    });
+  }
+  /* Make a run boundary at character `offset` of the shown text; returns the index of the run after it. */
+  function splitAt(p, offset) {
+    var seen = 0;
+    for (var i = 0; i < p.runs.length; i++) {
+      var r = p.runs[i];
+      if (!shown(r)) continue;
+      if (offset === seen) return i;
+      if (offset < seen + r.text.length) {
+        var tail = JSON.parse(JSON.stringify(r));
+        tail.text = r.text.slice(offset - seen);
+        r.text = r.text.slice(0, offset - seen);
+        p.runs.splice(i + 1, 0, tail);
+        return i + 1;
+      }
+      seen += r.text.length;
+    }
+    return p.runs.length;
+  }
+  function sub(at) { return at.from !== undefined; }
   function clone(p) { return JSON.parse(JSON.stringify(p)); }
 
   function OfficeError(code, message) {
@@ -56,6 +98,11 @@
     this._closed = false;
     this.document = new WordDocument(this);
     this.application = new Application(this);
+    // Objects kept for a later Word.run(object, batch), as Word's context.trackedObjects.
+    this.trackedObjects = {
+      add: function (object) { (Array.isArray(object) ? object : [object]).forEach(function (o) { o._tracked = true; }); },
+      remove: function (object) { (Array.isArray(object) ? object : [object]).forEach(function (o) { o._tracked = false; }); }
+    };
   }
   RequestContext.prototype._enqueue = function (op) {
     if (this._closed) throw OfficeError("InvalidObjectPath", "The object was used outside its Word.run batch.");
@@ -106,24 +153,45 @@
   inherit(WordDocument);
   WordDocument.prototype.getSelection = function () {
     var s = model.selection;
-    return new Range(this.context, function () { return { start: s.start, end: s.end, collapsed: s.collapsed }; });
+    return new Range(this.context, function () { return Object.assign({}, s); });
   };
-  WordDocument.prototype._read = function () { return undefined; };
+  WordDocument.prototype._read = function (name) {
+    if (name === "changeTrackingMode") { needApi("1.4", "changeTrackingMode"); return model.tracking; }
+    return undefined;
+  };
+  Object.defineProperty(WordDocument.prototype, "changeTrackingMode", {
+    get: function () { return this._property("changeTrackingMode"); },
+    set: function (mode) {
+      this.context._enqueue(function () {
+        needApi("1.4", "changeTrackingMode");
+        if (["Off", "TrackAll", "TrackMineOnly"].indexOf(mode) === -1) throw OfficeError("InvalidArgument", "changeTrackingMode " + mode);
+        model.tracking = mode;
+        model.modes.push(mode);
+      });
+    }
+  });
+  function needApi(version, what) {
+    if (Number(wordApi) < Number(version)) throw OfficeError("ApiNotFound", what + " needs WordApi " + version + ".");
+  }
 
   function Body(context) { ClientObject.call(this, context); }
   inherit(Body);
   Body.prototype._read = function (name) {
-    if (name === "text") return model.paragraphs.map(paraText).join("\r");
+    if (name === "text") return textOf(model.paragraphs);
     throw OfficeError("InvalidArgument", "Body." + name + " is not in the stand-in.");
   };
   Object.defineProperty(Body.prototype, "text", { get: function () { return this._property("text"); } });
+  Body.prototype.getTrackedChanges = function () {
+    return new TrackedChangeCollection(this.context, function () { return model.paragraphs; });
+  };
 
   /* A range is a span of whole paragraphs [start, end]; `collapsed` is a caret in paragraph start. */
   function Range(context, locate) { ClientObject.call(this, context); this._locate = locate; }
   inherit(Range);
   Range.prototype._read = function (name) {
     var at = this._locate();
-    if (name === "text") return at.collapsed ? "" : model.paragraphs.slice(at.start, at.end + 1).map(paraText).join("\r");
+    if (name === "text" && sub(at)) return paraText(model.paragraphs[at.start]).slice(at.from, at.to);
+    if (name === "text") return at.collapsed ? "" : textOf(model.paragraphs.slice(at.start, at.end + 1));
     if (name === "isEmpty") return !!at.collapsed;
     throw OfficeError("InvalidArgument", "Range." + name + " is not in the stand-in.");
   };
@@ -151,6 +219,13 @@
     if (at.collapsed) {
       if (paraText(model.paragraphs[start]) === "") count = 1; else { start += 1; count = 0; }
     }
+    paragraphs.forEach(function (p) { tracked(p.runs); });
+    if (model.tracking !== "Off" && count) {
+      // Tracked: the old paragraphs stay as deletions, the new ones follow them as insertions.
+      model.paragraphs.slice(start, start + count).forEach(function (p) { markDeleted(p.runs); });
+      start += count;
+      count = 0;
+    }
     Array.prototype.splice.apply(model.paragraphs, [start, count].concat(paragraphs));
     if (!model.paragraphs.length) model.paragraphs.push(para([run("")]));
     var end = start + Math.max(paragraphs.length, 1) - 1;
@@ -159,11 +234,12 @@
   }
 
   Range.prototype.insertOoxml = function (ooxml, location) {
-    checkLocation(location, ["Replace"]);
+    checkLocation(location, ["Replace", "After"]);
     var self = this, after = {};
     this.context._enqueue(function () {
-      var paragraphs = fromXmlString(ooxml);
-      Object.assign(after, replaceParagraphs(self._locate(), paragraphs));
+      var paragraphs = fromXmlString(ooxml), at = self._locate();
+      if (location === "After") at = { start: at.end, end: at.end, collapsed: true };   // new paragraphs after the range
+      Object.assign(after, replaceParagraphs(at, paragraphs));
       model.operations.push("insertOoxml");
     });
     return new Range(this.context, function () { return after; });
@@ -175,7 +251,8 @@
     var self = this, after = {};
     this.context._enqueue(function () {
       var at = self._locate();
-      var first = at.collapsed ? run("") : model.paragraphs[at.start].runs[0];
+      if (sub(at)) { Object.assign(after, replaceCharacters(at, String(text))); model.operations.push("insertText"); return; }
+      var first = at.collapsed ? run("") : model.paragraphs[at.start].runs.filter(shown)[0] || run("");
       var style = { bold: first.bold, italic: first.italic, underline: first.underline, font: first.font, size: first.size };
       var paragraphs = String(text).split(/\r\n|\r|\n/).map(function (line) { return para([run(line, style)]); });
       Object.assign(after, replaceParagraphs(at, paragraphs));
@@ -184,13 +261,125 @@
     return new Range(this.context, function () { return after; });
   };
 
+  /* Characters inside one paragraph: the new text takes the formatting of the first replaced
+   * character (Word keeps the run's bold, italic, font…); the runs around it are untouched. */
+  function replaceCharacters(at, text) {
+    var p = model.paragraphs[at.start];
+    splitAt(p, at.to);
+    var i = splitAt(p, at.from), j = splitAt(p, at.to);
+    var model0 = p.runs.slice(i, j).filter(shown)[0] || p.runs[i - 1] || run("");
+    var style = { bold: model0.bold, italic: model0.italic, underline: model0.underline, href: model0.href,
+                  font: model0.font, size: model0.size };
+    var fresh = tracked([run(text, style)]);
+    if (model.tracking !== "Off") { markDeleted(p.runs.slice(i, j)); p.runs.splice(j, 0, fresh[0]); }
+    else p.runs.splice(i, j - i, fresh[0]);
+    p.runs = p.runs.filter(function (r) { return r.text !== ""; });
+    return { start: at.start, end: at.start, from: at.from, to: at.from + text.length, collapsed: false };
+  }
+
+  /* WordApi 1.1: the occurrences of `text` in the range, as ranges inside their paragraph.
+   * Like Word, case is ignored unless matchCase; at most 255 characters. */
+  Range.prototype.search = function (text, options) {
+    options = options || {};
+    var self = this, collection = new RangeCollection(this.context);
+    if (String(text).length > 255) throw OfficeError("SearchStringInvalidOrTooLong", "The search string is too long.");
+    collection._find = function () {
+      var at = self._locate(), found = [], needle = options.matchCase ? String(text) : String(text).toLowerCase();
+      if (at.collapsed || !needle) return found;
+      for (var n = at.start; n <= at.end; n++) {
+        var hay = paraText(model.paragraphs[n]), lo = sub(at) ? at.from : 0, hi = sub(at) ? at.to : hay.length;
+        if (!options.matchCase) hay = hay.toLowerCase();
+        for (var k = hay.indexOf(needle, lo); k !== -1 && k + needle.length <= hi; k = hay.indexOf(needle, k + needle.length)) {
+          found.push({ start: n, end: n, from: k, to: k + needle.length, collapsed: false });
+        }
+      }
+      return found;
+    };
+    return collection;
+  };
+
+  Range.prototype.select = function () {
+    var self = this;
+    this.context._enqueue(function () { model.selection = Object.assign({}, self._locate()); });
+  };
+
+  /* WordApi 1.6: the tracked changes in the range (whole paragraphs), one per run of same-type revisions. */
+  Range.prototype.getTrackedChanges = function () {
+    var self = this;
+    return new TrackedChangeCollection(this.context, function () {
+      var at = self._locate();
+      return at.collapsed ? [] : model.paragraphs.slice(at.start, at.end + 1);
+    });
+  };
+
+  function RangeCollection(context) { ClientObject.call(this, context); }
+  inherit(RangeCollection);
+  RangeCollection.prototype.load = function () {
+    var self = this;
+    this.context._enqueue(function () {
+      self._loaded.items = self._find().map(function (loc) {
+        var range = new Range(self.context, function () { return loc; });
+        range._loaded.text = paraText(model.paragraphs[loc.start]).slice(loc.from, loc.to);
+        return range;
+      });
+    });
+    return this;
+  };
+  Object.defineProperty(RangeCollection.prototype, "items", { get: function () { return this._property("items"); } });
+
+  function TrackedChangeCollection(context, paragraphs) { ClientObject.call(this, context); this._paragraphs = paragraphs; }
+  inherit(TrackedChangeCollection);
+  TrackedChangeCollection.prototype.load = function () {
+    var self = this;
+    this.context._enqueue(function () {
+      needApi("1.6", "getTrackedChanges");
+      self._loaded.items = revisionsIn(self._paragraphs());
+    });
+    return this;
+  };
+  Object.defineProperty(TrackedChangeCollection.prototype, "items", { get: function () { return this._property("items"); } });
+  TrackedChangeCollection.prototype.acceptAll = function () {
+    var self = this;
+    this.context._enqueue(function () { needApi("1.6", "acceptAll"); settle(self._paragraphs(), "Added", "Deleted"); });
+  };
+  TrackedChangeCollection.prototype.rejectAll = function () {
+    var self = this;
+    this.context._enqueue(function () { needApi("1.6", "rejectAll"); settle(self._paragraphs(), "Deleted", "Added"); });
+  };
+
+  function revisionsIn(paragraphs) {
+    var items = [];
+    paragraphs.forEach(function (p) {
+      var last = null;
+      p.runs.forEach(function (r) {
+        if (!r.revision) { last = null; return; }
+        if (last && last.type === r.revision) { last.text += r.text; return; }
+        last = { type: r.revision, text: r.text, author: r.author };
+        items.push(last);
+      });
+    });
+    return items;
+  }
+
+  /* Accept (keep Added, drop Deleted) or reject (keep Deleted, drop Added). */
+  function settle(paragraphs, keep, drop) {
+    paragraphs.forEach(function (p) {
+      var wholly = p.runs.length && p.runs.every(function (r) { return r.revision === drop; });
+      p.runs = p.runs.filter(function (r) { return r.revision !== drop; });
+      p.runs.forEach(function (r) { if (r.revision === keep) { r.revision = null; r.author = null; } });
+      if (wholly) p._gone = true;
+    });
+    model.paragraphs = model.paragraphs.filter(function (p) { return !p._gone; });
+    if (!model.paragraphs.length) model.paragraphs.push(para([run("")]));
+  }
+
   Range.prototype.insertParagraph = function (text, location) {
     checkLocation(location, ["Before", "After"]);
     var self = this, index = {};
     this.context._enqueue(function () {
       var at = self._locate();
       var position = location === "After" ? at.end + 1 : at.start;
-      model.paragraphs.splice(position, 0, para([run(String(text))]));
+      model.paragraphs.splice(position, 0, para(tracked([run(String(text))])));
       index.value = position;
       model.operations.push("insertParagraph");
     });
@@ -236,7 +425,7 @@
   function toOoxml(paragraphs) {
     var rels = [], body = paragraphs.map(function (p) {
       var xml = '<w:p><w:pPr><w:spacing w:after="160"/></w:pPr>', openLink = null;
-      p.runs.forEach(function (r) {
+      p.runs.filter(shown).forEach(function (r) {
         if (openLink !== r.href) {
           if (openLink) xml += "</w:hyperlink>";
           if (r.href) {
@@ -424,11 +613,19 @@
   };
 
   window.Word = {
+    ChangeTrackingMode: { off: "Off", trackAll: "TrackAll", trackMineOnly: "TrackMineOnly" },
     InsertLocation: { replace: "Replace", start: "Start", end: "End", before: "Before", after: "After" },
     RequestContext: RequestContext,
     Application: Application,
-    run: async function (batch) {
+    /* Word.run(batch), or Word.run(trackedObject, batch): a new batch on an object kept with
+     * context.trackedObjects.add() in an earlier one (an untracked one is refused, as in Word). */
+    run: async function (object, batch) {
       var context = new RequestContext();
+      if (typeof object === "function") batch = object;
+      else {
+        if (!object || !object._tracked) throw OfficeError("InvalidObjectPath", "Word.run(object): the object is not tracked.");
+        object.context = context;
+      }
       try {
         var result = await batch(context);
         if (context._queue.length) await context.sync();
@@ -449,11 +646,26 @@
       });
       model.selection = { start: 0, end: 0, collapsed: true };
       model.operations = [];
+      model.tracking = "Off";
+      model.modes = [];
     },
+    /* the characters [from, to) of paragraph p, as the clerk would select them */
+    selectText: function (p, from, to) { model.selection = { start: p, end: p, from: from, to: to, collapsed: false }; },
+    selectedText: function () {
+      var s = model.selection;
+      if (s.collapsed) return "";
+      return sub(s) ? paraText(model.paragraphs[s.start]).slice(s.from, s.to) : textOf(model.paragraphs.slice(s.start, s.end + 1)).replace(/\r/g, "\n");
+    },
+    setTracking: function (mode) { model.tracking = mode; },
+    tracking: function () { return model.tracking; },
+    modes: function () { return model.modes.slice(); },
+    trackedChanges: function () { return revisionsIn(model.paragraphs); },
+    acceptAll: function () { settle(model.paragraphs, "Added", "Deleted"); },
+    rejectAll: function () { settle(model.paragraphs, "Deleted", "Added"); },
     select: function (start, end) { model.selection = { start: start, end: end === undefined ? start : end, collapsed: false }; },
     caret: function (index) { model.selection = { start: index, end: index, collapsed: true }; },
     paragraphs: function () { return model.paragraphs.map(clone); },
-    text: function () { return model.paragraphs.map(paraText).join("\n"); },
+    text: function () { return textOf(model.paragraphs).replace(/\r/g, "\n"); },
     operations: function () { return model.operations.slice(); },
     newDocuments: function () {
       return model.newDocuments.map(function (d) { return { opened: d.opened, text: (d.paragraphs || []).map(paraText).join("\n") }; });

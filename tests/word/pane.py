@@ -33,7 +33,9 @@ class Pane:
     # --- opening ---
     @classmethod
     def open(cls, browser: Browser, base_url: str, token: str | None, *, language: str = "fr-CH",
-             width: int = 360, word_api: str = "1.3") -> "Pane":
+             width: int = 360, word_api: str = "1.3", review: str | None = "replace") -> "Pane":
+        """`review`: the clerk's review-mode setting ("tracked", "replace", "after"); None leaves the pane's
+        default (tracked changes). Most tests look at the replacement itself, hence "replace"."""
         context = browser.new_context(viewport={"width": width, "height": 900}, service_workers="block",
                                       locale=language)
         page = context.new_page()
@@ -41,6 +43,8 @@ class Pane:
         context.route("**/*", pane._route)
         config = {"displayLanguage": language, "wordApi": word_api}
         settings = {"plume.serverUrl": base_url, "plume.token": token or "", "plume.language": ""}
+        if review is not None:
+            settings["plume.review"] = review
         page.add_init_script(
             f"window.__WORD_STANDIN_CONFIG = {json.dumps(config)};"
             f"if (!localStorage.getItem('__standin.roaming')) localStorage.setItem('__standin.roaming', {json.dumps(json.dumps(settings))});"
@@ -81,6 +85,32 @@ class Pane:
 
     def operations(self) -> list[str]:
         return self.page.evaluate("() => window.__word.operations()")
+
+    def select_text(self, paragraph: int, start: int, end: int) -> None:
+        self.page.evaluate("([p, s, e]) => window.__word.selectText(p, s, e)", [paragraph, start, end])
+
+    def selected_text(self) -> str:
+        return self.page.evaluate("() => window.__word.selectedText()")
+
+    def tracked_changes(self) -> list[dict]:
+        """The revisions in the document: [{type: "Added"|"Deleted", text, author}]."""
+        return self.page.evaluate("() => window.__word.trackedChanges()")
+
+    def tracking_modes(self) -> list[str]:
+        """Every changeTrackingMode the pane set, in order."""
+        return self.page.evaluate("() => window.__word.modes()")
+
+    def tracking(self) -> str:
+        return self.page.evaluate("() => window.__word.tracking()")
+
+    def set_tracking(self, mode: str) -> None:
+        self.page.evaluate("m => window.__word.setTracking(m)", mode)
+
+    def accept_all(self) -> None:
+        self.page.evaluate("() => window.__word.acceptAll()")
+
+    def reject_all(self) -> None:
+        self.page.evaluate("() => window.__word.rejectAll()")
 
     def new_documents(self) -> list[dict]:
         return self.page.evaluate("() => window.__word.newDocuments()")

@@ -21,6 +21,7 @@
     if (status === 403) return "forbidden";
     if (status === 413) return "too-long";
     if (status === 503 && (problem.install_command || /model-unavailable$/.test(problem.type || ""))) return "model";
+    if (status === 503 && /-unavailable$/.test(problem.type || "")) return "unavailable";   // e.g. urn:plume:problem:proofread-unavailable
     if (status === 503 || status === 429) return "busy";
     if (status === 422 && problem.code === "too-long") return "too-long";
     return "server";

@@ -1,11 +1,13 @@
-/* Settings: server URL, personal token, language.
+/* Settings: server URL, personal token, language, review mode (how results go into the text:
+ * "tracked" changes — the default —, "replace" the selection, or insert "after" it).
  * Office roaming settings when the host has them (they follow the user, not the document);
  * otherwise the webview's localStorage. Never the document's own settings: the token must not
  * travel inside a .docx. */
 (function () {
   "use strict";
   var PREFIX = "plume.";
-  var KEYS = ["serverUrl", "token", "language"];
+  var KEYS = ["serverUrl", "token", "language", "review"];
+  var REVIEW_MODES = ["tracked", "replace", "after"];
 
   function roaming() {
     var ctx = window.Office && Office.context;
@@ -27,6 +29,7 @@
     if (!settings.serverUrl) settings.serverUrl = window.location.origin;
     settings.serverUrl = settings.serverUrl.replace(/\/+$/, "");
     if (settings.language !== "de" && settings.language !== "fr") settings.language = defaultLanguage();
+    if (REVIEW_MODES.indexOf(settings.review) === -1) settings.review = "tracked";
     return settings;
   }
 
@@ -53,5 +56,5 @@
     return /^de/i.test(lang) ? "de" : "fr";
   }
 
-  window.PlumeSettings = { load: load, save: save, defaultLanguage: defaultLanguage };
+  window.PlumeSettings = { load: load, save: save, defaultLanguage: defaultLanguage, REVIEW_MODES: REVIEW_MODES };
 })();

@@ -11,8 +11,9 @@
     return wrapped;
   }
 
-  async function run(batch) {
-    try { return await Word.run(batch); } catch (error) {
+  /* One Word.run batch; with `kept`, a batch on that range kept from an earlier one. */
+  async function run(batch, kept) {
+    try { return await (kept ? Word.run(kept, batch) : Word.run(batch)); } catch (error) {
       if (error && error.kind) throw error;
       throw wordError(error);
     }
@@ -94,7 +95,108 @@
     });
   }
 
+  /* ---------- review: how a result goes into the text (tracked changes, replace, insert after) ---------- */
+
+  /* Change tracking from the API needs WordApi 1.4 (Word 2021, Microsoft 365); Word 2019 has 1.3. */
+  function canTrack() {
+    return !!(window.Office && Office.context && Office.context.requirements &&
+      Office.context.requirements.isSetSupported("WordApi", "1.4"));
+  }
+
+  /* Queue `write(context)` with the document's change tracking on, then put back the clerk's own
+   * mode: Word records each change as a revision she accepts or rejects (Révision › Accepter). */
+  async function tracking(context, write) {
+    var doc = context.document;
+    doc.load("changeTrackingMode");
+    await context.sync();
+    var before = doc.changeTrackingMode;
+    doc.changeTrackingMode = Word.ChangeTrackingMode.trackAll;
+    try {
+      var result = write(context);
+      await context.sync();
+      return result;
+    } finally {
+      doc.changeTrackingMode = before;
+      await context.sync();
+    }
+  }
+
+  /* Put a result in the document as the review mode says. `result` has `text` (plain, one paragraph per
+   * line) and may have `ooxml` (the selection rewritten with its formatting, for translations).
+   * Returns the mode really used: "tracked", "replace", "after", or "marked" (tracked changes asked
+   * for but this Word cannot: the result goes after the selection under a clear heading). */
+  function writeResult(mode, result, marker) {
+    if (mode === "tracked" && !canTrack()) mode = "marked";
+    return run(async function (context) {
+      var selection = context.document.getSelection();
+      function replace() {
+        if (result.ooxml) selection.insertOoxml(result.ooxml, "Replace");
+        else selection.insertText(result.text, "Replace");
+      }
+      if (mode === "tracked") await tracking(context, replace);
+      else if (mode === "replace") replace();
+      else {
+        // After the selection, in reading order: the heading first (if any), then the result.
+        if (result.ooxml) selection.insertOoxml(result.ooxml, "After");
+        else {
+          var anchor = selection;
+          String(result.text).replace(/\r\n?/g, "\n").split("\n").forEach(function (line) { anchor = anchor.insertParagraph(line, "After"); });
+        }
+        if (mode === "marked") selection.insertParagraph(marker, "After");
+      }
+      await context.sync();
+      return mode;
+    });
+  }
+
+  /* ---------- proofreading: errors found in a range kept across batches ---------- */
+
+  /* The selection, kept (trackedObjects) so the errors can be found in it after the clerk moved on. */
+  function keepSelection() {
+    return run(async function (context) {
+      var range = context.document.getSelection();
+      range.load("text");
+      context.trackedObjects.add(range);
+      await context.sync();
+      return { range: range, text: lines(range.text) };
+    });
+  }
+
+  /* The n-th occurrence (0-based) of `needle` in the kept range; null when the text changed. */
+  async function occurrence(context, scope, needle, index) {
+    var found = scope.search(needle, { matchCase: true });
+    found.load("text");
+    await context.sync();
+    var hit = found.items[index];
+    return hit && hit.text === needle ? hit : null;
+  }
+
+  function selectOccurrence(scope, needle, index) {
+    return run.call(null, async function (context) {
+      var hit = await occurrence(context, scope, needle, index);
+      if (hit) hit.select();
+      await context.sync();
+      return !!hit;
+    }, scope);
+  }
+
+  /* Replace occurrences in place — `fixes` [{needle, index, text}] from the end of the text to its start,
+   * so each one's position is still right — as tracked changes or not. Returns how many were applied. */
+  function replaceOccurrences(scope, fixes, track) {
+    return run.call(null, async function (context) {
+      var hits = [];
+      for (var n = 0; n < fixes.length; n++) hits.push(await occurrence(context, scope, fixes[n].needle, fixes[n].index));
+      var write = function () {
+        hits.forEach(function (hit, n) { if (hit) hit.insertText(fixes[n].text, "Replace"); });
+      };
+      if (track && canTrack()) await tracking(context, write); else { write(); await context.sync(); }
+      return hits.map(function (hit) { return !!hit; });
+    }, scope);
+  }
+
   window.PlumeWord = {
+    canTrack: canTrack, writeResult: writeResult, keepSelection: keepSelection,
+    selectOccurrence: selectOccurrence, replaceOccurrences: replaceOccurrences,
     readSelectionText: readSelectionText, readDocumentText: readDocumentText,
     readSelectionOoxml: readSelectionOoxml, replaceSelectionOoxml: replaceSelectionOoxml,
     replaceSelectionText: replaceSelectionText, insertParagraphsAfterSelection: insertParagraphsAfterSelection,

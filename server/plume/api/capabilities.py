@@ -30,14 +30,14 @@ NO_TRANSLATION = ("La traduction n'est pas disponible sur ce serveur : aucun tra
                   "Le service informatique peut en ajouter un.")
 NO_TRANSLATION_DE = ("Die Übersetzung ist auf diesem Server nicht verfügbar: Es ist kein Übersetzer installiert. "
                      "Die Informatik kann einen hinzufügen.")
+NO_PROOFREAD = ("La correction n'est pas disponible sur ce serveur : le correcteur Grammalecte n'y est pas installé. "
+                "Le service informatique peut l'ajouter.")
+NO_PROOFREAD_DE = ("Die Korrektur ist auf diesem Server nicht verfügbar: Grammalecte ist nicht installiert. "
+                   "Die Informatik kann es hinzufügen.")
 NO_TEMPLATES = ("Aucun modèle de lettre n'est disponible sur ce serveur. Le service informatique ou la personne "
                 "responsable des modèles peut en ajouter.")
 NO_TEMPLATES_DE = ("Auf diesem Server ist keine Briefvorlage verfügbar. Die Informatik oder die für die Vorlagen "
                    "zuständige Person kann welche hinzufügen.")
-NO_PROOFREAD = ("La correction n'est pas disponible sur ce serveur : le correcteur Grammalecte n'y est pas installé. "
-                "Le service informatique peut l'ajouter.")
-NO_PROOFREAD_DE = ("Die Korrektur ist auf diesem Server nicht verfügbar: Der Korrektor Grammalecte ist nicht "
-                   "installiert. Die Informatik kann ihn hinzufügen.")
 NO_ACTIONS = "Les actions de la commune demandent un modèle de langue, qui n'est pas installé sur ce serveur."
 NO_ACTIONS_DE = "Die Aktionen der Gemeinde brauchen ein Sprachmodell, das auf diesem Server nicht installiert ist."
 
@@ -126,7 +126,9 @@ def capabilities_of(request: Request) -> dict[str, Any]:
                 entry["install"] = _install(inference, actions.MODEL_TASK)
             elif name != "render":
                 entry["install"] = _install(inference, name)
-    return {"tasks": tasks}
+    # The review mode IT locked for the sidebars (config `review_mode`), or none: each clerk chooses.
+    locked = request.app.state.settings.review_mode
+    return {"tasks": tasks, "review": {"mode": locked or "tracked", "locked": bool(locked)}}
 
 
 @get("/v1/capabilities", summary="Ce que ce serveur sait faire maintenant, tâche par tâche", tags=["service"])
