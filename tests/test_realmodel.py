@@ -32,6 +32,7 @@ from tests.conftest import REPO, SAMPLES, start_server
 pytestmark = [pytest.mark.realmodel, pytest.mark.timeout(1800)]
 
 MODEL = "qwen2.5-coder-1.5b"
+DATE = re.compile(r"\b\d{1,2}\.\d{1,2}\.\d{4}\b")
 TEMPLATE_TOKENS = re.compile(r"<\|[a-z_]+\|>|<<<(?:DONNEES|FIN)-")
 
 
@@ -179,7 +180,9 @@ def test_translation_fr_en_keeps_numbers_and_dates(real):
     got = post(real, "/v1/text/translate", {"text": text, "source": "fr", "target": "en"})
     clean(got["text"])
     assert got["engine"] == MODEL
-    assert digits(text) <= digits(got["text"]), got["text"]
+    # Amounts and counts stay as they are; a date may be written the English way (November 16,
+    # 2026), so of a date only its day and year must be there.
+    assert digits(re.sub(DATE, "", text)) | {"16", "2026"} <= digits(got["text"]), got["text"]
 
 
 # -- chat completions ---------------------------------------------------------------------------------------------
