@@ -32,6 +32,7 @@ from tests.conftest import REPO, SAMPLES, start_server
 pytestmark = [pytest.mark.realmodel, pytest.mark.timeout(1800)]
 
 MODEL = "qwen2.5-coder-1.5b"
+DATE = re.compile(r"\b\d{1,2}\.\d{1,2}\.\d{4}\b")
 TEMPLATE_TOKENS = re.compile(r"<\|[a-z_]+\|>|<<<(?:DONNEES|FIN)-")
 
 
@@ -51,7 +52,7 @@ def reference_catalog() -> Path:
 def real(tmp_path_factory):
     catalog = reference_catalog()
     server = start_server(tmp_path_factory.mktemp("realmodel"), "--models", str(catalog),
-                          env={"PLUME_REQUEST_TIMEOUT_S": "900"})
+                          env={"PLUME_REQUEST_TIMEOUT_S": "1500"})
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
@@ -69,7 +70,7 @@ def sample(path: str) -> str:
     return (SAMPLES / path).read_text(encoding="utf-8")
 
 
-def post(server, route: str, body: dict, timeout: float = 900) -> dict:
+def post(server, route: str, body: dict, timeout: float = 1500) -> dict:
     with server.client("user", timeout=timeout) as client:
         answer = client.post(route, json={**body, "engine": "model"})
     assert answer.status_code == 200, answer.text
@@ -160,7 +161,7 @@ def test_summary_keeps_the_figures_it_promises(real):
 
 def test_plain_language_rewrite_is_easier_or_refused(real):
     text = sample("texts/02-permis-stationnement.txt")
-    with real.client("user", timeout=900) as client:
+    with real.client("user", timeout=1500) as client:
         answer = client.post("/v1/text/plain-language", json={"text": text, "level": "B1", "engine": "model"})
     # A weak model may fail to simplify: then the clerk gets a clear refusal, never the same text.
     assert answer.status_code in (200, 502), answer.text
@@ -179,7 +180,9 @@ def test_translation_fr_en_keeps_numbers_and_dates(real):
     got = post(real, "/v1/text/translate", {"text": text, "source": "fr", "target": "en"})
     clean(got["text"])
     assert got["engine"] == MODEL
-    assert digits(text) <= digits(got["text"]), got["text"]
+    # Amounts and counts stay as they are; a date may be written the English way (November 16,
+    # 2026), so of a date only its day and year must be there.
+    assert digits(re.sub(DATE, "", text)) | {"16", "2026"} <= digits(got["text"]), got["text"]
 
 
 # -- chat completions ---------------------------------------------------------------------------------------------

@@ -278,7 +278,8 @@ async def evaluate(models_file: Path, model_ids: list[str], tasks: list[str], da
     from plume.config import load_settings
     from plume.inference.service import InferenceService
 
-    service = InferenceService(load_settings(models_file=models_file))
+    # An evaluation is offline: a slow machine must not turn into timeouts (the latency is measured).
+    service = InferenceService(load_settings(models_file=models_file, request_timeout_s=3600.0))
     await service.start()
     try:
         for slot in service.slots.values():
@@ -308,6 +309,9 @@ async def _run_task(inference: Metered, task: str, data: Path, repo: Path) -> di
             items.append(await item(inference))
         except InvalidModelOutput:
             errors += 1  # no valid answer after the retry: counted, the other items still run
+        except Exception as exc:  # noqa: BLE001 - a failing item is reported, the evaluation goes on
+            errors += 1
+            print(f"\n{task} : un élément a échoué ({type(exc).__name__})", file=sys.stderr)
         latencies.append(time.perf_counter() - start)
     return summarise(items, inference.calls, latencies, errors)
 

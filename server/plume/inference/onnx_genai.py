@@ -13,8 +13,11 @@ Concurrency and batching:
   per step for all of them (see ort_batch.py: plain onnxruntime on the same model.onnx with right
   padding, because onnxruntime-genai 0.18 does not mask the left padding of its own static batches
   for GroupQueryAttention models: measured, the padded row's first token already differs).
-- onnxruntime-genai's continuous-batching `og.Engine` needs a model exported with paged attention
-  (CUDA builds); on the GPU box that is the way to batch ragged requests.
+- onnxruntime-genai's continuous-batching `og.Engine` runs on the CPU too, but measured on the
+  reference model it was slower, later to the first token and twice as large in memory
+  (docs/inference.md, "Batching on the reference model"): the BatchDecoder stays.
+- A request with a JSON schema (constrained decoding) uses onnxruntime-genai's guidance, so it
+  always runs on an onnxruntime-genai generator, batched only with requests of the same schema.
 """
 
 from __future__ import annotations
