@@ -62,7 +62,7 @@ def test_errors(server):
 def test_model_missing_is_503(modelless_server):
     with modelless_server.client() as client:
         got = client.post("/v1/templates/relance-facture/extract", json={"text": "M. Dupont", "engine": "model"})
-    assert got.status_code == 503 and got.json()["install_command"].startswith("plume models add")
+    assert got.status_code == 503 and got.json()["type"].endswith("model-unavailable") and "install_command" not in got.json()
 
 
 @pytest.fixture(scope="module")

@@ -235,8 +235,9 @@ def test_broken_model_degrades_health_and_answers_503_with_install_command(tmp_p
         with server.client("user") as client:
             response = chat(client, model="broken-llm", max_tokens=4)
             listed = {m["id"]: m for m in client.get("/v1/models").json()["data"]}
-        assert response.status_code == 503
-        problem = response.json()
+        with server.client("admin") as admin:  # the command is for IT; a clerk's answer has none
+            problem = chat(admin, model="broken-llm", max_tokens=4).json()
+        assert response.status_code == 503 and "install_command" not in response.json()
         assert problem["install_command"] == ("plume models add DOSSIER_DU_MODELE --id ID_DU_MODELE --kind decoder "
                                               f"--tasks chat --models {catalog}")
         assert f"plume models check --models {catalog} --id broken-llm" in problem["detail"]

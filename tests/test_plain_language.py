@@ -116,7 +116,7 @@ def test_malformed_input_is_422(bare, body):
 def test_model_forced_without_model_is_503_with_install_command(bare):
     r = post(bare, {"text": "Bonjour.", "engine": "model"})
     assert r.status_code == 503
-    assert r.json()["install_command"].startswith("plume models add")
+    assert r.json()["type"].endswith("model-unavailable")
 
 
 # -- the model path, in process: prompt, fence, retry ---------------------------------------------------------

@@ -74,7 +74,7 @@ def test_malformed_input_is_422(bare, body):
 
 def test_model_forced_without_model_is_503(bare):
     r = post(bare, {"text": REPORT, "engine": "model"})
-    assert r.status_code == 503 and r.json()["install_command"].startswith("plume models add")
+    assert r.status_code == 503 and r.json()["type"].endswith("model-unavailable")
 
 
 # -- splitting by structure ----------------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ def test_pair_without_engine_is_503_with_install_command(bare):
     r = post(bare, {"text": "Guten Tag, ich brauche eine Wohnsitzbescheinigung für meinen Arbeitgeber.", "target": "fr"})
     assert r.status_code == 503
     body = r.json()
-    assert "de l'allemand vers le français" in body["detail"] and body["install_command"].startswith("plume models add")
+    assert "de l'allemand vers le français" in body["detail"] and body["type"].endswith("model-unavailable")
 
 
 def test_text_without_words_comes_back_unchanged(bare):
@@ -104,7 +104,7 @@ def test_too_long_text_is_413(bare):
 
 def test_model_forced_without_model_is_503(bare):
     r = post(bare, {"text": "La taxe est due.", "target": "es", "engine": "model"})
-    assert r.status_code == 503 and r.json()["install_command"]
+    assert r.status_code == 503 and r.json()["type"].endswith("model-unavailable")
 
 
 # -- in process: detection offline, tag checks and repair ------------------------------------------------------------

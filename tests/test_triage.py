@@ -120,11 +120,16 @@ def test_errors(server):
         assert anonymous.post("/v1/mail/triage", json={"body": "x"}).status_code == 401
 
 
-def test_model_unavailable_is_503_with_install_command(modelless_server):
+def test_model_unavailable_is_503_with_install_command_for_it_only(modelless_server):
     with modelless_server.client() as client:
         refused = client.post("/v1/mail/triage", json={"body": "Bonjour", "engine": "model"})
         rules = client.post("/v1/mail/triage", json={"body": "Bonjour"})
-    assert refused.status_code == 503 and "plume models add" in refused.json()["install_command"]
+    with modelless_server.client("admin") as admin:
+        for_it = admin.post("/v1/mail/triage", json={"body": "Bonjour", "engine": "model"})
+    # A clerk gets the sentence, never a shell command she cannot run; an admin gets the command.
+    assert refused.status_code == 503 and "install_command" not in refused.json()
+    assert refused.json()["detail"] == for_it.json()["detail"]
+    assert for_it.status_code == 503 and "plume models add" in for_it.json()["install_command"]
     assert rules.status_code == 200 and rules.json()["engine"] == "rules"
 
 

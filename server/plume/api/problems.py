@@ -21,6 +21,7 @@ from plume.inference.base import INSTALL_HINT, ModelUnavailable
 from plume.inference.errors import (GenerationFailed, GenerationTimeout, InputTooLong, InvalidOptions, ModelLoading,
                                     QueueFull, UnknownModel, UpstreamRefused, UpstreamUnavailable)
 from plume.security.errors import Forbidden, RateLimited, Unauthorized
+from plume.security.roles import Role
 
 log = logging.getLogger("plume")
 
@@ -119,7 +120,19 @@ def problem_response(problem: Problem, request: Request | None = None) -> Respon
     if request is not None:
         body["instance"] = request.url.path
     body.update(problem.extensions)
+    if not _is_admin(request):
+        for key in ADMIN_ONLY:  # a clerk cannot run a shell command on the server: only IT sees it
+            body.pop(key, None)
     return Response(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
+
+
+ADMIN_ONLY = ("install_command",)
+
+
+def _is_admin(request: Request | None) -> bool:
+    user = request.scope.get("user") if request is not None else None
+    role = getattr(user, "role", None)
+    return role is not None and role.allows(Role.ADMIN)
 
 
 def _handle_problem(request: Request, exc: Problem) -> Response:
