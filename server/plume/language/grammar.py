@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -74,6 +75,34 @@ class Checker:
         if self._checker is None:
             self._checker = _module().GrammarChecker("fr")
         return self._checker
+
+
+def new_errors(before: str, after: str) -> list[Finding]:
+    """Grammar and spelling errors that `after` (text Plume wrote) has and `before` (its source) has
+    not, compared by rule and covered words: the check where Plume itself writes French. Typography
+    is left out (a rewrite may legitimately change spacing); empty when Grammalecte is missing."""
+    if not CHECKER.available():
+        return []
+    seen = Counter(_key(f, before) for f in CHECKER.check(before) if f.kind != "typographie")
+    new = []
+    for finding in CHECKER.check(after):
+        if finding.kind == "typographie":
+            continue
+        key = _key(finding, after)
+        if seen[key]:
+            seen[key] -= 1
+        else:
+            new.append(finding)
+    return new
+
+
+def errors_in(text: str) -> list[Finding]:
+    """Grammar and spelling errors of a text Plume wrote (a translation into French)."""
+    return [f for f in CHECKER.check(text) if f.kind != "typographie"] if CHECKER.available() else []
+
+
+def _key(finding: Finding, text: str) -> tuple[str, str]:
+    return finding.rule, text[finding.start:finding.end].lower()
 
 
 def _proper_noun(paragraph: str, error: dict) -> bool:

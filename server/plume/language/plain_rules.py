@@ -275,13 +275,13 @@ def apply(text: str, changes: list[Substitution]) -> str:
 
 def check(before: str, after: str) -> dict[str, bool]:
     """The three promises of the rules, for `after` against `before`."""
-    from plume.language import facts
+    from plume.language import facts, grammar
     from plume.language.readability import measure
 
     return {
         "facts": not facts.missing(before, after),
         "readability": measure(after, grammar=False).kandel_moles >= measure(before, grammar=False).kandel_moles,
-        "grammar": not new_grammar_errors(before, after),
+        "grammar": not new_grammar_errors(before, after) and not grammar.new_errors(before, after),
     }
 
 

@@ -11,7 +11,7 @@ import anyio
 import msgspec
 
 from plume.inference.base import Inference, Message
-from plume.language import facts
+from plume.language import facts, grammar
 from plume.language.lexicon import Lexicon
 from plume.language.plain_rules import LONG_SENTENCE, Diagnostic, Substitution, diagnose, simplify
 from plume.language.readability import Readability, measure
@@ -104,6 +104,15 @@ def _is_better(source: str, before: Readability):
     return check
 
 
+def _no_new_errors(source: str):
+    """A rewrite must not bring a grammar or spelling error its source did not have (Grammalecte)."""
+    def check(output: str) -> None:
+        if new := grammar.new_errors(source, output):
+            listed = " ; ".join(f"« {output[f.start:f.end]} » ({f.message})" for f in new[:5])
+            raise ValueError(f"le texte réécrit contient des fautes que l'original n'avait pas : {listed}")
+    return check
+
+
 def max_tokens_for(text: str) -> int:
     return min(4096, len(text) // 2 + 128)  # a rewrite is about as long as its source; French ≈ 3-4 chars/token
 
@@ -121,7 +130,7 @@ async def rewrite_events(inference: Inference, text: str, level: str, lexicon: L
     """The rewrite; a first answer that lost a number, date, amount or name gets a second try that names them."""
     known = await anyio.to_thread.run_sync(facts.facts, text)
     before = await anyio.to_thread.run_sync(measure, text)
-    checks = (_check(text), _is_better(text, before))
+    checks = (_check(text), _is_better(text, before), _no_new_errors(text))
 
     def check(output: str) -> None:
         for one in checks:

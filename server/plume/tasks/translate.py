@@ -16,7 +16,7 @@ import anyio
 import msgspec
 
 from plume.inference.base import Inference, Message, ModelUnavailable
-from plume.language import apertium, tags
+from plume.language import apertium, grammar, tags
 from plume.tasks.common import InvalidModelOutput, fence
 from plume.tasks.freetext import final_text, generate_checked
 
@@ -185,15 +185,28 @@ async def translate(inference: Inference | None, text: str, source: str, target:
     """Raises NoEngine, ModelUnavailable, InvalidModelOutput (engine "model", or no Apertium pair), ApertiumError."""
     how, model = choose(inference, source, target, engine)
     if how == "apertium":
-        return await _with_apertium(text, source, target, html)
+        return await _checked(await _with_apertium(text, source, target, html), html)
     try:
-        return await _with_model(inference, text, source, target, how, model, html, user)
+        return await _checked(await _with_model(inference, text, source, target, how, model, html, user), html)
     except InvalidModelOutput:
         if engine != "auto" or not apertium.has_pair(source, target):
             raise
         result = await _with_apertium(text, source, target, html)
         result.warnings.insert(0, MODEL_FAILED)
+        return await _checked(result, html)
+
+
+async def _checked(result: TranslateResult, html: bool) -> TranslateResult:
+    """A translation into French is proofread (Grammalecte): the clerk is told how many possible
+    errors it holds before she inserts it."""
+    if result.target != "fr":
         return result
+    plain = tags.plain(result.text) if html else result.text
+    found = await anyio.to_thread.run_sync(grammar.errors_in, plain)
+    if found:
+        result.warnings.append(f"La traduction contient {len(found)} faute(s) possible(s) de grammaire ou "
+                               "d'orthographe : relisez-la (« Corriger » les montre une à une).")
+    return result
 
 
 async def _with_apertium(text: str, source: str, target: str, html: bool) -> TranslateResult:
