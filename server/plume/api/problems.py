@@ -17,6 +17,7 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from plume.errors import Refusal
 from plume.documents.budget import BudgetExceeded
+from plume.documents.qrbill import DrawingUnavailable
 from plume.inference.base import INSTALL_HINT, ModelUnavailable
 from plume.inference.errors import (GenerationFailed, GenerationTimeout, InputTooLong, InvalidOptions, ModelLoading,
                                     QueueFull, UnknownModel, UpstreamRefused, UpstreamUnavailable)
@@ -93,6 +94,7 @@ STATUS: dict[type[Refusal], int] = {
     UpstreamUnavailable: 502,
     GenerationTimeout: 504,
     GenerationFailed: 500,
+    DrawingUnavailable: 503,
 }
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from plume.documents.images import Image
 from plume.documents.manifest import Manifest, QrBillSpec
+from plume.errors import Refusal
 
 QRBILL_FIELD = "qrbill"
 DPI = 300
@@ -107,13 +108,23 @@ def _first_field(pattern: str) -> str:
     return names[0] if names else "commune"
 
 
+class DrawingUnavailable(Refusal):
+    """The server lacks the Cairo library: IT's to install, not the clerk's to fix (503)."""
+
+    code = "qrbill-unavailable"
+
+
 def payment_part(spec: QrBillSpec, context: dict[str, Any]) -> Image:
     """The payment part (receipt + payment part, 210 mm wide) drawn by qrbill, as a 300 dpi PNG.
 
     CairoSVG draws it; the pixels are saved by Pillow in grey levels with light compression (the
     page is black on white): a third faster and half the size of CairoSVG's own colour PNG."""
-    from cairosvg.parser import Tree
-    from cairosvg.surface import PNGSurface
+    try:
+        from cairosvg.parser import Tree
+        from cairosvg.surface import PNGSurface
+    except (ImportError, OSError) as exc:  # cairocffi finds no libcairo on this server
+        raise DrawingUnavailable("Le bulletin de versement QR ne peut pas être dessiné : la bibliothèque Cairo "
+                                 "manque sur le serveur (paquet Debian libcairo2).") from exc
     from PIL import Image as PILImage
 
     bill = build(spec, context)
