@@ -139,7 +139,10 @@ def test_factsheet_statements_cite_articles_of_the_regulation(real):
 
 def test_minutes_keep_the_votes_and_write_discussions(real):
     notes = sample("notes/01-conseil-general-notes.txt")
-    minutes = post(real, "/v1/text/minutes", {"text": notes})
+    got = post(real, "/v1/text/minutes", {"text": notes})
+    assert got["engine"] == MODEL
+    clean(got["text"])
+    minutes = got["minutes"]
     votes = [item["vote"] for item in minutes["items"] if item.get("vote")]
     assert {(v.get("yes"), v.get("no"), v.get("abstentions")) for v in votes} >= {(31, 4, 2), (29, 6, 2)}
     discussions = [item["discussion"] for item in minutes["items"] if item.get("discussion")]
