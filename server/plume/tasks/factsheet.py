@@ -13,6 +13,7 @@ be one it states, or the answer is refused.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 import msgspec
 
@@ -226,9 +227,20 @@ def sheet_messages(text: str, source: FactSheet) -> list[Message]:
     return [Message("system", system), Message("user", fenced)]
 
 
+def sheet_schema(source: FactSheet) -> type:
+    """`_Sheet` whose references are an enum of the regulation's own: an engine with guided decoding
+    (onnxruntime-genai guidance, `response_format` upstream) then cannot write any other, and the
+    check's retry is left for the amounts."""
+    refs = sorted({ref for _, ref in sentences(source.articles)} | {f"art. {a.number}" for a in source.articles})
+    if not refs:
+        return _Sheet
+    item = msgspec.defstruct("Statement", [("text", str), ("reference", Literal[tuple(refs)])])
+    return msgspec.defstruct("_Sheet", [(key, list[item]) for key, _ in SECTIONS])
+
+
 async def write_sheet(text: str, source: FactSheet, inference: Inference, user: str | None = None) -> FactSheet:
-    answer, _ = await complete_structured(inference, TASK, sheet_messages(text, source), _Sheet, user=user,
-                                          max_tokens=1500, check=_checker(source, text))
+    answer, _ = await complete_structured(inference, TASK, sheet_messages(text, source), sheet_schema(source),
+                                          user=user, max_tokens=1500, check=_checker(source, text))
     sheet = FactSheet(title=source.title, articles=source.articles)
     for key, _ in SECTIONS:
         setattr(sheet, key, [Statement(" ".join(s.text.split()), _norm_ref(s.reference)) for s in getattr(answer, key)])
