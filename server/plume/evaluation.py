@@ -32,7 +32,7 @@ from plume.tasks.common import InvalidModelOutput
 
 TASKS = ("extract", "triage", "acknowledge", "plain-language", "summarize", "minutes", "factsheet", "translate")
 METRICS = ("valid", "agree", "facts", "kandel_moles_before", "kandel_moles_after", "words_per_sentence",
-           "tags", "latency_s", "ttft_s", "tokens_per_s", "errors", "items")
+           "grammar", "tags", "latency_s", "ttft_s", "tokens_per_s", "errors", "items")
 RETRY_CUES = ("Ta réponse est invalide", "Ta réponse ne convient pas")
 
 
@@ -182,7 +182,8 @@ def _plain(data: Path, repo: Path):
         async def item(inference, text=path.read_text(encoding="utf-8")):
             got = await with_model(inference, text, "B1", terms)
             kept = await anyio.to_thread.run_sync(_facts_kept, text, got.text)
-            return {"facts": kept, "before": await anyio.to_thread.run_sync(measure, text), "after": got.after}
+            return {"facts": kept, "before": await anyio.to_thread.run_sync(measure, text), "after": got.after,
+                    "grammar": await _new_errors(text, got.text)}
         yield item
 
 
@@ -196,7 +197,7 @@ def _summarize(data: Path, repo: Path):
             promised = key_figures(text, "short")  # the figures the prompt asks to keep
             kept = sum(re.sub(r"\D", "", f) in re.sub(r"\D", "", got.text) for f in promised)
             return {"facts": (kept, len(promised)), "before": await anyio.to_thread.run_sync(measure, text),
-                    "after": await anyio.to_thread.run_sync(measure, got.text)}
+                    "after": await anyio.to_thread.run_sync(measure, got.text), "grammar": await _new_errors(text, got.text)}
         yield item
 
 
@@ -216,7 +217,9 @@ def _factsheet(data: Path, repo: Path):
     for path in _texts(data / "regulations", "*.txt"):
         async def item(inference, text=path.read_text(encoding="utf-8")):
             sheet = await write_sheet(text, read_facts(text), inference)
-            return {"facts": await anyio.to_thread.run_sync(_facts_kept, text, sheet_text(sheet), True)}
+            written = sheet_text(sheet)
+            return {"facts": await anyio.to_thread.run_sync(_facts_kept, text, written, True),
+                    "grammar": await _new_errors(text, written)}
         yield item
 
 
@@ -232,6 +235,16 @@ def _translate(data: Path, repo: Path):
                 found["tags"] = not tags.problems(text, got.text)
             return found
         yield item
+
+
+async def _new_errors(source: str, written: str) -> int | None:
+    """Grammar and spelling errors Plume's French output has and its source has not (Grammalecte);
+    None where Grammalecte is not installed: not measured, not zero."""
+    from plume.language import grammar
+
+    if not grammar.CHECKER.available():
+        return None
+    return len(await anyio.to_thread.run_sync(grammar.new_errors, source, written))
 
 
 RUNNERS = {"extract": _extract, "triage": _triage, "acknowledge": _acknowledge, "plain-language": _plain,
@@ -254,6 +267,7 @@ def summarise(items: list[dict], calls: Calls, latencies: list[float], errors: i
     before = [i["before"] for i in items if "before" in i]
     after = [i["after"] for i in items if "after" in i]
     tags_ok = [i["tags"] for i in items if "tags" in i]
+    new_errors = [i["grammar"] for i in items if i.get("grammar") is not None]
     structured = calls.first_tries
     return {
         "valid": (structured - calls.retries) / structured if structured else None,
@@ -262,6 +276,7 @@ def summarise(items: list[dict], calls: Calls, latencies: list[float], errors: i
         "kandel_moles_before": _mean([r.kandel_moles for r in before]),
         "kandel_moles_after": _mean([r.kandel_moles for r in after]),
         "words_per_sentence": _mean([r.words_per_sentence for r in after]),
+        "grammar": _mean(new_errors),  # new grammar/spelling errors per text written in French
         "tags": sum(tags_ok) / len(tags_ok) if tags_ok else None,
         "latency_s": _mean(latencies),
         "ttft_s": _mean(calls.ttft),
@@ -330,7 +345,7 @@ def fmt(metric: str, value: Any) -> str:
 
 
 COLUMNS = [("items", "n"), ("valid", "valide"), ("agree", "accord"), ("facts", "faits"), ("kandel_moles_before", "KM avant"),
-           ("kandel_moles_after", "KM après"), ("words_per_sentence", "mots/phrase"), ("tags", "balises"),
+           ("kandel_moles_after", "KM après"), ("words_per_sentence", "mots/phrase"), ("grammar", "fautes"), ("tags", "balises"),
            ("latency_s", "durée s"), ("ttft_s", "1er jeton s"), ("tokens_per_s", "jetons/s"), ("errors", "échecs")]
 
 
