@@ -56,7 +56,7 @@ def real(tmp_path_factory):
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            status = httpx.get(f"{server.url}/health").json()["models"]["models"][MODEL]["status"]
+            status = server.health()["models"]["models"][MODEL]["status"]
             if status != "loading":
                 break
             time.sleep(0.5)
@@ -242,4 +242,4 @@ def test_client_disconnect_stops_the_real_generation(real):
     time.sleep(3)
     assert generated() == stopped_at
     assert stopped_at - before < 100
-    assert httpx.get(f"{real.url}/health").json()["models"]["admitted"] == 0
+    assert real.health()["models"]["admitted"] == 0
