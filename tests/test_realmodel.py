@@ -124,15 +124,20 @@ def test_acknowledge_keeps_the_deadline_and_reference_facts(real):
 
 
 def test_factsheet_statements_cite_articles_of_the_regulation(real):
-    from plume.tasks.factsheet import FactSheet
+    from plume.tasks.factsheet import FactSheet, sentences
 
     regulation = sample("regulations/01-reglement-chiens.txt")
-    sheet = msgspec.convert(post(real, "/v1/text/factsheet", {"text": regulation}), FactSheet)
+    got = post(real, "/v1/text/factsheet", {"text": regulation})
+    assert got["engine"] == MODEL
+    clean(got["text"])
+    sheet = msgspec.convert(got["sheet"], FactSheet)
+    refs = {ref for _, ref in sentences(sheet.articles)} | {f"art. {a.number}" for a in sheet.articles}
     statements = [s for group in (sheet.what, sheet.who, sheet.amounts, sheet.deadlines, sheet.how_to,
                                   sheet.contact) for s in group]
     assert statements
     for statement in statements:
         clean(statement.text)
+        assert statement.reference in refs, statement  # cites the regulation, never an invented article
     for statement in sheet.amounts:  # an amount stated must be one of the regulation's
         assert digits(statement.text) <= digits(regulation), statement
 
