@@ -40,7 +40,12 @@ def test_metrics_a_task_cannot_have_are_absent_not_invented(report):
     done, data, _ = report
     triage, summary = data["tasks"]["triage"]["tiny-llm"], data["tasks"]["summarize"]["tiny-llm"]
     assert triage["items"] == len(list((SAMPLES / "emails").glob("*.eml")))
-    assert triage["agree"] is not None and 0 <= triage["agree"] <= 1  # expected.toml gives the answers
+    # expected.toml gives the answers: agreement is measured on the items that got an answer. The tiny
+    # random model often fails all of them; then it is absent, never a figure made up.
+    if triage["errors"] < triage["items"]:
+        assert triage["agree"] is not None and 0 <= triage["agree"] <= 1
+    else:
+        assert triage["agree"] is None
     assert triage["valid"] is not None and triage["kandel_moles_after"] is None and triage["tags"] is None
     assert summary["valid"] is None  # free text: no schema
     assert triage["tokens_per_s"] > 0 and triage["ttft_s"] > 0

@@ -292,6 +292,8 @@ class TemplateLibrary:
                                     limits=self.budgets, what="La vérification")
             except BudgetExceeded as exc:
                 raise UploadRefused(exc.status, exc.detail + " La version en place est conservée.") from None
+            except UnsafeDocument as exc:  # a part the checker refuses to parse (e.g. a huge attribute)
+                raise UploadRefused(exc.status, str(exc)) from None
             if findings:
                 raise UploadRefused(422, "Le modèle contient des erreurs ; la version en place est conservée.",
                                     findings=[_relative(f, staging) for f in findings])
