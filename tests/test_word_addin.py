@@ -16,13 +16,13 @@ import httpx
 import pytest
 
 from tests.conftest import SAMPLES, start_server
-from tests.word.pane import ARTIFACTS, CHROMIUM, Pane, launch
+from tests.word.fixtures import browser, open_pane  # noqa: F401 - fixtures
+from tests.word.pane import ARTIFACTS, CHROMIUM, Pane
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
 ]
-sync_api = pytest.importorskip("playwright.sync_api")
 
 # The paragraph of samples/texts/05-formatted.html, as Word runs.
 FORMATTED = [
@@ -44,29 +44,6 @@ def word_server(tmp_path_factory):
     srv = start_server(tmp_path_factory.mktemp("word"))
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def open_pane(browser):
-    panes: list[Pane] = []
-
-    def opener(server, role: str | None = "user", token: str | None = None, **kwargs) -> Pane:
-        pane = Pane.open(browser, server.url, token if token is not None else server.tokens[role], **kwargs)
-        panes.append(pane)
-        return pane
-
-    yield opener
-    for pane in panes:
-        assert pane.refused == [], f"the pane tried to reach outside the server: {pane.refused}"
-        pane.close()
 
 
 def jargon_paragraph() -> str:

@@ -11,14 +11,14 @@ import pytest
 
 from plume.language.grammar import CHECKER
 from tests.conftest import start_server
-from tests.word.pane import CHROMIUM, Pane, launch
+from tests.word.fixtures import browser, open_pane  # noqa: F401 - fixtures
+from tests.word.pane import CHROMIUM, Pane
 from tests.word.slow_proxy import slow_proxy
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
 ]
-sync_api = pytest.importorskip("playwright.sync_api")
 needs_grammalecte = pytest.mark.skipif(not CHECKER.available(), reason="python3-grammalecte missing")
 
 # « Les enfant du quartier attendent le bus. » with the faulty word in bold and the verb in italics.
@@ -36,29 +36,6 @@ def word_server(tmp_path_factory):
     srv = start_server(tmp_path_factory.mktemp("word-review"))
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def open_pane(browser):
-    panes: list[Pane] = []
-
-    def opener(server, role: str = "user", base_url: str | None = None, **kwargs) -> Pane:
-        pane = Pane.open(browser, base_url or server.url, server.tokens[role], **kwargs)
-        panes.append(pane)
-        return pane
-
-    yield opener
-    for pane in panes:
-        assert pane.refused == [], f"the pane tried to reach outside the server: {pane.refused}"
-        pane.close()
 
 
 def check(pane: Pane) -> list[str]:

@@ -1,0 +1,36 @@
+"""The browser and the task-pane opener that the Word tests share (pytest fixtures, imported by name)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.word.pane import Pane, launch
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_pane(browser):
+    """Opens the pane for a server (`token` overrides the role's; `base_url` e.g. a proxy in front of
+    it); at the end, checks that no pane tried to reach outside the server."""
+    panes: list[Pane] = []
+
+    def opener(server, role: str | None = "user", token: str | None = None, base_url: str | None = None,
+               **kwargs) -> Pane:
+        pane = Pane.open(browser, base_url or server.url, token if token is not None else server.tokens[role],
+                         **kwargs)
+        panes.append(pane)
+        return pane
+
+    yield opener
+    for pane in panes:
+        assert pane.refused == [], f"the pane tried to reach outside the server: {pane.refused}"
+        pane.close()
