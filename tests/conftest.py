@@ -80,7 +80,7 @@ def start_server(tmp: Path, *extra: str, env: dict[str, str] | None = None, user
     log = tmp / "server.log"
     cmd = [*wrapper, sys.executable, "-m", "plume", "serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(data), *extra]
     process = subprocess.Popen(cmd, cwd=REPO, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
-                               env={**os.environ, **env})
+                               env={k: v for k, v in {**os.environ, **env}.items() if v is not None})  # None: unset
     server = PlumeServer(url=f"{scheme}://127.0.0.1:{port}", data=data, process=process, log=log)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
