@@ -198,8 +198,11 @@ def test_tiny_random_model_gives_a_clear_error_or_a_valid_answer(server, samples
                 assert "second essai" in strict.json()["detail"]
             auto = client.post(route, json=body)
             assert auto.status_code == 200, (route, auto.text)
-            if strict.status_code == 502:
-                assert auto.json()["warnings"] and auto.json()["engine"] == "rules"
+            answer = auto.json()
+            # The random model may pass its checks on the second call (guided decoding): then the answer
+            # is the model's; when "auto" fell back to the rules, it must say so.
+            if strict.status_code == 502 and answer.get("engine") == "rules":
+                assert answer.get("warnings"), (route, answer)
         triaged = client.post("/v1/mail/triage", json={"eml": eml}).json()
     assert (triaged["priority"], triaged["category"]) == ("normal", "demande d'information")
 
