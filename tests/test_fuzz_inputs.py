@@ -11,7 +11,6 @@ than 502/503, every refusal is a French problem+json, /health answers in under a
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import random
@@ -20,7 +19,6 @@ import sys
 import threading
 import time
 import tomllib
-import zipfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import zips
 from tests.conftest import REPO, SAMPLES, TINY_MODELS, start_server
 
 SEED = int(os.environ.get("PLUME_FUZZ_SEED", "20261201"))
@@ -79,21 +78,6 @@ class Outcome:
 
 
 # -- the repo's models, mutated ------------------------------------------------------------------
-
-def _entries(data: bytes) -> list[tuple[str, bytes]]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return [(info.filename, archive.read(info.filename)) for info in archive.infolist()]
-
-
-def _zip(entries: list[tuple[str, bytes]]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries:
-            info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
-            archive.writestr(info, data)
-    return out.getvalue()
-
 
 JINJA_GARBAGE = ["{{", "}}", "{%", "%}", "{#", "#}", "{{ nom", "{% if %}", "{% endif %}", "{% for x in %}",
                  "{%p if nom %}", "{%tr for x in y %}", "{{ nom|date('zzzz') }}", "{{ nom|chf }}", "{{ 1/0 }}",
@@ -181,18 +165,18 @@ def template_case(rng: random.Random, index: int, bases: list[tuple[Path, bytes,
     elif how == "truncate":
         data = data[: rng.randrange(len(data))]
     elif how == "xml":
-        entries = _entries(data)
+        entries = zips.entries(data)
         target = _main_part(entries) if rng.random() < 0.7 else rng.randrange(len(entries))
         name, xml = entries[target]
         edit, xml = _xml_edit(rng, xml)
         entries[target] = (name, xml)
-        how, data = f"xml-{edit}", _zip(entries)
+        how, data = f"xml-{edit}", zips.rezip(entries)
     elif how == "zip":
-        edit, entries = _zip_edit(rng, _entries(data))
+        edit, entries = _zip_edit(rng, zips.entries(data))
         if edit == "many-zeros":  # built once per size class: slow to make, always the same
-            data = _BOMB.setdefault(len(entries), _zip(entries))
+            data = _BOMB.setdefault(len(entries), zips.rezip(entries))
         else:
-            data = _zip(entries)
+            data = zips.rezip(entries)
         how = f"zip-{edit}"
     elif how == "version":  # a central directory asking for a zip version nobody implements
         mutated = bytearray(data)

@@ -5,16 +5,15 @@ large uploads (RSS of the server process, from /proc)."""
 
 from __future__ import annotations
 
-import io
 import os
 import random
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from plume.security.safezip import (DocumentTooLarge, UnsafeDocument, ZipLimits, is_safe_name, parse_xml,
                                     read_package)
+from tests import zips
 from tests.conftest import REPO, start_modelless
 
 MODEL = REPO / "templates" / "attestation-domicile" / "model.docx"
@@ -22,33 +21,19 @@ MANIFEST = (REPO / "templates" / "attestation-domicile" / "template.toml").read_
 W = b'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 
 
-def _entries(data: bytes) -> list[tuple[str, bytes]]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return [(i.filename, archive.read(i.filename)) for i in archive.infolist()]
-
-
-def _zip(entries: list[tuple[str, bytes]]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries:
-            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), data,
-                             compress_type=zipfile.ZIP_DEFLATED)
-    return out.getvalue()
-
-
 def _edit(name: str, change) -> bytes:
-    return _zip([(n, change(d) if n == name else d) for n, d in _entries(MODEL.read_bytes())])
+    return zips.rezip([(n, change(d) if n == name else d) for n, d in zips.entries(MODEL.read_bytes())])
 
 
 def zero_bomb(count: int = 99) -> bytes:
     """The bomb of issue 10: 99 entries of 999,999 zero bytes (~109 kB zipped, ~99 MB inflated)."""
-    return _zip(_entries(MODEL.read_bytes()) + [(f"word/media/z{i}.bin", b"\0" * 999_999) for i in range(count)])
+    return zips.rezip(zips.entries(MODEL.read_bytes()) + [(f"word/media/z{i}.bin", b"\0" * 999_999) for i in range(count)])
 
 
 def padded_bomb() -> bytes:
     """The same zeros with enough random bytes to stay under the ratio: only the budget can stop it."""
     noise = random.Random(10).randbytes(600_000)
-    return _zip(_entries(MODEL.read_bytes()) + [("word/media/noise.bin", noise)]
+    return zips.rezip(zips.entries(MODEL.read_bytes()) + [("word/media/noise.bin", noise)]
                 + [(f"word/media/z{i}.bin", b"\0" * 999_999) for i in range(99)])
 
 
@@ -64,7 +49,7 @@ def test_ratio_and_budget_apply_to_all_entries_together():
 
 def test_declared_sizes_are_not_trusted():
     # A central directory that claims 1 kB per entry: inflating stops at the budget all the same.
-    data = bytearray(_zip([("a.bin", os.urandom(200_000)), ("b.bin", os.urandom(200_000))]))
+    data = bytearray(zips.rezip([("a.bin", os.urandom(200_000)), ("b.bin", os.urandom(200_000))]))
     at = 0
     while (at := data.find(b"PK\x01\x02", at)) >= 0:
         data[at + 24:at + 28] = (1000).to_bytes(4, "little")  # uncompressed size in the central directory
@@ -79,7 +64,7 @@ def test_escaping_entry_names_are_refused(name):
     if "\0" in name:
         return  # the zip module itself cuts a name at NUL on reading
     with pytest.raises(UnsafeDocument, match="chemin interne"):
-        read_package(_zip(_entries(MODEL.read_bytes()) + [(name, b"x")]))
+        read_package(zips.rezip(zips.entries(MODEL.read_bytes()) + [(name, b"x")]))
 
 
 def test_safe_names_pass():
@@ -88,10 +73,10 @@ def test_safe_names_pass():
 
 @pytest.mark.filterwarnings("ignore:Duplicate name")
 def test_duplicate_names_are_refused_even_by_case():
-    entries = _entries(MODEL.read_bytes())
+    entries = zips.entries(MODEL.read_bytes())
     for duplicate in ("word/styles.xml", "WORD/Styles.xml"):
         with pytest.raises(UnsafeDocument, match="même nom"):
-            read_package(_zip(entries + [(duplicate, b"<x/>")]))
+            read_package(zips.rezip(entries + [(duplicate, b"<x/>")]))
 
 
 @pytest.mark.parametrize("xml", [
@@ -140,8 +125,8 @@ def test_server_refuses_each_case_with_a_french_4xx(srv):
     cases = {
         "zero bomb": (zero_bomb(), "taux de compression"),
         "version 0xFF": (bytes(version_ff), "archive zip illisible"),
-        "backslash name": (_zip(_entries(MODEL.read_bytes()) + [("..\\..\\x", b"hello")]), "chemin interne"),
-        "duplicate name": (_zip(_entries(MODEL.read_bytes()) + [("word/styles.xml", b"<x/>")]), "même nom"),
+        "backslash name": (zips.rezip(zips.entries(MODEL.read_bytes()) + [("..\\..\\x", b"hello")]), "chemin interne"),
+        "duplicate name": (zips.rezip(zips.entries(MODEL.read_bytes()) + [("word/styles.xml", b"<x/>")]), "même nom"),
         "late doctype": (late_doctype, "DOCTYPE"),
         "utf-16 doctype": (utf16, "DOCTYPE"),
     }
