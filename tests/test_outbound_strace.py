@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO, TINY_MODELS, start_server
-from tests.netguard.detector import attempts, read_attempts, stop_traced, strace_prefix
+from tests.netguard.detector import RESOLVER_SOCKETS, attempts, read_attempts, stop_traced, strace_prefix
 
 pytestmark = pytest.mark.skipif(not TINY_MODELS.exists(), reason="tiny models not built")
 
@@ -83,7 +83,14 @@ def test_detector_reads_strace_lines():
         'inet_pton(AF_INET6, "2603:1061::1", &sin6_addr), sin6_scope_id=0}, 28 <unfinished ...>',
         '14 sendmsg(3, {msg_name={sa_family=AF_INET, sin_port=htons(443), sin_addr=inet_addr("20.42.65.92")}, '
         'msg_namelen=16}, 0) = 1',
-        '15 connect(5, {sa_family=AF_UNIX, sun_path="/var/run/nscd/socket"}, 110) = -1 ENOENT',
+        '15 connect(5, {sa_family=AF_UNIX, sun_path="/var/run/nscd/socket"}, 110) = 0',
+        '17 connect(6, {sa_family=AF_UNIX, sun_path="/run/systemd/resolve/io.systemd.Resolve"}, 42 <unfinished ...>',
+        '18 connect(3, {sa_family=AF_UNIX, sun_path="/var/run/nscd/socket"}, 110 <unfinished ...>',
+        '17 <... connect resumed>) = 0',
+        # No resolver daemon: glibc goes on with the lookup in the process, where a DNS query is seen.
+        '19 connect(5, {sa_family=AF_UNIX, sun_path="/var/run/nscd/socket"}, 110) = -1 ENOENT (No such file or directory)',
+        '20 connect(5, {sa_family=AF_UNIX, sun_path="/var/run/nscd/socket"}, 110 <unfinished ...>',
+        '20 <... connect resumed>) = -1 ECONNREFUSED (Connection refused)',
         # Local traffic is fine: loopback in both families, the IPv4-mapped loopback, other Unix sockets.
         '16 connect(7, {sa_family=AF_INET, sin_port=htons(8000), sin_addr=inet_addr("127.0.0.1")}, 16) = 0',
         '16 connect(7, {sa_family=AF_INET6, sin6_port=htons(8000), sin6_flowinfo=htonl(0), '
@@ -95,7 +102,8 @@ def test_detector_reads_strace_lines():
     found = attempts(lines)
     assert [(a.pid, a.host, a.port) for a in found] == [
         (12, "10.255.255.53", 53), (12, "127.0.0.53", 53), (13, "2603:1061::1", 443), (14, "20.42.65.92", 443),
-        (15, "/var/run/nscd/socket", None)]
+        (15, "/var/run/nscd/socket", None), (17, "/run/systemd/resolve/io.systemd.Resolve", None),
+        (18, "/var/run/nscd/socket", None)]
     assert found[1].query == "mobile.events.data.microsoft.com"
 
 
@@ -182,6 +190,7 @@ def test_server_with_models_loaded_and_used_sends_nothing_out(tmp_path):
         stop_traced(srv.process)
     found, lines = read_attempts(log)
     print(f"\nstrace: {len(lines)} network system calls traced, {len(found)} to another machine")
+    print("\n".join(line for line in lines if any(s in line for s in RESOLVER_SOCKETS)))  # name lookups, if any
     port = srv.url.rsplit(":", 1)[1]
     assert any(line.split()[1].startswith("bind(") and f"htons({port})" in line for line in lines), \
         "the trace did not cover the server (its listening port is not in it)"

@@ -6,8 +6,10 @@ whatever the language. An attempt is:
 - a connect/sendto/sendmsg/sendmmsg to an IPv4 or IPv6 address that is not loopback;
 - any DNS query (port 53), even to a resolver on loopback (systemd-resolved listens on 127.0.0.53):
   the server has no name to resolve, so a lookup is the first step of a connection out;
-- a connect to the resolver daemons' sockets (nscd, systemd-resolved), which resolve names for glibc
-  without a single UDP packet from the process itself.
+- a connect to the resolver daemons' sockets (nscd, systemd-resolved) that does not fail: the daemon
+  would resolve names for glibc without a single UDP packet from the process itself. A refused one
+  (no daemon: ENOENT, ECONNREFUSED) is not an attempt: glibc tries nscd first for every passwd, group
+  or hosts lookup, then does the lookup in the process, where a DNS query would be seen.
 Other AF_UNIX sockets and AF_NETLINK (listing the interfaces) stay on the machine.
 """
 
@@ -31,6 +33,8 @@ _LINE = re.compile(r"^(?P<pid>\d+)\s+(?P<call>connect|sendto|sendmsg|sendmmsg)\(
 _INET = re.compile(r'sa_family=AF_INET, sin_port=htons\((?P<port>\d+)\), sin_addr=inet_addr\("(?P<host>[^"]+)"\)')
 _INET6 = re.compile(r'sa_family=AF_INET6, sin6_port=htons\((?P<port>\d+)\),[^}]*?inet_pton\(AF_INET6, "(?P<host>[^"]+)"')
 _UNIX = re.compile(r'sa_family=AF_UNIX, sun_path=@?"(?P<path>[^"]+)"')
+_FAILED = re.compile(r"\)\s+= -1 E[A-Z]+")
+_RESUMED = re.compile(r"^(?P<pid>\d+)\s+<\.\.\. connect resumed>")
 _PAYLOAD = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _ESCAPE = re.compile(r"\\([0-7]{1,3}|[tnvfr\\\"])")
 _NAMED = {"t": 9, "n": 10, "v": 11, "f": 12, "r": 13, "\\": 92, '"': 34}
@@ -83,7 +87,14 @@ def dns_query(line: str) -> str:
 def attempts(lines: list[str]) -> list[Attempt]:
     found = []
     resolvers: dict[str, str] = {}  # socket (fd) connected to a DNS server -> that server
+    pending: dict[int, Attempt] = {}  # a resolver daemon connect whose result comes on a later line
     for line in lines:
+        resumed = _RESUMED.match(line)
+        if resumed and int(resumed.group("pid")) in pending:
+            attempt = pending.pop(int(resumed.group("pid")))
+            if not _FAILED.search(line):
+                found.append(attempt)
+            continue
         head = _LINE.match(line)
         if not head:
             continue
@@ -106,8 +117,12 @@ def attempts(lines: list[str]) -> list[Attempt]:
             found.append(Attempt(pid, call, resolvers[fd], 53, dns_query(line)))
         for m in _UNIX.finditer(line):
             if m.group("path") in RESOLVER_SOCKETS:
-                found.append(Attempt(pid, call, m.group("path"), None))
-    return found
+                attempt = Attempt(pid, call, m.group("path"), None)
+                if line.endswith("<unfinished ...>"):
+                    pending[pid] = attempt
+                elif not _FAILED.search(line):
+                    found.append(attempt)
+    return found + list(pending.values())  # never resumed: the daemon may have answered
 
 
 def read_attempts(log: Path) -> tuple[list[Attempt], list[str]]:
