@@ -157,3 +157,30 @@ def test_proofreading_and_actions_are_announced(modelless_server, server):
     assert "modèle" in tasks["actions"]["reason"] and "install" not in tasks["actions"]
     with server.client() as client:
         assert client.get("/v1/capabilities").json()["tasks"]["actions"]["engines"] == ["tiny-llm"]
+
+
+def test_a_result_the_rules_wrote_after_a_failed_model_is_counted_as_the_rules(tmp_path):
+    """engine "auto": a model that answers twice with something unusable gives way to the rules. The
+    result the clerk gets is the rules' work, and the usage report must say so, streamed or not."""
+    from litestar.testing import TestClient
+    from plume.app import create_app
+    from plume.config import load_settings
+    from plume.ops.usage import engine_of, task_of
+    from plume.security.tokens import UserStore
+
+    from tests.test_plain_language import Scripted
+
+    settings = load_settings(data_dir=tmp_path / "data", models_file=tmp_path / "no-catalog.toml")
+    token = UserStore(settings.users_file).add("anne", "user")
+    app = create_app(settings)
+    with TestClient(app) as client:
+        app.state.inference = Scripted(*["Pas du JSON."] * 4)
+        headers = {"Authorization": f"Bearer {token}"}
+        mail = {"from": "anne@example.ch", "subject": "Bruit", "body": "Nos voisins font du bruit chaque nuit."}
+        plain = client.post("/v1/mail/triage", json={**mail, "engine": "auto"}, headers=headers)
+        streamed = client.post("/v1/text/plain-language", json={"text": TEXT, "engine": "auto"},
+                               headers={**headers, "Accept": "text/event-stream"})
+    assert plain.status_code == 200 and any("règles" in w for w in plain.json()["warnings"]), plain.text
+    assert streamed.status_code == 200 and "event: done" in streamed.text and "règles" in streamed.text
+    lines = [e for e in AuditLog(settings.audit_file).read() if task_of(e) in ("triage", "plain-language")]
+    assert [(task_of(e), engine_of(e)) for e in lines] == [("triage", "rules"), ("plain-language", "rules")]

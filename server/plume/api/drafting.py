@@ -56,7 +56,7 @@ async def minutes(request: Request, data: JSONBody[DraftIn]) -> Any:
         async def fallback() -> dict[str, Any]:
             return result_of(minutes_task.read_notes(data.text), "rules")
 
-        return sse(minutes_task.discussion_events(pv, inference, user), finish,
+        return sse(request, minutes_task.discussion_events(pv, inference, user), finish,
                    fallback if data.engine == "auto" else None)
 
     async def run(model):
@@ -65,7 +65,7 @@ async def minutes(request: Request, data: JSONBody[DraftIn]) -> Any:
             await minutes_task.write_discussions(pv, model, user)
         return result_of(pv, model.model_for(minutes_task.TASK) if model else "rules")
 
-    result = await model_or_rules(data.engine, inference, run)
+    result = await model_or_rules(request, data.engine, inference, run)
     if data.format == "text":
         return result
     pv = msgspec.convert(result["minutes"], minutes_task.Minutes)
@@ -99,13 +99,13 @@ async def factsheet(request: Request, data: JSONBody[DraftIn]) -> Any:
         async def fallback() -> dict[str, Any]:
             return result_of(source, "rules")
 
-        return sse(progress(), finish, fallback if data.engine == "auto" else None)
+        return sse(request, progress(), finish, fallback if data.engine == "auto" else None)
 
     async def run(model):
         sheet = await factsheet_task.write_sheet(data.text, source, model, user) if model else source
         return result_of(sheet, model.model_for(factsheet_task.TASK) if model else "rules")
 
-    result = await model_or_rules(data.engine, inference, run)
+    result = await model_or_rules(request, data.engine, inference, run)
     if data.format == "text":
         return result
     sheet = msgspec.convert(result["sheet"], factsheet_task.FactSheet)

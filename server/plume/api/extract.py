@@ -51,7 +51,7 @@ async def extract_fields(request: Request, template_id: FromPath[str], data: JSO
                                             nlp=extract_task.french_pipeline)
         return msgspec.to_builtins(result)
 
-    return await model_or_rules(data.engine, inference, run)
+    return await model_or_rules(request, data.engine, inference, run)
 
 
 ROUTES = [extract_fields]

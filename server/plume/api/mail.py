@@ -72,7 +72,7 @@ async def triage_mail(request: Request, data: JSONBody[MailIn]) -> dict[str, Any
         result = await triage_task.triage(mail, rules, model, user=request.user.name)
         return {**msgspec.to_builtins(result), "engine": model.model_for(triage_task.TASK) if model else "rules"}
 
-    return with_mail_warnings(await model_or_rules(data.engine, inference, run), mail)
+    return with_mail_warnings(await model_or_rules(request, data.engine, inference, run), mail)
 
 
 def with_mail_warnings(result: dict[str, Any], mail: MailMessage) -> dict[str, Any]:
@@ -95,7 +95,7 @@ async def acknowledge_mail(request: Request, data: JSONBody[AcknowledgeIn]) -> A
         return msgspec.to_builtins(ack)
 
     try:
-        result = with_mail_warnings(await model_or_rules(data.engine, inference, run), mail)
+        result = with_mail_warnings(await model_or_rules(request, data.engine, inference, run), mail)
     except ack_task.Suspicious as exc:
         # No draft at all: answering a phishing message tells its sender the address is read.
         raise Problem(422, "Ce message ressemble à une tentative d'hameçonnage : Plume ne rédige pas d'accusé de "

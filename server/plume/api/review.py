@@ -136,7 +136,7 @@ async def run_action(request: Request, action_id: FromPath[str], data: JSONBody[
     if wants_stream(request):
         async def finish(text: str) -> Any:
             return ActionResult(text=text, action=action_id, engine=model)
-        return sse(events, finish)
+        return sse(request, events, finish)
     with task_errors():
         text = await final_text(events)
     return ActionResult(text=text, action=action_id, engine=model)

@@ -65,7 +65,7 @@ MODEL_FAILED = ("Le modèle n'a pas produit de réponse valide, même après un 
                 "sans modèle.")
 
 
-async def model_or_rules(engine: Engine, inference: Inference | None,
+async def model_or_rules(request: Request, engine: Engine, inference: Inference | None,
                          run: Callable[[Inference | None], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
     """Run the task with the model; in "auto" mode an invalid model answer falls back to the rules'
     complete result, with a warning that says so. In "model" mode it is a 502 (see task_errors)."""
@@ -75,9 +75,16 @@ async def model_or_rules(engine: Engine, inference: Inference | None,
         try:
             return await run(inference)
         except InvalidModelOutput:
-            result = await run(None)
-            result.setdefault("warnings", []).append(MODEL_FAILED)
-            return result
+            return await _rules_instead(request, run(None))
+
+
+async def _rules_instead(request: Request, rules: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    """The rules' result after a failed model, recorded as the rules' work: the usage report counts
+    results by the engine that wrote them."""
+    result = await rules
+    result.setdefault("warnings", []).append(MODEL_FAILED)
+    note(request, model="rules")
+    return result
 
 
 def wants_stream(request: Request) -> bool:
@@ -93,7 +100,7 @@ class EventStream(ServerSentEvent):
         return super().to_asgi_response(*args, **kwargs)
 
 
-def sse(events: AsyncIterator[tuple[str, Any]], finish: Callable[..., Awaitable[dict[str, Any]]],
+def sse(request: Request, events: AsyncIterator[tuple[str, Any]], finish: Callable[..., Awaitable[dict[str, Any]]],
         fallback: Callable[[], Awaitable[dict[str, Any]]] | None = None) -> EventStream:
     """The event format of docs/writing-tasks.md: `progress` {stage, part, parts} and `delta` {text} while
     the model writes, `restart` {reason} when a second attempt begins (drop the text so far), then
@@ -123,8 +130,7 @@ def sse(events: AsyncIterator[tuple[str, Any]], finish: Callable[..., Awaitable[
                 except InvalidModelOutput:
                     if fallback is None:
                         raise
-                    result = await fallback()
-                    result.setdefault("warnings", []).append(MODEL_FAILED)
+                    result = await _rules_instead(request, fallback())
             yield message("done", result)
         except (Problem, Refusal) as refused:
             problem = as_problem(refused)

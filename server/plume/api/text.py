@@ -17,7 +17,7 @@ from litestar import Litestar, Request, post
 from litestar.params import JSONBody
 
 from plume.api.problems import Problem
-from plume.api.task_support import (Engine, EventStream, check_size, inference_for, model_or_rules, sse,
+from plume.api.task_support import (Engine, check_size, inference_for, model_or_rules, sse,
                                     task_errors, wants_stream)
 from plume.inference.base import ModelUnavailable, NoInference
 from plume.language import apertium, breaks, lexicon, tags
@@ -87,9 +87,9 @@ async def plain_language_route(request: Request, data: JSONBody[PlainLanguageReq
         async def finish(rewritten: str) -> Any:
             return await anyio.to_thread.run_sync(plain_language.finish_rewrite, data.text, rewritten, data.level,
                                                   terms, model_id)
-        return _sse(_prefixed({"stage": "rewrite"}, generation), finish,
+        return sse(request, _prefixed({"stage": "rewrite"}, generation), finish,
                     fallback=(lambda: run(None)) if data.engine == "auto" else None)
-    return await model_or_rules(data.engine, inference, run)
+    return await model_or_rules(request, data.engine, inference, run)
 
 
 # -- translation ------------------------------------------------------------------------------------------------
@@ -199,8 +199,8 @@ async def summarize_route(request: Request, data: JSONBody[SummarizeRequest]) ->
 
         async def finish(summary: str) -> Any:
             return summarize.SummaryResult(text=summary, length=data.length, engine=model, parts=parts["n"])
-        return _sse(generation(), finish, fallback=(lambda: run(None)) if data.engine == "auto" else None)
-    return await model_or_rules(data.engine, inference, run)
+        return sse(request, generation(), finish, fallback=(lambda: run(None)) if data.engine == "auto" else None)
+    return await model_or_rules(request, data.engine, inference, run)
 
 
 # -- Server-Sent Events ------------------------------------------------------------------------------------------------
@@ -210,11 +210,6 @@ async def _prefixed(progress: dict, events: AsyncIterator[tuple[str, Any]]) -> A
     yield "progress", progress
     async for event in events:
         yield event
-
-
-def _sse(events: AsyncIterator[tuple[str, Any]], finish, fallback=None) -> EventStream:
-    """The shared event format (task_support.sse): progress · delta · restart · done · error."""
-    return sse(events, finish, fallback)
 
 
 class LanguageTools:
