@@ -10,8 +10,10 @@
     Plume's BatchDecoder at 1, 4 and 8 concurrent requests (bench/batching.py);
 (f) the reference model's decode tokens/s through Plume's GenAIEngine and, when `llama_cpp`
     (llama-cpp-python) is importable, through llama.cpp on the same GGUF, in the same run: the ratio.
+    Same prompt text, greedy, token by token. `--variant NAME=FOLDER` adds another ONNX export of the
+    same GGUF (e.g. one made with the builder's `--extra_options block_size=128`).
 
-    .venv/bin/python bench/engine.py [--parts a,b,c,d,e,f] [--tokens 64]
+    .venv/bin/python bench/engine.py [--parts a,b,c,d,e,f] [--tokens 64] [--variant NAME=FOLDER]
 
 The benchmark model is built once into ~/.cache/plume/bench-llm (or $PLUME_BENCH_DIR) by
 onnx_models/build_tiny.py; the baseline (torch CPU, transformers) is installed into this venv if
@@ -80,12 +82,14 @@ def plume_runner(folder: Path, tokens: int):
     prompt = engine.format_chat(PROMPT)
 
     def measure() -> float:
-        stamps = []
+        counts, stamps = [], []
         for chunk in engine.generate_batch([prompt], GenerationParams(max_new_tokens=tokens), [CancelToken()]):
             if chunk[0] is not None and chunk[0].tokens:
                 stamps.append(time.perf_counter())
-        return decode_rate(stamps[:tokens])
+                counts.append(chunk[0].tokens)  # a chunk may hold several tokens (UTF-8 held back until whole)
+        return (sum(counts) - counts[0]) / (stamps[-1] - stamps[0])  # after the first chunk: decoding only
 
+    measure.prompt = prompt  # the exact text given to the peer, so that both decode the same tokens
     return measure
 
 
@@ -229,16 +233,22 @@ def part_e(results: dict, tokens: int) -> None:
     measure(folder, [1, 4, 8], min(tokens, 32))
 
 
-def llama_cpp_runner(gguf: Path, tokens: int):
+def llama_cpp_runner(gguf: Path, prompt: str, tokens: int):
+    """llama.cpp on the GGUF the ONNX export was made from, given the same prompt text (chat template
+    applied by Plume) and stepped token by token, greedy, so both sides decode the same tokens."""
     from llama_cpp import Llama
 
     llm = Llama(model_path=str(gguf), n_ctx=2048, n_threads=os.cpu_count(), verbose=False)
+    ids = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
     def measure() -> float:
+        llm.reset()
         stamps = []
-        for _ in llm.create_chat_completion(PROMPT, max_tokens=tokens, temperature=0.0, stream=True):
+        for token in llm.generate(ids, temp=0.0, reset=True):
             stamps.append(time.perf_counter())
-        return decode_rate(stamps[1:tokens + 1])  # the first event carries only the role
+            if len(stamps) == tokens or token == llm.token_eos():
+                break
+        return decode_rate(stamps)
 
     return measure
 
@@ -246,8 +256,10 @@ def llama_cpp_runner(gguf: Path, tokens: int):
 def part_f(results: dict, tokens: int, rounds: int = 3) -> None:
     folder, gguf = reference_model()
     runners = {"plume": plume_runner(folder, tokens)}
+    for label, variant in results.get("variants", {}).items():  # other exports of the same GGUF
+        runners[f"plume {label}"] = plume_runner(variant, tokens)
     try:
-        runners["llama.cpp"] = llama_cpp_runner(gguf, tokens)
+        runners["llama.cpp"] = llama_cpp_runner(gguf, runners["plume"].prompt, tokens)
     except ImportError:
         print("    (llama_cpp absent : pip install llama-cpp-python, compilé avec GGML_NATIVE=OFF et les trois "
               "options GGML_AMX_* à OFF sur ces processeurs)")
@@ -258,11 +270,12 @@ def part_f(results: dict, tokens: int, rounds: int = 3) -> None:
         for name, measure in runners.items():
             best[name] = max(best[name], measure())
     print(f"(f) décodage du modèle de référence (Qwen2.5-Coder-1.5B, int4/Q4_K_M), lot de 1, {os.cpu_count()} cœurs, "
-          f"meilleur de {rounds} tours :")
+          f"{tokens} jetons, meilleur de {rounds} tours :")
     for name, rate in best.items():
-        print(f"    {name:10s} {rate:6.1f} jetons/s")
+        print(f"    {name:16s} {rate:6.1f} jetons/s")
     if "llama.cpp" in best:
-        print(f"    ratio Plume / llama.cpp : {best['plume'] / best['llama.cpp']:.2f}")
+        for name in (n for n in best if n.startswith("plume")):
+            print(f"    ratio {name} / llama.cpp : {best[name] / best['llama.cpp']:.2f}")
 
 
 PARTS = {"a": part_a, "b": part_b, "c": part_c, "d": part_d, "e": part_e, "f": part_f}
@@ -272,8 +285,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default="a,b,c,d", help="parties à mesurer (a,b,c,d)")
     parser.add_argument("--tokens", type=int, default=64, help="jetons générés par mesure")
+    parser.add_argument("--variant", action="append", default=[], metavar="NOM=DOSSIER",
+                        help="(f) un autre export ONNX du même GGUF à mesurer aussi (p. ex. block_size=128)")
     args = parser.parse_args(argv)
-    results: dict = {}
+    results: dict = {"variants": {k: Path(v) for k, v in (item.split("=", 1) for item in args.variant)}}
     for name in args.parts.split(","):
         PARTS[name.strip()](results, args.tokens)
     return 0
