@@ -3,7 +3,7 @@ Plume's BatchDecoder (plain onnxruntime, static batches, right padding), at 1, 4
 requests: total tokens/s, time to first token, peak memory. Each measurement runs in its own process
 (so peak memory is that of one way of serving, weights included).
 
-    .venv/bin/python bench/batching.py --model FOLDER [--concurrency 1,4,8] [--tokens 32]
+    .venv/bin/python bench/batching.py --model FOLDER [--concurrency 1,4,8] [--tokens 32] [--ways og-engine,batch-decoder]
 
 FOLDER: an onnxruntime-genai export, e.g. the reference model of scripts/reference-model.sh.
 Nothing is asserted: figures are printed, for docs/inference.md.
@@ -95,10 +95,10 @@ def worker(way: str, folder: Path, n: int, tokens: int) -> dict:
             "ttft_max_s": round(max(first), 2), "peak_rss_mb": round(peak_rss_mb())}
 
 
-def measure(folder: Path, concurrency: list[int], tokens: int) -> list[dict]:
+def measure(folder: Path, concurrency: list[int], tokens: int, ways: tuple[str, ...] = WAYS) -> list[dict]:
     rows = []
     for n in concurrency:
-        for way in WAYS:
+        for way in ways:
             out = subprocess.run([sys.executable, __file__, "--worker", way, "--model", str(folder), "--n", str(n),
                                   "--tokens", str(tokens)], capture_output=True, text=True, check=False)
             if out.returncode:
@@ -114,13 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--concurrency", default="1,4,8")
     parser.add_argument("--tokens", type=int, default=32)
+    parser.add_argument("--ways", default=",".join(WAYS), help="og-engine,batch-decoder (default: both)")
     parser.add_argument("--worker", choices=WAYS)
     parser.add_argument("--n", type=int, default=1)
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(args.worker, args.model, args.n, args.tokens)))
         return 0
-    measure(args.model, [int(c) for c in args.concurrency.split(",")], args.tokens)
+    measure(args.model, [int(c) for c in args.concurrency.split(",")], args.tokens, tuple(args.ways.split(",")))
     return 0
 
 
