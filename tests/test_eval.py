@@ -65,3 +65,18 @@ def test_unknown_task_or_model_is_a_clear_error():
     assert done.returncode == 2 and "Tâche inconnue" in done.stderr
     done = plume_eval("--models", str(TINY_MODELS), "--model", "absent", "--tasks", "triage")
     assert done.returncode == 2 and "absent" in done.stderr
+
+
+def test_acknowledge_refusing_a_phishing_message_is_agreement_not_a_failure(samples):
+    """Plume refuses to draft for a suspect message: for the sample flagged « suspect » that is the
+    right answer. The other drafts agree when written in the sender's language. (Rules, no model.)"""
+    import asyncio
+
+    from plume.evaluation import _acknowledge
+
+    async def run_all():
+        return [await item(None) for item in _acknowledge(SAMPLES, REPO)]
+
+    items = asyncio.run(run_all())
+    assert len(items) == len(list((SAMPLES / "emails").glob("*.eml")))
+    assert all(i["agree"] == (1, 1) for i in items), items

@@ -161,14 +161,24 @@ def _triage(data: Path, repo: Path):
 
 
 def _acknowledge(data: Path, repo: Path):
-    from plume.tasks.acknowledge import acknowledge
+    """Agreement: a draft exactly for the messages a clerk would answer (none for a suspect one, which
+    Plume refuses), written in the sender's language."""
+    from plume.language.detect import detect
+    from plume.tasks.acknowledge import Suspicious, acknowledge
     from plume.tasks.triage import load_rules
 
     rules = load_rules()
-    for mail, _ in _mails(data):
-        async def item(inference, mail=mail):
-            await acknowledge(mail, rules, inference)
-            return {}
+    for mail, expected in _mails(data):
+        async def item(inference, mail=mail, expected=expected):
+            suspect = expected.get("category") == "suspect"
+            try:
+                ack = await acknowledge(mail, rules, inference)
+            except Suspicious:
+                return {"agree": (int(suspect), 1)}
+            if suspect:
+                return {"agree": (0, 1)}  # a draft answering a phishing message
+            language = expected.get("language")
+            return {"agree": (int(detect(ack.text)[0] == language), 1)} if language else {}
         yield item
 
 
