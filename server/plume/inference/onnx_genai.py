@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -42,6 +43,13 @@ GENAI_PROVIDERS = {"cuda": "cuda", "dml": "dml", "webgpu": "webgpu", "cpu": None
 PREFILL_CHUNK = 64  # prompt tokens read per onnxruntime-genai call (see OnnxGenaiEngine._generator)
 
 
+def cpu_threads() -> int:
+    """The CPUs this process may run on. onnxruntime-genai left to itself ran the reference model on
+    one thread on the 2-core machines here (8.5 tokens/s; 16.4 with both: bench/engine.py part f),
+    so the CPU session is told explicitly, unless the model's genai_config.json sets it."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
 class GenAIEngine(Engine):
     def __init__(self, folder: Path | str, *, model_id: str, context_length: int | None = None,
                  providers: Sequence[str] = ("cuda", "cpu"), chat_template: str | None = None,
@@ -54,6 +62,7 @@ class GenAIEngine(Engine):
         self.model_id = model_id
         config = self._read_json("genai_config.json")
         model_config = config["model"]
+        self._session_options = model_config.get("decoder", {}).get("session_options", {})
         self.context_length = min(context_length or model_config["context_length"], model_config["context_length"])
         eos = model_config.get("eos_token_id", [])
         self.eos_ids = set(eos if isinstance(eos, list) else [eos])
@@ -85,6 +94,9 @@ class GenAIEngine(Engine):
         for provider in providers or ["cpu"]:
             try:
                 config = self._og.Config(str(self.folder))
+                if provider == "cpu" and "intra_op_num_threads" not in self._session_options:
+                    config.overlay(json.dumps({"model": {"decoder": {"session_options": {
+                        "intra_op_num_threads": cpu_threads()}}}}))
                 config.clear_providers()
                 if GENAI_PROVIDERS.get(provider):
                     config.append_provider(GENAI_PROVIDERS[provider])
