@@ -3,7 +3,7 @@ Plume's BatchDecoder (plain onnxruntime, static batches, right padding), at 1, 4
 requests: total tokens/s, time to first token, peak memory. Each measurement runs in its own process
 (so peak memory is that of one way of serving, weights included).
 
-    .venv/bin/python bench/batching.py --model FOLDER [--concurrency 1,4,8] [--tokens 32] [--ways og-engine,batch-decoder]
+    .venv/bin/python bench/batching.py --model FOLDER [--concurrency 1,4,8] [--tokens 128] [--ways og-engine,batch-decoder]
 
 FOLDER: an onnxruntime-genai export, e.g. the reference model of scripts/reference-model.sh.
 Nothing is asserted: figures are printed, for docs/inference.md.
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--concurrency", default="1,4,8")
-    parser.add_argument("--tokens", type=int, default=32)
+    parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--ways", default=",".join(WAYS), help="og-engine,batch-decoder (default: both)")
     parser.add_argument("--worker", choices=WAYS)
     parser.add_argument("--n", type=int, default=1)
