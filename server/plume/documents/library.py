@@ -552,9 +552,9 @@ def _source(entry: _Entry, fmt: str, language: str) -> tuple[str, str, list[str]
     from babel import Locale
 
     name = Locale.parse("fr").languages.get(language, language)
-    where = f"au format .{fmt}" if fmt != "pdf" else "en .docx ni en .odt"
+    where = f" au format .{fmt}" if fmt != "pdf" else ""
     return source_fmt, BASE_LANGUAGE, [
-        f"Le modèle « {entry.info.title} » n'a pas de version en {name} ({language}) {where} : la lettre a été "
+        f"Le modèle « {entry.info.title} » n'a pas de version en {name} ({language}){where} : la lettre a été "
         "produite avec le modèle en français. Traduisez-la ou demandez au responsable du modèle d'en ajouter une."]
 
 
