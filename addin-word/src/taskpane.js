@@ -227,7 +227,7 @@
       state.template = tpl;
       $("template-title").textContent = tpl.title || tpl.id || id;
       buildForm(tpl.fields || []);
-      showLanguages(tpl.languages || []);
+      showLanguages(tpl);
       $("template-uncertain").hidden = true;
       $("template-detail").hidden = false;
     });
@@ -235,8 +235,12 @@
 
   function fieldId(name) { return "field-" + name; }
 
-  /* The languages the template's letter exists in (French first): a choice only when there are several. */
-  function showLanguages(languages) {
+  /* The languages the template's letter exists in as .docx (French first): a choice only when there are several. */
+  function showLanguages(tpl) {
+    var formats = tpl.language_formats || {};
+    var languages = (tpl.languages || []).filter(function (code) {
+      return !formats[code] || formats[code].indexOf("docx") !== -1;
+    });
     var select = $("template-language");
     select.innerHTML = "";
     languages.forEach(function (code) {
