@@ -68,6 +68,41 @@ def test_sheet_documents(server, regulation):
     assert "Combien ?" in paragraphs and writer.content[:2] == b"PK"
 
 
+def _odt_paragraphs(data: bytes) -> list[str]:
+    from odf import teletype
+    from odf.opendocument import load
+    from odf.text import H, P
+
+    document = load(io.BytesIO(data))
+    return [teletype.extractText(p) for kind in (H, P) for p in document.getElementsByType(kind)]
+
+
+def test_other_rules_kept_in_the_documents(server, regulation):
+    """Rules under no heading (« Autres règles ») reach the .docx and the .odt, under their heading;
+    a sheet without such rules has no empty heading."""
+    short = "Règlement sur les chiens\n\nArt. 4 Taxe\n1 La taxe est de CHF 100.– par chien."
+    with server.client() as client:
+        body = client.post("/v1/text/factsheet", json={"text": regulation, "engine": "rules"}).json()
+        word = client.post("/v1/text/factsheet", json={"text": regulation, "format": "docx", "engine": "rules"})
+        writer = client.post("/v1/text/factsheet", json={"text": regulation, "format": "odt", "engine": "rules"})
+        none_other = client.post("/v1/text/factsheet", json={"text": short, "engine": "rules"})
+        none_word = client.post("/v1/text/factsheet", json={"text": short, "format": "docx", "engine": "rules"})
+        none_writer = client.post("/v1/text/factsheet", json={"text": short, "format": "odt", "engine": "rules"})
+    other = body["sheet"]["other"]
+    assert other and word.status_code == 200 and writer.status_code == 200
+    lines = [f"– {s['text']} ({s['reference']})" for s in other]
+    for paragraphs in ([p.text for p in docx.Document(io.BytesIO(word.content)).paragraphs],
+                       _odt_paragraphs(writer.content)):
+        assert "Autres règles" in paragraphs
+        heading = paragraphs.index("Autres règles")
+        assert paragraphs[heading + 1:heading + 1 + len(lines)] == lines
+        assert any("remboursée" in p for p in paragraphs[heading + 1:])
+    assert none_other.status_code == 200 and not none_other.json()["sheet"]["other"]
+    assert none_word.status_code == 200 and none_writer.status_code == 200
+    assert "Autres règles" not in [p.text for p in docx.Document(io.BytesIO(none_word.content)).paragraphs]
+    assert "Autres règles" not in _odt_paragraphs(none_writer.content)
+
+
 def test_errors(server):
     with server.client() as client:
         no_articles = client.post("/v1/text/factsheet", json={"text": "Un texte sans article."})

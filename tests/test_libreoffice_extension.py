@@ -280,6 +280,26 @@ def test_letter_filled_from_case_notes_then_inserted(run, plume, samples):
     assert "Maria Ferreira" in letter["text"] and "Rue des Jardins 12" in letter["text"]
 
 
+def test_template_in_another_language_is_inserted_and_a_missing_one_said(run, plume):
+    """The letter in the language asked for (its version of the template); a language the template
+    lacks gives the French letter, and the clerk is told."""
+    with plume.client("user") as http:
+        template = http.get("/v1/templates/accuse-reception").json()
+    values = {f["name"]: f["example"] for f in template["fields"] if f.get("example") not in (None, "", [])}
+    values |= {"delai_traitement": "30 Arbeitstagen"}
+    german = run({"paragraphs": [[{"text": ""}]], "args": {"Values": json.dumps(values)},
+                  "dispatch": "vnd.plume:template?id=accuse-reception&mode=insert&language=de"})
+    assert german["state"] == "SUCCESS", german
+    assert "Sehr geehrter Herr Perrenoud," in german["text"] and "Freundliche Grüsse" in german["text"]
+    assert "innert 30 Arbeitstagen" in german["text"] and "Veuillez agréer" not in german["text"]
+    assert "warning" not in german["result"]
+    spanish = run({"paragraphs": [[{"text": ""}]], "args": {"Values": json.dumps(values)},
+                   "dispatch": "vnd.plume:template?id=accuse-reception&mode=insert&language=es"})
+    assert spanish["state"] == "SUCCESS", spanish
+    assert "Veuillez agréer, Monsieur, nos salutations distinguées." in spanish["text"]
+    assert "pas de version en espagnol (es)" in spanish["result"]["message"]
+
+
 def test_template_opens_as_a_new_document(run, plume):
     with plume.client("user") as http:
         template = http.get("/v1/templates/attestation-domicile").json()
@@ -723,6 +743,12 @@ def test_letter_form_shows_help_swiss_dates_list_format_and_names_the_clerks_typ
     columns = " ; ".join(c["label"].lower() for c in table["columns"])
     shown = run({"template_form": {"pythonpath": pythonpath, "template": parking}})
     assert shown["help"][table["name"]].endswith(f"Une ligne par entrée, sous la forme « {columns} ».")
+    assert filled["languages"] == [] and shown["languages"] == []  # French only: no choice of language
+    with plume.client("user") as http:
+        acknowledgement = http.get("/v1/templates/accuse-reception").json()
+    languages = run({"template_form": {"pythonpath": pythonpath, "template": acknowledgement}})
+    assert languages["label_language"] == "Langue de la lettre :"
+    assert languages["languages"] == ["français", "allemand", "italien", "anglais"]
 
 
 def test_no_acknowledgement_for_a_phishing_message_and_the_clerk_is_told_why(run, samples):

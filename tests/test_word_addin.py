@@ -146,6 +146,31 @@ def test_letter_from_the_form_is_inserted_at_the_selection(word_server, open_pan
     assert "{{" not in document and pane.operations() == ["insertFileFromBase64"]
 
 
+def test_letter_in_another_language_of_the_template(word_server, open_pane):
+    """A template with language versions offers the choice; the letter comes in that language."""
+    pane = open_pane(word_server)
+    pane.set_document([""])
+    choose_template(pane, "attestation-domicile")
+    assert pane.page.is_hidden("#template-language-box")  # French only: nothing to choose
+    choose_template(pane, "accuse-reception")
+    pane.page.wait_for_selector("#template-language-box", state="visible")
+    options = pane.page.eval_on_selector_all("#template-language option", "os => os.map(o => [o.value, o.text])")
+    assert options == [["fr", "français"], ["de", "allemand"], ["it", "italien"], ["en", "anglais"]]
+    pane.page.select_option("#template-language", "de")
+    fill(pane, {"civilite": "Madame", "prenom": "Anna", "nom": "Müller", "date_reception": "2026-12-01",
+                "objet": "Baugesuch Garage", "reference": "AR-2026-0042", "service": "Service de l'urbanisme",
+                "delai_traitement": "10 Arbeitstagen"})
+    pane.page.click("#template-insert")
+    kind, text = pane.message()
+    pane.screenshot("modeles-allemand")
+    assert kind == "ok" and "Accusé de réception" in text, text
+    document = pane.text()
+    for expected in ("Sehr geehrte Frau Müller,", "am 1. Dezember 2026 erhalten", "innert 10 Arbeitstagen",
+                     "Freundliche Grüsse", "Eingangsbestätigung – Baugesuch Garage"):
+        assert expected in document, expected
+    assert "Veuillez agréer" not in document and "Madame" not in document
+
+
 def test_required_fields_are_checked_before_anything_is_sent(word_server, open_pane):
     pane = open_pane(word_server)
     pane.set_document([""])

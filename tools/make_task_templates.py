@@ -65,7 +65,9 @@ def proces_verbal() -> Letter:
 
 
 SHEET_SECTIONS = (("quoi", "De quoi s’agit-il ?"), ("qui", "Qui est concerné ?"), ("montants", "Combien ?"),
-                  ("delais", "Quels délais ?"), ("demarches", "Que faire ?"), ("contact", "Contact"))
+                  ("delais", "Quels délais ?"), ("demarches", "Que faire ?"),
+                  # the rules that fit none of the headings (plume.tasks.factsheet « other »)
+                  ("autres", "Autres règles"), ("contact", "Contact"))
 
 
 def fiche_explicative() -> Letter:

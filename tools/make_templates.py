@@ -667,6 +667,10 @@ def main() -> None:
         from qrbill_placeholder import main as add_qrbill_page
 
         add_qrbill_page(TEMPLATES / "relance-facture")
+    if not args.only or "accuse-reception" in args.only:  # its German, Italian and English versions
+        from translate_acknowledgement import main as translate_acknowledgement
+
+        translate_acknowledgement()
 
 
 if __name__ == "__main__":

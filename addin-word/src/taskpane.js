@@ -227,12 +227,28 @@
       state.template = tpl;
       $("template-title").textContent = tpl.title || tpl.id || id;
       buildForm(tpl.fields || []);
+      showLanguages(tpl);
       $("template-uncertain").hidden = true;
       $("template-detail").hidden = false;
     });
   }
 
   function fieldId(name) { return "field-" + name; }
+
+  /* The languages the template's letter exists in as .docx (French first): a choice only when there are several. */
+  function showLanguages(tpl) {
+    var formats = tpl.language_formats || {};
+    var languages = (tpl.languages || []).filter(function (code) {
+      return !formats[code] || formats[code].indexOf("docx") !== -1;
+    });
+    var select = $("template-language");
+    select.innerHTML = "";
+    languages.forEach(function (code) {
+      var name = t("language." + code);
+      select.add(new Option(name === "language." + code ? code : name, code));
+    });
+    $("template-language-box").hidden = languages.length < 2;
+  }
 
   function buildForm(fields) {
     var form = $("template-form");
@@ -437,9 +453,12 @@
       var values = formValues();
       var blob;
       try {
+        var body = { values: values, format: "docx" };
+        if (!$("template-language-box").hidden && $("template-language").value) body.language = $("template-language").value;
         blob = await state.client.blob("/v1/templates/" + encodeURIComponent(state.template.id) + "/render",
-          { values: values, format: "docx" }, signal);
+          body, signal);
         var requestId = state.client.lastRequestId;
+        var warning = state.client.lastWarning;
       } catch (error) {
         markInvalid(error.fields || []);
         throw error;
@@ -449,11 +468,11 @@
       var title = state.template.title || state.template.id;
       if (target === "new") {
         await window.PlumeWord.openNewDocument(base64);
-        showMessage("ok", t("templates.created", { title: title }));
       } else {
         await window.PlumeWord.insertDocxAtSelection(base64);
-        showMessage("ok", t("templates.inserted", { title: title }));
       }
+      var done = t(target === "new" ? "templates.created" : "templates.inserted", { title: title });
+      showMessage(warning ? "info" : "ok", warning ? done + " " + warning : done);
       state.client.reportInserted([requestId]);
     });
   }

@@ -87,7 +87,7 @@ def _cors(settings: Settings) -> CORSConfig | None:
     if not settings.public_url:
         return None
     return CORSConfig(allow_origins=[settings.public_url.rstrip("/")], allow_headers=["Authorization", "Content-Type"],
-                      expose_headers=["X-Plume-Request-Id", "X-Plume-Reference"])
+                      expose_headers=["X-Plume-Request-Id", "X-Plume-Reference", "X-Plume-Warning"])
 
 
 logging.getLogger("plume").setLevel(logging.INFO)

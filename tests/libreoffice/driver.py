@@ -284,6 +284,8 @@ def template_form(ctx, desktop, how: dict) -> dict:
         elif kind == "F" and field:
             out["fields"][field] = model.Text
     out["status"] = dialog.getControl("Status").getModel().Text
+    out["languages"] = list(models.getByName("Language").StringItemList) if models.hasByName("Language") else []
+    out["label_language"] = models.getByName("LabelLanguage").Label if models.hasByName("LabelLanguage") else ""
     dialog.dispose()
     return out
 

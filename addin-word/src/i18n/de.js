@@ -61,6 +61,11 @@ window.PlumeI18n.de = {
   "templates.created": "Der Brief «{title}» wurde in einem neuen Dokument geöffnet.",
   "templates.filled": "{count} Feld(er) aus den Notizen ausgefüllt.",
   "templates.uncertain": "Prüfen",
+  "templates.language": "Sprache des Briefs",
+  "language.fr": "Französisch",
+  "language.de": "Deutsch",
+  "language.it": "Italienisch",
+  "language.en": "Englisch",
   "templates.choose": "— auswählen —",
 
   "plain.intro": "Markieren Sie einen Abschnitt und analysieren Sie ihn. Der Vorschlag ersetzt die Markierung nur auf Ihren Wunsch.",

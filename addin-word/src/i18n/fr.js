@@ -62,6 +62,11 @@ window.PlumeI18n.fr = {
   "templates.filled": "{count} champ(s) rempli(s) depuis les notes.",
   "templates.uncertain": "À vérifier",
   "templates.choose": "— choisir —",
+  "templates.language": "Langue de la lettre",
+  "language.fr": "français",
+  "language.de": "allemand",
+  "language.it": "italien",
+  "language.en": "anglais",
 
   "plain.intro": "Sélectionnez un passage, puis analysez-le. Le texte proposé ne remplace la sélection que si vous le demandez.",
   "plain.level": "Niveau visé",

@@ -59,6 +59,9 @@
     // The id of this result (X-Plume-Request-Id), sent back if the clerk inserts it: the usage report
     // counts time saved only for results really used.
     this.lastRequestId = response.headers.get("X-Plume-Request-Id") || "";
+    // A letter not in the language asked for (no version of the template in it): the server's
+    // French warning, percent-encoded in the header.
+    this.lastWarning = decodeWarning(response.headers.get("X-Plume-Warning"));
     if (!response.ok) {
       var problem = null;
       try { problem = await response.json(); } catch (e) { problem = null; }
@@ -74,6 +77,11 @@
       throw error;
     }
   };
+
+  function decodeWarning(value) {
+    if (!value) return "";
+    try { return decodeURIComponent(value); } catch (error) { return ""; }
+  }
 
   Client.prototype.blob = async function (path, body, signal) {
     var response = await this.fetch("POST", path, { json: body, signal: signal, accept: "*/*" });

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+import anyio
 import msgspec
 from litestar import Request, Response, post
 from litestar.params import JSONBody
@@ -108,9 +109,23 @@ async def acknowledge_mail(request: Request, data: JSONBody[AcknowledgeIn]) -> A
 
 
 async def render_letter(request: Request, ack: ack_task.Acknowledgement, fmt: str, values: dict[str, Any]) -> Response:
-    response = await render_document(request, ack_task.TEMPLATE_ID, {**ack.values, **values}, fmt)
+    # The letter in the sender's language: the template's version in it, else the French model (and a
+    # warning, header X-Plume-Warning), whose delay must then be worded in French too.
+    letter_language = await _letter_language(request, ack.language, fmt)
+    own = {**ack.values, **ack_task.language_values(ack, letter_language), **values}
+    response = await render_document(request, ack_task.TEMPLATE_ID, own, fmt, ack.language)
     response.headers["X-Plume-Reference"] = ack.reference
     return response
+
+
+async def _letter_language(request: Request, language: str, fmt: str) -> str:
+    """The language the letter will be in: `language` when the template has a version in it in `fmt`."""
+    library = request.app.state.get("templates")
+    try:
+        info = await anyio.to_thread.run_sync(library.get, ack_task.TEMPLATE_ID)
+    except Exception:  # noqa: BLE001 - no library or no template: render_document says so
+        return language
+    return language if fmt in info.language_formats.get(language, []) else "fr"
 
 
 def _reference_book(request: Request) -> ack_task.ReferenceBook:

@@ -140,9 +140,11 @@ def sse(request: Request, events: AsyncIterator[tuple[str, Any]], finish: Callab
     return EventStream(stream())
 
 
-async def render_document(request: Request, template_id: str, values: dict[str, Any], fmt: str) -> Response:
+async def render_document(request: Request, template_id: str, values: dict[str, Any], fmt: str,
+                          language: str | None = None) -> Response:
     """The task's result through a letter template of the library, as a .docx/.odt download. Only the
-    fields the template declares are sent, converted to their declared type."""
+    fields the template declares are sent, converted to their declared type. `language`: the
+    template's version in that language, else French with a warning (header X-Plume-Warning)."""
     library = request.app.state.get("templates")
     if library is None:
         raise Problem(503, "La bibliothèque de modèles n'est pas disponible.", code="templates-unavailable")
@@ -153,7 +155,7 @@ async def render_document(request: Request, template_id: str, values: dict[str, 
         fields = {f.name: f for f in (await anyio.to_thread.run_sync(library.get, template_id)).fields}
         typed = {name: _as_type(value, fields[name].type) for name, value in values.items()
                  if name in fields and value not in (None, "")}
-        document = await anyio.to_thread.run_sync(library.render, template_id, typed, fmt)  # off the event loop
+        document = await anyio.to_thread.run_sync(library.render, template_id, typed, fmt, language)  # off the loop
     except TemplateNotFound as exc:
         raise Problem(404, f"Le modèle « {template_id} » n'existe pas dans la bibliothèque.",
                       code="template-not-found") from exc
@@ -165,8 +167,7 @@ async def render_document(request: Request, template_id: str, values: dict[str, 
     except RenderFailed as exc:  # e.g. a model's value that the template cannot take
         raise Problem(422, f"Le document n'a pas pu être produit avec le modèle « {template_id} ».",
                       code="render-failed") from exc
-    return Response(document.content, media_type=document.media_type,
-                    headers={"Content-Disposition": document.content_disposition()})
+    return Response(document.content, media_type=document.media_type, headers=document.headers())
 
 
 def _as_type(value: Any, kind: str) -> Any:

@@ -30,11 +30,15 @@ class TemplateSummary(msgspec.Struct, kw_only=True):
     formats: list[str]
     owner: str = ""
     version: str = ""
+    languages: list[str] = msgspec.field(default_factory=lambda: ["fr"])
 
 
 class RenderRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     values: dict[str, Any] = msgspec.field(default_factory=dict)
     format: Literal["docx", "odt", "pdf"] = "docx"
+    # The letter's language (de, it, en…): its language version when the template has one, else the
+    # French model with a warning (header X-Plume-Warning). None: French.
+    language: str | None = None
 
 
 class UploadResult(msgspec.Struct, kw_only=True):
@@ -90,7 +94,7 @@ def _problem(exc: Exception) -> Problem:
 @get("/v1/templates", summary="Liste des modèles de lettres", tags=["modèles"])
 async def list_templates(request: Request) -> list[TemplateSummary]:
     return [TemplateSummary(id=t.id, title=t.title, category=t.category, service=t.service, description=t.description,
-                            formats=t.formats, owner=t.owner, version=t.version)
+                            formats=t.formats, owner=t.owner, version=t.version, languages=t.languages)
             for t in await anyio.to_thread.run_sync(_library(request).list)]
 
 
@@ -116,11 +120,10 @@ async def render_template(request: Request, template_id: FromPath[str], data: JS
     library = _library(request)
     try:  # in a worker thread: the event loop keeps answering while a letter is filled
         document: RenderedDocument = await anyio.to_thread.run_sync(library.render, template_id, data.values,
-                                                                    data.format)
+                                                                    data.format, data.language)
     except (TemplateNotFound, FieldErrors, FormatUnavailable, RenderFailed, BudgetExceeded) as exc:
         raise _problem(exc) from None
-    return Response(document.content, media_type=document.media_type,
-                    headers={"Content-Disposition": document.content_disposition()})
+    return Response(document.content, media_type=document.media_type, headers=document.headers())
 
 
 @put("/v1/templates/{template_id:str}", summary="Téléverser une nouvelle version d'un modèle", tags=["modèles"],
@@ -129,6 +132,8 @@ async def upload_template(request: Request, template_id: FromPath[str]) -> Uploa
     note(request, task="template-upload", template=template_id)
     form = await request.form()
     upload, manifest = form.get("file"), form.get("manifest")
+    language = form.get("language")  # a language version (model.de.docx…): "de", "it", "en"…
+    language = language if isinstance(language, str) and language.strip() else None
     if upload is not None and not isinstance(upload, UploadFile):
         raise Problem(422, "La partie « file » doit être un fichier .docx ou .odt (multipart/form-data).",
                       code="upload-refused")
@@ -141,7 +146,8 @@ async def upload_template(request: Request, template_id: FromPath[str]) -> Uploa
     library = _library(request)
     user = getattr(request.user, "name", None)
     try:
-        version = await anyio.to_thread.run_sync(library.upload, template_id, file_name, data, manifest_bytes, user)
+        version = await anyio.to_thread.run_sync(library.upload, template_id, file_name, data, manifest_bytes, user,
+                                                 language)
         info = await anyio.to_thread.run_sync(library.get, template_id)
     except (UploadRefused, TemplateNotFound, BudgetExceeded) as exc:
         raise _problem(exc) from None

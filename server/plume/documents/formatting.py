@@ -3,12 +3,18 @@
 The commune writes amounts as `CHF 1'234.50` (apostrophe grouping, decimal point), which is not
 Babel's fr_CH output (`1 234,50 CHF`): amounts and numbers are formatted with an explicit pattern
 and the apostrophe forced; dates use Babel's fr_CH month names.
+
+A letter's language version (model.de.docx…) is rendered inside `letter_language("de")`: its dates
+then read « 1. Dezember 2026 » (de_CH, it_CH, en_CH month names); amounts stay `CHF 1'234.50`,
+which all of Switzerland writes.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -24,12 +30,47 @@ from plume.documents.sandbox import BoundedEnvironment, charge_output
 from plume.documents.values import Integer, Money, Number, parse_date
 
 LOCALE = "fr_CH"
+_LANGUAGE: ContextVar[str] = ContextVar("plume_letter_language", default="fr")
+# The long date in each language's letters; other languages use Babel's own long format.
+_LONG_DATES = {"fr": "d MMMM y", "de": "d. MMMM y", "it": "d MMMM y", "en": "d MMMM y"}
+_YES_NO = {"fr": ("oui", "non"), "de": ("ja", "nein"), "it": ("sì", "no"), "en": ("yes", "no")}
 
 
-def format_date_long(value: date) -> str:
-    """`25 novembre 2026`; the first of the month is `1er` as French typography wants."""
-    text = _babel_date(value, "d MMMM y", locale=LOCALE)
-    return "1er" + text[1:] if value.day == 1 else text
+@contextmanager
+def letter_language(language: str) -> Iterator[None]:
+    """Dates (and yes/no) written in `language` while a language version of a model is filled."""
+    token = _LANGUAGE.set(language)
+    try:
+        yield
+    finally:
+        _LANGUAGE.reset(token)
+
+
+@functools.lru_cache(maxsize=32)
+def locale_of(language: str) -> Locale:
+    """The Swiss variant of a language (de_CH…), else the language itself (es), else fr_CH."""
+    from babel.core import UnknownLocaleError
+
+    for name in (f"{language}_CH", language, LOCALE):
+        try:
+            return Locale.parse(name)
+        except (UnknownLocaleError, ValueError):
+            continue
+    return Locale.parse(LOCALE)
+
+
+def _locale() -> Locale:
+    return locale_of(_LANGUAGE.get())
+
+
+def format_date_long(value: date, language: str | None = None) -> str:
+    """`25 novembre 2026`, `25. November 2026`, `25 novembre 2026` (it), `25 November 2026`; the
+    first of the month is `1er` in French and `1º` in Italian, as their typography wants."""
+    language = language or _LANGUAGE.get()
+    text = _babel_date(value, _LONG_DATES.get(language, "long"), locale=locale_of(language))
+    if value.day == 1 and language in ("fr", "it"):
+        return ("1er" if language == "fr" else "1º") + text[1:]
+    return text
 
 
 def format_date(value: Any, style: str = "long") -> str:
@@ -47,7 +88,7 @@ def format_date(value: Any, style: str = "long") -> str:
     if len(style) > 100:
         raise ValueError("date pattern too long")
     try:
-        return _babel_date(value, style, locale=LOCALE)
+        return _babel_date(value, style, locale=_locale())
     except (KeyError, LookupError, AttributeError, TypeError) as exc:  # a pattern Babel cannot apply to a date
         raise ValueError("date pattern") from exc
 
@@ -100,7 +141,8 @@ def display(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "oui" if value else "non"
+        yes, no = _YES_NO.get(_LANGUAGE.get(), _YES_NO["fr"])
+        return yes if value else no
     if isinstance(value, Money):
         return format_chf(value)
     if isinstance(value, date):

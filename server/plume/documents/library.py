@@ -5,6 +5,11 @@ the newest uploaded version of an id wins over the repo copy. Versions are whole
 (template.toml + models), written under a staging name and renamed into place, so a half-written
 version is never seen and an existing one is never overwritten.
 
+A template may carry versions of its model in other languages: `model.de.docx`, `model.it.odt`…
+beside the French `model.docx` / `model.odt`, each language declared in template.toml
+(`translations = ["de", "it"]`). A render asks for a language; a format that has no version in it
+gets the French model and a warning that says so.
+
 A change on disk is noticed by a cheap stat of the folders, at most once a second, when the library
 is used; only templates whose files changed are prepared again.
 
@@ -41,9 +46,10 @@ import msgspec
 from plume.documents import FORMATS, prepare
 from plume.documents.base import Finding, PreparedTemplate, RenderFailed, TemplateInvalid
 from plume.documents.budget import BudgetExceeded, TemplateBudgets, isolated, spending
-from plume.documents.formatting import plain_environment
+from plume.documents.formatting import letter_language, plain_environment
 from plume.documents.lint import lint_template
-from plume.documents.manifest import TEMPLATE_ID, Manifest, ManifestError, load_manifest, parse_manifest
+from plume.documents.manifest import (BASE_LANGUAGE, LANGUAGE_CODE, MODEL_FILE, TEMPLATE_ID, Manifest, ManifestError,
+                                      load_manifest, model_key, parse_manifest)
 from plume.documents.qrbill import qrbill_context
 from plume.documents.values import FieldErrors, validate
 from plume.security.safezip import UnsafeDocument, ZipLimits, check_upload
@@ -51,6 +57,7 @@ from plume.security.safezip import UnsafeDocument, ZipLimits, check_upload
 log = logging.getLogger("plume.templates")
 
 Format = Literal["docx", "odt", "pdf"]
+WARNING_HEADER = "X-Plume-Warning"
 _VERSION_DIR = re.compile(r"\Av(\d+)\Z")
 
 
@@ -78,6 +85,10 @@ class TemplateInfo(msgspec.Struct, kw_only=True):
     formats: list[str]
     fields: list[FieldInfo]
     revision: int = 0          # 0 = the repo copy, N = uploaded version vN
+    # The languages a letter can be written in: "fr" (model.docx / model.odt) first, then each
+    # language version (model.de.docx…); `language_formats` says in which formats each exists.
+    languages: list[str] = msgspec.field(default_factory=lambda: [BASE_LANGUAGE])
+    language_formats: dict[str, list[str]] = msgspec.field(default_factory=dict)
 
 
 class TemplateVersion(msgspec.Struct, kw_only=True):
@@ -95,10 +106,21 @@ class RenderedDocument:
     content: bytes
     filename: str
     media_type: str
+    language: str = BASE_LANGUAGE                       # the language of the model that was filled
+    warnings: list[str] = field(default_factory=list)   # e.g. no version in the language asked for
 
     def content_disposition(self) -> str:
         ascii_name = ascii_filename(self.filename)
         return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(self.filename, safe='')}"
+
+    def headers(self) -> dict[str, str]:
+        """Content-Disposition, Content-Language (the letter's language) and, when the letter is not in
+        the language asked for, X-Plume-Warning: the French warning, percent-encoded UTF-8 (a header
+        carries ASCII only; `decodeURIComponent` / `urllib.parse.unquote` read it back)."""
+        headers = {"Content-Disposition": self.content_disposition(), "Content-Language": self.language}
+        if self.warnings:
+            headers[WARNING_HEADER] = quote(" ".join(self.warnings), safe="")
+        return headers
 
 
 class TemplateNotFound(KeyError):
@@ -179,23 +201,32 @@ class TemplateLibrary:
         entry = self._entry(template_id)
         return validate(entry.manifest, values, folder=entry.folder)
 
-    def render(self, template_id: str, values: Any, fmt: Format = "docx") -> RenderedDocument:
+    def render(self, template_id: str, values: Any, fmt: Format = "docx",
+               language: str | None = None) -> RenderedDocument:
+        """The letter in `language` (fr when None): its language version when the template has one in
+        that format, else the French model and a warning."""
         entry = self._entry(template_id)
         if fmt not in FORMATS:
             raise FormatUnavailable(f"Format « {fmt} » inconnu : docx, odt ou pdf.")
+        language = (language or BASE_LANGUAGE).strip().lower()
+        if not LANGUAGE_CODE.match(language):
+            raise FormatUnavailable(f"Langue « {language[:20]} » inconnue : indiquez un code de langue comme fr, de, "
+                                    "it ou en.")
         typed = validate(entry.manifest, values, folder=entry.folder)
         context = {**typed, "today": date.today(), "commune": self.commune}
         context.update(qrbill_context(entry.manifest, context))  # the Swiss QR-bill, when [qrbill] asks
-        source_fmt = fmt if fmt != "pdf" else ("odt" if "odt" in entry.prepared else "docx")
-        prepared = entry.prepared.get(source_fmt)
+        source_fmt, used, warnings = _source(entry, fmt, language)
+        prepared = entry.prepared.get(source_fmt if used == BASE_LANGUAGE else f"{used}.{source_fmt}")
         if prepared is None:
             raise FormatUnavailable(f"Le modèle « {template_id} » n'existe pas au format {fmt}.")
-        with spending(self.budgets):  # the letter and its file name share one budget
+        # The letter and its file name share one budget; its dates are written in its language.
+        with spending(self.budgets), letter_language(used):
             content = prepared.render(context, self.budgets)
             name = self._filename(entry, context)
         if fmt == "pdf":
             content = self.to_pdf(content, source_fmt)
-        return RenderedDocument(content=content, filename=f"{name}.{fmt}", media_type=FORMATS[fmt])
+        return RenderedDocument(content=content, filename=f"{name}.{fmt}", media_type=FORMATS[fmt], language=used,
+                                warnings=warnings)
 
     def versions(self, template_id: str) -> list[TemplateVersion]:
         current = self._entry(template_id).info.revision
@@ -224,9 +255,12 @@ class TemplateLibrary:
         return len(torn)
 
     def upload(self, template_id: str, file_name: str | None, data: bytes | None, manifest: bytes | None = None,
-               user: str | None = None) -> TemplateVersion:
+               user: str | None = None, language: str | None = None) -> TemplateVersion:
         """Check, lint and store a new version; the previous ones stay as they are. Without a file,
-        the new version is the current models with the new template.toml."""
+        the new version is the current models with the new template.toml. The file is a language
+        version (model.de.docx…) when `language` says so or when it is named model.<code>.docx/.odt."""
+        if language and not (LANGUAGE_CODE.match(language.strip().lower())):
+            raise UploadRefused(422, "Langue invalide : indiquez un code de langue comme de, it ou en.")
         if not TEMPLATE_ID.match(template_id):
             raise UploadRefused(422, "Identifiant de modèle invalide : lettres minuscules, chiffres et tirets.")
         if data is None and manifest is None:
@@ -260,7 +294,7 @@ class TemplateLibrary:
             raise UploadRefused(422, f"template.toml déclare l'identifiant « {parsed.id} », "
                                      f"mais l'adresse vise « {template_id} ».")
         try:
-            return self._store(template_id, current, suffix, data, manifest, user)
+            return self._store(template_id, current, _upload_name(file_name, suffix, language), data, manifest, user)
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
                 raise UploadRefused(507, "Espace disque insuffisant sur le serveur : la nouvelle version n'a pas "
@@ -273,8 +307,8 @@ class TemplateLibrary:
                                      "(partie « manifest »).")
         return (current.folder / "template.toml").read_bytes()
 
-    def _store(self, template_id: str, current: _Entry | None, suffix: str | None, data: bytes | None, manifest: bytes,
-               user: str | None) -> TemplateVersion:
+    def _store(self, template_id: str, current: _Entry | None, model_name: str | None, data: bytes | None,
+               manifest: bytes, user: str | None) -> TemplateVersion:
         base = self.uploads_dir / template_id
         base.mkdir(parents=True, exist_ok=True)
         # Leftovers of a killed upload are removed at start (remove_torn_uploads), never here: another
@@ -285,7 +319,7 @@ class TemplateLibrary:
                 for name in _model_files(current.folder):
                     shutil.copy2(current.folder / name, staging / name)
             if data is not None:
-                (staging / f"model{suffix}").write_bytes(data)
+                (staging / model_name).write_bytes(data)
             (staging / "template.toml").write_bytes(manifest)
             try:  # in its own process: docxtpl's patching can take minutes on a hostile document
                 findings = isolated(_lint_errors, staging, self.commune, template_id, self.budgets,
@@ -298,7 +332,7 @@ class TemplateLibrary:
                 raise UploadRefused(422, "Le modèle contient des erreurs ; la version en place est conservée.",
                                     findings=[_relative(f, staging) for f in findings])
             meta = {"uploaded_at": datetime.now(UTC).isoformat(timespec="seconds"), "uploaded_by": user,
-                    "file": f"model{suffix}" if data is not None else "template.toml",
+                    "file": model_name if data is not None else "template.toml",
                     "sha256": hashlib.sha256(data if data is not None else manifest).hexdigest()}
             (staging / "upload.json").write_text(json.dumps(meta), encoding="utf-8")
             _fsync_dir(staging)
@@ -418,7 +452,10 @@ class TemplateLibrary:
             if isinstance(result, Exception):
                 raise result
             prepared = result
-            if not prepared:
+            # Only the declared language versions count (the lint reports the others).
+            prepared = {key: value for key, value in prepared.items()
+                        if "." not in key or key.split(".")[0] in manifest.translations}
+            if not any("." not in key for key in prepared):
                 raise ManifestError("aucun model.docx ni model.odt")
         except (OSError, ManifestError, TemplateInvalid, UnsafeDocument, ValueError, KeyError, BudgetExceeded) as exc:
             log.warning("template %s not loaded: %s", template_id, type(exc).__name__)
@@ -496,8 +533,41 @@ _BATCH = 8  # templates prepared per separate process
 
 
 def _prepare_folder(folder: Path, limits: ZipLimits) -> dict[str, PreparedTemplate]:
-    return {fmt: prepare(folder / f"model.{fmt}", None, limits) for fmt in ("docx", "odt")
-            if (folder / f"model.{fmt}").exists()}
+    """Every model of the folder by its key: "docx", "odt", "de.docx", "it.odt"…"""
+    return {model_key(name): prepare(folder / name, None, limits) for name in _model_files(folder)
+            if model_key(name)}
+
+
+def _source(entry: _Entry, fmt: str, language: str) -> tuple[str, str, list[str]]:
+    """(the model's format, its language, warnings): the language version when it exists in that
+    format (for a PDF, in either), else the French model and a warning in plain French."""
+    formats = (fmt,) if fmt != "pdf" else ("odt", "docx")
+    if language != BASE_LANGUAGE:
+        for source_fmt in formats:
+            if f"{language}.{source_fmt}" in entry.prepared:
+                return source_fmt, language, []
+    source_fmt = next((f for f in formats if f in entry.prepared), formats[-1])
+    if language == BASE_LANGUAGE:
+        return source_fmt, BASE_LANGUAGE, []
+    from babel import Locale
+
+    name = Locale.parse("fr").languages.get(language, language)
+    where = f" au format .{fmt}" if fmt != "pdf" else ""
+    return source_fmt, BASE_LANGUAGE, [
+        f"Le modèle « {entry.info.title} » n'a pas de version en {name} ({language}){where} : la lettre a été "
+        "produite avec le modèle en français. Traduisez-la ou demandez au responsable du modèle d'en ajouter une."]
+
+
+def _upload_name(file_name: str | None, suffix: str | None, language: str | None) -> str | None:
+    """The name an uploaded model is stored under: model.docx, or model.de.docx for a language version
+    (the `language` part, or a file already named model.de.docx)."""
+    if suffix is None:
+        return None
+    language = (language or "").strip().lower()
+    if not language:
+        match = MODEL_FILE.match(Path(file_name or "").name.lower())
+        language = (match.group(1) or "") if match else ""
+    return f"model.{language}{suffix}" if language and language != BASE_LANGUAGE else f"model{suffix}"
 
 
 def _prepare_folders(folders: list[Path], limits: ZipLimits) -> list[dict[str, PreparedTemplate] | Exception]:
@@ -522,13 +592,19 @@ def _lint_errors(folder: Path, commune: dict, template_id: str, budgets: Templat
         return [f for f in lint_template(folder, commune=commune, expected_id=template_id) if f.severity == "error"]
 
 
-def _info(template_id: str, manifest: Manifest, formats: list[str], revision: int) -> TemplateInfo:
+def _info(template_id: str, manifest: Manifest, keys: list[str], revision: int) -> TemplateInfo:
     fields = [FieldInfo(name=f.name, label=f.label or f.name, type=f.type, required=f.required, help=f.help,
                         example=f.example, choices=list(f.choices),
                         columns=[msgspec.to_builtins(c) for c in f.columns]) for f in manifest.fields]
+    formats = [key for key in keys if "." not in key]
+    by_language = {BASE_LANGUAGE: formats}
+    for code in manifest.translations:
+        if own := [key.split(".")[1] for key in keys if key.startswith(f"{code}.")]:
+            by_language[code] = own
     return TemplateInfo(id=template_id, title=manifest.title, category=manifest.category, service=manifest.service,
                         owner=manifest.owner, version=manifest.version, description=manifest.description,
-                        formats=[*formats, "pdf"], fields=fields, revision=revision)
+                        formats=[*formats, "pdf"], fields=fields, revision=revision, languages=list(by_language),
+                        language_formats=by_language)
 
 
 def ascii_filename(name: str) -> str:
@@ -539,7 +615,8 @@ def ascii_filename(name: str) -> str:
 
 
 def _model_files(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name in ("template.toml", "model.docx", "model.odt"))
+    """template.toml and the models: model.docx, model.odt, model.de.docx…"""
+    return sorted(p.name for p in folder.iterdir() if p.name == "template.toml" or MODEL_FILE.match(p.name))
 
 
 def _file_signature(path: Path) -> tuple:
@@ -551,7 +628,11 @@ def _file_signature(path: Path) -> tuple:
 
 
 def _signature(folder: Path) -> tuple:
-    return tuple((name, _file_signature(folder / name)) for name in ("template.toml", "model.docx", "model.odt"))
+    try:
+        names = _model_files(folder)
+    except OSError:
+        names = []
+    return tuple((name, _file_signature(folder / name)) for name in names)
 
 
 def _read_json(path: Path) -> dict:

@@ -17,9 +17,9 @@ from lxml import etree
 from plume.documents.base import (JINJA_TAG, Finding, PartSource, RenderFailed, TemplateInvalid, ZipPackage,
                                   syntax_problem)
 from plume.documents.budget import BudgetExceeded
-from plume.documents.formatting import make_environment, plain_environment
+from plume.documents.formatting import letter_language, make_environment, plain_environment
 from plume.documents.lint_constructions import cell_findings, picture_findings
-from plume.documents.manifest import Manifest, ManifestError, load_manifest
+from plume.documents.manifest import MODEL_FILE, Manifest, ManifestError, load_manifest
 from plume.documents.values import FieldErrors, validate
 from plume.security.safezip import UnsafeDocument, ZipLimits, parse_xml
 
@@ -62,11 +62,27 @@ def lint_template(folder: Path, models: list[Path] | None = None, commune: dict 
     examples = _typed_examples(manifest, str(manifest_file), findings, folder)
     if examples is not None and manifest.output and not findings:
         findings += trial_output_pattern(manifest, examples, commune, str(manifest_file))
-    models = models if models is not None else [folder / f"model{s}" for s in MODEL_SUFFIXES if (folder / f"model{s}").exists()]
-    if not models:
+    every = sorted(p for p in folder.iterdir() if MODEL_FILE.match(p.name))
+    if not any(MODEL_FILE.match(p.name).group(1) is None for p in every):
         findings.append(Finding("aucun model.docx ni model.odt à côté de template.toml", file=str(folder)))
+    if models is None:
+        models = every
+        findings += translation_findings(manifest, every, str(manifest_file))
     for model in models:
-        findings += lint_model(model, model.read_bytes(), manifest, examples, commune)
+        match = MODEL_FILE.match(model.name)
+        with letter_language((match.group(1) or "fr") if match else "fr"):  # dates as that version writes them
+            findings += lint_model(model, model.read_bytes(), manifest, examples, commune)
+    return findings
+
+
+def translation_findings(manifest: Manifest, models: list[Path], file: str) -> list[Finding]:
+    """Each language in `translations` has its model.<code>.docx/.odt, and each such file is declared."""
+    found = {m.group(1) for p in models if (m := MODEL_FILE.match(p.name)) and m.group(1)}
+    findings = [Finding(f"translations déclare la langue « {code} », mais ni model.{code}.docx ni "
+                        f"model.{code}.odt n'existe", file=file) for code in manifest.translations if code not in found]
+    findings += [Finding(f"model.{code}.docx/.odt : langue « {code} » non déclarée dans translations de template.toml "
+                         f"(ajoutez translations = [\"{code}\"])", file=file)
+                 for code in sorted(found - set(manifest.translations))]
     return findings
 
 

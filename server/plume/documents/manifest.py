@@ -11,6 +11,20 @@ import msgspec
 
 FieldType = Literal["text", "date", "money", "number", "choice", "list", "bool", "image"]
 TEMPLATE_ID = re.compile(r"\A[a-z0-9][a-z0-9-]{0,63}\Z")  # \Z, not $: "id\n" must not pass
+# A language version's code (ISO 639-1, e.g. de, it, en): the model it names is model.<code>.docx/.odt.
+LANGUAGE_CODE = re.compile(r"\A[a-z]{2,3}\Z")
+BASE_LANGUAGE = "fr"  # model.docx / model.odt are in the commune's language
+# model.docx, model.odt and the language versions model.de.docx, model.it.odt…
+MODEL_FILE = re.compile(r"\Amodel(?:\.([a-z]{2,3}))?\.(docx|odt)\Z")
+
+
+def model_key(name: str) -> str | None:
+    """`model.docx` -> "docx", `model.de.odt` -> "de.odt"; None for any other file name."""
+    match = MODEL_FILE.match(name)
+    if match is None:
+        return None
+    language, fmt = match.groups()
+    return f"{language}.{fmt}" if language else fmt
 
 
 class Column(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -55,6 +69,9 @@ class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     output: str = ""
     fields: list[Field] = msgspec.field(default_factory=list)
     qrbill: QrBillSpec | None = None
+    # Other languages the letter exists in, each as model.<code>.docx and/or model.<code>.odt beside
+    # model.docx (French): e.g. ["de", "it", "en"].
+    translations: list[str] = msgspec.field(default_factory=list)
 
     def examples(self) -> dict[str, Any]:
         return {f.name: f.example for f in self.fields if f.example is not None}
@@ -101,6 +118,12 @@ def manifest_problems(manifest: Manifest) -> list[str]:
         for column in field.columns:
             if column.type == "list":
                 problems.append(f"champ « {field.name} » : une colonne ne peut pas être une liste")
+    for code in manifest.translations:
+        if not LANGUAGE_CODE.match(code) or code == BASE_LANGUAGE:
+            problems.append(f"translations : « {code} » n'est pas un code de langue (de, it, en…) ; le français "
+                            "est le modèle de base (model.docx / model.odt)")
+    if len(set(manifest.translations)) != len(manifest.translations):
+        problems.append("translations : une langue figure deux fois")
     if manifest.qrbill is not None:
         for key in ("account", "reference", "amount"):
             name = getattr(manifest.qrbill, key)

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from babel.dates import format_date
 
 from plume.inference.base import Inference, Message
 from plume.inference.errors import GenerationFailed
@@ -121,14 +120,11 @@ _MASCULINE = {"jean", "jean-marc", "paul", "pierre", "pierre-alain", "thomas", "
 
 
 def written_date(value: date, language: str) -> str:
-    """« 1er décembre 2026 », « 1. Dezember 2026 », « 1º dicembre 2026 », « 1 December 2026 »."""
-    if language == "fr":
-        from plume.documents.formatting import format_date_long
+    """« 1er décembre 2026 », « 1. Dezember 2026 », « 1º dicembre 2026 », « 1 December 2026 » (the
+    same as the letter templates' language versions write them)."""
+    from plume.documents.formatting import format_date_long
 
-        return format_date_long(value)
-    pattern = {"de": "d. MMMM y", "it": "d MMMM y", "en": "d MMMM y"}[language]
-    text = format_date(value, pattern, locale=f"{language}_CH")
-    return "1º" + text[1:] if language == "it" and value.day == 1 else text
+    return format_date_long(value, language)
 
 
 def _greeting(ack: Acknowledgement, language: str) -> str:
@@ -275,9 +271,23 @@ async def acknowledge(mail: MailMessage, rules: Rules, inference: Inference | No
     return ack
 
 
+# The delay as the letter's language version of accuse-reception goes on after « dans un délai
+# habituel de », « innert », « entro », « within ».
+DELAY_WORDING = {"fr": "{days} jours ouvrables", "de": "{days} Arbeitstagen", "it": "{days} giorni lavorativi",
+                 "en": "{days} working days"}
+
+
+def language_values(ack: Acknowledgement, language: str) -> dict[str, Any]:
+    """The values whose wording depends on the letter's language: the delay, and the subject (German
+    nouns keep their capital: « Eingangsbestätigung – Baugesuch »)."""
+    return {"objet": ack.subject if language == "de" else _lower_first(ack.subject),
+            "delai_traitement": DELAY_WORDING.get(language, DELAY_WORDING["fr"]).format(days=ack.delay_days)}
+
+
 def template_values(ack: Acknowledgement, mail: MailMessage) -> dict[str, Any]:
-    """Values for templates/accuse-reception (its template.toml names them). The postal address comes
-    from the message's signature when it has one; the sidebar asks the clerk for what is left."""
+    """Values for templates/accuse-reception (its template.toml names them), in the acknowledgement's
+    language. The postal address comes from the message's signature when it has one; the sidebar
+    asks the clerk for what is left."""
     from plume.tasks.extract import npa_locality, street_address
 
     words = ack.sender.split() if ack.sender_name_is_person() else []
@@ -285,12 +295,12 @@ def template_values(ack: Acknowledgement, mail: MailMessage) -> dict[str, Any]:
         "prenom": " ".join(words[:-1]) if len(words) > 1 else "",
         "nom": words[-1] if words else ack.sender,
         "date_reception": ack.received,
-        "objet": _lower_first(ack.subject),
+        # German nouns keep their capital: « Eingangsbestätigung – Baugesuch ».
         "reference": ack.reference,
         "service": ack.service,
-        "delai_traitement": f"{ack.delay_days} jours ouvrables",
         "courriel": ack.sender_email,
         "annexes": ack.attachments,
+        **language_values(ack, ack.language),
     }
     if ack.civility in ("Madame", "Monsieur"):
         values["civilite"] = ack.civility

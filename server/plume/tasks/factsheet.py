@@ -176,9 +176,10 @@ def sheet_text(sheet: FactSheet) -> str:
 
 def template_values(sheet: FactSheet) -> dict:
     """Values for templates/fiche-explicative (see its template.toml)."""
-    rows = {key: [{"texte": s.text, "reference": s.reference} for s in getattr(sheet, key)] for key, _ in SECTIONS}
+    rows = {key: [{"texte": s.text, "reference": s.reference} for s in getattr(sheet, key)] for key, _ in TEXT_SECTIONS}
     return {"titre": sheet.title, "quoi": rows["what"], "qui": rows["who"], "montants": rows["amounts"],
-            "delais": rows["deadlines"], "demarches": rows["how_to"], "contact": rows["contact"]}
+            "delais": rows["deadlines"], "demarches": rows["how_to"], "autres": rows["other"],
+            "contact": rows["contact"]}
 
 
 # -------------------------------------------------------------------------------------- model

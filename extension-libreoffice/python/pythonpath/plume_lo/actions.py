@@ -246,6 +246,7 @@ class InsertTemplate:
     template_id: str
     values: dict
     mode: str = "insert"  # insert | new
+    language: str = ""  # one of the template's languages (de, it…); empty: French
 
     def capture(self, doc):
         if not self.template_id:
@@ -254,18 +255,20 @@ class InsertTemplate:
 
     def work(self, client: Client, snapshot, job):
         _check(job)
-        data = client.post_file(f"/v1/templates/{quote(self.template_id)}/render",
-                                {"values": self.values, "format": "odt"})
-        self.request_id = client.last_request_id
+        body = {"values": self.values, "format": "odt", **({"language": self.language} if self.language else {})}
+        data = client.post_file(f"/v1/templates/{quote(self.template_id)}/render", body)
+        self.request_id, self.warning = client.last_request_id, client.last_warning
         return data
 
     def apply(self, ctx, doc, snapshot, data: bytes):
+        # `warning`: the letter is in French, the template having no version in the language asked for.
+        said = {"warning": self.warning} if self.warning else {}
         if self.mode == "new" or doc is None:
             writer.open_document(ctx, data)
-            return {"opened": True, "usage": [self.request_id]}
+            return {"opened": True, "usage": [self.request_id], **said}
         with writer.undo_step(doc, _undo_title(ctx, "undo_template")):
             writer.insert_document(doc, data)
-        return {"inserted": True, "usage": [self.request_id]}
+        return {"inserted": True, "usage": [self.request_id], **said}
 
 
 @dataclass

@@ -44,6 +44,8 @@ class Client:
     # The id the server gave its last answer (header X-Plume-Request-Id): the sidebar sends it back
     # when the clerk inserts that result, so the usage report counts only results really used.
     last_request_id: str = ""
+    # A letter not in the language asked for: the server's French warning (header X-Plume-Warning).
+    last_warning: str = ""
 
     def get_json(self, path: str):
         return json.loads(self._request("GET", path))
@@ -78,6 +80,7 @@ class Client:
         try:
             with _opener().open(request, timeout=self.timeout) as response:
                 self.last_request_id = response.headers.get("X-Plume-Request-Id") or ""
+                self.last_warning = urllib.parse.unquote(response.headers.get("X-Plume-Warning") or "")
                 return response.read()
         except urllib.error.HTTPError as exc:
             raise _problem(exc) from None

@@ -55,7 +55,7 @@ def action_for(command: str, params: dict):
     if command == "template":
         values = params.get("values") or "{}"
         return actions.InsertTemplate(params.get("id", ""), json.loads(values) if isinstance(values, str) else values,
-                                      mode=params.get("mode", "insert"))
+                                      mode=params.get("mode", "insert"), language=params.get("language", ""))
     if command == "extract":
         return actions.ExtractFields(params.get("id", ""), params.get("text", ""))
     if command == "templates":

@@ -440,6 +440,9 @@ class TemplateForm(runner.Reporter):
         self.ctx, self.panel, self.template = ctx, panel, template
         self.language = panel.language
         self.fields = list(template.get("fields") or [])
+        # The languages the letter exists in as .odt (French first); a choice only when there are several.
+        formats = template.get("language_formats") or {}
+        self.languages = [code for code in template.get("languages") or ["fr"] if "odt" in formats.get(code, ["odt"])]
         self.mode = ""  # what the running request is for: "extract", "insert" or "new"
         self.alive = True
         self.dialog = self._build()
@@ -461,6 +464,12 @@ class TemplateForm(runner.Reporter):
         self._add(model, "Edit", "Notes", 6, 18, 268, 40, MultiLine=True, VScroll=True)
         self._add(model, "Button", "FillNotes", 6, 62, 120, 14, Label=text("fill_from_notes"))
         y = 82
+        if len(self.languages) > 1:
+            names = tuple(i18n.language_name(self.language, code) for code in self.languages)
+            self._add(model, "FixedText", "LabelLanguage", 6, y + 2, 100, 10, Label=text("letter_language"))
+            self._add(model, "ListBox", "Language", 110, y, 164, 12, Dropdown=True, StringItemList=names,
+                      SelectedItems=(0,))
+            y += 16
         for field in self.fields:
             label = forms.label(field) + (" *" if field.get("required") else "")
             tip = forms.hint(field, self.language)
@@ -523,8 +532,16 @@ class TemplateForm(runner.Reporter):
             self.say(error.message)
             return
         self.mode = mode
-        runner.start(self.ctx, actions.InsertTemplate(self.template["id"], values, mode=mode),
+        runner.start(self.ctx, actions.InsertTemplate(self.template["id"], values, mode=mode,
+                                                      language=self.chosen_language()),
                      self.panel.document(), self)
+
+    def chosen_language(self) -> str:
+        """The letter's language chosen in the form; empty (French) when the template has only French."""
+        if len(self.languages) < 2:
+            return ""
+        chosen = self.dialog.getControl("Language").getSelectedItemPos()
+        return self.languages[chosen] if 0 < chosen < len(self.languages) else ""
 
     def progress(self, message):
         if self.alive:
@@ -545,7 +562,7 @@ class TemplateForm(runner.Reporter):
             missing = forms.labels(self.fields, data.get("missing") or [])
             self.say(i18n.text(self.language, "missing_fields", fields=", ".join(missing))
                      if missing else i18n.text(self.language, "filled"))
-        else:
+        elif not data.get("warning"):  # a French letter instead of the language chosen: said, form kept
             self.dialog.endExecute()
 
 

@@ -130,7 +130,8 @@ class Job:
         undoable = bool(getattr(self.action, "undo_key", None)) and not data.get("preview") \
             or bool(data.get("inserted")) or bool(data.get("replaced"))
         key = "done_tracked" if data.get("tracked") else "done_undo" if undoable else "done"
-        self._finish(True, i18n.text(self.language, key), data)
+        message = i18n.text(self.language, key)
+        self._finish(True, f"{message} {data['warning']}" if data.get("warning") else message, data)
 
 
 def start(ctx, action, doc, reporter: Reporter) -> Job:
