@@ -282,6 +282,9 @@ def test_an_action_runs_on_the_model_and_goes_in_as_tracked_changes(server, open
     pane.select(1)
     pane.tab("actions")
     pane.page.wait_for_selector("#actions-list[data-loaded] button:not([disabled])")
+    # « Améliorer le style » is offered where a model is installed (never shown greyed out without one)
+    assert pane.page.inner_text('#actions-list button[data-action="ameliorer-style"]:not([disabled])') == \
+        "Améliorer le style"
     pane.page.locator("#actions-list button:not([disabled])").first.click()
     pane.wait_idle(120_000)
     assert not pane.page.is_visible("#message"), pane.page.inner_text("#message")
