@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,8 +15,10 @@ from pathlib import Path
 class FakeUpstream:
     """`replies` (a list) is answered first, one per request; then `default(messages)`."""
 
-    def __init__(self, default: Callable[[list[dict]], str]) -> None:
+    def __init__(self, default: Callable[[list[dict]], str], delay: float = 0.0) -> None:
         self.default = default
+        self.delay = delay  # seconds between pieces: a slow model, so that a test can press Stop
+        self.sent = 0  # pieces written so far, all requests together (GET / answers it)
         self.replies: list[str] = []
         self.requests: list[list[dict]] = []
         self._lock = threading.Lock()
@@ -30,10 +33,25 @@ class FakeUpstream:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
-                for piece in (text[i:i + 40] for i in range(0, len(text), 40)):
-                    chunk = {"choices": [{"index": 0, "delta": {"content": piece}}]}
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                self.wfile.write(b"data: [DONE]\n\n")
+                try:
+                    for piece in (text[i:i + 40] for i in range(0, len(text), 40)):
+                        chunk = {"choices": [{"index": 0, "delta": {"content": piece}}]}
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                        fake.sent += 1
+                        if fake.delay:
+                            self.wfile.flush()
+                            time.sleep(fake.delay)
+                    self.wfile.write(b"data: [DONE]\n\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # Plume stopped reading: the clerk pressed Stop
+
+            def do_GET(self):  # noqa: N802 - how far the model has written, for a test that presses Stop
+                body = json.dumps({"sent": fake.sent}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, *args):
                 pass
@@ -52,11 +70,11 @@ class FakeUpstream:
 
 
 @contextmanager
-def scripted_server(tmp: Path, default: Callable[[list[dict]], str], tasks: list[str]):
+def scripted_server(tmp: Path, default: Callable[[list[dict]], str], tasks: list[str], delay: float = 0.0):
     """A real Plume server whose only model is a FakeUpstream: yields (server, fake)."""
     from tests.conftest import start_server
 
-    fake = FakeUpstream(default)
+    fake = FakeUpstream(default, delay)
     srv = start_server(tmp, "--models", str(fake.catalog(tmp / "models.toml", tasks)))
     try:
         wait_model_ready(srv)

@@ -18,6 +18,30 @@ def test_defaults_are_listed_and_disabled_without_a_model(modelless_server):
     assert {"Raccourcir de moitié", "Ton plus chaleureux", "Formule de politesse"} <= titles
     assert all(not a["available"] and a["reason"] and a["reason_de"] for a in actions)
     assert all("plume " not in a["reason"] for a in actions)  # no shell command for a clerk
+    assert "Améliorer le style" not in titles  # offered only where a model can run it, never greyed out
+
+
+def test_improve_style_is_offered_with_a_model_and_goes_through_like_any_action(tmp_path):
+    from tests.fake_upstream import scripted_server
+
+    better = "Nous avons bien reçu votre demande. Le service compétent la traitera prochainement."
+    with scripted_server(tmp_path, lambda messages: better, ["chat"]) as (server, fake):
+        with server.client() as client:
+            listed = {a["id"]: a for a in client.get("/v1/actions").json()["actions"]}
+            style = listed["ameliorer-style"]
+            assert style["title"] == "Améliorer le style" and style["title_de"] == "Stil verbessern"
+            assert style["available"] and style["applies_to"] == "selection"
+            assert client.get("/v1/capabilities").json()["tasks"]["actions"]["count"] == len(listed)
+            answer = client.post("/v1/actions/ameliorer-style/run", json={"text": "Nous accusons réception de "
+                                                                               "votre requête."})
+        assert answer.status_code == 200 and answer.json()["text"] == better
+        prompt = json.dumps(fake.requests[-1], ensure_ascii=False)
+        assert "Améliore le style" in prompt and "en français" in prompt
+        with server.client("admin") as admin:  # written to the library like the others, flag and all
+            assert admin.put("/v1/actions/vouvoiement", json={"title": "Vouvoyer",
+                                                               "instruction": "Vouvoie."}).status_code == 201
+        stored = (server.data / "actions.toml").read_text(encoding="utf-8")
+        assert "only_with_model = true" in stored and stored.count("only_with_model") == 1
 
 
 def test_admin_creates_an_action_users_see_it_without_restart(tmp_path):

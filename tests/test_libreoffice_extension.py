@@ -902,10 +902,13 @@ def test_tout_corriger_goes_in_as_tracked_changes_by_plume(run):
     assert len(answer["undo_titles"]) == 1 and merged(answer["after_undo"]) == merged(answer["before"])
 
 
-def test_proofreading_a_german_text_says_only_french_is_checked(run):
+@pytest.mark.parametrize("ui, said", [
+    ("de", "Nur Französisch wird geprüft: Dieser Text scheint Deutsch zu sein; er wurde nicht korrigiert."),
+    ("fr", "Seul le français est vérifié : ce texte semble être en allemand, il n'a pas été corrigé.")])
+def test_proofreading_a_german_text_says_only_french_is_checked_in_the_clerks_language(run, ui, said):
     answer = run({"paragraphs": [[{"text": "Die Gemeinde hat den Antrag geprüft und wird bald antworten."}]],
-                  "select": 0, "click": {"panel": "ReviewPanel", "clicks": ["Proofread"]}}, Language="de")
-    assert "Seul le français est vérifié" in answer["statuses"][0], answer["statuses"]
+                  "select": 0, "click": {"panel": "ReviewPanel", "clicks": ["Proofread"]}}, Language=ui)
+    assert answer["statuses"][0] == said, answer["statuses"]
     assert answer["states"][0]["items"]["Errors"] == [] and not answer["states"][0]["enabled"]["FixAll"]
     assert answer["after"] == answer["before"]
 
@@ -953,6 +956,7 @@ def test_commune_action_runs_through_the_review_path_as_tracked_changes(run, tmp
                       "review": "accept", "undo": True},
                      ServerURL=server.url, Token=server.tokens["user"], ReviewMode="tracked")
     assert answer["picked"][0]["enabled"]["RunAction"], answer["picked"][0]
+    assert answer["picked"][0]["items"]["Actions"][-1] == "Améliorer le style"  # offered once a model is there
     assert "acceptez-les ou refusez-les un à un" in answer["statuses"][0], answer["statuses"]
     assert {r["author"] for r in answer["redlines"]} == {"Plume"}
     assert "".join(r["text"] for r in answer["reviewed"][1]) == shorter
@@ -981,3 +985,98 @@ def test_sidebar_replace_of_a_plain_language_preview_is_tracked_by_default_setti
     assert "acceptez-les ou refusez-les un à un" in answer["statuses"][1], answer["statuses"]
     assert answer["redlines"] and {r["author"] for r in answer["redlines"]} == {"Plume"}
     assert "".join(r["text"] for r in answer["reviewed"][0]) == answer["states"][0]["texts"]["Result"]
+
+
+# -- Stop keeps what was already written -----------------------------------------------------------------------
+
+# A long answer, written 40 characters a second by the scripted model: Stop comes while it writes.
+SLOW_ANSWER = ("Nous avons bien reçu votre demande du 3 mars. Le service de l'urbanisme l'examinera dans les "
+               "trente jours. Il vous écrira ensuite pour vous dire ce qu'il a décidé et quelles pièces manquent "
+               "encore. Pour toute question, appelez le guichet au 032 933 84 00, du lundi au vendredi, de 8 h à "
+               "11 h 45. Nous vous remercions de votre patience et vous adressons nos salutations les meilleures.")
+
+
+def test_client_stream_gives_the_text_as_it_grows_and_stops_when_asked(tmp_path):
+    """The extension's HTTP client (pure Python) against the real server and a slow scripted model."""
+    from plume_lo.client import Client
+    from tests.fake_upstream import scripted_server
+
+    with scripted_server(tmp_path, lambda messages: SLOW_ANSWER, ["chat"], delay=0.3) as (server, fake):
+        client = Client(server.url, server.tokens["user"])
+        seen: list[str] = []
+        whole = client.stream("/v1/actions/raccourcir/run", {"text": JARGON}, seen.append, lambda: False)
+        assert whole["text"] == SLOW_ANSWER and seen[-1] == SLOW_ANSWER
+        assert len(seen) > 3 and all(SLOW_ANSWER.startswith(s) for s in seen)  # it grew piece by piece
+        assert len(client.last_request_id) == 16
+        before = fake.sent
+        seen.clear()
+        assert client.stream("/v1/actions/raccourcir/run", {"text": JARGON}, seen.append,
+                             lambda: len(seen) >= 2) is None  # stopped: the text so far is the caller's
+        assert len(seen) == 2 and SLOW_ANSWER.startswith(seen[-1]) and len(seen[-1]) < len(SLOW_ANSWER)
+        time.sleep(1.5)
+        assert fake.sent - before < len(SLOW_ANSWER) // 40  # the model stopped writing too
+
+
+def test_stop_keeps_the_text_already_written_as_tracked_changes_marked_partial(run, tmp_path):
+    """The commune's action in the sidebar: the clerk watches the text come, presses « Arrêter »;
+    what was written goes in as tracked changes by Plume, and the status says it is partial."""
+    from tests.fake_upstream import scripted_server
+
+    with scripted_server(tmp_path, lambda messages: SLOW_ANSWER, ["chat"], delay=1.0) as (server, fake):
+        answer = run({"paragraphs": [[{"text": "Objet : votre demande."}], [{"text": JARGON}]], "select": 1,
+                      "click": {"panel": "ReviewPanel", "clicks": [
+                          {"pick": {"Actions": 0}}, {"start": "RunAction"},
+                          {"stop": {"url": fake.url, "at_least": 2}}]},
+                      "review": "accept", "undo": True},
+                     ServerURL=server.url, Token=server.tokens["user"], ReviewMode="tracked")
+    writing = answer["picked"][1]["texts"]["Status"]  # shown as the model writes, before Stop
+    assert writing.startswith("Plume travaille…\n") and SLOW_ANSWER.startswith(writing.split("\n", 1)[1])
+    status = answer["statuses"][0]
+    assert status.startswith("Résultat partiel (arrêté) : seul le texte déjà rédigé a été repris."), status
+    assert "acceptez-les ou refusez-les un à un" in status and "Terminé" not in status
+    kept = "".join(r["text"] for r in answer["reviewed"][1])
+    assert SLOW_ANSWER.startswith(kept) and 40 <= len(kept) < len(SLOW_ANSWER)
+    assert answer["redlines"] and {r["author"] for r in answer["redlines"]} == {"Plume"}
+    assert answer["reviewed"][0] == answer["before"][0]
+    assert answer["undo_titles"] == ["Plume : action de la commune"]  # one undo step, like a whole result
+    assert merged(answer["after_undo"]) == merged(answer["before"])
+
+
+def test_stop_in_german_says_the_result_is_partial_and_after_the_text_keeps_the_original(run, tmp_path):
+    from tests.fake_upstream import scripted_server
+
+    with scripted_server(tmp_path, lambda messages: SLOW_ANSWER, ["summarize"], delay=1.0) as (server, fake):
+        answer = run({"paragraphs": [[{"text": JARGON}]], "select": 0,
+                      "dispatch": "vnd.plume:summarize?insert=true",
+                      "cancel_when": {"url": fake.url, "at_least": 2}, "cancel_after": 0.5},
+                     ServerURL=server.url, Token=server.tokens["user"], Language="de")
+    assert answer["state"] == "SUCCESS", answer
+    result = answer["result"]
+    assert result["partial"] is True and result["inserted"] is True
+    assert result["message"].startswith("Teilergebnis (angehalten): Nur der bereits geschriebene Text")
+    assert answer["after"][0] == answer["before"][0]  # the selection stays; the part goes after it
+    kept = "\n".join("".join(r["text"] for r in p) for p in answer["after"][1:])
+    assert kept == result["text"] and 40 <= len(kept) < len(SLOW_ANSWER)
+    assert len(answer["undo_titles"]) == 1
+
+
+def test_stop_in_the_panel_keeps_the_summary_written_so_far_to_insert_on_request(run, tmp_path):
+    from tests.fake_upstream import scripted_server
+
+    with scripted_server(tmp_path, lambda messages: SLOW_ANSWER, ["summarize"], delay=1.0) as (server, fake):
+        answer = run({"paragraphs": [[{"text": JARGON}]], "select": 0,
+                      "click": {"panel": "TextPanel", "clicks": [{"start": "Summarize"},
+                                                                 {"stop": {"url": fake.url, "at_least": 2}},
+                                                                 "Insert"]}},
+                     ServerURL=server.url, Token=server.tokens["user"])
+    stopped, inserted = answer["states"]
+    writing = answer["picked"][0]["texts"]["Result"]  # shown as the model writes, before Stop
+    assert writing and SLOW_ANSWER.startswith(writing)
+    assert answer["statuses"][0] == ("Résultat partiel (arrêté) : le texte déjà rédigé est gardé ci-dessous ; "
+                                     "vous pouvez l'insérer ou relancer.")
+    kept = stopped["texts"]["Result"]
+    assert SLOW_ANSWER.startswith(kept) and 40 <= len(kept) < len(SLOW_ANSWER)
+    assert stopped["enabled"]["Insert"] and not stopped["enabled"]["Cancel"]
+    assert answer["after"][0] == answer["before"][0]
+    assert "".join(r["text"] for r in answer["after"][1]) == kept  # inserted after the selection, as it was
+    assert answer["undo_titles"] == ["Plume : insertion d'un résultat"]

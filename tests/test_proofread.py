@@ -74,6 +74,8 @@ def test_german_text_is_not_checked_and_says_so(modelless_server):
     result = proofread(modelless_server, "Wir haben Ihre Anfrage vom 3. März erhalten und prüfen sie.")
     assert result["checked"] is None and result["errors"] == []
     assert "Seul le français" in result["warnings"][0]
+    # A stable code beside the sentence, and the language found, for a sidebar that speaks German
+    assert result["warning_codes"] == ["only-french"] and result["language"] == "de"
 
 
 def test_bad_input_is_a_clear_4xx(modelless_server):

@@ -120,8 +120,18 @@ def test_german_text_says_only_french_is_checked(word_server, open_pane):
     pane.set_document(["Die Gemeinde hat beschlossen, die Abfallgebühr im nächsten Jahr zu senken."])
     pane.select(0)
     assert check(pane) == []
-    assert "français" in pane.page.inner_text("#proofread-summary")
+    assert pane.page.inner_text("#proofread-summary") == \
+        "Nur Französisch wird geprüft: Dieser Text scheint Deutsch zu sein; er wurde nicht korrigiert."
     assert pane.page.is_hidden("#proofread-all")
+
+
+def test_german_text_in_a_french_pane_gets_the_servers_french_sentence(word_server, open_pane):
+    pane = open_pane(word_server)
+    pane.set_document(["Die Gemeinde hat beschlossen, die Abfallgebühr im nächsten Jahr zu senken."])
+    pane.select(0)
+    assert check(pane) == []
+    assert pane.page.inner_text("#proofread-summary") == \
+        "Seul le français est vérifié : ce texte semble être en allemand, il n'a pas été corrigé."
 
 
 # --- review mode ---------------------------------------------------------------------------------------------------
@@ -272,6 +282,9 @@ def test_an_action_runs_on_the_model_and_goes_in_as_tracked_changes(server, open
     pane.select(1)
     pane.tab("actions")
     pane.page.wait_for_selector("#actions-list[data-loaded] button:not([disabled])")
+    # « Améliorer le style » is offered where a model is installed (never shown greyed out without one)
+    assert pane.page.inner_text('#actions-list button[data-action="ameliorer-style"]:not([disabled])') == \
+        "Améliorer le style"
     pane.page.locator("#actions-list button:not([disabled])").first.click()
     pane.wait_idle(120_000)
     assert not pane.page.is_visible("#message"), pane.page.inner_text("#message")

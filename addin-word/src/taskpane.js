@@ -523,12 +523,21 @@
   function showProofread(result) {
     var list = $("proofread-errors"), errors = state.proof.errors;
     list.innerHTML = "";
-    var notes = (result.warnings || []).join(" ");
+    var codes = result.warning_codes || [];
+    var notes = (result.warnings || []).map(function (w, n) { return warningText(w, codes[n], result.language); }).join(" ");
     $("proofread-summary").textContent = result.checked === null && notes ? notes
       : (errors.length ? t("proofread.found", { count: errors.length }) : t("proofread.none")) + (notes ? " " + notes : "");
     errors.forEach(function (error, n) { list.appendChild(errorItem(error, n)); });
     $("proofread-all").hidden = !errors.some(function (e) { return e.unambiguous; });
     $("proofread-result").hidden = false;
+  }
+
+  /* A server's warning: its French sentence, or this pane's own for a code it knows (« only-french »
+   * in German), with the text's language by name. */
+  function warningText(sentence, code, language) {
+    var table = window.PlumeI18n[state.settings.language];
+    if (state.settings.language === "fr" || !code || !language || !table || !table["warning." + code]) return sentence;
+    return t("warning." + code, { language: table["languageName." + language] || language });
   }
 
   function errorItem(error, n) {

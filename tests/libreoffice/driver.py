@@ -199,7 +199,15 @@ def click_panel(ctx, doc, how: dict) -> dict:
                                                  "Content-Type": "application/json"})
             urllib.request.urlopen(request, timeout=30).read()
             continue
-        if isinstance(button, dict):
+        if isinstance(button, dict) and "start" in button:  # pressed without waiting for the answer
+            window.getControl(button["start"]).getPeer().getAccessibleContext().doAccessibleAction(0)
+            continue
+        if isinstance(button, dict) and "stop" in button:  # Stop once the model has written part of the text
+            wait_until_written(button["stop"])
+            time.sleep(button["stop"].get("then", 0.5))
+            picked.append(panel_state(window))  # what the clerk sees just before she stops
+            button = "Cancel"
+        elif isinstance(button, dict):
             select(doc, button["select"])
             continue
         status = window.getControl("Status").getModel()
@@ -383,7 +391,18 @@ class Waiter(unohelper.Base, XDispatchResultListener):
         pass
 
 
-def dispatch(ctx, doc, url: str, args: dict, timeout: float, cancel_after: float | None = None) -> dict:
+def wait_until_written(how: dict) -> None:
+    """Wait until a scripted model (tests/fake_upstream.py, GET) has written `at_least` pieces."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(how["url"], timeout=5) as answer:
+            if json.loads(answer.read())["sent"] >= how["at_least"]:
+                return
+        time.sleep(0.05)
+
+
+def dispatch(ctx, doc, url: str, args: dict, timeout: float, cancel_after: float | None = None,
+             cancel_when: dict | None = None) -> dict:
     frame = doc.getCurrentController().getFrame()
     transformer = ctx.ServiceManager.createInstanceWithContext("com.sun.star.util.URLTransformer", ctx)
     target = uno.createUnoStruct("com.sun.star.util.URL")
@@ -396,6 +415,9 @@ def dispatch(ctx, doc, url: str, args: dict, timeout: float, cancel_after: float
     started = time.monotonic()
     dispatcher.dispatchWithNotification(target, tuple(prop(k, v) for k, v in args.items()), waiter)
     returned = time.monotonic() - started
+    if cancel_when is not None:  # the model has written some of the text: then Stop
+        wait_until_written(cancel_when)
+        cancel_after = cancel_after or 0.0
     if cancel_after is not None:  # press Cancel while the server is still working
         time.sleep(cancel_after)
         target.Complete = "vnd.plume:cancel"
@@ -448,7 +470,8 @@ def run(ctx, scenario: dict) -> dict:
             out.update(click_panel(ctx, doc, scenario["click"]))
         if "dispatch" in scenario:
             out.update(dispatch(ctx, doc, scenario["dispatch"], scenario.get("args", {}),
-                                scenario.get("timeout", 60), scenario.get("cancel_after")))
+                                scenario.get("timeout", 60), scenario.get("cancel_after"),
+                                scenario.get("cancel_when")))
         out["after"] = read_runs(doc)
         if scenario.get("save_as"):  # keep the file's own format (.docx stays Word)
             filters = {".docx": "MS Word 2007 XML", ".odt": "writer8"}

@@ -115,7 +115,7 @@ def capabilities_of(request: Request) -> dict[str, Any]:
                                 languages=list(proofread.CHECKED_LANGUAGES))
     model = inference.model_for(actions.MODEL_TASK) if inference.has_model(actions.MODEL_TASK) else None
     library = request.app.state.get("actions")
-    shown = actions.visible(library.all(), request.user.role) if library else {}
+    shown = actions.listed(library.all(), request.user.role, model is not None) if library else {}
     tasks["actions"] = _entry(model is not None, [model] if model else [], NO_ACTIONS, NO_ACTIONS_DE,
                               count=len(shown))
     if request.user.role.allows(Role.ADMIN):

@@ -90,7 +90,7 @@ async def list_actions(request: Request) -> dict[str, list[ActionInfo]]:
     library: actions.ActionLibrary = request.app.state.actions
     inference = request.app.state.get("inference")
     ready = bool(inference and inference.has_model(actions.MODEL_TASK))
-    shown = actions.visible(await anyio.to_thread.run_sync(library.all), request.user.role)
+    shown = actions.listed(await anyio.to_thread.run_sync(library.all), request.user.role, ready)
     return {"actions": [
         ActionInfo(id=key, title=a.title, title_de=a.title_de or a.title, applies_to=a.applies_to,
                    output_language=a.output_language, available=ready,

@@ -46,6 +46,8 @@ class Action(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     applies_to: Literal["selection", "document"] = "selection"
     output_language: Literal["same", "fr", "de", "it", "en", "es", "pt"] = "same"
     role: Role = "user"  # the least role that sees the action
+    # Listed only where a model can run it (« Améliorer le style »), instead of greyed out with the reason.
+    only_with_model: bool = False
 
 
 DEFAULTS = {
@@ -61,6 +63,12 @@ DEFAULTS = {
         title="Formule de politesse", title_de="Grussformel",
         instruction="Propose une formule de politesse finale adaptée à cette lettre, en {{ langue }}, "
                     "dans l'usage d'une administration communale suisse. Réponds par la formule seule."),
+    "ameliorer-style": Action(
+        title="Améliorer le style", title_de="Stil verbessern",
+        instruction="Améliore le style de ce texte : phrases claires et fluides, mots précis, répétitions évitées, "
+                    "ton courtois d'une administration communale. Ne change pas le sens et garde tous les faits, "
+                    "montants, dates, délais et noms. Écris en {{ langue }}.",
+        only_with_model=True),
 }
 
 
@@ -126,6 +134,11 @@ def visible(actions: dict[str, Action], role: str) -> dict[str, Action]:
     return {k: a for k, a in actions.items() if rank[a.role] <= rank.get(role, 0)}
 
 
+def listed(actions: dict[str, Action], role: str, ready: bool) -> dict[str, Action]:
+    """What the sidebars list: the visible actions, less those shown only where a model can run them."""
+    return {k: a for k, a in visible(actions, role).items() if ready or not a.only_with_model}
+
+
 _ENV = SandboxedEnvironment(autoescape=False)
 
 
@@ -162,7 +175,7 @@ def _no_check(_output: str) -> None:
 
 
 def _without_defaults(action: Action) -> dict:
-    return {k: v for k, v in msgspec.to_builtins(action).items() if v not in ("", None)}
+    return {k: v for k, v in msgspec.to_builtins(action).items() if v not in ("", None) and v is not False}
 
 
 def valid_id(action_id: str) -> bool:

@@ -13,6 +13,8 @@ from plume.language.grammar import CHECKER, Finding, GrammarUnavailable
 TASK = "proofread"
 CHECKED_LANGUAGES = ("fr",)
 ONLY_FRENCH = "Seul le français est vérifié : ce texte semble être en {language}, il n'a pas été corrigé."
+# Stable codes beside the French warnings: a sidebar shows its own translation of a code it knows.
+ONLY_FRENCH_CODE = "only-french"
 LANGUAGE_NAMES = {"de": "allemand", "it": "italien", "en": "anglais", "es": "espagnol", "pt": "portugais"}
 
 
@@ -32,6 +34,8 @@ class ProofreadResult(msgspec.Struct, kw_only=True):
     checked: str | None  # the language checked, None when the text was not checked
     engine: str = "grammalecte"
     warnings: list[str] = msgspec.field(default_factory=list)
+    warning_codes: list[str] = msgspec.field(default_factory=list)  # one per warning, same order
+    language: str | None = None  # of the text: as sent, or detected
 
 
 class NotChecked(Exception):
@@ -41,12 +45,13 @@ class NotChecked(Exception):
 def proofread(text: str, language: str) -> ProofreadResult:
     if language not in CHECKED_LANGUAGES:
         name = LANGUAGE_NAMES.get(language, f"« {language} »")
-        return ProofreadResult(errors=[], checked=None, warnings=[ONLY_FRENCH.format(language=name)])
+        return ProofreadResult(errors=[], checked=None, warnings=[ONLY_FRENCH.format(language=name)],
+                               warning_codes=[ONLY_FRENCH_CODE], language=language)
     try:
         findings = CHECKER.check(text)
     except GrammarUnavailable as exc:
         raise NotChecked(str(exc)) from exc
-    return ProofreadResult(errors=[_error(f, text) for f in findings], checked="fr")
+    return ProofreadResult(errors=[_error(f, text) for f in findings], checked="fr", language=language)
 
 
 def available() -> bool:

@@ -8,6 +8,10 @@ and the document is never changed before the server has answered:
 - `apply(ctx, doc, snapshot, result)` (main thread): change the document in one undo step and
   return a dict describing the outcome (shown in the panel, or returned to a dispatch caller).
 
+An action whose result the model writes bit by bit also has `partial(written)`: what Stop keeps of
+it, in the shape `apply` takes (None: nothing worth keeping). `work` tells the job what is written
+so far (`job.wrote`), in one assignment, so that Stop never sees a half-updated state.
+
 The sidebar, the menu, the context menu and the tests all run these same objects through
 `runner.start`.
 """
@@ -30,6 +34,39 @@ def _check(job) -> None:
         raise Cancelled()
 
 
+def _stream(client: Client, path: str, body: dict, job, written=lambda text: text) -> dict:
+    """A task's answer, streamed: `job.wrote(written(text so far))` as the model writes; Cancelled
+    once the clerk has pressed Stop (the job then keeps what was written)."""
+    _check(job)
+    wrote = job.wrote if job is not None else (lambda _value: None)
+    answer = client.stream(path, body, lambda text: wrote(written(text)),
+                           lambda: job is not None and job.cancelled)
+    if answer is None:
+        raise Cancelled()
+    return answer
+
+
+class _ByParagraph:
+    """Stop keeps the paragraphs already done and the part written of the current one."""
+
+    def partial(self, written):
+        done, text = written if isinstance(written, tuple) else ((), "")
+        kept = list(done) + ([{"text": text}] if text.strip() else [])
+        return kept or None
+
+
+class _OneText:
+    """A result written in one stream: Stop keeps the text written so far."""
+    request_id = ""
+
+    def _wrote(self, client: Client, text: str) -> str:
+        self.request_id = client.last_request_id  # the part kept on Stop is counted like a whole result
+        return text
+
+    def partial(self, written):
+        return {"text": written} if isinstance(written, str) and written.strip() else None
+
+
 class _OnSelectedParagraphs:
     """An action that rewrites the selected paragraphs in place, in one undo step."""
 
@@ -46,7 +83,7 @@ class _OnSelectedParagraphs:
 
 
 @dataclass
-class PlainLanguage(_OnSelectedParagraphs):
+class PlainLanguage(_ByParagraph, _OnSelectedParagraphs):
     """Plain language for the selected paragraphs.
 
     With `preview` (the sidebar), nothing changes in the document: the panel shows the proposed
@@ -61,10 +98,18 @@ class PlainLanguage(_OnSelectedParagraphs):
     def work(self, client: Client, paragraphs, job):
         answers, self.request_ids = [], []
         for paragraph in paragraphs:
-            _check(job)
-            answers.append(client.post_json("/v1/text/plain-language", {"text": paragraph.text, "level": self.level}))
-            self.request_ids.append(client.last_request_id)
+            done = tuple(answers)
+            self.request_ids.append("")
+            answers.append(_stream(client, "/v1/text/plain-language", {"text": paragraph.text, "level": self.level},
+                                   job, lambda text, done=done: self._wrote(client, done, text)))
+            self.request_ids[-1] = client.last_request_id
+            if job is not None:
+                job.wrote((tuple(answers), ""))
         return answers
+
+    def _wrote(self, client: Client, done: tuple, text: str) -> tuple:
+        self.request_ids[len(done)] = client.last_request_id  # the part kept on Stop is counted too
+        return done, text
 
     def apply(self, ctx, doc, paragraphs, answers):
         texts = [_text_of(a).strip("\n") for a in answers]
@@ -109,7 +154,7 @@ class ApplyPlainLanguage(_OnSelectedParagraphs):
 
 
 @dataclass
-class Translate(_OnSelectedParagraphs):
+class Translate(_ByParagraph, _OnSelectedParagraphs):
     target: str = "de"
     source: str = ""
     review: str = ""  # tracked | replace | after; empty: the ReviewMode setting
@@ -124,6 +169,8 @@ class Translate(_OnSelectedParagraphs):
                 body["source"] = self.source
             answers.append(client.post_json("/v1/text/translate", body))
             self.request_ids.append(client.last_request_id)
+            if job is not None:  # Stop keeps the paragraphs already translated
+                job.wrote((tuple(answers), ""))
         return answers
 
     def apply(self, ctx, doc, paragraphs, answers):
@@ -189,7 +236,7 @@ TEXT_TASKS = {
 
 
 @dataclass
-class TextTask:
+class TextTask(_OneText):
     kind: str
     insert: bool = False
     options: dict = field(default_factory=dict)
@@ -201,8 +248,9 @@ class TextTask:
         return content
 
     def work(self, client: Client, content, job):
-        _check(job)
-        answer = client.post_json(TEXT_TASKS[self.kind], {**self.body(content), **self.options})
+        self.request_id = ""
+        answer = _stream(client, TEXT_TASKS[self.kind], {**self.body(content), **self.options}, job,
+                         lambda text: self._wrote(client, text))
         self.request_id = client.last_request_id
         return answer
 
@@ -364,7 +412,8 @@ class Proofread:
 
     def apply(self, ctx, doc, content, answer):
         self.errors = [e for e in answer.get("errors") or [] if _valid_error(e, len(content))]
-        outcome = {"checked": answer.get("checked"), "warnings": list(answer.get("warnings") or [])}
+        outcome = {"checked": answer.get("checked"), "warnings": list(answer.get("warnings") or []),
+                   "warning_codes": list(answer.get("warning_codes") or []), "language": answer.get("language")}
         if self.fix_all:
             outcome["fixed"] = self.fix(ctx, doc, self.sure_fixes())
         return {**outcome, "errors": list(self.errors)}
@@ -439,7 +488,7 @@ class ListActions:
 
 
 @dataclass
-class RunAction(_OnSelectedParagraphs):
+class RunAction(_OneText, _OnSelectedParagraphs):
     """One of the commune's actions on the selection (POST /v1/actions/{id}/run), through the review
     mode. An action that applies to the whole document reads all of it and inserts its result after
     the selection."""
@@ -457,9 +506,10 @@ class RunAction(_OnSelectedParagraphs):
         return super().capture(doc)
 
     def work(self, client: Client, snapshot, job):
-        _check(job)
+        self.request_id = ""
         content = snapshot if isinstance(snapshot, str) else "\n".join(p.text for p in snapshot)
-        answer = client.post_json(f"/v1/actions/{quote(self.action_id)}/run", {"text": content})
+        answer = _stream(client, f"/v1/actions/{quote(self.action_id)}/run", {"text": content}, job,
+                         lambda text: self._wrote(client, text))
         self.request_id = client.last_request_id
         return answer
 

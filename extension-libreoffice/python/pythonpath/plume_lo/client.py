@@ -7,6 +7,7 @@ never a Python traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import ssl
@@ -68,20 +69,45 @@ class Client:
                 except PlumeError:
                     pass
 
-    def _request(self, method: str, path: str, body: dict | None = None) -> bytes:
+    def stream(self, path: str, body: dict, on_text, stopped) -> dict | None:
+        """POST asking for Server-Sent Events (docs/writing-tasks.md): `on_text(text_so_far)` as the
+        model writes. Returns the final answer (the `done` event, or the JSON of a server that does not
+        stream), or None as soon as `stopped()` is true: the text so far is then the caller's to keep."""
+        accept = "text/event-stream, application/json, application/problem+json"
+        with self._errors():
+            with _opener().open(self._prepare("POST", path, body, accept), timeout=self.timeout) as response:
+                self.last_request_id = response.headers.get("X-Plume-Request-Id") or ""
+                if "text/event-stream" in (response.headers.get("Content-Type") or ""):
+                    return _read_events(response, on_text, stopped)
+                whole = response.read()
+        return json.loads(whole)  # outside: an unreadable answer is not a connection failure
+
+    def _prepare(self, method: str, path: str, body: dict | None,
+                 accept: str = "application/json, application/problem+json, */*") -> urllib.request.Request:
         url = self.base_url.rstrip("/") + path
         data = json.dumps(body).encode("utf-8") if body is not None else None
         request = urllib.request.Request(url, data=data, method=method)
-        request.add_header("Accept", "application/json, application/problem+json, */*")
+        request.add_header("Accept", accept)
         if data is not None:
             request.add_header("Content-Type", "application/json")
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
-        try:
-            with _opener().open(request, timeout=self.timeout) as response:
+        return request
+
+    def _request(self, method: str, path: str, body: dict | None = None) -> bytes:
+        with self._errors():
+            with _opener().open(self._prepare(method, path, body), timeout=self.timeout) as response:
                 self.last_request_id = response.headers.get("X-Plume-Request-Id") or ""
                 self.last_warning = urllib.parse.unquote(response.headers.get("X-Plume-Warning") or "")
                 return response.read()
+
+    @contextlib.contextmanager
+    def _errors(self):
+        """Every failure of the connection or of the server as a PlumeError with a message for the clerk."""
+        try:
+            yield
+        except PlumeError:
+            raise
         except urllib.error.HTTPError as exc:
             raise _problem(exc) from None
         except ssl.SSLError:
@@ -107,16 +133,53 @@ def _opener() -> urllib.request.OpenerDirector:
                                        urllib.request.HTTPSHandler(context=ssl.create_default_context()))
 
 
+def _read_events(response, on_text, stopped) -> dict | None:
+    """`delta` {text} adds to the text, `restart` starts it again, `done` ends with the whole answer,
+    `error` carries a problem; `progress` and unknown events are skipped."""
+    text, event, data = "", "message", []
+    for raw in response:  # one line at a time, as the server sends them
+        if stopped():
+            return None
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[6:] if line.startswith("data: ") else line[5:])
+        elif not line and data:
+            try:
+                payload = json.loads("\n".join(data))
+            except ValueError:
+                payload = {}
+            if event == "delta":
+                text += str(payload.get("text") or "") if isinstance(payload, dict) else ""
+                on_text(text)
+            elif event == "restart":
+                text = ""
+                on_text(text)
+            elif event == "done":
+                return payload if isinstance(payload, dict) else {"text": text}
+            elif event == "error":
+                payload = payload if isinstance(payload, dict) else {}
+                raise _problem_of(int(payload.get("status") or 500), payload, "")
+            event, data = "message", []
+    if stopped():
+        return None
+    raise PlumeError("bad_answer")  # the stream ended without its `done` event
+
+
 def _problem(exc: urllib.error.HTTPError) -> PlumeError:
     """An RFC 9457 problem+json answer -> the matching message."""
     try:
         problem = json.loads(exc.read() or b"{}")
     except ValueError:
         problem = {}
+    return _problem_of(exc.code, problem, exc.reason)
+
+
+def _problem_of(status: int, problem, reason) -> PlumeError:
     if not isinstance(problem, dict):
         problem = {}
-    status = exc.code
-    detail = str(problem.get("detail") or exc.reason or status)
+    detail = str(problem.get("detail") or reason or status)
     if status == 401:
         return PlumeError("unauthorized", status)
     if status == 403:

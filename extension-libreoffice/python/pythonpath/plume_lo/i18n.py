@@ -29,6 +29,9 @@ STRINGS = {
         "no_template": "Choisissez d'abord un modèle de lettre.",
         "cancelled": "Opération annulée. Le document n'a pas été modifié.",
         "busy": "Une opération Plume est déjà en cours.",
+        "stopped": "Résultat partiel (arrêté) :",
+        "stopped_kept": "seul le texte déjà rédigé a été repris.",
+        "stopped_shown": "le texte déjà rédigé est gardé ci-dessous ; vous pouvez l'insérer ou relancer.",
         # Progress and success
         "working": "Plume travaille…",
         "done": "Terminé.",
@@ -143,6 +146,9 @@ STRINGS = {
         "no_template": "Wählen Sie zuerst eine Briefvorlage.",
         "cancelled": "Vorgang abgebrochen. Das Dokument wurde nicht verändert.",
         "busy": "Ein Plume-Vorgang läuft bereits.",
+        "stopped": "Teilergebnis (angehalten):",
+        "stopped_kept": "Nur der bereits geschriebene Text wurde übernommen.",
+        "stopped_shown": "Der bereits geschriebene Text bleibt unten stehen; Sie können ihn einfügen oder neu starten.",
         "working": "Plume arbeitet…",
         "done": "Fertig.",
         "done_undo": "Fertig. Bearbeiten > Rückgängig stellt den ursprünglichen Text wieder her.",
@@ -215,6 +221,8 @@ STRINGS = {
         "commune_actions": "Aktionen der Gemeinde:",
         "run_action": "Anwenden",
         "proof_none": "Keine Fehler gefunden.",
+        "warning_only-french": "Nur Französisch wird geprüft: Dieser Text scheint {language} zu sein; "
+                               "er wurde nicht korrigiert.",
         "proof_found": "Hinweise: {count}. Wählen Sie einen, um ihn im Text zu sehen.",
         "proof_changed": "Der Text hat sich seit der Prüfung geändert. Starten Sie « Korrigieren » erneut.",
         "proof_no_sure": "Keine eindeutige Korrektur: Wählen Sie jeden Vorschlag selbst.",
@@ -238,6 +246,15 @@ def language_name(language: str, code: str) -> str:
     """« espagnol » for es (in German « Spanisch »); an unknown code is shown as it is."""
     table = STRINGS.get(language) or STRINGS["fr"]
     return table.get(f"lang_{code}") or code
+
+
+def warning(language: str, sentence: str, code: str = "", text_language: str = "") -> str:
+    """A server's warning for the clerk: the server's French sentence, or this UI's own for a code
+    it knows (« only-french » in German)."""
+    template = (STRINGS.get(language) or {}).get(f"warning_{code}") if language != "fr" and code else None
+    if not template or not text_language:
+        return sentence
+    return template.format(language=language_name(language, text_language))
 
 
 def text(language: str, key: str, **values) -> str:

@@ -268,6 +268,8 @@ class TextPanel(_Panel):
             return
         if pending == "plain":
             self.show_plain(data)
+            if data.get("partial"):  # Stop: the clerk must see it is only part of the text
+                self.status(message)
         elif pending == "task" and data.get("text"):
             self.result = {"text": data["text"], "request_ids": [data.get("request_id") or ""]}
             self.model("Result").Text = data["text"]
@@ -276,6 +278,11 @@ class TextPanel(_Panel):
             self.status(message + "\n" + "\n".join(str(w) for w in data["warnings"]))
         elif pending == "apply":
             self.clear_result()
+
+    def writing(self, text):
+        """The text as the model writes it, where the result will be shown."""
+        if self.alive and self.pending in ("plain", "task"):
+            self.model("Result").Text = text
 
     def show_plain(self, data):
         self.result = {"text": data.get("text") or "", "request_ids": data.get("request_ids") or [],
@@ -603,6 +610,11 @@ class ReviewPanel(_Panel):
         self.pending = pending
         self.run(action)
 
+    def writing(self, text):
+        """An action's text as the model writes it: the clerk can stop when she has enough."""
+        if self.alive and self.pending == "action":
+            self.status(i18n.text(self.language, "working") + "\n" + text)
+
     def finished(self, ok, message, data):
         if not self.alive:
             return
@@ -616,7 +628,9 @@ class ReviewPanel(_Panel):
         elif pending == "proofread":
             self.proof = self.checking
             self.fill_errors()
-            said = [str(w) for w in data.get("warnings") or []]  # « Seul le français est vérifié… »
+            codes, found = list(data.get("warning_codes") or []), data.get("language") or ""
+            said = [i18n.warning(self.language, str(w), codes[i] if i < len(codes) else "", found)
+                    for i, w in enumerate(data.get("warnings") or [])]  # « Seul le français est vérifié… »
             if not said:
                 said = [i18n.text(self.language, "proof_found", count=len(self.proof.errors))
                         if self.proof.errors else i18n.text(self.language, "proof_none")]

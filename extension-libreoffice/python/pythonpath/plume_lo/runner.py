@@ -2,13 +2,15 @@
 
 The worker never touches the document: it hands its result to `com.sun.star.awt.AsyncCallback`,
 which calls back on the main thread, where `apply` runs and the reporter is told the outcome.
-LibreOffice keeps answering while the server works. Cancel drops the result: the document is
-left as it was.
+LibreOffice keeps answering while the server works. Stop (Cancel) drops the result and leaves the
+document as it was, unless the model had already written part of a streamed result: that part is
+kept, marked as partial, and goes through the same `apply` as a complete result.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 
 import unohelper
@@ -24,6 +26,8 @@ class Reporter:
 
     def progress(self, message: str) -> None:  # pragma: no cover - interface
         pass
+
+    # Optional: `writing(text)`, the text a model has written so far (a few times a second at most).
 
     def finished(self, ok: bool, message: str, data: dict) -> None:  # pragma: no cover - interface
         pass
@@ -58,13 +62,35 @@ class Job:
         self.cancelled = False
         self.done = False
         self.language = settings.language(ctx)
+        self.snapshot = None
+        self.written = None  # what the model has written so far of a streamed result (worker thread)
+        self._shown_at = 0.0
+
+    def wrote(self, value) -> None:
+        """Called by the worker as a streamed result grows: kept for Stop, and shown to the clerk, who
+        can then stop when she has enough."""
+        self.written = value
+        writing = getattr(self.reporter, "writing", None)
+        text = _so_far(value)
+        if writing is None or not text or time.monotonic() - self._shown_at < 0.25:
+            return
+        self._shown_at = time.monotonic()
+        on_main_thread(self.ctx, lambda: None if self.done or self.cancelled else writing(text))
 
     def cancel(self) -> None:
-        """The document stays as it is; the answer, when it comes, is dropped."""
+        """Stop: the answer, when it comes, is dropped. What the model already wrote is kept (when the
+        action can use part of a result): it goes in like a complete result, marked as partial;
+        without any text yet, the document stays as it is."""
         if self.done or self.cancelled:
             return
         self.cancelled = True
-        self._finish(False, i18n.text(self.language, "cancelled"), {"cancelled": True})
+        partial = getattr(self.action, "partial", None)
+        kept = partial(self.written) if partial is not None else None
+        if kept is None:
+            self._finish(False, i18n.text(self.language, "cancelled"), {"cancelled": True})
+            return
+        snapshot = self.snapshot
+        on_main_thread(self.ctx, lambda: self._apply(snapshot, kept, stopped=True))
 
     def _finish(self, ok: bool, message: str, data: dict) -> None:
         self.done = True
@@ -82,7 +108,7 @@ class Job:
     def start(self) -> "Job":
         """Capture on the calling thread (the main thread for buttons), then work in the background."""
         try:
-            snapshot = self.action.capture(self.doc)
+            snapshot = self.snapshot = self.action.capture(self.doc)
             config = settings.load(self.ctx)
         except PlumeError as error:
             self._fail(error)
@@ -112,8 +138,8 @@ class Job:
             return
         on_main_thread(self.ctx, lambda: None if self.cancelled else self._fail(failure))
 
-    def _apply(self, snapshot, result) -> None:
-        if self.cancelled:
+    def _apply(self, snapshot, result, stopped: bool = False) -> None:
+        if self.cancelled and not stopped or self.done:
             return
         try:
             data = self.action.apply(self.ctx, self.doc, snapshot, result)
@@ -131,7 +157,27 @@ class Job:
             or bool(data.get("inserted")) or bool(data.get("replaced"))
         key = "done_tracked" if data.get("tracked") else "done_undo" if undoable else "done"
         message = i18n.text(self.language, key)
-        self._finish(True, f"{message} {data['warning']}" if data.get("warning") else message, data)
+        if stopped:  # said first, so that no one takes the part for the whole
+            data.update(partial=True, stopped=True)
+            more = "stopped_kept" if data.get("inserted") or data.get("replaced") else "stopped_shown"
+            # « Terminé. » would say the opposite: only the rest of the sentence (how to review) stays.
+            how = message.partition(". ")[2] if more == "stopped_kept" else ""
+            message = " ".join(part for part in (i18n.text(self.language, "stopped"), i18n.text(self.language, more),
+                                                 how) if part)
+        if data.get("warning"):
+            message = f"{message} {data['warning']}"
+        self._finish(True, message, data)
+
+
+def _so_far(written) -> str:
+    """The text to show of what was written: a streamed text, or the paragraphs done and the one being
+    written (nothing while no paragraph is being written: a translation's answers are HTML)."""
+    if isinstance(written, str):
+        return written
+    if isinstance(written, tuple) and written[1]:
+        done, current = written
+        return "\n".join([str(a.get("text") or "") for a in done if isinstance(a, dict)] + [current])
+    return ""
 
 
 def start(ctx, action, doc, reporter: Reporter) -> Job:
