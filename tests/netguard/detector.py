@@ -9,7 +9,8 @@ whatever the language. An attempt is:
 - a connect to the resolver daemons' sockets (nscd, systemd-resolved) that does not fail: the daemon
   would resolve names for glibc without a single UDP packet from the process itself. A refused one
   (no daemon: ENOENT, ECONNREFUSED) is not an attempt: glibc tries nscd first for every passwd, group
-  or hosts lookup, then does the lookup in the process, where a DNS query would be seen.
+  or hosts lookup, then does the lookup in the process, where a DNS query would be seen. (Seen in
+  CI: bash started without SHELL reads the user's passwd entry; the server runs apertium, a bash script.)
 Other AF_UNIX sockets and AF_NETLINK (listing the interfaces) stay on the machine.
 """
 
