@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import re
 import shutil
-import subprocess
 import tomllib
 import zipfile
 from datetime import date
@@ -24,6 +23,7 @@ import pytest
 from babel.dates import format_date
 
 from tests.conftest import REPO, plume_cli, start_server
+from tests.soffice import assert_converted_to_pdf
 from tests.test_template_library_content import jinja_source, normalized, plume_syntax, read_parts
 
 TEMPLATES = REPO / "templates"
@@ -298,8 +298,7 @@ def test_upload_checks_and_keeps_language_versions(tmp_path):
 
 @pytest.mark.libreoffice
 def test_language_letters_convert_to_pdf_with_libreoffice(server, tmp_path):
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
+    if shutil.which("soffice") is None:
         pytest.skip("LibreOffice (soffice) n’est pas installé")
     files = []
     with server.client() as client:
@@ -311,12 +310,4 @@ def test_language_letters_convert_to_pdf_with_libreoffice(server, tmp_path):
                 path = tmp_path / f"accuse-{language}-{fmt}.{fmt}"
                 path.write_bytes(letter.content)
                 files.append(path)
-    out = tmp_path / "pdf"
-    subprocess.run([soffice, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/profile",
-                    "--convert-to", "pdf", "--outdir", str(out), *map(str, files)],
-                   check=True, capture_output=True, timeout=300)
-    for path in files:
-        pdf = out / f"{path.stem}.pdf"
-        assert pdf.is_file(), f"LibreOffice n’a pas converti {path.name}"
-        data = pdf.read_bytes()
-        assert data.startswith(b"%PDF") and b"/Type /Page" in data.replace(b"/Type/Page", b"/Type /Page")
+    assert_converted_to_pdf(files, tmp_path)

@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import REPO, start_server
+from tests.soffice import convert
 
 FOLDER = REPO / "tests" / "fixtures" / "documents" / "tables"
 EMU_PER_CM = 360000
@@ -95,9 +96,7 @@ def test_pdf_holds_both_pictures(images_server, tmp_path, source):
         (tmp_path / "out.pdf").write_bytes(response.content)
     else:
         (tmp_path / "out.docx").write_bytes(response.content)
-        subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to",
-                        "pdf", "--outdir", str(tmp_path), str(tmp_path / "out.docx")], capture_output=True,
-                       timeout=180, check=False)
+        convert([tmp_path / "out.docx"], tmp_path, timeout=180, check=False)
     listing = subprocess.run(["pdfimages", "-list", str(tmp_path / "out.pdf")], capture_output=True, text=True,
                              check=True).stdout
     rows = [line.split() for line in listing.splitlines()[2:]]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import re
 import shutil
-import subprocess
 import tomllib
 import zipfile
 from datetime import date
@@ -29,6 +28,7 @@ from odf import text as odftext
 from odf.opendocument import load as load_odt
 
 from tests.conftest import REPO, plume_cli
+from tests.soffice import assert_converted_to_pdf
 
 TEMPLATES = REPO / "templates"
 LETTERS = ["accuse-reception", "attestation-domicile", "autorisation-stationnement",
@@ -418,8 +418,7 @@ def test_split_placeholder_keeps_its_bold_in_the_libreoffice_saved_model(server,
 
 @pytest.mark.libreoffice
 def test_rendered_letters_convert_to_pdf_with_libreoffice(server, tmp_path):
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
+    if shutil.which("soffice") is None:
         pytest.skip("LibreOffice (soffice) n’est pas installé")
     files = []
     for letter in LETTERS:
@@ -429,15 +428,7 @@ def test_rendered_letters_convert_to_pdf_with_libreoffice(server, tmp_path):
             path = tmp_path / f"{letter}-{fmt}.{fmt}"
             path.write_bytes(response.content)
             files.append(path)
-    out = tmp_path / "pdf"
-    subprocess.run([soffice, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/profile",
-                    "--convert-to", "pdf", "--outdir", str(out), *map(str, files)],
-                   check=True, capture_output=True, timeout=300)
-    for path in files:
-        pdf = out / f"{path.stem}.pdf"
-        assert pdf.is_file(), f"LibreOffice n’a pas converti {path.name}"
-        data = pdf.read_bytes()
-        assert data.startswith(b"%PDF") and b"/Type /Page" in data.replace(b"/Type/Page", b"/Type /Page")
+    assert_converted_to_pdf(files, tmp_path)
 
 
 def test_server_lists_the_library_with_its_fields(server):

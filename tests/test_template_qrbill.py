@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import REPO
+from tests.soffice import convert
 
 zxingcpp = pytest.importorskip("zxingcpp")
 MANIFEST = tomllib.loads((REPO / "templates" / "relance-facture" / "template.toml").read_text(encoding="utf-8"))
@@ -74,9 +75,7 @@ def test_pdf_payment_part_decodes(server, tmp_path, source):
         (tmp_path / "relance.pdf").write_bytes(response.content)
     else:
         (tmp_path / "relance.docx").write_bytes(render(server, "docx").content)
-        subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to",
-                        "pdf", "--outdir", str(tmp_path), str(tmp_path / "relance.docx")], capture_output=True,
-                       timeout=180, check=False)
+        convert([tmp_path / "relance.docx"], tmp_path, timeout=180, check=False)
     subprocess.run(["pdftoppm", "-r", "300", "-png", str(tmp_path / "relance.pdf"), str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page*.png"))
     found = [text for page in pages for text in decode(page.read_bytes())]

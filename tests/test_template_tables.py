@@ -18,6 +18,7 @@ import pytest
 from lxml import etree
 
 from tests.conftest import REPO, start_server
+from tests.soffice import convert
 
 TABLES = REPO / "tests" / "fixtures" / "documents" / "tables"
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -223,8 +224,7 @@ def test_pdf_tables_stay_inside_the_margins(tables_server, tmp_path, fmt):
 def _convert(source: bytes, tmp_path: Path) -> bytes:
     path = tmp_path / "tableaux.docx"
     path.write_bytes(source)
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path), str(path)], capture_output=True, timeout=180, check=False)
+    convert([path], tmp_path, timeout=180, check=False)
     return (tmp_path / "tableaux.pdf").read_bytes()
 
 
@@ -247,9 +247,7 @@ def test_odt_saved_by_libreoffice_keeps_the_constructions(tmp_path):
     from plume.documents.manifest import load_manifest
     from plume.documents.values import validate
 
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to",
-                    "odt:writer8", "--outdir", str(tmp_path), str(TABLES / "tableaux" / "model.docx")],
-                   capture_output=True, timeout=180, check=False)
+    convert([TABLES / "tableaux" / "model.docx"], tmp_path, to="odt:writer8", timeout=180, check=False)
     typed = validate(load_manifest(TABLES / "tableaux" / "template.toml"), examples())
     data = prepare(tmp_path / "model.odt").render({**typed, "today": date.today(), "commune": {"immeuble": 5403}})
     t1, t2, _, t4, t5 = odt_tables(data)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import io
 import shutil
-import subprocess
 import time
 import tomllib
 import zipfile
@@ -16,6 +15,7 @@ import pytest
 from plume.documents.formatting import format_chf, format_date, format_number
 
 from tests.conftest import REPO, start_server
+from tests.soffice import convert
 from tests.fixtures.documents.reading import all_text, paragraphs
 
 FIXTURES = REPO / "tests" / "fixtures" / "documents" / "templates"
@@ -377,9 +377,7 @@ def test_libreoffice_opens_every_rendered_file(tmp_path):
         stem, fmt = name.rsplit(".", 1)
         (tmp_path / f"{stem}-{fmt}.{fmt}").write_bytes(content)  # unique stems: one PDF per file
     sources = sorted(p for p in tmp_path.iterdir() if p.suffix in (".docx", ".odt"))
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to",
-                    "pdf", "--outdir", str(tmp_path / "pdf"), *map(str, sources)],
-                   check=True, capture_output=True, timeout=300)
+    convert(sources, tmp_path, outdir=tmp_path / "pdf")
     for source in sources:
         pdf = (tmp_path / "pdf" / f"{source.stem}.pdf").read_bytes() if (tmp_path / "pdf" / f"{source.stem}.pdf").exists() else b""
         assert pdf.startswith(b"%PDF"), f"LibreOffice could not open {source.name}"
