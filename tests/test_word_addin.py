@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import SAMPLES, start_server
-from tests.word.fixtures import browser, open_pane  # noqa: F401 - fixtures
+from tests.word.fixtures import browser, open_pane, word_server  # noqa: F401 - fixtures
 from tests.word.pane import ARTIFACTS, CHROMIUM, Pane
 
 pytestmark = [
@@ -37,14 +37,6 @@ FORMATTED = [
 
 
 # --- fixtures ---------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def word_server(tmp_path_factory):
-    """A commune server with the repo's letter templates and no AI model installed."""
-    srv = start_server(tmp_path_factory.mktemp("word"))
-    yield srv
-    srv.stop()
-
 
 def jargon_paragraph() -> str:
     return (SAMPLES / "texts" / "01-taxe-dechets.txt").read_text(encoding="utf-8").strip()

@@ -11,7 +11,7 @@ import pytest
 
 from plume.language.grammar import CHECKER
 from tests.conftest import start_server
-from tests.word.fixtures import browser, open_pane  # noqa: F401 - fixtures
+from tests.word.fixtures import browser, open_pane, word_server  # noqa: F401 - fixtures
 from tests.word.pane import CHROMIUM, Pane
 from tests.word.slow_proxy import slow_proxy
 
@@ -29,13 +29,6 @@ RUNS = [
     {"text": "attendent", "italic": True, "font": "Arial"},
     {"text": " le bus.", "font": "Arial"},
 ]
-
-
-@pytest.fixture(scope="module")
-def word_server(tmp_path_factory):
-    srv = start_server(tmp_path_factory.mktemp("word-review"))
-    yield srv
-    srv.stop()
 
 
 def check(pane: Pane) -> list[str]:

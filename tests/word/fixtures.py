@@ -1,9 +1,11 @@
-"""The browser and the task-pane opener that the Word tests share (pytest fixtures, imported by name)."""
+"""The browser, the task-pane opener and the server that the Word tests share (pytest fixtures,
+imported by name)."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.conftest import start_server
 from tests.word.pane import Pane, launch
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -15,6 +17,14 @@ def browser():
         chromium = launch(playwright)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def word_server(tmp_path_factory):
+    """A commune server with the repo's letter templates and no AI model installed."""
+    srv = start_server(tmp_path_factory.mktemp("word"))
+    yield srv
+    srv.stop()
 
 
 @pytest.fixture
