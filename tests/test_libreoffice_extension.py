@@ -214,25 +214,31 @@ def test_sidebar_template_form_builds_for_every_template(run, plume, office):
     assert "Traceback" not in log, log[log.index("Traceback"):][:3000]
 
 
-def test_settings_locked_by_it_win_over_the_user(oxt, plume, tmp_path):
-    """An .oxt built with --lock: the user cannot change the server address (see docs/deploy-libreoffice.md)."""
+def with_locked_extension(plume, tmp_path: Path, options: list[str], scenario: dict) -> tuple[dict, dict]:
+    """An .oxt built with --lock (and `options`) for this server, installed alone in a fresh profile: the
+    answer to `scenario`, then the options page as the user sees it."""
     reason = available()
     if reason:
         pytest.skip(reason)
     locked = tmp_path / "locked.oxt"
-    plume_cli("addin", "build-oxt", "--output", str(locked), "--server-url", plume.url, "--lock")
+    plume_cli("addin", "build-oxt", "--output", str(locked), "--server-url", plume.url, *options, "--lock")
     base = Path(tempfile.mkdtemp(prefix="plume-lo-"))
     try:
         install_extension(locked, base / "profile")
         office = Office.start(base / "profile", free_port(), base / "soffice.log")
         try:
-            answer = office.run({"settings": {"ServerURL": "http://127.0.0.1:9", "Token": plume.tokens["user"]},
-                                 "dispatch": "vnd.plume:templates"})
-            page = office.run({"options_page": {}})
+            return office.run(scenario), office.run({"options_page": {}})
         finally:
             office.stop()
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_settings_locked_by_it_win_over_the_user(oxt, plume, tmp_path):
+    """An .oxt built with --lock: the user cannot change the server address (see docs/deploy-libreoffice.md)."""
+    answer, page = with_locked_extension(plume, tmp_path, [], {
+        "settings": {"ServerURL": "http://127.0.0.1:9", "Token": plume.tokens["user"]},
+        "dispatch": "vnd.plume:templates"})
     assert answer["refused_settings"] == ["ServerURL"]
     assert answer["state"] == "SUCCESS", answer  # the locked address, not the user's, was used
     assert page["shown"]["ServerURL"] == {"text": plume.url, "enabled": False}
@@ -832,25 +838,9 @@ def test_review_mode_after_keeps_the_text_and_adds_the_result_below(run):
 
 def test_review_mode_locked_by_it_wins_over_the_dispatch_url(oxt, plume, tmp_path):
     """IT locks ReviewMode with a finalized value in a configuration layer (docs/deploy-libreoffice.md)."""
-    reason = available()
-    if reason:
-        pytest.skip(reason)
-    locked = tmp_path / "locked.oxt"
-    plume_cli("addin", "build-oxt", "--output", str(locked), "--server-url", plume.url, "--review-mode", "tracked",
-              "--lock")
-    base = Path(tempfile.mkdtemp(prefix="plume-lo-"))
-    try:
-        install_extension(locked, base / "profile")
-        office = Office.start(base / "profile", free_port(), base / "soffice.log")
-        try:
-            answer = office.run({"settings": {"Token": plume.tokens["user"], "ReviewMode": "replace"},
-                                 "paragraphs": [[{"text": JARGON}]], "select": 0,
-                                 "dispatch": "vnd.plume:plain-language?review=replace"})
-            page = office.run({"options_page": {}})
-        finally:
-            office.stop()
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    answer, page = with_locked_extension(plume, tmp_path, ["--review-mode", "tracked"], {
+        "settings": {"Token": plume.tokens["user"], "ReviewMode": "replace"},
+        "paragraphs": [[{"text": JARGON}]], "select": 0, "dispatch": "vnd.plume:plain-language?review=replace"})
     assert "ReviewMode" in answer["refused_settings"]
     assert answer["state"] == "SUCCESS", answer
     assert answer["redlines"] and answer["result"]["review"] == "tracked"
