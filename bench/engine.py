@@ -242,7 +242,6 @@ def llama_cpp_runner(gguf: Path, prompt: str, tokens: int):
     ids = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
     def measure() -> float:
-        llm.reset()
         stamps = []
         for token in llm.generate(ids, temp=0.0, reset=True):
             stamps.append(time.perf_counter())
