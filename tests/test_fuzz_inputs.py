@@ -32,7 +32,7 @@ from tests.conftest import REPO, SAMPLES, TINY_MODELS, start_server
 
 SEED = int(os.environ.get("PLUME_FUZZ_SEED", "20261201"))
 MAX_INPUTS = int(os.environ.get("PLUME_FUZZ_INPUTS", "3000"))
-MAX_SECONDS = float(os.environ.get("PLUME_FUZZ_SECONDS", "75"))
+MAX_SECONDS = float(os.environ.get("PLUME_FUZZ_SECONDS", "150"))
 ONLY = os.environ.get("PLUME_FUZZ_ONLY")
 WORKERS = 4
 CANARY = "CANARI-7731"  # put in every e-mail and model: it must never reach the server's log
@@ -369,5 +369,6 @@ def test_mutated_models_and_emails_never_get_a_server_error(fuzz_server):
     assert not outcome.failures + slow, "\n".join(slow + outcome.failures[:30])
     assert CANARY not in log and "Traceback" not in log and "Duplicate name" not in log
     if not ONLY:
-        # A floor, not the goal: ~1,100-1,350 on a loaded shared 2-core machine, more on an idle one.
-        assert total >= min(MAX_INPUTS, 500), f"only {total} inputs in {MAX_SECONDS} s"
+        # A floor, not the goal: an idle 2-core machine sends all 3,000 cases (~3,050 requests) in
+        # ~70 s; a loaded one ~16 requests/s. Fewer than 1,500 means the fuzzer lost its reach.
+        assert total >= min(MAX_INPUTS, 1500), f"only {total} inputs in {MAX_SECONDS} s"
