@@ -184,3 +184,18 @@ def test_a_result_the_rules_wrote_after_a_failed_model_is_counted_as_the_rules(t
     assert streamed.status_code == 200 and "event: done" in streamed.text and "règles" in streamed.text
     lines = [e for e in AuditLog(settings.audit_file).read() if task_of(e) in ("triage", "plain-language")]
     assert [(task_of(e), engine_of(e)) for e in lines] == [("triage", "rules"), ("plain-language", "rules")]
+
+
+def test_proofreading_is_counted_as_the_rules_work(counted):
+    """Grammalecte is a checker, not a model: the Council's report must not credit a model with it."""
+    from plume.language.grammar import CHECKER
+    if not CHECKER.available():
+        pytest.skip("python3-grammalecte missing (scripts/system-packages.sh)")
+    with counted.client("user") as client:
+        assert client.post("/v1/text/proofread", json={"text": "Ils on reçu la décision."}).status_code == 200
+    with counted.client("admin") as admin:
+        report = admin.get("/v1/admin/usage", params={"format": "json"}).json()
+        html = admin.get("/v1/admin/usage", params={"format": "html"}).text
+    rows = [r for r in report["rows"] if r["task"] == "proofread"]
+    assert [(r["engine"], r["requests"]) for r in rows] == [("rules", 1)]
+    assert "Correction" in html

@@ -35,11 +35,12 @@ TASK_LABELS = {
     "render": "Lettre depuis un modèle", "extract": "Notes → champs", "plain-language": "Langage clair",
     "translate": "Traduction", "summarize": "Résumé", "minutes": "Procès-verbal", "factsheet": "Fiche explicative",
     "acknowledge": "Accusé de réception", "triage": "Tri des courriels", "chat": "Chat (outils locaux)",
+    "proofread": "Correction",
 }
 
 INSERTED_ROUTE = "/v1/usage/inserted"
 REQUEST_ID_HEADER = "X-Plume-Request-Id"
-RULES_ENGINES = {None, "", "rules", "apertium"}  # no model wrote the result
+RULES_ENGINES = {None, "", "rules", "apertium", "grammalecte"}  # no model wrote the result
 ENGINE_LABELS = {"rules": "règles", "model": "modèle"}
 _ALIASES = {"template-render": "render"}
 
