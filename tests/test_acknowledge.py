@@ -93,6 +93,24 @@ def test_acknowledgement_in_the_senders_language_with_1er(server, sender, subjec
     assert ack["language"] == language and expected in ack["text"], ack["text"]
 
 
+def test_the_clerk_can_choose_the_answers_language(server):
+    """Detection guesses from the message; the clerk who knows the sender (a German speaker writing a
+    short French note) chooses the language, and the letter's date follows it."""
+    mail = {"from": "Hans Muster <hans@example.ch>", "subject": "Attestation", "date": "2026-12-01",
+            "body": "Bonjour, je souhaite une attestation de domicile. Merci."}
+    with server.client() as client:
+        detected = acknowledge(client, **mail).json()
+        chosen = acknowledge(client, **mail, language="de").json()
+        letter = acknowledge(client, **mail, language="de", format="docx")
+        wrong = client.post("/v1/mail/acknowledge", json={**mail, "language": "xx"})
+    assert detected["language"] == "fr" and chosen["language"] == "de"
+    assert "1. Dezember 2026" in chosen["text"] and "Dezember" not in detected["text"]
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(letter.content)).paragraphs)
+    assert "Dezember" in text and "X-Plume-Warning" not in letter.headers
+    assert wrong.status_code == 422 and wrong.headers["content-type"].startswith("application/problem+json")
+    assert "language" in wrong.text
+
+
 def test_letter_through_the_template(server, samples):
     with server.client() as client:
         word = acknowledge(client, eml=eml(samples, "03-reclamation-dechets.eml"), format="docx",

@@ -36,6 +36,8 @@ class MailIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class AcknowledgeIn(MailIn, kw_only=True):
     format: Literal["text", "docx", "odt"] = "text"
+    # The answer's language when the clerk knows better than the detection (default: the sender's).
+    language: Literal["fr", "de", "it", "en"] | None = None
     # Values the clerk adds or corrects for the letter (e.g. the postal address), by template field name.
     values: dict[str, Any] = {}
 
@@ -92,7 +94,7 @@ async def acknowledge_mail(request: Request, data: JSONBody[AcknowledgeIn]) -> A
 
     async def run(model):
         ack = await ack_task.acknowledge(mail, rules, model, user=request.user.name, commune_name=commune,
-                                         book=_reference_book(request))
+                                         book=_reference_book(request), language=data.language)
         return msgspec.to_builtins(ack)
 
     try:

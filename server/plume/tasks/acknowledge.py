@@ -234,7 +234,8 @@ def _one_sentence(value: _Summary) -> None:
 
 async def acknowledge(mail: MailMessage, rules: Rules, inference: Inference | None = None, *,
                       user: str | None = None, commune_name: str = "", today: date | None = None,
-                      book: ReferenceBook | None = None) -> Acknowledgement:
+                      book: ReferenceBook | None = None, language: str | None = None) -> Acknowledgement:
+    """`language` (one of LANGUAGES) overrides the sender's language detected on the message."""
     triage: TriageResult = triage_by_rules(mail, rules)
     received = (mail.date.date() if mail.date else None) or today or date.today()
     service = rules.service(triage.service)
@@ -249,7 +250,7 @@ async def acknowledge(mail: MailMessage, rules: Rules, inference: Inference | No
         service=(service.title or service.name) if service else triage.service,
         delay_days=service.delay_days if service else DEFAULT_DELAY_DAYS,
         summary=None, civility=civility_of(mail), attachments=[a.filename for a in mail.attachments],
-        values={}, warnings=warnings, engine="rules", language=sender_language(mail),
+        values={}, warnings=warnings, engine="rules", language=language or sender_language(mail),
     )
     if inference is not None:
         body, _ = strip_injection(mail.body, rules)
