@@ -231,12 +231,20 @@ def test_lint_checks_language_versions(tmp_path):
     (folder / "model.rm.odt").write_bytes((ACK / "model.odt").read_bytes())
     (folder / "model.it.odt").unlink()
     (folder / "model.it.docx").unlink()
+    shutil.copy(ACK / "model.docx", folder / "model.fr.docx")  # French is the base model: a naming slip
     result = plume_cli("templates", "check", str(folder), check=False)
     out = result.stdout + result.stderr
     assert result.returncode != 0
     assert "model.de.docx" in out and "referenz" in out
     assert "langue « rm » non déclarée" in out
     assert "ni model.it.docx ni model.it.odt" in out
+    assert "le modèle en français s'appelle model.docx" in out and "« fr » non déclarée" not in out
+
+
+def test_templates_list_names_each_letters_languages():
+    listing = plume_cli("templates", "list", str(TEMPLATES)).stdout.splitlines()
+    rows = {line.split("\t")[0]: line.split("\t") for line in listing}
+    assert rows["accuse-reception"][2] == "fr,de,it,en" and rows["attestation-domicile"][2] == "fr"
 
 
 def _upload(client, name: str, data: bytes, language: str | None = None, manifest_text: str | None = None):

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import mailbox
+import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import tomllib
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, plume_cli
 
 # Messages as they arrive from the outside world: header garbage, an unknown charset, no header at all.
 MALFORMED = {
@@ -104,3 +105,18 @@ def test_a_reader_that_stops_early_gets_no_traceback(samples, tmp_path):
         stderr = process.stderr.read().decode()
         assert process.wait(120) == 0, stderr
         assert "BrokenPipe" not in stderr and "Traceback" not in stderr and "Exception ignored" not in stderr
+
+
+@pytest.mark.parametrize("command", [["templates", "list"], ["users", "list"]])
+def test_any_command_read_by_a_reader_that_stops_early_gets_no_traceback(command, tmp_path):
+    """`plume templates list | head -1`: the pipe closes before Plume writes; that is not an error."""
+    extra = ["--data", str(tmp_path)] if command[0] == "users" else []
+    if command[0] == "users":
+        plume_cli("users", "add", "anne", "--role", "user", data=tmp_path)
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line
+    process = subprocess.run([sys.executable, "-m", "plume", *command, *extra], cwd=REPO, stdout=write,
+                             stderr=subprocess.PIPE, text=True, timeout=120)
+    os.close(write)
+    assert process.returncode == 0, process.stderr
+    assert "Traceback" not in process.stderr and "Exception ignored" not in process.stderr

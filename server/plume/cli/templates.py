@@ -59,5 +59,6 @@ def run_list(args: argparse.Namespace) -> int:
         except ManifestError as exc:
             print(f"{manifest_file.parent.name}\t(illisible : {exc})")
             continue
-        print(f"{manifest.id}\t{manifest.category}\t{manifest.title}")
+        languages = ",".join(["fr", *manifest.translations])
+        print(f"{manifest.id}\t{manifest.category}\t{languages}\t{manifest.title}")
     return 0

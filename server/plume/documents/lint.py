@@ -82,7 +82,10 @@ def translation_findings(manifest: Manifest, models: list[Path], file: str) -> l
                         f"model.{code}.odt n'existe", file=file) for code in manifest.translations if code not in found]
     findings += [Finding(f"model.{code}.docx/.odt : langue « {code} » non déclarée dans translations de template.toml "
                          f"(ajoutez translations = [\"{code}\"])", file=file)
-                 for code in sorted(found - set(manifest.translations))]
+                 for code in sorted(found - set(manifest.translations) - {"fr"})]
+    if "fr" in found:  # the base model is the French one: a model.fr.docx is never read
+        findings.append(Finding("model.fr.docx/.odt : le modèle en français s'appelle model.docx ou model.odt "
+                                "(renommez-le ; les autres langues seulement portent leur code)", file=file))
     return findings
 
 
