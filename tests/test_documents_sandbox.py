@@ -38,6 +38,8 @@ HOSTILE = {
     "macro fork bomb": "{% macro f(n) %}{% if n > 0 %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(40) }}",
     "static text in a long loop": "{% for a in range(100000) %}" + "y" * 1000 + "{% endfor %}",
     "absurd number": "{{ (10 ** 40)|number }}",
+    "tojson indent": "{{ ([1] * 100000)|tojson(indent=100000) }}",
+    "tojson nested indent": "{{ [[[[['a'] * 1000] * 10] * 10] * 10]|tojson('                ') }}",
 }
 
 

@@ -213,6 +213,25 @@ def _wordwrap_check(s: Any, width: Any = 79, *args: Any, **kwargs: Any) -> None:
     check_size(len(str(s)) * (1 + len(str(wrap))))
 
 
+def _nesting(value: Any, depth: int = 0) -> int:
+    """How deep lists and mappings nest in `value` (capped: json gives up long before)."""
+    if depth >= 100 or not isinstance(value, list | tuple | Mapping):
+        return depth
+    items = value.values() if isinstance(value, Mapping) else value
+    return max((_nesting(item, depth + 1) for item in items), default=depth + 1)
+
+
+def _tojson_check(value: Any, indent: Any = None, *_: Any, **kwargs: Any) -> None:
+    # With an indent, every item gets its own line indented by its depth: 1 item of a long list
+    # with indent=100000 is 100'000 characters (seen: 19 GB for a 100'000-item list).
+    indent = kwargs.get("indent", indent)
+    pad = len(indent) if isinstance(indent, str) else indent if isinstance(indent, int) else 0
+    size = size_of(value)
+    check_size(size)
+    if pad > 0:
+        check_size(size * (1 + pad * _nesting(value)))
+
+
 _FILTER_CHECKS: dict[str, Callable[..., None]] = {
     "center": _int_arg(1, "width"),
     "indent": _indent_check,
@@ -224,7 +243,7 @@ _FILTER_CHECKS: dict[str, Callable[..., None]] = {
     "slice": _skip_ctx(_int_arg(1, "slices")),
     "string": lambda value, *_, **__: check_size(size_of(value)),
     "pprint": lambda value, *_, **__: check_size(size_of(value)),
-    "tojson": _skip_ctx(lambda value, *_, **__: check_size(size_of(value))),
+    "tojson": _skip_ctx(_tojson_check),
     "list": lambda value, *_, **__: check_size(size_of(value)) if isinstance(value, str) else None,
 }
 
