@@ -2,8 +2,8 @@
 
 Two sources: the repo's `templates/<id>/` and uploaded versions in `<data>/templates/<id>/v<N>/`;
 the newest uploaded version of an id wins over the repo copy. Versions are whole snapshots
-(template.toml + models + the picture files `image` fields name), written under a staging name and renamed into place, so a half-written
-version is never seen and an existing one is never overwritten.
+(template.toml, models, the picture files `image` fields name), written under a staging name and
+renamed into place, so a half-written version is never seen and an existing one is never overwritten.
 
 A template may carry versions of its model in other languages: `model.de.docx`, `model.it.odt`…
 beside the French `model.docx` / `model.odt`, each language declared in template.toml
