@@ -199,3 +199,10 @@ def test_bad_picture_part_is_refused_naming_the_file(images_server, name, data, 
     assert not list((images_server.data / "templates").glob("images/*"))
     files = entries(post(images_server, {"logo": "logo.png"}, "docx").content)
     assert files["word/media/plume-logo.png"] == (FOLDER / "images" / "logo.png").read_bytes()
+
+
+def test_more_pictures_than_a_version_may_hold_are_refused(images_server):
+    owner = images_server.client("template-owner")
+    response = put(owner, images=[(f"image-{n}.png", png(4, 4)) for n in range(21)])
+    assert response.status_code == 422 and "au plus 20 images" in response.json()["detail"]
+    assert [v["revision"] for v in owner.get("/v1/templates/images/versions").json()] == [0]
