@@ -121,3 +121,88 @@ def test_bad_pictures_are_a_french_422_naming_the_field(images_server, value, sa
     body = response.json()
     assert [e["field"] for e in body["errors"]] == ["signature"]
     assert says in body["errors"][0]["message"] and "Signature" in body["errors"][0]["message"]
+
+
+# -- new versions of a template with picture files (PUT /v1/templates/images) ---------------------
+
+def put(client, manifest: bytes | None = None, images: list[tuple[str, bytes]] = ()):
+    files = [("image", (name, data, "application/octet-stream")) for name, data in images]
+    if manifest is not None:
+        files.append(("manifest", ("template.toml", manifest, "application/toml")))
+    return client.put("/v1/templates/images", files=files)
+
+
+@pytest.fixture
+def upload_server(tmp_path):
+    srv = start_server(tmp_path, "--templates", str(FOLDER))
+    yield srv
+    srv.stop()
+
+
+def test_new_version_keeps_and_replaces_the_template_pictures(upload_server):
+    owner = upload_server.client("template-owner")
+    manifest = (FOLDER / "images" / "template.toml").read_text(encoding="utf-8")
+    renamed = manifest.replace("Lettre avec logo et signature", "Lettre avec logo (v2)").encode()
+    # a new template.toml alone: the pictures of the repo copy come along (its examples name them)
+    response = put(owner, renamed)
+    assert response.status_code == 201, response.text
+    assert {"logo.png", "signature.jpg"} <= set(response.json()["files"])
+    assert response.json()["template"]["title"] == "Lettre avec logo (v2)"
+    rendered = post(upload_server, {"logo": "logo.png"}, "docx")
+    assert rendered.status_code == 200, rendered.text
+    assert entries(rendered.content)["word/media/plume-logo.png"] == (FOLDER / "images" / "logo.png").read_bytes()
+    # a new logo (3:1 in the 6 × 2 cm header box: 6 × 2 cm), sent alone: a new version that uses it
+    logo = png(300, 100, "red")
+    response = put(owner, images=[("logo.png", logo)])
+    assert response.status_code == 201, response.text
+    assert response.json()["revision"] == 2
+    for fmt, path, part, boxes in (("docx", "word/media/plume-logo.png", "word/header1.xml", docx_boxes),
+                                   ("odt", "Pictures/plume-logo.png", "styles.xml", odt_boxes)):
+        files = entries(post(upload_server, {"logo": "logo.png"}, fmt).content)
+        assert files[path] == logo
+        assert boxes(files[part]) == [(6.0, 2.0)]
+    # the next version without pictures keeps that new logo, and the title it was given
+    response = put(owner, renamed)
+    assert response.status_code == 201 and response.json()["revision"] == 3
+    assert entries(post(upload_server, {"logo": "logo.png"}, "docx").content)["word/media/plume-logo.png"] == logo
+    # a new picture a new template.toml names in an example: accepted together
+    put_both = put(owner, renamed.replace(b'example = "signature.jpg"', b'example = "visa.jpg"'),
+                   images=[("visa.jpg", png(80, 40, fmt="JPEG"))])
+    assert put_both.status_code == 201, put_both.text
+    assert post(upload_server, {"signature": "visa.jpg"}, "odt").status_code == 200
+
+
+@pytest.mark.parametrize(("name", "data", "status", "says"), [
+    ("logo.png", b"%PDF-1.4 pas une image", 422, "PNG et JPEG"),
+    ("logo.png", b"GIF89a" + b"\0" * 40, 422, "PNG et JPEG"),
+    ("logo.png", png(10, 10, fmt="JPEG"), 422, "JPEG"),          # content and name disagree
+    ("logo.gif", png(10, 10), 422, "nom de fichier invalide"),
+    ("../x.png", png(10, 10), 422, "nom de fichier invalide"),
+    ("dossier/x.png", png(10, 10), 422, "nom de fichier invalide"),
+    ("..\\x.png", png(10, 10), 422, "nom de fichier invalide"),
+    (".cache.png", png(10, 10), 422, "nom de fichier invalide"),
+    ("template.toml", png(10, 10), 422, "nom de fichier invalide"),
+    ("geant.png", png(12_000, 10), 422, "pixels"),
+    ("lourd.png", b"\x89PNG\r\n\x1a\n" + b"\0" * (2 * 1024 * 1024), 413, "2 Mo"),
+])
+def test_bad_picture_part_is_refused_naming_the_file(images_server, name, data, status, says):
+    """One bad part among good ones: the whole version is refused (this server keeps no upload)."""
+    owner = images_server.client("template-owner")
+    response = put(owner, images=[("bandeau.png", png(30, 10, "blue")), (name, data)])
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    detail = response.json()["detail"]
+    # (httpx sends a backslash in a file name doubled, as its quoting asks: the server names what it got)
+    assert f"« {name} »" in detail.replace("\\\\", "\\") and says in detail
+    # nothing stored: the repo copy is still the current version, with its own logo
+    assert [v["revision"] for v in owner.get("/v1/templates/images/versions").json()] == [0]
+    assert not list((images_server.data / "templates").glob("images/*"))
+    files = entries(post(images_server, {"logo": "logo.png"}, "docx").content)
+    assert files["word/media/plume-logo.png"] == (FOLDER / "images" / "logo.png").read_bytes()
+
+
+def test_more_pictures_than_a_version_may_hold_are_refused(images_server):
+    owner = images_server.client("template-owner")
+    response = put(owner, images=[(f"image-{n}.png", png(4, 4)) for n in range(21)])
+    assert response.status_code == 422 and "au plus 20 images" in response.json()["detail"]
+    assert [v["revision"] for v in owner.get("/v1/templates/images/versions").json()] == [0]

@@ -98,3 +98,30 @@ def test_bad_iban_or_reference_is_a_french_422_naming_the_field(server, changes,
     assert says in body["errors"][0]["message"]
     label = next(f["label"] for f in MANIFEST["fields"] if f["name"] == field)
     assert f"« {label} »" in body["detail"] or f"« {field} »" in body["detail"]
+
+
+@pytest.mark.parametrize(("changes", "field", "says"), [
+    ({"adresse": "Rue " + "des Jardins " * 6 + "25"}, "adresse", "70 caractères"),    # street over 70
+    ({"npa_localite": "24OO Le Locle"}, "npa_localite", "NPA et localité"),            # letter O, not a postcode
+    ({"npa_localite": "Le Locle"}, "npa_localite", "NPA et localité"),                 # no postcode at all
+    ({"npa_localite": "2400 Le Locle-" + "Col-des-Roches-" * 2}, "npa_localite", "35 caractères"),  # locality over 35
+    ({"nom": "Vuilleumier-" * 6 + "Perret"}, "nom", "70 caractères"),                 # the longer half of the name
+    ({"montant": 1_000_000_000.00}, "montant", "999'999'999.99"),                      # over the bill's maximum
+    ({"montant": -12.5}, "montant", "999'999'999.99"),
+])
+def test_debtor_and_amount_errors_name_their_own_field(server, changes, field, says):
+    """Each debtor part is refused under the field [qrbill] takes it from, never under « prenom »."""
+    response = render(server, "docx", **changes)
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert [e["field"] for e in body["errors"]] == [field]
+    label = next(f["label"] for f in MANIFEST["fields"] if f["name"] == field)
+    assert body["errors"][0]["message"].startswith(f"« {label} » : ") and says in body["errors"][0]["message"]
+    assert f"« {field} »" in body["detail"]
+
+
+def test_largest_amount_the_bill_allows_is_accepted(server):
+    response = render(server, "docx", montant=999_999_999.99)
+    assert response.status_code == 200, response.text
+    png = zipfile.ZipFile(io.BytesIO(response.content)).read("word/media/plume-qrbill.png")
+    assert "\r\n999999999.99\r\nCHF\r\n" in decode(png)[0]

@@ -143,11 +143,17 @@ async def upload_template(request: Request, template_id: FromPath[str]) -> Uploa
         manifest_bytes = manifest.encode("utf-8") if isinstance(manifest, str) and manifest else None
     data = await upload.read() if upload is not None else None
     file_name = upload.filename if upload is not None else None
+    images = []  # parts "image" (repeatable): picture files the `image` fields may name, by their file name
+    for part in form.getall("image") if "image" in form else []:
+        if not isinstance(part, UploadFile):
+            raise Problem(422, "La partie « image » doit être un fichier PNG ou JPEG (multipart/form-data).",
+                          code="upload-refused")
+        images.append((part.filename or "", await part.read()))
     library = _library(request)
     user = getattr(request.user, "name", None)
     try:
         version = await anyio.to_thread.run_sync(library.upload, template_id, file_name, data, manifest_bytes, user,
-                                                 language)
+                                                 language, images)
         info = await anyio.to_thread.run_sync(library.get, template_id)
     except (UploadRefused, TemplateNotFound, BudgetExceeded) as exc:
         raise _problem(exc) from None

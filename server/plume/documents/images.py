@@ -28,7 +28,11 @@ from PIL import UnidentifiedImageError
 
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 MAX_PIXELS = 25_000_000
+MAX_TEMPLATE_IMAGES = 20  # picture files in one version of a template (logo, signatures…)
 MEDIA_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/jpg": "JPEG"}
+IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+# A picture file of a template: a plain name in its folder (no folder part, no leading dot).
+IMAGE_NAME = re.compile(r"[\w][\w.-]{0,120}")
 _MAGIC = {"PNG": b"\x89PNG\r\n\x1a\n", "JPEG": b"\xff\xd8\xff"}
 _PLACEHOLDER = re.compile(r"^\s*\{\{\s*([A-Za-z_]\w*)\s*\}\}\s*$")
 
@@ -89,7 +93,7 @@ def _from_json(raw: dict) -> Image:
 
 
 def _from_file(name: str, folder: Path | None) -> Image:
-    if folder is None or not re.fullmatch(r"[\w][\w.-]{0,120}", name) or ".." in name:
+    if folder is None or not IMAGE_NAME.fullmatch(name) or ".." in name:
         raise ImageInvalid("nom de fichier d'image invalide : un fichier du dossier du modèle est attendu.")
     path = folder / name
     if not path.is_file():
@@ -97,6 +101,20 @@ def _from_file(name: str, folder: Path | None) -> Image:
     if path.stat().st_size > MAX_IMAGE_BYTES:
         raise ImageInvalid(f"l'image dépasse {MAX_IMAGE_BYTES // (1024 * 1024)} Mo.")
     return _checked(path.read_bytes(), None)
+
+
+def is_image_name(name: str) -> bool:
+    """A plain file name a template's picture may have: logo.png, signature.jpg…"""
+    return bool(IMAGE_NAME.fullmatch(name)) and ".." not in name and Path(name).suffix.lower() in IMAGE_SUFFIXES
+
+
+def template_image(name: str, data: bytes) -> Image:
+    """A picture file uploaded with a template: a plain name ending in .png/.jpg/.jpeg, and content
+    of that kind within the same limits as a picture sent with a letter."""
+    if not is_image_name(name):
+        raise ImageInvalid("nom de fichier invalide : un nom simple comme logo.png ou signature.jpg est attendu, "
+                           "sans dossier (ni « / », ni « \\ », ni « .. »).")
+    return _checked(data, IMAGE_SUFFIXES[Path(name).suffix.lower()])
 
 
 def _checked(data: bytes, declared: str | None) -> Image:

@@ -2,8 +2,8 @@
 
 Two sources: the repo's `templates/<id>/` and uploaded versions in `<data>/templates/<id>/v<N>/`;
 the newest uploaded version of an id wins over the repo copy. Versions are whole snapshots
-(template.toml + models), written under a staging name and renamed into place, so a half-written
-version is never seen and an existing one is never overwritten.
+(template.toml, models, the picture files `image` fields name), written under a staging name and
+renamed into place, so a half-written version is never seen and an existing one is never overwritten.
 
 A template may carry versions of its model in other languages: `model.de.docx`, `model.it.odt`…
 beside the French `model.docx` / `model.odt`, each language declared in template.toml
@@ -47,6 +47,7 @@ from plume.documents import FORMATS, prepare
 from plume.documents.base import Finding, PreparedTemplate, RenderFailed, TemplateInvalid
 from plume.documents.budget import BudgetExceeded, TemplateBudgets, isolated, spending
 from plume.documents.formatting import letter_language, plain_environment
+from plume.documents.images import MAX_IMAGE_BYTES, MAX_TEMPLATE_IMAGES, ImageInvalid, is_image_name, template_image
 from plume.documents.lint import lint_template
 from plume.documents.manifest import (BASE_LANGUAGE, LANGUAGE_CODE, MODEL_FILE, TEMPLATE_ID, Manifest, ManifestError,
                                       load_manifest, model_key, parse_manifest)
@@ -233,11 +234,11 @@ class TemplateLibrary:
         result = []
         repo = self.templates_dir / template_id
         if (repo / "template.toml").exists():
-            result.append(TemplateVersion(revision=0, source="dépôt", current=current == 0, files=_model_files(repo)))
+            result.append(TemplateVersion(revision=0, source="dépôt", current=current == 0, files=_version_files(repo)))
         for number, folder in self._uploaded_versions(template_id):
             meta = _read_json(folder / "upload.json")
             result.append(TemplateVersion(revision=number, source="téléversement", current=current == number,
-                                          files=_model_files(folder), uploaded_at=meta.get("uploaded_at"),
+                                          files=_version_files(folder), uploaded_at=meta.get("uploaded_at"),
                                           uploaded_by=meta.get("uploaded_by"), sha256=meta.get("sha256")))
         return result
 
@@ -255,17 +256,22 @@ class TemplateLibrary:
         return len(torn)
 
     def upload(self, template_id: str, file_name: str | None, data: bytes | None, manifest: bytes | None = None,
-               user: str | None = None, language: str | None = None) -> TemplateVersion:
+               user: str | None = None, language: str | None = None,
+               images: list[tuple[str, bytes]] | None = None) -> TemplateVersion:
         """Check, lint and store a new version; the previous ones stay as they are. Without a file,
         the new version is the current models with the new template.toml. The file is a language
-        version (model.de.docx…) when `language` says so or when it is named model.<code>.docx/.odt."""
+        version (model.de.docx…) when `language` says so or when it is named model.<code>.docx/.odt.
+        `images`: picture files (name, bytes) the template's `image` fields may name (logo.png…);
+        the current version's pictures are carried over unless a file of the same name is sent."""
+        images = images or []
         if language and not (LANGUAGE_CODE.match(language.strip().lower())):
             raise UploadRefused(422, "Langue invalide : indiquez un code de langue comme de, it ou en.")
         if not TEMPLATE_ID.match(template_id):
             raise UploadRefused(422, "Identifiant de modèle invalide : lettres minuscules, chiffres et tirets.")
-        if data is None and manifest is None:
+        if data is None and manifest is None and not images:
             raise UploadRefused(422, "Joignez le modèle (partie « file », .docx ou .odt) et/ou son template.toml "
                                      "(partie « manifest »).")
+        _check_images(images)
         suffix = None
         if data is not None:
             suffix = Path(file_name or "").suffix.lower()
@@ -294,7 +300,8 @@ class TemplateLibrary:
             raise UploadRefused(422, f"template.toml déclare l'identifiant « {parsed.id} », "
                                      f"mais l'adresse vise « {template_id} ».")
         try:
-            return self._store(template_id, current, _upload_name(file_name, suffix, language), data, manifest, user)
+            return self._store(template_id, current, _upload_name(file_name, suffix, language), data, manifest, user,
+                               images)
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
                 raise UploadRefused(507, "Espace disque insuffisant sur le serveur : la nouvelle version n'a pas "
@@ -308,18 +315,23 @@ class TemplateLibrary:
         return (current.folder / "template.toml").read_bytes()
 
     def _store(self, template_id: str, current: _Entry | None, model_name: str | None, data: bytes | None,
-               manifest: bytes, user: str | None) -> TemplateVersion:
+               manifest: bytes, user: str | None, images: list[tuple[str, bytes]]) -> TemplateVersion:
         base = self.uploads_dir / template_id
         base.mkdir(parents=True, exist_ok=True)
         # Leftovers of a killed upload are removed at start (remove_torn_uploads), never here: another
         # upload of the same template may be staging right now.
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=base))
         try:
-            if current is not None:  # a version is a full snapshot: keep the other format's model
-                for name in _model_files(current.folder):
+            if current is not None:  # a version is a full snapshot: keep the other format's model, the pictures
+                for name in _model_files(current.folder) + _image_files(current.folder):
                     shutil.copy2(current.folder / name, staging / name)
             if data is not None:
                 (staging / model_name).write_bytes(data)
+            for name, picture in images:
+                (staging / name).write_bytes(picture)
+            if len(_image_files(staging)) > MAX_TEMPLATE_IMAGES:
+                raise UploadRefused(422, f"Un modèle compte au plus {MAX_TEMPLATE_IMAGES} images ; la version en "
+                                         "place est conservée.")
             (staging / "template.toml").write_bytes(manifest)
             try:  # in its own process: docxtpl's patching can take minutes on a hostile document
                 findings = isolated(_lint_errors, staging, self.commune, template_id, self.budgets,
@@ -334,6 +346,8 @@ class TemplateLibrary:
             meta = {"uploaded_at": datetime.now(UTC).isoformat(timespec="seconds"), "uploaded_by": user,
                     "file": model_name if data is not None else "template.toml",
                     "sha256": hashlib.sha256(data if data is not None else manifest).hexdigest()}
+            if images:
+                meta["images"] = sorted(name for name, _ in images)
             (staging / "upload.json").write_text(json.dumps(meta), encoding="utf-8")
             _fsync_dir(staging)
             number = self._commit(base, staging)
@@ -617,6 +631,34 @@ def ascii_filename(name: str) -> str:
 def _model_files(folder: Path) -> list[str]:
     """template.toml and the models: model.docx, model.odt, model.de.docx…"""
     return sorted(p.name for p in folder.iterdir() if p.name == "template.toml" or MODEL_FILE.match(p.name))
+
+
+def _image_files(folder: Path) -> list[str]:
+    """The template's picture files (logo.png, signature.jpg…) that `image` fields may name."""
+    return sorted(p.name for p in folder.iterdir() if is_image_name(p.name) and p.is_file() and not p.is_symlink())
+
+
+def _version_files(folder: Path) -> list[str]:
+    return sorted(_model_files(folder) + _image_files(folder))
+
+
+def _check_images(images: list[tuple[str, bytes]]) -> None:
+    """Uploaded pictures: plain names, PNG/JPEG by content, within the limits of a picture sent with a
+    letter; UploadRefused naming the file otherwise."""
+    if len(images) > MAX_TEMPLATE_IMAGES:
+        raise UploadRefused(422, f"Un modèle compte au plus {MAX_TEMPLATE_IMAGES} images.")
+    seen: set[str] = set()
+    for name, picture in images:
+        shown = name[:80]
+        if name in seen:
+            raise UploadRefused(422, f"L'image « {shown} » est jointe deux fois.")
+        seen.add(name)
+        if len(picture) > MAX_IMAGE_BYTES:
+            raise UploadRefused(413, f"L'image « {shown} » dépasse {MAX_IMAGE_BYTES // (1024 * 1024)} Mo.")
+        try:
+            template_image(name, picture)
+        except ImageInvalid as exc:
+            raise UploadRefused(422, f"L'image « {shown} » est refusée : {exc}") from None
 
 
 def _file_signature(path: Path) -> tuple:

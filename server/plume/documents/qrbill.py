@@ -63,8 +63,7 @@ def build(spec: QrBillSpec, context: dict[str, Any]) -> Any:
         return env.from_string(pattern).render(context) if pattern else ""
 
     def field_of(pattern: str) -> str:
-        names = re.findall(r"\{\{\s*(\w+)", pattern)
-        return names[0] if names else "commune"
+        return _field_of(pattern, context)
 
     account = str(context.get(spec.account) or "").replace(" ", "")
     reference = str(context.get(spec.reference) or "").replace(" ", "") if spec.reference else ""
@@ -78,11 +77,40 @@ def build(spec: QrBillSpec, context: dict[str, Any]) -> Any:
                       amount=None if amount in (None, "") else str(amount),
                       reference_number=reference or None, language=spec.language)
     except ValueError as exc:
-        raise _refusal(str(exc), spec) from None
+        raise _refusal(str(exc), spec, context) from None
 
 
-def _refusal(message: str, spec: QrBillSpec) -> QrBillRefused:
+# qrbill's address refusals ("The debtor address is invalid: A street cannot have…"): the part of the
+# address at fault, and the French reason.
+_ADDRESS_PARTS = (
+    ("address name", "name", "le nom complet est trop long pour le bulletin de versement (70 caractères au plus)."),
+    ("street", "street", "rue et numéro trop longs pour le bulletin de versement (70 caractères au plus)."),
+    ("house number", "street", "numéro de maison trop long pour le bulletin de versement (16 caractères au plus)."),
+    ("postal code", "place", "NPA invalide pour le bulletin de versement (16 caractères au plus)."),
+    ("city", "place", "localité trop longue pour le bulletin de versement (35 caractères au plus)."),
+)
+
+
+def _address_refusal(message: str, spec: QrBillSpec, context: dict[str, Any]) -> QrBillRefused | None:
+    """A debtor or creditor address refused by qrbill, pointed at the field its pattern takes that
+    part from (debtor_street = "{{ adresse }}" → adresse)."""
+    who, _, reason = message.partition(" address is invalid:")
+    if who not in ("The debtor", "The creditor"):
+        return None
+    reason = reason.lower()
+    part, french = next(((p, f) for key, p, f in _ADDRESS_PARTS if key in reason),
+                        ("name", "adresse incomplète pour le bulletin de versement."))
+    pattern = getattr(spec, f"{'debtor' if who == 'The debtor' else 'creditor'}_{part}")
+    field = _field_of(pattern, context)
+    if field == "commune":
+        return QrBillRefused(field, f"adresse du créancier (commune.toml) : {french}")
+    return QrBillRefused(field, french)
+
+
+def _refusal(message: str, spec: QrBillSpec, context: dict[str, Any]) -> QrBillRefused:
     """qrbill's English reasons as French, pointed at the template field."""
+    if (address := _address_refusal(message, spec, context)) is not None:
+        return address
     if "QR-IBAN requires" in message:
         return QrBillRefused(spec.reference, "avec un QR-IBAN, une référence QR (27 chiffres) est obligatoire.")
     if "only allowed for a QR-IBAN" in message:
@@ -96,16 +124,16 @@ def _refusal(message: str, spec: QrBillSpec) -> QrBillRefused:
                                            "(LI…) correct est attendu.")
     if "mount" in message:
         return QrBillRefused(spec.amount, "montant impossible sur un bulletin de versement (0.01 à 999'999'999.99).")
-    if "debtor" in message:
-        return QrBillRefused(_first_field(spec.debtor_name), "adresse du débiteur trop longue pour le bulletin "
-                                                             "de versement (70 caractères par ligne, 35 pour la "
-                                                             "localité).")
     return QrBillRefused("commune", "adresse du créancier (commune.toml) incomplète pour le bulletin de versement.")
 
 
-def _first_field(pattern: str) -> str:
+def _field_of(pattern: str, context: dict[str, Any]) -> str:
+    """The field a pattern takes its text from; of several ("{{ prenom }} {{ nom }}"), the one with the
+    longest value, the likeliest to shorten. "commune" for commune.toml's values or none."""
     names = re.findall(r"\{\{\s*(\w+)", pattern)
-    return names[0] if names else "commune"
+    if not names:
+        return "commune"
+    return max(names, key=lambda name: len(str(context.get(name) or "")))
 
 
 class DrawingUnavailable(Refusal):
