@@ -68,3 +68,19 @@ def test_jargon_heavy_sample_reads_harder_than_plain_text(samples):
 def test_empty_text_measures_zero():
     m = measure("   ")
     assert m.words == 0 and m.kandel_moles == 0
+
+
+def test_a_long_paragraph_is_split_in_linear_time():
+    """The largest text a route accepts, as one paragraph: its sentences came back after minutes when
+    each full stop searched the whole line before it. A generous bound, to catch a quadratic return."""
+    import time
+
+    from plume.language.sentences import sentences
+
+    unit = "Selon l'art. 3 al. 2, le requérant paie l'émolument. La décision est définitive. "
+    text = unit * (200_000 // len(unit))
+    started = time.monotonic()
+    found = sentences(text)
+    assert time.monotonic() - started < 10
+    assert len(found) == 2 * (200_000 // len(unit))  # « art. » and « al. » end nothing
+    assert found[0].text == "Selon l'art. 3 al. 2, le requérant paie l'émolument."

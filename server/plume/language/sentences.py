@@ -54,8 +54,14 @@ def sentences(text: str) -> list[Span]:
     return [s for s in spans if words(s.text)]
 
 
+_LAST_WORD = re.compile(r"([^\W\d_]+|n°)$")
+
+
 def _before_is_abbreviation(line: str, dot: int) -> bool:
-    previous = re.search(r"([^\W\d_]+|n°)$", line[:dot])
+    # Only the few characters before the dot: searching the whole line at every dot made a long
+    # paragraph quadratic (190'000 characters took minutes). An abbreviation is a short word, and a
+    # word cut by the window is longer than any of them.
+    previous = _LAST_WORD.search(line, max(0, dot - 40), dot)
     return bool(previous) and previous.group(1).lower() in ABBREVIATIONS
 
 
