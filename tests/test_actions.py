@@ -6,7 +6,6 @@ import json
 import re
 import time
 
-import httpx
 import pytest
 
 from tests.conftest import TINY_MODELS, start_server
