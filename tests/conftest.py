@@ -127,3 +127,19 @@ def samples() -> Path:
     if not SAMPLES.exists():
         pytest.skip(f"sample folder missing: {SAMPLES}")
     return SAMPLES
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require_tool(available: bool, package: str) -> None:
+    """A Debian package a test drives for real (scripts/system-packages.sh): without it the test is
+    skipped on a developer's machine, but fails in CI (CI set), where scripts/test.sh installs every
+    package, so that a missing one is a broken setup and never a silent skip."""
+    if available:
+        return
+    message = f"Debian package {package} is not installed (scripts/system-packages.sh installs it)"
+    if in_ci():
+        pytest.fail(f"CI: {message}", pytrace=False)
+    pytest.skip(message)

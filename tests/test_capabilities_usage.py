@@ -119,15 +119,16 @@ def test_task_responses_carry_a_request_id_and_only_inserted_results_save_time(c
 
 def test_rendered_letters_carry_a_request_id(counted):
     with counted.client("user") as client:
-        templates = client.get("/v1/templates").json()
-        template = templates[0]["id"] if isinstance(templates, list) else templates["templates"][0]["id"]
+        template = "attestation-domicile"  # its examples fill every required field
         fields = client.get(f"/v1/templates/{template}").json()["fields"]
-        values = {f["name"]: f.get("example") for f in fields if f.get("example") is not None}
-        response = client.post(f"/v1/templates/{template}/render", json={"values": values})
-    if response.status_code == 200:
-        assert re.fullmatch(r"[0-9a-f]{16}", response.headers[HEADER])
-    else:  # a template whose examples do not fill it: the refusal is no result
-        assert HEADER not in response.headers
+        values = {f["name"]: f["example"] for f in fields if f.get("example") is not None}
+        first = client.post(f"/v1/templates/{template}/render", json={"values": values})
+        second = client.post(f"/v1/templates/{template}/render", json={"values": values})
+        refused = client.post(f"/v1/templates/{template}/render", json={"values": {}})
+    assert first.status_code == 200 and second.status_code == 200, first.text
+    ids = [first.headers.get(HEADER), second.headers.get(HEADER)]
+    assert all(i and re.fullmatch(r"[0-9a-f]{16}", i) for i in ids) and ids[0] != ids[1], ids
+    assert refused.status_code == 422 and HEADER not in refused.headers  # a refusal is no result
 
 
 def test_ids_from_before_a_restart_are_found_in_the_audit_log(tmp_path):

@@ -53,6 +53,39 @@ def test_metrics_a_task_cannot_have_are_absent_not_invented(report):
     assert "—" in triage_row
 
 
+def test_grammar_counts_the_errors_in_the_french_plume_writes(report):
+    """« fautes »: Grammalecte's new errors per text Plume wrote in French; « — » without Grammalecte."""
+    from plume.language.grammar import CHECKER
+
+    done, data, _ = report
+    tasks = {task: by_model["tiny-llm"] for task, by_model in data["tasks"].items()}
+    assert tasks["extract"]["grammar"] is None and tasks["triage"]["grammar"] is None  # no French prose
+    summary = tasks["summarize"]
+    row = next(line for line in done.stdout.splitlines() if line.startswith("summarize"))
+    header = done.stdout.splitlines()[0]
+    column = row[:header.index("fautes") + len("fautes")].split()[-1]  # cells are right-aligned
+    if CHECKER.available() and summary["errors"] < summary["items"]:
+        # The tiny model writes gibberish: Grammalecte must find errors in it, not merely run.
+        assert isinstance(summary["grammar"], (int, float)) and summary["grammar"] > 0, summary
+        assert column == f"{summary['grammar']:.1f}", row
+    else:
+        assert summary["grammar"] is None and column == "—", row
+
+
+def test_grammar_counts_only_new_errors_and_is_not_measured_without_grammalecte(monkeypatch):
+    import asyncio
+
+    from plume import evaluation
+    from plume.language import grammar
+
+    if grammar.CHECKER.available():
+        assert asyncio.run(evaluation._new_errors("Le chien dort.", "Les chien dorment.")) >= 1
+        assert asyncio.run(evaluation._new_errors("Les chien dorment.", "Les chien dorment.")) == 0  # the source's own
+    monkeypatch.setattr(grammar.CHECKER, "available", lambda: False)
+    assert asyncio.run(evaluation._new_errors("Le chien dort.", "Le chien dors.")) is None  # not zero
+    assert evaluation.fmt("grammar", None) == "—"
+
+
 def test_html_report_is_self_contained_with_a_chart_per_task(report):
     _, _, page = report
     assert page.count("<svg") == 3

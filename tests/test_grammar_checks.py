@@ -13,9 +13,13 @@ from plume.language.lexicon import load
 from plume.language.plain_rules import check
 from plume.tasks import plain_language, translate
 from plume.tasks.common import InvalidModelOutput
+from tests.conftest import require_tool
 from tests.test_plain_language import Scripted
 
-pytestmark = pytest.mark.skipif(not grammar.CHECKER.available(), reason="python3-grammalecte missing")
+
+@pytest.fixture(autouse=True, scope="module")
+def _grammalecte_installed():
+    require_tool(grammar.CHECKER.available(), "python3-grammalecte")  # fails in CI, skips elsewhere
 
 SOURCE = ("Conformément aux dispositions réglementaires en vigueur, les enfants domiciliés dans la commune "
           "sont inscrits d'office à l'école enfantine le 1er août 2027.")
@@ -54,3 +58,43 @@ def test_a_translation_into_french_reports_its_possible_errors():
     (warning,) = asyncio.run(translate._checked(flawed, html=False)).warnings
     assert "faute(s) possible(s)" in warning
     assert asyncio.run(translate._checked(english, html=False)).warnings == []  # only French is checked
+
+
+# -- over real HTTP: Apertium es→fr, then Grammalecte on the French it wrote -----------------------------------
+
+FAUTES = "faute(s) possible(s) de grammaire ou d'orthographe"
+
+
+def translated(server, text: str, source: str = "es", target: str = "fr") -> dict:
+    with server.client() as client:
+        pairs = client.get("/v1/capabilities").json()["tasks"]["translate"]["pairs"]
+        require_tool(f"{source}-{target}" in pairs, "apertium-fr-es")  # fails in CI, skips elsewhere
+        response = client.post("/v1/text/translate", json={"text": text, "source": source, "target": target})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["source"], body["target"], body["engine"]) == (source, target, "apertium")
+    return body
+
+
+def test_a_spanish_text_translated_into_french_counts_the_errors_apertium_kept(modelless_server):
+    # Apertium carries the sender's agreement mistakes word for word into French: « Les taxe sont due ».
+    body = translated(modelless_server, "Las tasa son debidas antes del 31 de marzo. Los perro "
+                                                    "estan registrado en la oficina municipal.")
+    assert "Les taxe sont due" in body["text"]
+    (warning,) = [w for w in body["warnings"] if FAUTES in w]
+    counted = int(warning.split("contient ")[1].split(" faute")[0])
+    assert counted == len(grammar.errors_in(body["text"])) and counted >= 3, (counted, body["text"])
+    assert "relisez-la" in warning and "« Corriger »" in warning
+
+
+def test_a_clean_spanish_text_translated_into_french_has_no_error_warning(modelless_server):
+    body = translated(modelless_server, "El consejo municipal ha decidido que los niños del pueblo "
+                                                    "van a la escuela el primero de agosto.")
+    assert "Le conseil municipal a décidé" in body["text"]
+    assert grammar.errors_in(body["text"]) == [] and body["warnings"] == []
+
+
+def test_a_translation_out_of_french_is_not_proofread_as_french(modelless_server):
+    # Grammalecte would find errors in every Spanish word: no count means the check was not run on it.
+    body = translated(modelless_server, "Les taxe sont due avant le 31 mars.", "fr", "es")
+    assert not any(FAUTES in w for w in body["warnings"]) and grammar.errors_in(body["text"])

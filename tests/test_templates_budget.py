@@ -158,13 +158,17 @@ def test_the_same_patterns_are_caught_by_the_upload_lint(budget_server):
 def test_absurd_money_is_a_422_naming_the_field(budget_server, value):
     with budget_server.client() as client:
         info = client.get("/v1/templates/relance-facture").json()
-        money = next(f["name"] for f in info["fields"] if f["type"] == "money")
+        money, label = next((f["name"], f["label"]) for f in info["fields"] if f["type"] == "money")
         values = {f["name"]: f["example"] for f in info["fields"] if f.get("example") is not None}
         response = client.post("/v1/templates/relance-facture/render", json={"values": {**values, money: value}})
     assert response.status_code == 422, response.text
     problem = response.json()
-    assert problem["errors"][0]["field"] == money
-    assert money in _french(problem) or any(e["field"] == money for e in problem["errors"])
+    assert [e["field"] for e in problem["errors"]] == [money]
+    # The clerk reads the detail: it names the field as the form shows it, and says what is wrong.
+    detail = _french(problem)
+    assert f"« {label} »" in detail and f"« {money} »" in detail, detail
+    assert "montant est attendu" in detail or "trop grand" in detail, detail
+    assert f"« {label} »" in problem["errors"][0]["message"]
 
 
 def test_a_hostile_model_dropped_on_disk_is_prepared_in_the_background(tmp_path):

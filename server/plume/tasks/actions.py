@@ -146,7 +146,9 @@ def check_instruction(instruction: str) -> None:
     try:
         _ENV.parse(instruction)
     except TemplateSyntaxError as exc:
-        raise InvalidAction(f"La consigne n'est pas un modèle valide (ligne {exc.lineno}) : {exc.message}") from exc
+        # Jinja's own message is English: the admin gets the line and what to look at, in French.
+        raise InvalidAction(f"La consigne n'est pas un modèle valide (ligne {exc.lineno}) : vérifiez les "
+                            "balises {{ … }} et {% … %}.") from exc
 
 
 def instruction_for(action: Action, language: str, today: date | None = None) -> str:
