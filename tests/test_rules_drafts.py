@@ -93,3 +93,30 @@ def test_minutes_agree_the_decision_with_what_was_voted(modelless_server, sample
     assert "Décision : Refusée par 12 oui" in unseen  # une pétition
     assert "Décision : Acceptés par 34 oui" in unseen  # des comptes
     assert "euh" not in unseen
+
+
+NOTES_WITHOUT_NUMBERS = """Réunion commission des sports 2.12.2026
+- M. Dupont présente le budget 2027 de la patinoire.
+- Mme Favre propose de refaire la route d'accès : 12 oui
+La buvette reste fermée en janvier.
+- vote : accepté 5 oui, 1 non
+Fin 20h15."""
+
+TRANSCRIPT_WRAPPED = """[00:00:05] Présidente : Premier point, le crédit pour la patinoire.
+[00:00:20] M. Dupont : Le crédit couvre la toiture
+et les vestiaires, pour CHF 480'000.
+[00:01:10] Présidente : Le crédit est accepté par 30 oui, 2 non."""
+
+
+def test_minutes_lose_no_note_the_clerk_wrote(modelless_server):
+    """Notes with no numbered points, a line without a dash, a vote said inside a remark, a long turn
+    of a transcript wrapped onto two lines: all of it reaches the minutes."""
+    notes = _post(modelless_server, "/v1/text/minutes", NOTES_WITHOUT_NUMBERS)
+    text = notes["text"]
+    for kept in ("budget 2027 de la patinoire", "refaire la route d'accès", "La buvette reste fermée en janvier"):
+        assert kept in text, text
+    assert "Notes de séance" in text and "Décision : Accepté par 5 oui, 1 non." in text
+    assert "Réunion commission" not in text.split("Notes de séance")[1] and "La séance est levée à 20 h 15." in text
+    assert notes["minutes"]["date"] == "2026-12-02" and notes["minutes"]["items"][0]["number"] == 0
+    wrapped = _post(modelless_server, "/v1/text/minutes", TRANSCRIPT_WRAPPED)["text"]
+    assert "Le crédit couvre la toiture et les vestiaires, pour CHF 480'000." in wrapped, wrapped

@@ -45,7 +45,7 @@ def proces_verbal() -> Letter:
         P(f"Excusés{NBSP}: {{{{ excuses|join(\", \") }}}}"),
         ctl("{%p endif %}"),
         ctl("{%p for point in points %}"),
-        P("{{ point.numero }}. {{ point.titre }}", "heading"),
+        P("{% if point.numero %}{{ point.numero }}. {% endif %}{{ point.titre }}", "heading"),
         ctl("{%p if point.discussion %}"),
         P("{{ point.discussion }}"),
         ctl("{%p endif %}"),

@@ -146,7 +146,8 @@ def read_vote(text: str) -> Vote | None:
 
 
 def _header(lines: list[str], minutes: Minutes, reference: date) -> None:
-    first = lines[0] if lines else ""
+    # The title line (« Séance Conseil général 16.11.2026, 19h30… »); a first note is not one.
+    first = lines[0] if lines and not (ITEM.match(lines[0]) or BULLET.match(lines[0])) else ""
     dates = find_dates(first, reference)
     if dates:
         minutes.date = dates[0].value.isoformat()
@@ -193,8 +194,9 @@ def read_notes(text: str, reference: date | None = None) -> Minutes:
         return read_transcript(lines)
     minutes = Minutes()
     _header(lines, minutes, reference)
+    read_by_header = _header_lines(lines)
     current: AgendaItem | None = None
-    for line in lines:
+    for index, line in enumerate(lines):
         if m := ITEM.match(line):
             title, _, decision = m["rest"].partition("->")
             notes = []
@@ -205,15 +207,47 @@ def read_notes(text: str, reference: date | None = None) -> Minutes:
                                  decision=decision.strip() or None)
             current.vote = read_vote(decision) if decision else None
             minutes.items.append(current)
-        elif (m := BULLET.match(line)) and current is not None:
-            note = m["text"].strip()
-            if re.match(r"vote\b|votation|scrutin", note, re.I) or (read_vote(note) and "oui" in note.lower()):
+        elif (m := BULLET.match(line)) or (index not in read_by_header and not _is_tail(line)):
+            # A note: under its point, or, before the first numbered point (notes with no agenda
+            # numbers at all), under an unnumbered one. Nothing the clerk wrote is dropped.
+            if current is None:
+                current = AgendaItem(number=UNNUMBERED, title="Notes de séance")
+                minutes.items.append(current)
+            note = (m["text"] if m else line).strip()
+            announced = re.match(r"vote\b|votation|scrutin", note, re.I)
+            if announced or (read_vote(note) and "oui" in note.lower()):
                 current.vote = read_vote(note)
                 current.decision = note.split(":", 1)[-1].strip()
-            else:
+            if not announced:  # « M. X propose d'accepter : 31 oui » says more than the count
                 current.notes.append(without_fillers(note))
         _tail(line, minutes, reference)
+    for item in minutes.items:
+        if item.number == UNNUMBERED and len(minutes.items) > 1:
+            item.title = "Avant l'ordre du jour"
     return minutes
+
+
+UNNUMBERED = 0  # notes before any numbered point: shown without a number
+
+
+def _subject(item: AgendaItem) -> str | None:
+    """What a vote decided: the point's title; unknown for notes under no point."""
+    return item.title if item.number != UNNUMBERED else None
+
+
+def _header_lines(lines: list[str]) -> set[int]:
+    """Lines the header took whole: the title line with the date, and « Présidence: … » lines."""
+    taken = set()
+    for index, line in enumerate(lines[:6]):
+        if ITEM.match(line) or BULLET.match(line):
+            continue
+        if (index == 0 and find_dates(line, date.today())) or LABEL.match(line.strip()):
+            taken.add(index)
+    return taken
+
+
+def _is_tail(line: str) -> bool:
+    return bool(CLOSING.search(line) or NEXT.search(line))
 
 
 def _tail(line: str, minutes: Minutes, reference: date) -> None:
@@ -231,6 +265,8 @@ def read_transcript(lines: list[str]) -> Minutes:
     for line in lines:
         m = TIMESTAMP.match(line)
         if not m:
+            if current is not None and current.notes:  # a long turn wrapped onto the next line
+                current.notes[-1] += " " + without_fillers(line.strip())
             continue
         who, said = m["who"].strip(), m["text"].strip()
         if who not in minutes.speakers:
@@ -323,13 +359,13 @@ def minutes_text(minutes: Minutes) -> str:
         lines.append(f"Interventions de : {', '.join(minutes.speakers)}")
     lines.append("")
     for item in minutes.items:
-        lines.append(f"{item.number}. {item.title}")
+        lines.append(f"{item.number}. {item.title}" if item.number != UNNUMBERED else item.title)
         if item.discussion:
             lines.append(f"   {item.discussion}")
         else:
             lines += [f"   – {note}" for note in item.notes]
         if item.vote:
-            lines.append(f"   Décision : {vote_sentence(item.vote, item.title)}")
+            lines.append(f"   Décision : {vote_sentence(item.vote, _subject(item))}")
         elif item.decision:
             lines.append(f"   Suite donnée : {item.decision}")
         lines.append("")
@@ -352,9 +388,9 @@ def template_values(minutes: Minutes) -> dict:
         "presents": ", ".join(minutes.present) if minutes.present else (
             f"{minutes.present_count} membres sur {minutes.members_total}" if minutes.present_count else ""),
         "excuses": minutes.excused,
-        "points": [{"numero": str(i.number), "titre": i.title,
+        "points": [{"numero": str(i.number) if i.number != UNNUMBERED else "", "titre": i.title,
                     "discussion": i.discussion or "\n".join(f"– {n}" for n in i.notes),
-                    "decision": vote_sentence(i.vote, i.title) if i.vote else (i.decision or "")} for i in minutes.items],
+                    "decision": vote_sentence(i.vote, _subject(i)) if i.vote else (i.decision or "")} for i in minutes.items],
         "heure_fin": _hour(minutes.closing_time) or "",
         "prochaine_seance": _next_meeting(minutes),
     }
@@ -379,7 +415,8 @@ def discussion_messages(item: AgendaItem) -> list[Message]:
               "point de l'ordre du jour au discours indirect, à la troisième personne, au passé composé, en "
               "phrases complètes et neutres, sans ajouter de fait ni de chiffre absent des notes. Ne mentionne pas "
               "le vote. Réponds uniquement par un objet JSON {\"discussion\": \"...\"}. " + rule)
-    return [Message("system", system), Message("user", f"Point {item.number} : {item.title}\n{fenced}")]
+    heading = f"Point {item.number} : {item.title}" if item.number != UNNUMBERED else item.title
+    return [Message("system", system), Message("user", f"{heading}\n{fenced}")]
 
 
 async def discussion_events(minutes: Minutes, inference: Inference, user: str | None = None):
@@ -391,7 +428,8 @@ async def discussion_events(minutes: Minutes, inference: Inference, user: str | 
         answer, _ = await complete_structured(inference, TASK, discussion_messages(item), _Discussion, user=user,
                                               max_tokens=400, check=_indirect)
         item.discussion = " ".join(answer.discussion.split())
-        yield "delta", f"{item.number}. {item.title}\n{item.discussion}\n\n"
+        heading = f"{item.number}. {item.title}" if item.number != UNNUMBERED else item.title
+        yield "delta", f"{heading}\n{item.discussion}\n\n"
 
 
 async def write_discussions(minutes: Minutes, inference: Inference, user: str | None = None) -> None:
