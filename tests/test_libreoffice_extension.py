@@ -892,6 +892,23 @@ def test_tout_corriger_goes_in_as_tracked_changes_by_plume(run):
     assert len(answer["undo_titles"]) == 1 and merged(answer["after_undo"]) == merged(answer["before"])
 
 
+def test_tout_corriger_leaves_an_error_with_several_suggestions_for_the_clerk(run):
+    """« quelque soit » has four suggestions (quel, quelle, quels, quelles que soit/soient): only the
+    clerk can choose, so « Tout corriger » fixes the three others and leaves it listed, unfixed."""
+    ambiguous = " La taxe est due quelque soit le résultat."
+    answer = run({"paragraphs": [ERRORS_PARAGRAPH + [{"text": ambiguous}]], "select": 0,
+                  "click": {"panel": "ReviewPanel", "clicks": ["Proofread", "FixAll", {"pick": {"Errors": 0}}]}})
+    checked, fixed_all = answer["states"]
+    assert len(checked["items"]["Errors"]) == 4 and checked["enabled"]["FixAll"], checked
+    assert answer["statuses"][1] == "Corrections appliquées : 3.", answer["statuses"]
+    assert "".join(r["text"] for r in merged(answer["after"])[0]) == CORRECTED + ambiguous
+    assert [e.split(" : ")[0] for e in fixed_all["items"]["Errors"]] == ["« quelque soit »"], fixed_all
+    assert not fixed_all["enabled"]["FixAll"]  # nothing left that Plume may fix alone
+    picked = answer["picked"][0]
+    assert picked["selected"] == "quelque soit"  # still found in the text, after the fixes before it
+    assert len(picked["items"]["Suggestions"]) == 4 and picked["enabled"]["Fix"], picked
+
+
 @pytest.mark.parametrize("ui, said", [
     ("de", "Nur Französisch wird geprüft: Dieser Text scheint Deutsch zu sein; er wurde nicht korrigiert."),
     ("fr", "Seul le français est vérifié : ce texte semble être en allemand, il n'a pas été corrigé.")])
