@@ -541,6 +541,36 @@ def test_plain_language_proposal_can_be_dropped(word_server, open_pane):
     assert not pane.page.is_visible("#plain-result") and pane.operations() == []
 
 
+# A sentence the rules cannot improve safely (33 words, no safe cut, no jargon to swap).
+NOTHING_SAFE = ("Toute personne désirant obtenir une place d'amarrage au port communal pour la saison estivale "
+                "adresse sa demande écrite accompagnée d'une copie du permis de navigation au service des sports "
+                "avant la fin février.")
+
+
+@pytest.mark.parametrize("display, said", [
+    ("fr-CH", "Sans modèle, Plume n'a trouvé aucune modification sûre pour ce texte : il est rendu tel quel."),
+    ("de-CH", "Ohne Modell hat Plume für diesen Text keine sichere Änderung gefunden: Er bleibt unverändert.")])
+def test_plain_language_says_when_nothing_safe_can_be_done_and_offers_nothing_to_insert(
+        word_server, open_pane, display, said):
+    pane = open_pane(word_server, language=display)
+    pane.set_document(["Port communal", NOTHING_SAFE])
+    pane.select(1)
+    pane.tab("clair")
+    pane.page.click("#plain-run")
+    pane.wait_idle()
+    pane.page.wait_for_selector("#plain-result", state="visible")
+    assert pane.page.inner_text("#plain-unchanged").startswith(said)
+    remarks = pane.page.locator("#plain-diagnostics li").all_inner_texts()
+    assert any(r.startswith("Phrase de 33 mots") for r in remarks), remarks  # what to rewrite herself
+    assert not any("aucune modification sûre" in r for r in remarks)  # said once, at the top
+    for hidden in ("#plain-preview", "#plain-replace", "#plain-insert"):  # her own text, again: not offered
+        assert not pane.page.is_visible(hidden), hidden
+    pane.screenshot(f"langage-clair-rien-de-sur-{display[:2]}")
+    assert pane.operations() == [] and pane.text() == f"Port communal\n{NOTHING_SAFE}"
+    pane.page.click("#plain-discard")
+    assert pane.text() == f"Port communal\n{NOTHING_SAFE}"
+
+
 def test_text_too_long_and_stopped_server(open_pane, tmp_path):
     srv = start_server(tmp_path, env={"PLUME_MAX_TEXT_CHARS": "200"})
     try:

@@ -714,7 +714,8 @@
       if (!text.trim()) throw userError(t("error.emptySelection"));
       var result = await state.client.json("POST", "/v1/text/plain-language",
         { text: text, level: $("plain-level").value }, signal);
-      state.plain = { original: text, text: result.text, requestId: state.client.lastRequestId };
+      state.plain = { original: text, text: result.text, requestId: state.client.lastRequestId,
+                      unchanged: result.changed === false || result.text === text };
       showPlain(result);
     });
   }
@@ -746,9 +747,16 @@
       });
       rows.appendChild(tr);
     });
+    // Nothing safe to change: said at the top, and nothing offered to put in her document.
+    var codes = result.warning_codes || [], safe = codes.indexOf("nothing-safe"), unchanged = state.plain.unchanged;
+    $("plain-unchanged").textContent = !unchanged ? "" : safe < 0 ? t("plain.unchanged")
+      : state.settings.language === "fr" ? result.warnings[safe] : t("warning.nothing-safe");
+    $("plain-unchanged").hidden = !unchanged;
+    ["plain-proposal", "plain-replace", "plain-insert"].forEach(function (id) { $(id).hidden = unchanged; });
+    var warnings = (result.warnings || []).filter(function (w, n) { return n !== safe; });
     var list = $("plain-diagnostics");
     list.innerHTML = "";
-    (result.diagnostics || []).concat(result.warnings || []).forEach(function (d) {
+    (result.diagnostics || []).concat(warnings).forEach(function (d) {
       var li = document.createElement("li");
       li.textContent = describe(d, state.plain.original);
       list.appendChild(li);
@@ -773,7 +781,7 @@
 
   /* The clerk accepts the proposal: in place of the selection, or after it. */
   function acceptPlain(mode) {
-    if (!state.plain) return;
+    if (!state.plain || state.plain.unchanged) return;
     perform("busy.working", async function () {
       var current = await window.PlumeWord.readSelectionText();
       if (current !== state.plain.original) throw userError(t("error.selectionChanged"));
