@@ -653,6 +653,38 @@ def test_plain_language_preview_can_go_after_the_text_or_be_dropped(run):
     assert dropped["panel_result"] == "" and not dropped["states"][1]["enabled"]["Insert"]
 
 
+# A sentence the rules cannot improve safely (33 words, no safe cut, no jargon to swap).
+NOTHING_SAFE = ("Toute personne désirant obtenir une place d'amarrage au port communal pour la saison estivale "
+                "adresse sa demande écrite accompagnée d'une copie du permis de navigation au service des sports "
+                "avant la fin février.")
+
+
+@pytest.mark.parametrize("ui, said", [
+    ("fr", "Sans modèle, Plume n'a trouvé aucune modification sûre pour ce texte : il est rendu tel quel."),
+    ("de", "Ohne Modell hat Plume für diesen Text keine sichere Änderung gefunden: Er bleibt unverändert.")])
+def test_plain_language_says_when_nothing_safe_can_be_done_and_offers_nothing_to_insert(run, ui, said):
+    paragraphs = [[{"text": "Port communal"}], [{"text": NOTHING_SAFE}]]
+    answer = run({"paragraphs": paragraphs, "select": 1, "click": {"panel": "TextPanel", "clicks": ["Plain"]}},
+                 Language=ui)
+    assert answer["after"] == answer["before"] and answer["undo_titles"] == []
+    assert answer["statuses"][0].startswith(said), answer["statuses"]
+    shown = answer["states"][0]
+    assert "Phrase de 33 mots" in shown["texts"]["Remarks"]  # what to rewrite herself
+    assert "aucune coupure sûre" in shown["texts"]["Remarks"]  # the server's other warning, shown too
+    assert "aucune modification sûre" not in shown["texts"]["Remarks"]  # said once, in the status line
+    assert shown["texts"]["Result"] == "" and shown["enabled"]["Discard"]
+    assert not shown["enabled"]["Replace"] and not shown["enabled"]["Insert"]  # her own text again: not offered
+
+
+def test_plain_language_by_dispatch_leaves_a_text_it_cannot_improve_alone_and_says_why(run):
+    answer = run({"paragraphs": [[{"text": NOTHING_SAFE}]], "select": 0,
+                  "dispatch": "vnd.plume:plain-language?level=B1"}, ReviewMode="tracked")
+    assert answer["state"] == "SUCCESS", answer
+    assert answer["after"] == answer["before"] and answer["undo_titles"] == [] and not answer["redlines"]
+    assert answer["result"]["message"] == ("Terminé. Sans modèle, Plume n'a trouvé aucune modification sûre pour "
+                                           "ce texte : il est rendu tel quel. Les remarques indiquent quoi reformuler.")
+
+
 def test_plain_language_is_not_applied_to_a_selection_that_changed(run):
     paragraphs = [[{"text": "Objet : votre demande."}], [{"text": JARGON}]]
     answer = run({"paragraphs": paragraphs, "select": 1,
