@@ -459,16 +459,30 @@ def test_an_action_without_engine_is_greyed_out_with_a_sentence(open_pane, tmp_p
 
     srv = start_modelless(tmp_path, PATH=str(tmp_path / "no-programs"))  # no Apertium: no translation at all
     try:
+        with srv.client() as client:
+            translate = client.get("/v1/capabilities").json()["tasks"]["translate"]
         pane = open_pane(srv)
         assert pane.page.inner_text("#task option[value=traduire]") == "Traduire (indisponible)"
         pane.tab("traduire")
         note = pane.page.inner_text("#panel-traduire .unavailable")
+        assert note == translate["reason"]
         assert "traduction n'est pas disponible" in note and "plume" not in note.lower().replace("serveur plume", "")
         assert pane.page.is_disabled("#translate-run")
         assert pane.page.is_enabled("#summarize-run")
         pane.tab("clair")
         assert pane.page.is_enabled("#plain-run")
         pane.screenshot("traduire-indisponible")
+        # Word in German: the German pane gives the server's German sentence, not the French one.
+        german = open_pane(srv, language="de-CH")
+        assert german.page.inner_text("#task option[value=traduire]") == "Übersetzen (nicht verfügbar)"
+        german.tab("traduire")
+        note = german.page.inner_text("#panel-traduire .unavailable")
+        assert note == translate["reason_de"] and note.startswith("Die Übersetzung ist auf diesem Server nicht")
+        assert "plume" not in note.lower() and "models" not in note
+        assert german.page.is_disabled("#translate-run") and german.page.locator("#translate-target option").count() == 0
+        german.screenshot("traduire-indisponible-allemand")
+        german.tab("clair")
+        assert german.page.is_enabled("#plain-run")
     finally:
         srv.stop()
 
