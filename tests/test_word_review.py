@@ -103,6 +103,26 @@ def test_fix_all_applies_the_unambiguous_ones_from_the_end(word_server, open_pan
 
 
 @needs_grammalecte
+def test_fix_all_skips_errors_inside_one_already_fixed_as_libreoffice_does(word_server, open_pane):
+    """Grammalecte flags « Au jour d'aujourd'hui » (→ « Aujourd’hui ») and, inside it, both apostrophes:
+    the whole expression is fixed, the two errors inside it are gone with it."""
+    pane = open_pane(word_server)
+    pane.set_document(["Au jour d'aujourd'hui les enfant attendent."])
+    pane.select(0)
+    covered = check(pane)
+    assert covered[:3] == ["« Au jour d'aujourd'hui »", "« d' »", "« aujourd' »"], covered
+    pane.page.click("#proofread-all")
+    kind, message = pane.message()
+    assert kind == "ok", message
+    assert pane.text() == "Aujourd’hui les enfants attendent."
+    assert pane.page.locator("#proofread-errors li.fixed .locate").all_inner_texts() == ["« Au jour d'aujourd'hui »",
+                                                                                           "« enfant »"]
+    stale = pane.page.locator("#proofread-errors li.stale")
+    assert stale.locator(".locate").all_inner_texts() == ["« d' »", "« aujourd' »"]
+    assert stale.locator("button:enabled").count() == 0  # nothing left to apply where the text changed
+
+
+@needs_grammalecte
 def test_a_stale_error_is_not_applied_elsewhere(word_server, open_pane):
     pane = open_pane(word_server)
     pane.set_document(["Les enfant du quartier attendent le bus."])

@@ -582,7 +582,7 @@
     var error = state.proof.errors[n];
     perform("busy.working", async function () {
       var index = occurrenceOf(error);
-      if (error.fixed || index < 0 || !(await window.PlumeWord.selectOccurrence(state.proof.scope, error.text, index))) {
+      if (error.fixed || error.stale || index < 0 || !(await window.PlumeWord.selectOccurrence(state.proof.scope, error.text, index))) {
         throw userError(t("proofread.notFound"));
       }
     });
@@ -592,7 +592,7 @@
    * in one batch; the replaced characters keep their run's formatting. */
   function applyFixes(indexes, choices) {
     var fixes = indexes.map(function (n, k) { return { n: n, error: state.proof.errors[n], text: choices[k] }; })
-      .filter(function (f) { return !f.error.fixed; })
+      .filter(function (f) { return !f.error.fixed && !f.error.stale; })
       .sort(function (a, b) { return b.error.start - a.error.start; });
     if (!fixes.length) return;
     perform("busy.working", async function () {
@@ -611,28 +611,40 @@
     });
   }
 
-  /* The checked text as it now reads, every later error moved by the change in length. */
+  /* The checked text as it now reads, every later error moved by the change in length; an error
+   * that overlapped the fixed one is gone with it (its characters changed), as in LibreOffice. */
   function markFixed(n, replacement) {
     var proof = state.proof, error = proof.errors[n], delta = replacement.length - (error.end - error.start);
     proof.text = proof.text.slice(0, error.start) + replacement + proof.text.slice(error.end);
-    proof.errors.forEach(function (other) {
-      if (other !== error && other.start >= error.end) { other.start += delta; other.end += delta; }
+    proof.errors.forEach(function (other, m) {
+      if (other === error) return;
+      if (other.start >= error.end) { other.start += delta; other.end += delta; }
+      else if (other.end > error.start && !other.fixed) { other.stale = true; closeItem(m, "stale"); }
     });
     error.fixed = true;
     error.end = error.start + replacement.length;
     error.text = replacement;
-    var li = document.querySelector('#proofread-errors [data-error="' + n + '"]');
-    if (li) {
-      li.classList.add("fixed");
-      Array.prototype.forEach.call(li.querySelectorAll("button"), function (b) { b.disabled = true; });
-    }
+    closeItem(n, "fixed");
   }
 
+  function closeItem(n, how) {
+    var li = document.querySelector('#proofread-errors [data-error="' + n + '"]');
+    if (!li) return;
+    li.classList.add(how);
+    Array.prototype.forEach.call(li.querySelectorAll("button"), function (b) { b.disabled = true; });
+  }
+
+  /* The unambiguous errors (one suggestion), from the start of the text, skipping any that overlaps
+   * one already chosen: the same choice as LibreOffice's « Tout corriger ». */
   function fixAll() {
-    var indexes = [], choices = [];
-    state.proof.errors.forEach(function (e, n) {
-      if (e.unambiguous && !e.fixed) { indexes.push(n); choices.push(e.suggestions[0]); }
-    });
+    var indexes = [], choices = [], end = -1;
+    state.proof.errors.map(function (e, n) { return { e: e, n: n }; })
+      .sort(function (a, b) { return a.e.start - b.e.start; })
+      .forEach(function (x) {
+        var e = x.e;
+        if (!e.unambiguous || e.fixed || e.stale || e.start < end) return;
+        indexes.push(x.n); choices.push(e.suggestions[0]); end = e.end;
+      });
     applyFixes(indexes, choices);
   }
 
