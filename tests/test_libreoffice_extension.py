@@ -941,6 +941,19 @@ def test_tout_corriger_leaves_an_error_with_several_suggestions_for_the_clerk(ru
     assert len(picked["items"]["Suggestions"]) == 4 and picked["enabled"]["Fix"], picked
 
 
+def test_tout_corriger_skips_errors_inside_one_already_fixed_as_word_does(run):
+    """« Au jour d'aujourd'hui » (→ « Aujourd’hui ») holds two apostrophe errors: the whole expression is
+    fixed, the two inside it leave the list. The Word pane makes the same choice."""
+    answer = run({"paragraphs": [[{"text": "Au jour d'aujourd'hui les enfant attendent."}]], "select": 0,
+                  "click": {"panel": "ReviewPanel", "clicks": ["Proofread", "FixAll"]}})
+    checked, fixed_all = answer["states"]
+    assert [e.split(" : ")[0] for e in checked["items"]["Errors"]][:3] == \
+        ["« Au jour d'aujourd'hui »", "« d' »", "« aujourd' »"], checked
+    assert answer["statuses"][1] == "Corrections appliquées : 2.", answer["statuses"]
+    assert "".join(r["text"] for r in merged(answer["after"])[0]) == "Aujourd’hui les enfants attendent."
+    assert fixed_all["items"]["Errors"] == []
+
+
 @pytest.mark.parametrize("ui, said", [
     ("de", "Nur Französisch wird geprüft: Dieser Text scheint Deutsch zu sein; er wurde nicht korrigiert."),
     ("fr", "Seul le français est vérifié : ce texte semble être en allemand, il n'a pas été corrigé.")])
