@@ -479,7 +479,8 @@ def test_an_action_without_engine_is_greyed_out_with_a_sentence(open_pane, tmp_p
         note = german.page.inner_text("#panel-traduire .unavailable")
         assert note == translate["reason_de"] and note.startswith("Die Übersetzung ist auf diesem Server nicht")
         assert "plume" not in note.lower() and "models" not in note
-        assert german.page.is_disabled("#translate-run") and german.page.locator("#translate-target option").count() == 0
+        assert german.page.is_disabled("#translate-run")
+        assert german.page.locator("#translate-target option").count() == 0
         german.screenshot("traduire-indisponible-allemand")
         german.tab("clair")
         assert german.page.is_enabled("#plain-run")
