@@ -653,6 +653,38 @@ def test_plain_language_preview_can_go_after_the_text_or_be_dropped(run):
     assert dropped["panel_result"] == "" and not dropped["states"][1]["enabled"]["Insert"]
 
 
+# A sentence the rules cannot improve safely (33 words, no safe cut, no jargon to swap).
+NOTHING_SAFE = ("Toute personne désirant obtenir une place d'amarrage au port communal pour la saison estivale "
+                "adresse sa demande écrite accompagnée d'une copie du permis de navigation au service des sports "
+                "avant la fin février.")
+
+
+@pytest.mark.parametrize("ui, said", [
+    ("fr", "Sans modèle, Plume n'a trouvé aucune modification sûre pour ce texte : il est rendu tel quel."),
+    ("de", "Ohne Modell hat Plume für diesen Text keine sichere Änderung gefunden: Er bleibt unverändert.")])
+def test_plain_language_says_when_nothing_safe_can_be_done_and_offers_nothing_to_insert(run, ui, said):
+    paragraphs = [[{"text": "Port communal"}], [{"text": NOTHING_SAFE}]]
+    answer = run({"paragraphs": paragraphs, "select": 1, "click": {"panel": "TextPanel", "clicks": ["Plain"]}},
+                 Language=ui)
+    assert answer["after"] == answer["before"] and answer["undo_titles"] == []
+    assert answer["statuses"][0].startswith(said), answer["statuses"]
+    shown = answer["states"][0]
+    assert "Phrase de 33 mots" in shown["texts"]["Remarks"]  # what to rewrite herself
+    assert "aucune coupure sûre" in shown["texts"]["Remarks"]  # the server's other warning, shown too
+    assert "aucune modification sûre" not in shown["texts"]["Remarks"]  # said once, in the status line
+    assert shown["texts"]["Result"] == "" and shown["enabled"]["Discard"]
+    assert not shown["enabled"]["Replace"] and not shown["enabled"]["Insert"]  # her own text again: not offered
+
+
+def test_plain_language_by_dispatch_leaves_a_text_it_cannot_improve_alone_and_says_why(run):
+    answer = run({"paragraphs": [[{"text": NOTHING_SAFE}]], "select": 0,
+                  "dispatch": "vnd.plume:plain-language?level=B1"}, ReviewMode="tracked")
+    assert answer["state"] == "SUCCESS", answer
+    assert answer["after"] == answer["before"] and answer["undo_titles"] == [] and not answer["redlines"]
+    assert answer["result"]["message"] == ("Terminé. Sans modèle, Plume n'a trouvé aucune modification sûre pour "
+                                           "ce texte : il est rendu tel quel. Les remarques indiquent quoi reformuler.")
+
+
 def test_plain_language_is_not_applied_to_a_selection_that_changed(run):
     paragraphs = [[{"text": "Objet : votre demande."}], [{"text": JARGON}]]
     answer = run({"paragraphs": paragraphs, "select": 1,
@@ -890,6 +922,36 @@ def test_tout_corriger_goes_in_as_tracked_changes_by_plume(run):
     assert "".join(r["text"] for r in runs if r["bold"]) == "services communaux"
     assert "".join(r["text"] for r in runs if r["italic"]) == "a répondu"
     assert len(answer["undo_titles"]) == 1 and merged(answer["after_undo"]) == merged(answer["before"])
+
+
+def test_tout_corriger_leaves_an_error_with_several_suggestions_for_the_clerk(run):
+    """« quelque soit » has four suggestions (quel, quelle, quels, quelles que soit/soient): only the
+    clerk can choose, so « Tout corriger » fixes the three others and leaves it listed, unfixed."""
+    ambiguous = " La taxe est due quelque soit le résultat."
+    answer = run({"paragraphs": [ERRORS_PARAGRAPH + [{"text": ambiguous}]], "select": 0,
+                  "click": {"panel": "ReviewPanel", "clicks": ["Proofread", "FixAll", {"pick": {"Errors": 0}}]}})
+    checked, fixed_all = answer["states"]
+    assert len(checked["items"]["Errors"]) == 4 and checked["enabled"]["FixAll"], checked
+    assert answer["statuses"][1] == "Corrections appliquées : 3.", answer["statuses"]
+    assert "".join(r["text"] for r in merged(answer["after"])[0]) == CORRECTED + ambiguous
+    assert [e.split(" : ")[0] for e in fixed_all["items"]["Errors"]] == ["« quelque soit »"], fixed_all
+    assert not fixed_all["enabled"]["FixAll"]  # nothing left that Plume may fix alone
+    picked = answer["picked"][0]
+    assert picked["selected"] == "quelque soit"  # still found in the text, after the fixes before it
+    assert len(picked["items"]["Suggestions"]) == 4 and picked["enabled"]["Fix"], picked
+
+
+def test_tout_corriger_skips_errors_inside_one_already_fixed_as_word_does(run):
+    """« Au jour d'aujourd'hui » (→ « Aujourd’hui ») holds two apostrophe errors: the whole expression is
+    fixed, the two inside it leave the list. The Word pane makes the same choice."""
+    answer = run({"paragraphs": [[{"text": "Au jour d'aujourd'hui les enfant attendent."}]], "select": 0,
+                  "click": {"panel": "ReviewPanel", "clicks": ["Proofread", "FixAll"]}})
+    checked, fixed_all = answer["states"]
+    assert [e.split(" : ")[0] for e in checked["items"]["Errors"]][:3] == \
+        ["« Au jour d'aujourd'hui »", "« d' »", "« aujourd' »"], checked
+    assert answer["statuses"][1] == "Corrections appliquées : 2.", answer["statuses"]
+    assert "".join(r["text"] for r in merged(answer["after"])[0]) == "Aujourd’hui les enfants attendent."
+    assert fixed_all["items"]["Errors"] == []
 
 
 @pytest.mark.parametrize("ui, said", [

@@ -91,6 +91,14 @@ def test_nothing_safe_to_do_is_said_with_the_diagnostics(modelless_server):
     assert body["text"] == text and body["changed"] is False and body["substitutions"] == []
     assert any("aucune modification sûre" in w or "aucune coupure sûre" in w for w in body["warnings"])
     assert any(d["kind"] == "long_sentence" for d in body["diagnostics"])
+    # a stable code beside the French sentence, so a German sidebar can say it too
+    assert body["warning_codes"][0] == "nothing-safe" and "aucune modification sûre" in body["warnings"][0]
+    assert len(body["warning_codes"]) == len(body["warnings"])
+
+
+def test_a_text_the_rules_changed_carries_no_nothing_safe_code(modelless_server):
+    body = _post(modelless_server, UNSEEN[0])
+    assert body["changed"] and "nothing-safe" not in body["warning_codes"]
 
 
 def test_a_swap_that_would_break_grammar_is_only_suggested(modelless_server):

@@ -459,16 +459,31 @@ def test_an_action_without_engine_is_greyed_out_with_a_sentence(open_pane, tmp_p
 
     srv = start_modelless(tmp_path, PATH=str(tmp_path / "no-programs"))  # no Apertium: no translation at all
     try:
+        with srv.client() as client:
+            translate = client.get("/v1/capabilities").json()["tasks"]["translate"]
         pane = open_pane(srv)
         assert pane.page.inner_text("#task option[value=traduire]") == "Traduire (indisponible)"
         pane.tab("traduire")
         note = pane.page.inner_text("#panel-traduire .unavailable")
+        assert note == translate["reason"]
         assert "traduction n'est pas disponible" in note and "plume" not in note.lower().replace("serveur plume", "")
         assert pane.page.is_disabled("#translate-run")
         assert pane.page.is_enabled("#summarize-run")
         pane.tab("clair")
         assert pane.page.is_enabled("#plain-run")
         pane.screenshot("traduire-indisponible")
+        # Word in German: the German pane gives the server's German sentence, not the French one.
+        german = open_pane(srv, language="de-CH")
+        assert german.page.inner_text("#task option[value=traduire]") == "Übersetzen (nicht verfügbar)"
+        german.tab("traduire")
+        note = german.page.inner_text("#panel-traduire .unavailable")
+        assert note == translate["reason_de"] and note.startswith("Die Übersetzung ist auf diesem Server nicht")
+        assert "plume" not in note.lower() and "models" not in note
+        assert german.page.is_disabled("#translate-run")
+        assert german.page.locator("#translate-target option").count() == 0
+        german.screenshot("traduire-indisponible-allemand")
+        german.tab("clair")
+        assert german.page.is_enabled("#plain-run")
     finally:
         srv.stop()
 
@@ -539,6 +554,36 @@ def test_plain_language_proposal_can_be_dropped(word_server, open_pane):
     kind, text = pane.message()
     assert kind == "info" and "écarté" in text
     assert not pane.page.is_visible("#plain-result") and pane.operations() == []
+
+
+# A sentence the rules cannot improve safely (33 words, no safe cut, no jargon to swap).
+NOTHING_SAFE = ("Toute personne désirant obtenir une place d'amarrage au port communal pour la saison estivale "
+                "adresse sa demande écrite accompagnée d'une copie du permis de navigation au service des sports "
+                "avant la fin février.")
+
+
+@pytest.mark.parametrize("display, said", [
+    ("fr-CH", "Sans modèle, Plume n'a trouvé aucune modification sûre pour ce texte : il est rendu tel quel."),
+    ("de-CH", "Ohne Modell hat Plume für diesen Text keine sichere Änderung gefunden: Er bleibt unverändert.")])
+def test_plain_language_says_when_nothing_safe_can_be_done_and_offers_nothing_to_insert(
+        word_server, open_pane, display, said):
+    pane = open_pane(word_server, language=display)
+    pane.set_document(["Port communal", NOTHING_SAFE])
+    pane.select(1)
+    pane.tab("clair")
+    pane.page.click("#plain-run")
+    pane.wait_idle()
+    pane.page.wait_for_selector("#plain-result", state="visible")
+    assert pane.page.inner_text("#plain-unchanged").startswith(said)
+    remarks = pane.page.locator("#plain-diagnostics li").all_inner_texts()
+    assert any(r.startswith("Phrase de 33 mots") for r in remarks), remarks  # what to rewrite herself
+    assert not any("aucune modification sûre" in r for r in remarks)  # said once, at the top
+    for hidden in ("#plain-preview", "#plain-replace", "#plain-insert"):  # her own text, again: not offered
+        assert not pane.page.is_visible(hidden), hidden
+    pane.screenshot(f"langage-clair-rien-de-sur-{display[:2]}")
+    assert pane.operations() == [] and pane.text() == f"Port communal\n{NOTHING_SAFE}"
+    pane.page.click("#plain-discard")
+    assert pane.text() == f"Port communal\n{NOTHING_SAFE}"
 
 
 def test_text_too_long_and_stopped_server(open_pane, tmp_path):

@@ -76,22 +76,50 @@ def test_errors_are_listed_selected_and_fixed_keeping_bold_and_italic(word_serve
 
 @needs_grammalecte
 def test_fix_all_applies_the_unambiguous_ones_from_the_end(word_server, open_pane):
-    """Several errors in two paragraphs, some repeated words: each fix lands on its own occurrence."""
-    text = ["Les enfant du quartier attendent le bus.", "Les enfant de l'école ont reçu la lettre.",
+    """Several errors in three paragraphs, some repeated words: each fix lands on its own occurrence.
+    « quelque soit » has four suggestions (quel, quelle, quels, quelles): the clerk must choose, so
+    « Tout corriger » leaves it in the text and in the list."""
+    ambiguous = "La taxe est due quelque soit le résultat."
+    text = ["Les enfant du quartier attendent le bus.", ambiguous, "Les enfant de l'école ont reçu la lettre.",
             "Merci de répondre avant le 15 mars: le délai est court!"]
     pane = open_pane(word_server)
     pane.set_document(text)
-    pane.select(0, 2)
+    pane.select(0, 3)
     covered = check(pane)
-    assert covered.count("« enfant »") == 2, covered
+    assert covered.count("« enfant »") == 2 and "« quelque soit »" in covered, covered
+    choices = error_item(pane, "quelque soit").locator("button.suggestion").all_inner_texts()
+    assert len(choices) > 1, choices
     pane.page.click("#proofread-all")
     kind, message = pane.message()
     assert kind == "ok", message
     pane.screenshot("corriger-tout")
-    assert pane.text().split("\n") == ["Les enfants du quartier attendent le bus.",
+    assert pane.text().split("\n") == ["Les enfants du quartier attendent le bus.", ambiguous,
                                        "Les enfants de l’école ont reçu la lettre.",
                                        "Merci de répondre avant le 15 mars\u00a0: le délai est court\u00a0!"]
-    assert pane.page.locator("#proofread-errors li.fixed").count() == len(covered)
+    assert pane.page.locator("#proofread-errors li.fixed").count() == len(covered) - 1
+    left = error_item(pane, "quelque soit")
+    assert "fixed" not in (left.get_attribute("class") or "")
+    assert left.locator("button.suggestion:enabled").count() == len(choices)  # still hers to choose
+
+
+@needs_grammalecte
+def test_fix_all_skips_errors_inside_one_already_fixed_as_libreoffice_does(word_server, open_pane):
+    """Grammalecte flags « Au jour d'aujourd'hui » (→ « Aujourd’hui ») and, inside it, both apostrophes:
+    the whole expression is fixed, the two errors inside it are gone with it."""
+    pane = open_pane(word_server)
+    pane.set_document(["Au jour d'aujourd'hui les enfant attendent."])
+    pane.select(0)
+    covered = check(pane)
+    assert covered[:3] == ["« Au jour d'aujourd'hui »", "« d' »", "« aujourd' »"], covered
+    pane.page.click("#proofread-all")
+    kind, message = pane.message()
+    assert kind == "ok", message
+    assert pane.text() == "Aujourd’hui les enfants attendent."
+    fixed = pane.page.locator("#proofread-errors li.fixed .locate").all_inner_texts()
+    assert fixed == ["« Au jour d'aujourd'hui »", "« enfant »"]  # listed as found, shown done
+    stale = pane.page.locator("#proofread-errors li.stale")
+    assert stale.locator(".locate").all_inner_texts() == ["« d' »", "« aujourd' »"]
+    assert stale.locator("button:enabled").count() == 0  # nothing left to apply where the text changed
 
 
 @needs_grammalecte

@@ -582,7 +582,7 @@
     var error = state.proof.errors[n];
     perform("busy.working", async function () {
       var index = occurrenceOf(error);
-      if (error.fixed || index < 0 || !(await window.PlumeWord.selectOccurrence(state.proof.scope, error.text, index))) {
+      if (error.fixed || error.stale || index < 0 || !(await window.PlumeWord.selectOccurrence(state.proof.scope, error.text, index))) {
         throw userError(t("proofread.notFound"));
       }
     });
@@ -592,7 +592,7 @@
    * in one batch; the replaced characters keep their run's formatting. */
   function applyFixes(indexes, choices) {
     var fixes = indexes.map(function (n, k) { return { n: n, error: state.proof.errors[n], text: choices[k] }; })
-      .filter(function (f) { return !f.error.fixed; })
+      .filter(function (f) { return !f.error.fixed && !f.error.stale; })
       .sort(function (a, b) { return b.error.start - a.error.start; });
     if (!fixes.length) return;
     perform("busy.working", async function () {
@@ -611,28 +611,40 @@
     });
   }
 
-  /* The checked text as it now reads, every later error moved by the change in length. */
+  /* The checked text as it now reads, every later error moved by the change in length; an error
+   * that overlapped the fixed one is gone with it (its characters changed), as in LibreOffice. */
   function markFixed(n, replacement) {
     var proof = state.proof, error = proof.errors[n], delta = replacement.length - (error.end - error.start);
     proof.text = proof.text.slice(0, error.start) + replacement + proof.text.slice(error.end);
-    proof.errors.forEach(function (other) {
-      if (other !== error && other.start >= error.end) { other.start += delta; other.end += delta; }
+    proof.errors.forEach(function (other, m) {
+      if (other === error) return;
+      if (other.start >= error.end) { other.start += delta; other.end += delta; }
+      else if (other.end > error.start && !other.fixed) { other.stale = true; closeItem(m, "stale"); }
     });
     error.fixed = true;
     error.end = error.start + replacement.length;
     error.text = replacement;
-    var li = document.querySelector('#proofread-errors [data-error="' + n + '"]');
-    if (li) {
-      li.classList.add("fixed");
-      Array.prototype.forEach.call(li.querySelectorAll("button"), function (b) { b.disabled = true; });
-    }
+    closeItem(n, "fixed");
   }
 
+  function closeItem(n, how) {
+    var li = document.querySelector('#proofread-errors [data-error="' + n + '"]');
+    if (!li) return;
+    li.classList.add(how);
+    Array.prototype.forEach.call(li.querySelectorAll("button"), function (b) { b.disabled = true; });
+  }
+
+  /* The unambiguous errors (one suggestion), from the start of the text, skipping any that overlaps
+   * one already chosen: the same choice as LibreOffice's « Tout corriger ». */
   function fixAll() {
-    var indexes = [], choices = [];
-    state.proof.errors.forEach(function (e, n) {
-      if (e.unambiguous && !e.fixed) { indexes.push(n); choices.push(e.suggestions[0]); }
-    });
+    var indexes = [], choices = [], end = -1;
+    state.proof.errors.map(function (e, n) { return { e: e, n: n }; })
+      .sort(function (a, b) { return a.e.start - b.e.start; })
+      .forEach(function (x) {
+        var e = x.e;
+        if (!e.unambiguous || e.fixed || e.stale || e.start < end) return;
+        indexes.push(x.n); choices.push(e.suggestions[0]); end = e.end;
+      });
     applyFixes(indexes, choices);
   }
 
@@ -714,7 +726,8 @@
       if (!text.trim()) throw userError(t("error.emptySelection"));
       var result = await state.client.json("POST", "/v1/text/plain-language",
         { text: text, level: $("plain-level").value }, signal);
-      state.plain = { original: text, text: result.text, requestId: state.client.lastRequestId };
+      state.plain = { original: text, text: result.text, requestId: state.client.lastRequestId,
+                      unchanged: result.changed === false || result.text === text };
       showPlain(result);
     });
   }
@@ -746,9 +759,16 @@
       });
       rows.appendChild(tr);
     });
+    // Nothing safe to change: said at the top, and nothing offered to put in her document.
+    var codes = result.warning_codes || [], safe = codes.indexOf("nothing-safe"), unchanged = state.plain.unchanged;
+    $("plain-unchanged").textContent = !unchanged ? "" : safe < 0 ? t("plain.unchanged")
+      : state.settings.language === "fr" ? result.warnings[safe] : t("warning.nothing-safe");
+    $("plain-unchanged").hidden = !unchanged;
+    ["plain-proposal", "plain-replace", "plain-insert"].forEach(function (id) { $(id).hidden = unchanged; });
+    var warnings = (result.warnings || []).filter(function (w, n) { return n !== safe; });
     var list = $("plain-diagnostics");
     list.innerHTML = "";
-    (result.diagnostics || []).concat(result.warnings || []).forEach(function (d) {
+    (result.diagnostics || []).concat(warnings).forEach(function (d) {
       var li = document.createElement("li");
       li.textContent = describe(d, state.plain.original);
       list.appendChild(li);
@@ -773,7 +793,7 @@
 
   /* The clerk accepts the proposal: in place of the selection, or after it. */
   function acceptPlain(mode) {
-    if (!state.plain) return;
+    if (!state.plain || state.plain.unchanged) return;
     perform("busy.working", async function () {
       var current = await window.PlumeWord.readSelectionText();
       if (current !== state.plain.original) throw userError(t("error.selectionChanged"));

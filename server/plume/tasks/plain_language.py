@@ -13,12 +13,15 @@ import msgspec
 from plume.inference.base import Inference, Message
 from plume.language import facts, grammar
 from plume.language.lexicon import Lexicon
-from plume.language.plain_rules import LONG_SENTENCE, Diagnostic, Substitution, diagnose, simplify
+from plume.language.plain_rules import LONG_SENTENCE, NOTHING_SAFE, Diagnostic, Substitution, diagnose, simplify
 from plume.language.readability import Readability, measure
 from plume.tasks.common import fence
 from plume.tasks.freetext import final_text, generate_checked
 
 TASK = "plain-language"
+# Stable code beside the French warning « aucune modification sûre »: a sidebar says it in its own
+# language, and offers nothing to put in her document.
+NOTHING_SAFE_CODE = "nothing-safe"
 NEAR_COPY = 0.95  # word-level similarity above which a "rewrite" is the source again
 MIN_GAIN = 1.0  # Kandel-Moles points, or words per sentence, a rewrite must gain at least
 
@@ -48,6 +51,7 @@ class PlainResult(msgspec.Struct, kw_only=True):
     # readability not lower, no new grammar error). `checks` is empty for a model's rewrite (see `missing`).
     changed: bool = False
     checks: dict[str, bool] = msgspec.field(default_factory=dict)
+    warning_codes: list[str] = msgspec.field(default_factory=list)  # one per warning, same order; "" if none
 
 
 def with_rules(text: str, level: str, lexicon: Lexicon) -> PlainResult:
@@ -60,6 +64,7 @@ def with_rules(text: str, level: str, lexicon: Lexicon) -> PlainResult:
         before=measure(text), after=measure(done.text),
         diagnostics=diagnose(text, level, lexicon), substitutions=done.changes, missing=[],
         warnings=done.warnings, changed=done.text != text, checks=done.checks,
+        warning_codes=[NOTHING_SAFE_CODE if w == NOTHING_SAFE else "" for w in done.warnings],
     )
 
 

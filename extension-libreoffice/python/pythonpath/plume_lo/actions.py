@@ -116,9 +116,12 @@ class PlainLanguage(_ByParagraph, _OnSelectedParagraphs):
         outcome = {"text": "\n".join(texts), "texts": texts, "originals": [p.text for p in paragraphs],
                    "request_ids": list(self.request_ids),
                    "before": [a.get("before") for a in answers], "after": [a.get("after") for a in answers],
-                   "diagnostics": [d for a in answers for d in (a.get("diagnostics") or [])]}
+                   "diagnostics": [d for a in answers for d in (a.get("diagnostics") or [])],
+                   **_plain_warnings(answers, texts, paragraphs)}
         if self.preview:
             return {**outcome, "preview": True}
+        if outcome["unchanged"]:  # nothing safe to change: her text is left alone, and she is told why
+            return {**outcome, "warning": nothing_safe_sentence(settings.language(ctx), outcome)}
         mode = review_mode(ctx, self.review)
         rewrite(ctx, doc, self._title(ctx), paragraphs,
                 [richtext.reformat(p.runs, text) for p, text in zip(paragraphs, texts)], mode)
@@ -538,6 +541,32 @@ KNOWN: dict = {}
 
 # Actions that need no document open (the others need a Writer document).
 NO_DOCUMENT = (InsertTemplate, ExtractFields, ListTemplates, GetTemplate, Capabilities, ListActions)
+
+
+NOTHING_SAFE = "nothing-safe"  # the server's code for « aucune modification sûre » (rules, no model)
+
+
+def _plain_warnings(answers, texts, paragraphs) -> dict:
+    """The servers' warnings once each, but « aucune modification sûre » apart (`nothing_safe`, the
+    French sentence), and whether no paragraph changed (`unchanged`): then nothing is offered to insert."""
+    warnings, nothing_safe = [], ""
+    for answer in answers:
+        codes = list(answer.get("warning_codes") or [])
+        for n, warning in enumerate(answer.get("warnings") or []):
+            if n < len(codes) and codes[n] == NOTHING_SAFE:
+                nothing_safe = str(warning)
+            elif warning not in warnings:
+                warnings.append(warning)
+    unchanged = not any(a.get("changed", text != p.text) for a, text, p in zip(answers, texts, paragraphs))
+    return {"warnings": warnings, "nothing_safe": nothing_safe, "unchanged": unchanged}
+
+
+def nothing_safe_sentence(language: str, outcome) -> str:
+    """The sentence that says nothing was changed: the server's French one, or this UI's own."""
+    from plume_lo import i18n
+    if outcome.get("nothing_safe"):
+        return outcome["nothing_safe"] if language == "fr" else i18n.text(language, "warning_nothing-safe")
+    return i18n.text(language, "plain_unchanged")
 
 
 def _text_of(answer) -> str:

@@ -48,6 +48,9 @@ STRINGS = {
                    "LIX {lix} (plus bas = plus facile)\nRIX {rix} (plus bas = plus facile)\n"
                    "Mots par phrase {words_per_sentence}",
         "no_remarks": "Aucune remarque.",
+        "plain_unchanged": "Le texte proposé est identique au vôtre : il n'y a rien à remplacer.",
+        "warning_nothing-safe": "Sans modèle, Plume n'a trouvé aucune modification sûre pour ce texte : il est "
+                                "rendu tel quel. Les remarques indiquent quoi reformuler.",
         "unknown_words": "Mots laissés tels quels (inconnus du traducteur) : {words}",
         "field_error": "Vérifiez le champ « {label} » : {problem}",
         "date_hint": "Date au format JJ.MM.AAAA (p. ex. 14.06.1987).",
@@ -164,6 +167,9 @@ STRINGS = {
                    "LIX {lix} (tiefer = leichter)\nRIX {rix} (tiefer = leichter)\n"
                    "Wörter pro Satz {words_per_sentence}",
         "no_remarks": "Keine Hinweise.",
+        "plain_unchanged": "Der Vorschlag ist mit Ihrem Text identisch: Es gibt nichts zu ersetzen.",
+        "warning_nothing-safe": "Ohne Modell hat Plume für diesen Text keine sichere Änderung gefunden: Er bleibt "
+                                "unverändert. Die Hinweise zeigen, was Sie umformulieren können.",
         "unknown_words": "Unverändert gelassene Wörter (dem Übersetzer unbekannt): {words}",
         "field_error": "Prüfen Sie das Feld « {label} »: {problem}",
         "date_hint": "Datum im Format TT.MM.JJJJ (z. B. 14.06.1987).",

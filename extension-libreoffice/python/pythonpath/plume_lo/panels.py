@@ -292,9 +292,15 @@ class TextPanel(_Panel):
         self.details = indices_text(self.language, before, after)
         self.model("Details").Enabled = bool(self.details)
         self.model("Remarks").Text = remarks_text(self.language, data)
+        self.model("Discard").Enabled = True
+        if data.get("unchanged") and not data.get("partial"):
+            # Nothing safe to change: said, with the remarks; her own text is not offered to put in again.
+            self.result["text"] = self.model("Result").Text = ""
+            self.model("Replace").Enabled = self.model("Insert").Enabled = False
+            self.status(actions.nothing_safe_sentence(self.language, data))
+            return
         self.model("Result").Text = self.result["text"]
-        for name in ("Replace", "Insert", "Discard"):
-            self.model(name).Enabled = True
+        self.model("Replace").Enabled = self.model("Insert").Enabled = True
         self.status(i18n.text(self.language, "preview_ready"))
 
     def clear_result(self):

@@ -154,7 +154,7 @@ class Job:
         if used:  # the result is in the document now: tell the server, off the main thread
             threading.Thread(target=self.client.report_inserted, args=(used,), name="plume-usage", daemon=True).start()
         undoable = bool(getattr(self.action, "undo_key", None)) and not data.get("preview") \
-            or bool(data.get("inserted")) or bool(data.get("replaced"))
+            and not data.get("unchanged") or bool(data.get("inserted")) or bool(data.get("replaced"))
         key = "done_tracked" if data.get("tracked") else "done_undo" if undoable else "done"
         message = i18n.text(self.language, key)
         if stopped:  # said first, so that no one takes the part for the whole
