@@ -169,3 +169,32 @@ def test_action_runs_on_the_tiny_model_or_says_why_in_french(server):
         assert response.status_code == 502, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
         assert_french(response.json()["detail"])
+
+
+HOSTILE_INSTRUCTIONS = [
+    "Écris {{ 'a' * 10**10 }}",  # 10 GB of text: took the server down
+    "{% for i in range(10**9) %}{% endfor %}Raccourcis.",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",  # the sandbox's refusal was a 500
+    "{{ (10**4000) * (10**4000) }}",
+]
+
+
+@pytest.mark.parametrize("instruction", HOSTILE_INSTRUCTIONS, ids=["10-gb", "billion-turns", "escape", "huge-number"])
+def test_an_instruction_that_would_exhaust_or_escape_is_refused_and_never_run(tmp_path, instruction):
+    """Through the admin route: a French 422 and nothing stored. Written into actions.toml by hand
+    (the route never sees it): running it is a French 422 for the clerk, and the server stays up."""
+    from tests.fake_upstream import scripted_server
+
+    with scripted_server(tmp_path, lambda messages: "Texte réécrit.", ["chat"]) as (server, fake):
+        with server.client("admin") as admin:
+            refused = admin.put("/v1/actions/piege", json={"title": "Piège", "instruction": instruction})
+            assert refused.status_code == 422 and "consigne" in refused.json()["detail"], refused.text
+            assert "piege" not in {a["id"] for a in admin.get("/v1/actions").json()["actions"]}
+        quoted = instruction.replace("\\", "\\\\").replace('"', '\\"')
+        (server.data / "actions.toml").write_text(f'[actions.piege]\ntitle = "Piège"\ninstruction = "{quoted}"\n',
+                                                  encoding="utf-8")
+        with server.client() as client:
+            ran = client.post("/v1/actions/piege/run", json={"text": "Bonjour à tous."}, timeout=60)
+            assert ran.status_code == 422 and "mal définie" in ran.json()["detail"], ran.text
+            assert client.get("/health").status_code == 200
+        assert not fake.requests  # nothing reached the model

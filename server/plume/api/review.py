@@ -131,8 +131,12 @@ async def run_action(request: Request, action_id: FromPath[str], data: JSONBody[
     note(request, task=f"action:{action_id}")  # each action counted on its own in the usage report
     language = data.language or await _language_of(data.text)
     model = inference.model_for(actions.MODEL_TASK) or "model"
-    events = actions.run_events(inference, action, data.text, language, stream=wants_stream(request),
-                                user=request.user.name)
+    try:
+        events = actions.run_events(inference, action, data.text, language, stream=wants_stream(request),
+                                    user=request.user.name)
+    except actions.InvalidAction as exc:  # a hand edit of actions.toml the PUT route would have refused
+        raise Problem(422, f"Cette action est mal définie ; le service informatique peut la corriger. {exc}",
+                      code="invalid-action") from None
     if wants_stream(request):
         async def finish(text: str) -> Any:
             return ActionResult(text=text, action=action_id, engine=model)

@@ -2,7 +2,8 @@
 an admin keeps in `actions.toml` in the data folder, run by the instruction model on the selection.
 
 The instruction is a small template filled by Plume (`{{ langue }}`: the output language's name;
-`{{ date }}`: today's date) in Jinja's sandbox; the selection goes to the model fenced as data, never
+`{{ date }}`: today's date) in the letters' bounded sandbox (an admin, or a hand edit of the file,
+must not be able to exhaust the server with it); the selection goes to the model fenced as data, never
 as instructions. The library is read again whenever its file changes, so the sidebars see a new
 action without a restart.
 """
@@ -21,8 +22,10 @@ from typing import Annotated, Literal
 import msgspec
 import tomli_w
 from babel.dates import format_date
-from jinja2 import TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateError, TemplateSyntaxError
+
+from plume.documents.budget import BudgetExceeded, spending
+from plume.documents.formatting import plain_environment
 
 from plume.inference.base import Inference, Message
 from plume.tasks.common import fence
@@ -139,23 +142,38 @@ def listed(actions: dict[str, Action], role: str, ready: bool) -> dict[str, Acti
     return {k: a for k, a in visible(actions, role).items() if ready or not a.only_with_model}
 
 
-_ENV = SandboxedEnvironment(autoescape=False)
+_ENV = plain_environment()  # plain text, with the letters' bounds on loops, sizes and numbers
 
 
 def check_instruction(instruction: str) -> None:
+    """Refuse, in French, an instruction Plume could not fill: bad syntax, or one that fails or asks
+    too much when filled (tried for every output language)."""
     try:
         _ENV.parse(instruction)
     except TemplateSyntaxError as exc:
         # Jinja's own message is English: the admin gets the line and what to look at, in French.
         raise InvalidAction(f"La consigne n'est pas un modèle valide (ligne {exc.lineno}) : vérifiez les "
                             "balises {{ … }} et {% … %}.") from exc
+    for language in LANGUAGE_NAMES:
+        _fill(instruction, language, date.today())
 
 
 def instruction_for(action: Action, language: str, today: date | None = None) -> str:
     output = language if action.output_language == "same" else action.output_language
-    values = {"langue": LANGUAGE_NAMES.get(output, "français"),
-              "date": format_date(today or date.today(), format="long", locale="fr_CH")}
-    return _ENV.from_string(action.instruction).render(values).strip()
+    return _fill(action.instruction, output, today or date.today())
+
+
+def _fill(instruction: str, language: str, today: date) -> str:
+    values = {"langue": LANGUAGE_NAMES.get(language, "français"),
+              "date": format_date(today, format="long", locale="fr_CH")}
+    try:
+        with spending():
+            return _ENV.from_string(instruction).render(values).strip()
+    except BudgetExceeded as exc:
+        raise InvalidAction(f"La consigne demande trop de calcul ou de texte : {exc.detail}") from None
+    except (TemplateError, ValueError, TypeError, ArithmeticError, LookupError) as exc:  # SecurityError too
+        raise InvalidAction("La consigne ne peut pas être remplie : elle ne peut utiliser que {{ langue }} et "
+                            f"{{{{ date }}}} ({type(exc).__name__}).") from None
 
 
 def messages(action: Action, text: str, language: str) -> list[Message]:
