@@ -78,6 +78,7 @@ def test_same_language_is_returned_unchanged(bare):
 
 @pytest.mark.parametrize("body,code", [
     ({"text": "Bonjour", "target": "xx"}, "unsupported-language"),
+    ({"text": "Bonjour", "target": "es", "source": "xx"}, "unsupported-language"),  # was a 503 « no model »
     ({"text": "a <b>gras", "target": "es", "format": "html"}, "bad-tags"),
     ({"text": "<script>alert(1)</script>", "target": "es", "format": "html"}, "bad-tags"),
     ({"text": "<b><i>x</b></i>", "target": "es", "format": "html"}, "bad-tags"),

@@ -127,6 +127,10 @@ async def _translate(request: Request, text: str, data: TranslateRequest, *, htm
                                          engine="aucun", warnings=["Le texte ne contient aucun mot à traduire."])
     notes: list[str] = []
     source = _language(data.source) if data.source else await _detected(plain, notes)
+    if source not in translate.LANGUAGES:  # a language no engine knows: the clerk's input, not a missing model
+        raise Problem(422, f"La langue source « {source} » n'est pas prise en charge. Langues possibles : "
+                           f"{', '.join(translate.LANGUAGES)}.", code="unsupported-language",
+                      supported=list(translate.LANGUAGES))
     if source == target:
         return translate.TranslateResult(text=text, source=source, target=target, engine="aucun",
                                          warnings=[*notes, "Le texte est déjà dans la langue cible."])
