@@ -91,6 +91,45 @@ def test_backup_and_restore_bring_back_users_and_templates(tmp_path):
     assert plume_cli("restore", str(bad), data=new_data, check=False).returncode == 1
 
 
+def _french_failure(result, code: int, *words: str) -> None:
+    out = result.stdout + result.stderr
+    assert result.returncode == code, out
+    assert "Traceback" not in out and all(w in out for w in words), out
+
+
+def test_backup_and_restore_fail_in_french_without_a_traceback(tmp_path):
+    plume_cli("users", "add", "anne", data=tmp_path / "data")
+    missing = tmp_path / "no-such-folder" / "plume.tar.gz"
+    _french_failure(plume_cli("backup", str(missing), data=tmp_path / "data", check=False), 1,
+                    "Sauvegarde impossible", "Aucune archive")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    _french_failure(plume_cli("backup", str(a_file / "plume.tar.gz"), data=tmp_path / "data", check=False), 1,
+                    "Sauvegarde impossible")  # even root cannot write under a file
+    garbage = tmp_path / "not-a-backup.tar.gz"
+    garbage.write_bytes(b"PK\x03\x04 not a tar at all")
+    _french_failure(plume_cli("restore", str(garbage), data=tmp_path / "data", check=False), 1,
+                    "pas une sauvegarde Plume", "Rien n'a été modifié")
+    assert "anne" in plume_cli("users", "list", data=tmp_path / "data").stdout
+
+
+@pytest.mark.parametrize("name", ["../../etc", "anne droz", "a" * 65, "anne\nadmin", ""])
+def test_a_user_name_the_log_and_reports_could_not_hold_is_refused(tmp_path, name):
+    result = plume_cli("users", "add", name, data=tmp_path, check=False)
+    _french_failure(result, 1, "Nom d'utilisateur" if name else "vide")
+    assert plume_cli("users", "list", data=tmp_path).stdout == ""
+
+
+def test_a_bad_setting_stops_the_server_with_one_french_line(tmp_path):
+    _french_failure(plume_cli("serve", "--port", "99999", data=tmp_path, check=False), 2, "Configuration invalide",
+                    "port")
+    config = tmp_path / "plume.toml"
+    config.write_text("port = \n", encoding="utf-8")
+    _french_failure(plume_cli("serve", "--config", str(config), data=tmp_path, check=False), 2,
+                    "Configuration illisible")
+    assert plume_cli("users", "add", "anne.droz@lelocle.ch", data=tmp_path).returncode == 0
+
+
 def test_rate_limit_answers_429_with_retry_after(tmp_path):
     srv = start_server(tmp_path, env={"PLUME_RATE_LIMIT_PER_MINUTE": "3"})
     try:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import tomllib
 from pathlib import Path
+
+import msgspec
 
 from plume.config import Settings, load_settings
 
@@ -14,5 +18,14 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace, **extra) -> Settings:
+    """The settings, or exit 2 with a French line naming what is wrong (a traceback helps no one)."""
     overrides = {"data_dir": getattr(args, "data_dir", None), **extra}
-    return load_settings(getattr(args, "config", None), **overrides)
+    try:
+        return load_settings(getattr(args, "config", None), **overrides)
+    except OSError as exc:
+        print(f"Configuration illisible : {exc.filename or ''} {exc.strerror or exc}".replace("  ", " "), file=sys.stderr)
+    except tomllib.TOMLDecodeError as exc:
+        print(f"Configuration illisible (TOML) : {exc}", file=sys.stderr)
+    except msgspec.ValidationError as exc:  # e.g. « Expected `int` <= 65535 - at `$.port` »
+        print(f"Configuration invalide : {exc} (réglage après « $. »).", file=sys.stderr)
+    raise SystemExit(2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tarfile
 from datetime import date
 from pathlib import Path
 
@@ -92,7 +93,12 @@ def _audit_purge(args) -> int:
 
 def _backup(args) -> int:
     settings = settings_from(args, templates_dir=args.templates_dir)
-    members = backup(settings, args.archive, args.with_audit)
+    try:
+        members = backup(settings, args.archive, args.with_audit)
+    except OSError as exc:
+        print(f"Sauvegarde impossible dans {args.archive} : {exc.strerror or exc}. Aucune archive n'a été "
+              "écrite.", file=sys.stderr)
+        return 1
     print(f"Sauvegarde écrite dans {args.archive} : {', '.join(members) or 'rien à sauvegarder'}.")
     return 0
 
@@ -101,6 +107,10 @@ def _restore(args) -> int:
     settings = settings_from(args, templates_dir=args.templates_dir)
     try:
         restored = restore(settings, args.archive)
+    except tarfile.TarError:
+        print(f"Restauration impossible : {args.archive} n'est pas une sauvegarde Plume lisible (archive .tar.gz "
+              "écrite par « plume backup »). Rien n'a été modifié.", file=sys.stderr)
+        return 1
     except (ValueError, OSError) as exc:
         print(f"Restauration impossible : {exc}", file=sys.stderr)
         return 1

@@ -5,6 +5,7 @@ the audit log is included only on request, as it follows its own retention perio
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 import time
 from pathlib import Path
@@ -14,6 +15,18 @@ from plume.config import Settings
 
 def backup(settings: Settings, target: Path, include_audit: bool = False) -> list[str]:
     members = []
+    # Written beside the target, then renamed: a full disk or a stop never leaves half an archive
+    # under the name IT will restore from.
+    partial = target.with_name(target.name + ".partiel")
+    try:
+        _write(settings, partial, include_audit, members)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return members
+
+
+def _write(settings: Settings, target: Path, include_audit: bool, members: list[str]) -> None:
     with tarfile.open(target, "w:gz") as tar:
         if settings.users_file.exists():
             tar.add(settings.users_file, arcname="data/users.json")
@@ -32,7 +45,6 @@ def backup(settings: Settings, target: Path, include_audit: bool = False) -> lis
         info = tarfile.TarInfo("BACKUP-INFO")
         info.size = len(stamp)
         tar.addfile(info, io.BytesIO(stamp))
-    return members
 
 
 def restore(settings: Settings, source: Path) -> list[str]:

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import tempfile
 import threading
@@ -21,6 +22,9 @@ import msgspec
 from plume.security.roles import Role
 
 TOKEN_PREFIX = "plm_"
+MAX_NAME = 64
+# The name appears in the audit log, the usage report and messages: no spaces, slashes or controls.
+USER_NAME = re.compile(rf"[\w.@-]{{1,{MAX_NAME}}}\Z")
 
 
 class User(msgspec.Struct, kw_only=True):
@@ -74,6 +78,9 @@ class UserStore:
         name = name.strip()
         if not name:
             raise UserError("Le nom d'utilisateur est vide.")
+        if not USER_NAME.match(name):
+            raise UserError(f"Nom d'utilisateur refusé : au plus {MAX_NAME} lettres, chiffres, points, tirets, "
+                            "soulignés ou @ (par exemple anne.droz ou anne.droz@lelocle.ch).")
         with self._lock:
             self._reload_if_changed()
             if any(u.name == name and not u.revoked for u in self._users):
