@@ -23,8 +23,9 @@ from plume.security.roles import Role
 
 TOKEN_PREFIX = "plm_"
 MAX_NAME = 64
-# The name appears in the audit log, the usage report and messages: no spaces, slashes or controls.
-USER_NAME = re.compile(rf"[\w.@-]{{1,{MAX_NAME}}}\Z")
+# The name appears in the audit log, the usage report and messages: a person's name or address
+# (« Anne Martin », « D'Amico », « anne.droz@lelocle.ch »), never slashes, line breaks or controls.
+USER_NAME = re.compile(rf"[\w.@'’ -]{{1,{MAX_NAME}}}\Z")
 
 
 class User(msgspec.Struct, kw_only=True):
@@ -79,8 +80,8 @@ class UserStore:
         if not name:
             raise UserError("Le nom d'utilisateur est vide.")
         if not USER_NAME.match(name):
-            raise UserError(f"Nom d'utilisateur refusé : au plus {MAX_NAME} lettres, chiffres, points, tirets, "
-                            "soulignés ou @ (par exemple anne.droz ou anne.droz@lelocle.ch).")
+            raise UserError(f"Nom d'utilisateur refusé : au plus {MAX_NAME} lettres, chiffres, espaces, points, "
+                            "tirets, apostrophes ou @ (par exemple « Anne Martin » ou anne.martin@lelocle.ch).")
         with self._lock:
             self._reload_if_changed()
             if any(u.name == name and not u.revoked for u in self._users):
