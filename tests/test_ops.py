@@ -113,7 +113,7 @@ def test_backup_and_restore_fail_in_french_without_a_traceback(tmp_path):
     assert "anne" in plume_cli("users", "list", data=tmp_path / "data").stdout
 
 
-@pytest.mark.parametrize("name", ["../../etc", "anne droz", "a" * 65, "anne\nadmin", ""])
+@pytest.mark.parametrize("name", ["../../etc", "anne/droz", "a" * 65, "anne\nadmin", "anne\tdroz", ""])
 def test_a_user_name_the_log_and_reports_could_not_hold_is_refused(tmp_path, name):
     result = plume_cli("users", "add", name, data=tmp_path, check=False)
     _french_failure(result, 1, "Nom d'utilisateur" if name else "vide")
