@@ -19,7 +19,7 @@ from tests.fake_upstream import scripted_server, MY_TASKS, good_answer
 
 FIELDS = ("category", "priority", "service", "language", "needs_reply", "deadline")
 KEYS = {"file", "category", "priority", "service", "language", "deadline", "needs_reply", "summary", "reasons",
-        "phishing"}
+        "phishing", "automatic"}
 
 
 @pytest.fixture(scope="module")
@@ -287,3 +287,47 @@ def test_oversized_message_is_skipped_and_named(samples, tmp_path):
 
     with pytest.raises(MessageTooLarge):  # without a handler, the library says why
         list(iter_mailbox(tmp_path))
+
+
+AUTOMATIC = {
+    "absence": ("Auto-Submitted: auto-replied\nX-Autoreply: yes\n", "Absence du bureau : Re: Votre demande",
+                "Je suis absente jusqu'au 10 décembre. En cas d'urgence, contactez le secrétariat."),
+    "non-remise": ("Content-Type: multipart/report; report-type=delivery-status; boundary=b\n",
+                   "Undelivered Mail Returned to Sender",
+                   "--b\nContent-Type: text/plain\n\nYour message could not be delivered.\n--b--"),
+    "lettre-info": ("Precedence: bulk\nList-Unsubscribe: <mailto:unsub@news.example.ch>\n", "Nos offres de décembre",
+                    "Découvrez nos offres pour les communes. Réponse urgente souhaitée !"),
+    "noreply": ("", "Votre commande", "Merci pour votre commande."),
+}
+
+
+def _automatic_eml(kind: str) -> str:
+    headers, subject, body = AUTOMATIC[kind]
+    sender = "no-reply@shop.example.ch" if kind == "noreply" else "anne@example.ch"
+    return (f"From: Expéditeur <{sender}>\nTo: info@lelocle.ch\nSubject: {subject}\n"
+            f"Date: Tue, 1 Dec 2026 10:00:00 +0100\n{headers}\n{body}\n")
+
+
+@pytest.mark.parametrize("kind", AUTOMATIC)
+def test_a_message_a_machine_sent_needs_no_reply_and_gets_no_acknowledgement(server, scripted, kind):
+    """Absence notices, delivery failures, newsletters, no-reply senders (RFC 3834): nobody waits for
+    an answer, « urgence » in an absence notice is not urgent, and answering robots starts mail loops.
+    The headers decide, with or without a model."""
+    eml = _automatic_eml(kind)
+    with server.client() as client:
+        sorted_ = client.post("/v1/mail/triage", json={"eml": eml}).json()
+        refused = client.post("/v1/mail/acknowledge", json={"eml": eml})
+    assert sorted_["automatic"] and not sorted_["needs_reply"] and sorted_["priority"] == "low", sorted_
+    assert refused.status_code == 422 and refused.json()["type"].endswith("automatic-message")
+    assert "automatiquement" in refused.json()["detail"]
+    srv, _ = scripted  # the scripted model says a reply is needed: the headers still win
+    with srv.client() as client:
+        by_model = client.post("/v1/mail/triage", json={"eml": eml}).json()
+    assert by_model["engine"] == "scripted" and not by_model["needs_reply"] and by_model["priority"] == "low"
+
+
+def test_a_persons_message_is_not_automatic(server, samples):
+    with server.client() as client:
+        for eml in sorted((samples / "emails").glob("*.eml")):
+            result = client.post("/v1/mail/triage", json={"eml": eml.read_text(encoding="utf-8")}).json()
+            assert result["automatic"] == "", (eml.name, result["automatic"])

@@ -105,6 +105,10 @@ async def acknowledge_mail(request: Request, data: JSONBody[AcknowledgeIn]) -> A
                            "réception. N'y répondez pas, n'ouvrez pas ses liens et transmettez-le au service "
                            "informatique.", title="Message suspect", code="phishing-suspected",
                       signs=exc.signs) from None
+    except ack_task.Automatic as exc:
+        raise Problem(422, f"Ce message a été envoyé automatiquement ({exc.why}) : personne n'attend d'accusé "
+                           "de réception, Plume n'en rédige pas.", title="Message automatique",
+                      code="automatic-message", reason=exc.why) from None
     if data.format == "text":
         return result
     return await render_letter(request, msgspec.convert(result, ack_task.Acknowledgement), data.format, data.values)

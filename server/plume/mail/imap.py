@@ -56,6 +56,7 @@ DRAFTED = "accuse-prepare"
 ERROR = "erreur"         # a message Plume could not read: the clerk looks at it by hand
 PHISHING = "hameconnage"
 INJECTION = "injection"
+AUTOMATIC = "automatique"  # an absence notice, a delivery failure, a mailing list: no draft
 PRIORITY_WORDS = {"urgent": "urgent", "high": "prioritaire", "normal": "normal", "low": "peu-prioritaire"}
 FETCH_BATCH = 25
 # Errors that mean the connection is gone or unusable: the pass stops, the next one reconnects.
@@ -83,6 +84,8 @@ def keywords_for(result: TriageResult, account: MailAccount, rules: Rules, draft
         words.append(keyword(PHISHING, p))
     if any("injection" in r for r in result.reasons):
         words.append(keyword(INJECTION, p))
+    if result.automatic:
+        words.append(keyword(AUTOMATIC, p))
     if drafted:
         words.append(keyword(DRAFTED, p))
     return list(dict.fromkeys(words))

@@ -45,6 +45,9 @@ class MailMessage:
     links: list[tuple[str, str]] = field(default_factory=list)  # (link text, href)
     attachments: list[Attachment] = field(default_factory=list)
     html_only: bool = False
+    # Why a machine sent it (an absence notice, a delivery failure, a mailing list…), in French;
+    # "" when a person did. Nobody waits for an answer to such a message (RFC 3834).
+    automatic: str = ""
     warnings: list[str] = field(default_factory=list)  # French: what could not be read (never its content)
 
     @property
@@ -77,6 +80,27 @@ def parse_message(raw: bytes | str, file: str = "message.eml") -> MailMessage:
 
 
 PART_UNREADABLE = "Une partie du message est illisible : elle a été ignorée."
+
+_ROBOT_SENDERS = re.compile(r"^(?:mailer-daemon|postmaster|no-?reply|do-?not-?reply|ne-?pas-?repondre|bounces?)\b",
+                            re.IGNORECASE)
+
+
+def _automatic(reader: _Reader, sender: str) -> str:
+    """Why the message is an automatic one (RFC 3834 and the headers mailing lists and robots set)."""
+    submitted = reader.header("Auto-Submitted").lower()
+    if submitted and not submitted.startswith("no"):
+        return "réponse automatique" if "replied" in submitted else "message envoyé par un automate"
+    if reader.header("X-Autoreply") or reader.header("X-Autorespond"):
+        return "réponse automatique"
+    if reader.header("Content-Type").lower().startswith("multipart/report"):
+        return "avis de non-remise ou de lecture"
+    if reader.header("Precedence").lower() in ("bulk", "list", "junk", "auto_reply"):
+        return "envoi en nombre (lettre d'information, liste de diffusion)"
+    if reader.header("List-Id") or reader.header("List-Unsubscribe"):
+        return "lettre d'information ou liste de diffusion"
+    if _ROBOT_SENDERS.match(sender):
+        return "adresse d'expédition qui ne reçoit pas de réponse"
+    return ""
 
 
 class _Reader:
@@ -120,6 +144,7 @@ def _to_mail(msg: EmailMessage, file: str) -> MailMessage:
         subject=" ".join(reader.header("Subject").split()),
         date=_date(reader.header("Date")),
     )
+    mail.automatic = _automatic(reader, mail.sender_address)
     plain, html = [], []
     try:
         for count, part in enumerate(msg.walk()):

@@ -42,6 +42,15 @@ class Suspicious(Exception):
         super().__init__("message suspect")
 
 
+class Automatic(Exception):
+    """A machine sent the message (absence notice, delivery failure, mailing list): nobody reads an
+    acknowledgement, and answering robots is how mail loops start (RFC 3834)."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+        super().__init__("message automatique")
+
+
 class Acknowledgement(msgspec.Struct, kw_only=True):
     """The acknowledgement: its text, its facts, and the values for the letter template."""
 
@@ -242,6 +251,8 @@ async def acknowledge(mail: MailMessage, rules: Rules, inference: Inference | No
     warnings = []
     if triage.phishing and triage.category == rules.phishing.category:
         raise Suspicious(list(triage.phishing))
+    if mail.automatic:
+        raise Automatic(mail.automatic)
     if any("injection" in r for r in triage.reasons):
         warnings.append("Le message contient un passage qui s'adresse à un assistant : il a été ignoré.")
     ack = Acknowledgement(

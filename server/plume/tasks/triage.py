@@ -119,6 +119,7 @@ class TriageResult(msgspec.Struct, kw_only=True):
     summary: str
     reasons: list[str]
     phishing: list[str]
+    automatic: str = ""  # why a machine sent it (absence notice, delivery failure, list…); "" for a person
 
 
 # --------------------------------------------------------------------------------------- helpers
@@ -283,9 +284,16 @@ def triage_by_rules(mail: MailMessage, rules: Rules) -> TriageResult:
         reasons.append(f"service par défaut « {service_name} »")
 
     priority, deadline = _priority(mail, category, subject, folded, body, rules, reasons)
+    needs_reply = category.needs_reply
+    if mail.automatic:  # an absence notice saying « en cas d'urgence » is neither urgent nor to answer
+        priority, needs_reply = "low", False
+        reasons.append(f"{AUTOMATIC} ({mail.automatic}) : pas de réponse à préparer")
     return TriageResult(file=mail.file, category=category.name, priority=priority, service=service_name,
-                        language=language, deadline=deadline, needs_reply=category.needs_reply,
-                        summary=summary_line(mail), reasons=reasons, phishing=signs)
+                        language=language, deadline=deadline, needs_reply=needs_reply,
+                        summary=summary_line(mail), reasons=reasons, phishing=signs, automatic=mail.automatic)
+
+
+AUTOMATIC = "message automatique"
 
 
 def _priority(mail: MailMessage, category: Category, subject: str, folded: str, body: str, rules: Rules,
@@ -361,6 +369,8 @@ async def triage(mail: MailMessage, rules: Rules, inference: Inference | None = 
         result.reasons = _restated(result.reasons, "service", result.service, answer.service, completion.model)
         result.category, result.service, result.needs_reply = answer.category, answer.service, answer.needs_reply
         result.priority = _model_priority(result, category, rules)
+        if mail.automatic:  # the headers say a machine wrote it, whatever the text looks like
+            result.priority, result.needs_reply = "low", False
         result.reasons.insert(0, f"classé par le modèle {completion.model}")
     else:
         result.reasons.insert(0, f"résumé par le modèle {completion.model} ; classement par les règles (message douteux)")
