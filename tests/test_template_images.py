@@ -1,6 +1,6 @@
 """`image` fields (a logo in the header, a signature in the body, a stamp in the footer) through
-the real server, in .docx, .odt and PDF: the picture sent (base64 or a file of the template) replaces the placeholder, scaled
-to its box; bad pictures are a French 422 naming the field."""
+the real server, in .docx, .odt and PDF: the picture sent (base64 or a file of the template)
+replaces the placeholder, scaled to its box; bad pictures are a French 422 naming the field."""
 
 from __future__ import annotations
 
