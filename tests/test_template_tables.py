@@ -212,6 +212,19 @@ def test_every_odt_property_is_filled_and_escaped(tables_server):
     assert user == {"Dossier": f"{TRICKY} / 2026"}
 
 
+@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice needed")
+def test_libreoffice_reads_the_rendered_docx_properties(tables_server, tmp_path):
+    """The filled core and custom properties are read back by LibreOffice itself (saved as .odt)."""
+    path = tmp_path / "proprietes.docx"
+    path.write_bytes(render(tables_server, "docx", nom=TRICKY))
+    convert([path], tmp_path, to="odt:writer8", timeout=180, check=False)
+    meta = part((tmp_path / "proprietes.odt").read_bytes(), "meta.xml")
+    assert next(meta.iter(f"{{{DC}}}title")).text == f"Budget 2026 — {TRICKY}"
+    assert next(meta.iter(f"{{{DC}}}subject")).text == f"Postes de {TRICKY}"
+    user = {u.get(f"{{{META}}}name"): u.text for u in meta.iter(f"{{{META}}}user-defined")}
+    assert user.get("Dossier") == f"{TRICKY} / 2026"
+
+
 def test_property_line_break_stays_plain_text(tables_server):
     meta = part(render(tables_server, "odt", nom="Ligne un\nLigne deux"), "meta.xml")
     assert next(meta.iter("{http://purl.org/dc/elements/1.1/}title")).text == "Budget 2026 — Ligne un\nLigne deux"
