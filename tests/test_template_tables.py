@@ -39,9 +39,10 @@ def tables_server(tmp_path_factory):
     srv.stop()
 
 
-def render(server, fmt: str, **values) -> bytes:
-    response = server.client().post("/v1/templates/tableaux/render",
-                                    json={"values": {**examples(), **values}, "format": fmt})
+def render(server, fmt: str, template: str = "tableaux", **values) -> bytes:
+    response = server.client().post(f"/v1/templates/{template}/render",
+                                    json={"values": {**(examples() if template == "tableaux" else {}), **values},
+                                          "format": fmt})
     assert response.status_code == 200, response.text
     return response.content
 
@@ -188,8 +189,9 @@ TRICKY = "Dupont <&> \"l'Aîné\""  # every character XML escapes
 
 
 def test_every_docx_property_part_is_filled_and_escaped(tables_server):
-    """core.xml, app.xml (company, manager) and custom.xml: each part parses back to the value as sent."""
-    data = render(tables_server, "docx", nom=TRICKY)
+    """The `proprietes` model: core.xml, app.xml (company, manager) and custom.xml each parse back to
+    the value as sent."""
+    data = render(tables_server, "docx", "proprietes", nom=TRICKY, annee="2026")
     core = part(data, "docProps/core.xml")
     assert core.find(f"{{{DC}}}title").text == f"Budget 2026 — {TRICKY}"
     assert core.find(f"{{{DC}}}subject").text == f"Postes de {TRICKY}"
@@ -204,7 +206,7 @@ def test_every_docx_property_part_is_filled_and_escaped(tables_server):
 
 def test_every_odt_property_is_filled_and_escaped(tables_server):
     """meta.xml: title, subject, description and a user-defined property."""
-    meta = part(render(tables_server, "odt", nom=TRICKY), "meta.xml")
+    meta = part(render(tables_server, "odt", "proprietes", nom=TRICKY, annee="2026"), "meta.xml")
     assert next(meta.iter(f"{{{DC}}}title")).text == f"Budget 2026 — {TRICKY}"
     assert next(meta.iter(f"{{{DC}}}subject")).text == f"Postes de {TRICKY}"
     assert next(meta.iter(f"{{{DC}}}description")).text == f"Budget préparé pour {TRICKY}"
@@ -216,7 +218,7 @@ def test_every_odt_property_is_filled_and_escaped(tables_server):
 def test_libreoffice_reads_the_rendered_docx_properties(tables_server, tmp_path):
     """The filled core and custom properties are read back by LibreOffice itself (saved as .odt)."""
     path = tmp_path / "proprietes.docx"
-    path.write_bytes(render(tables_server, "docx", nom=TRICKY))
+    path.write_bytes(render(tables_server, "docx", "proprietes", nom=TRICKY, annee="2026"))
     convert([path], tmp_path, to="odt:writer8", timeout=180, check=False)
     meta = part((tmp_path / "proprietes.odt").read_bytes(), "meta.xml")
     assert next(meta.iter(f"{{{DC}}}title")).text == f"Budget 2026 — {TRICKY}"
