@@ -1,6 +1,6 @@
-"""`image` fields (a logo in the header, a signature in the body) through the real server, in .docx,
-.odt and PDF: the picture sent (base64 or a file of the template) replaces the placeholder, scaled
-to its box; bad pictures are a French 422 naming the field."""
+"""`image` fields (a logo in the header, a signature in the body, a stamp in the footer) through
+the real server, in .docx, .odt and PDF: the picture sent (base64 or a file of the template)
+replaces the placeholder, scaled to its box; bad pictures are a French 422 naming the field."""
 
 from __future__ import annotations
 
@@ -85,11 +85,33 @@ def test_odt_picture_replaces_placeholder_scaled_to_its_box(images_server):
     assert b"Pictures/plume-logo.png" in files["META-INF/manifest.xml"]
 
 
+@pytest.mark.parametrize("fmt", ["docx", "odt"])
+def test_footer_picture_replaces_placeholder_scaled_to_its_box(images_server, fmt):
+    stamp = png(200, 200, "purple")  # square in the 3 × 1.5 cm footer box: 1.5 × 1.5 cm
+    response = post(images_server, {"timbre": as_value(stamp)}, fmt)
+    assert response.status_code == 200, response.text
+    files = entries(response.content)
+    if fmt == "docx":
+        assert files["word/media/plume-timbre.png"] == stamp
+        assert docx_boxes(files["word/footer1.xml"]) == [(1.5, 1.5)]
+        assert b'r:embed="rIdPlumetimbre"' in files["word/footer1.xml"]
+        assert b'Id="rIdPlumetimbre"' in files["word/_rels/footer1.xml.rels"]
+        assert docx_boxes(files["word/header1.xml"]) == []  # no logo sent: only the footer has a picture
+    else:
+        assert files["Pictures/plume-timbre.png"] == stamp
+        assert odt_boxes(files["styles.xml"]) == [(1.5, 1.5)]
+        assert b"Pictures/plume-timbre.png" in files["META-INF/manifest.xml"]
+    # without a value, the footer's placeholder is left out and the footer's text stays
+    files = entries(post(images_server, {}, fmt).content)
+    footer = files["word/footer1.xml" if fmt == "docx" else "styles.xml"]
+    assert (docx_boxes if fmt == "docx" else odt_boxes)(footer) == [] and b"Timbre : " in footer
+
+
 @pytest.mark.skipif(not shutil.which("soffice") or not shutil.which("pdfimages"), reason="LibreOffice and poppler")
 @pytest.mark.parametrize("source", ["odt", "docx"])
-def test_pdf_holds_both_pictures(images_server, tmp_path, source):
+def test_pdf_holds_all_three_pictures(images_server, tmp_path, source):
     """The server's PDF (from the .odt), and the .docx converted by LibreOffice the same way."""
-    values = {"signature": as_value(png(300, 100)), "logo": "logo.png"}
+    values = {"signature": as_value(png(300, 100)), "logo": "logo.png", "timbre": as_value(png(150, 150))}
     response = post(images_server, values, "pdf" if source == "odt" else "docx")
     assert response.status_code == 200, response.text
     if source == "odt":
@@ -100,8 +122,9 @@ def test_pdf_holds_both_pictures(images_server, tmp_path, source):
     listing = subprocess.run(["pdfimages", "-list", str(tmp_path / "out.pdf")], capture_output=True, text=True,
                              check=True).stdout
     rows = [line.split() for line in listing.splitlines()[2:]]
-    # pixels and resolution on the page: the logo 6 cm wide (600 px → 254 ppi), the signature 4 cm (→ 190 ppi)
-    assert {(int(r[3]), int(r[4])): int(r[12]) for r in rows} == {(600, 100): 254, (300, 100): 190}
+    # pixels and resolution on the page: the logo 6 cm wide (600 px → 254 ppi), the signature 4 cm (→ 190 ppi),
+    # the footer's stamp 1.5 cm (150 px → 254 ppi; LibreOffice would bring pictures over 300 ppi down to 300)
+    assert {(int(r[3]), int(r[4])): int(r[12]) for r in rows} == {(600, 100): 254, (300, 100): 190, (150, 150): 254}
 
 
 @pytest.mark.parametrize(("value", "says"), [

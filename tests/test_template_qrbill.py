@@ -125,3 +125,61 @@ def test_largest_amount_the_bill_allows_is_accepted(server):
     assert response.status_code == 200, response.text
     png = zipfile.ZipFile(io.BytesIO(response.content)).read("word/media/plume-qrbill.png")
     assert "\r\n999999999.99\r\nCHF\r\n" in decode(png)[0]
+
+
+# -- the bill's language (`[qrbill] language`) -----------------------------------------------------
+
+# Romansh: a Swiss language, not one the QR-bill prints in ([qrbill] is the manifest's last table).
+BAD_LANGUAGE = (REPO / "templates" / "relance-facture" / "template.toml").read_text(encoding="utf-8") + \
+    'language = "rm"\n'
+
+
+def test_unknown_bill_language_is_reported_by_the_check_naming_the_key(tmp_path):
+    """`plume templates check`: the template.toml, the key and the languages the bill knows."""
+    import json
+
+    from tests.conftest import plume_cli
+
+    shutil.copytree(REPO / "templates" / "relance-facture", tmp_path / "relance-facture")
+    shutil.copy(REPO / "templates" / "commune.toml", tmp_path / "commune.toml")
+    (tmp_path / "relance-facture" / "template.toml").write_text(BAD_LANGUAGE, encoding="utf-8")
+    result = plume_cli("templates", "check", str(tmp_path), "--json", check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    [finding] = json.loads(result.stdout)
+    assert finding["file"].endswith("template.toml")
+    assert "[qrbill] language = « rm »" in finding["message"] and "fr, de, it ou en" in finding["message"]
+    assert "créancier" not in finding["message"]
+
+
+def test_unknown_bill_language_upload_is_a_422_naming_the_key(tmp_path):
+    from tests.conftest import start_server
+
+    srv = start_server(tmp_path)
+    try:
+        owner = srv.client("template-owner")
+        response = owner.put("/v1/templates/relance-facture",
+                             files={"manifest": ("template.toml", BAD_LANGUAGE.encode(), "application/toml")})
+        assert response.status_code == 422, response.text
+        assert "[qrbill] language = « rm »" in response.json()["detail"]
+        assert render(srv, "docx").status_code == 200  # the version in place still makes its letters
+    finally:
+        srv.stop()
+
+
+def test_unknown_bill_language_at_render_names_the_key():
+    """A manifest that escaped the check (written before it): the 422 names `[qrbill] language` and
+    template.toml, not the commune's address."""
+    import msgspec
+
+    from plume.documents.manifest import load_manifest
+    from plume.documents.qrbill import qrbill_context
+    from plume.documents.values import FieldErrors, validate
+
+    manifest = load_manifest(REPO / "templates" / "relance-facture" / "template.toml")
+    manifest = msgspec.structs.replace(manifest, qrbill=msgspec.structs.replace(manifest.qrbill, language="rm"))
+    context = {**validate(manifest, VALUES), "commune": COMMUNE}
+    with pytest.raises(FieldErrors) as refused:
+        qrbill_context(manifest, context)
+    [error] = refused.value.errors
+    assert error["field"] == "[qrbill] language"
+    assert "« rm »" in error["message"] and "template.toml" in error["message"] and "créancier" not in error["message"]

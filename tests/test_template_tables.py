@@ -39,9 +39,10 @@ def tables_server(tmp_path_factory):
     srv.stop()
 
 
-def render(server, fmt: str, **values) -> bytes:
-    response = server.client().post("/v1/templates/tableaux/render",
-                                    json={"values": {**examples(), **values}, "format": fmt})
+def render(server, fmt: str, template: str = "tableaux", **values) -> bytes:
+    response = server.client().post(f"/v1/templates/{template}/render",
+                                    json={"values": {**(examples() if template == "tableaux" else {}), **values},
+                                          "format": fmt})
     assert response.status_code == 200, response.text
     return response.content
 
@@ -181,9 +182,116 @@ def test_properties_are_filled_and_escaped(tables_server):
     assert next(meta.iter("{http://purl.org/dc/elements/1.1/}title")).text == title
 
 
+DC = "http://purl.org/dc/elements/1.1/"
+VT = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
+META = "urn:oasis:names:tc:opendocument:xmlns:meta:1.0"
+TRICKY = "Dupont <&> \"l'Aîné\""  # every character XML escapes
+
+
+def test_every_docx_property_part_is_filled_and_escaped(tables_server):
+    """The `proprietes` model: core.xml, app.xml (company, manager) and custom.xml each parse back to
+    the value as sent."""
+    data = render(tables_server, "docx", "proprietes", nom=TRICKY, annee="2026")
+    core = part(data, "docProps/core.xml")
+    assert core.find(f"{{{DC}}}title").text == f"Budget 2026 — {TRICKY}"
+    assert core.find(f"{{{DC}}}subject").text == f"Postes de {TRICKY}"
+    assert core.find(f"{{{DC}}}description").text == f"Budget préparé pour {TRICKY}"
+    app = part(data, "docProps/app.xml")
+    extended = "{http://schemas.openxmlformats.org/officeDocument/2006/extended-properties}"
+    assert app.find(f"{extended}Company").text == TRICKY
+    assert app.find(f"{extended}Manager").text == f"Service de {TRICKY}"
+    custom = {p.get("name"): p.find(f"{{{VT}}}lpwstr").text for p in part(data, "docProps/custom.xml")}
+    assert custom == {"Dossier": f"{TRICKY} / 2026"}
+
+
+def test_every_odt_property_is_filled_and_escaped(tables_server):
+    """meta.xml: title, subject, description and a user-defined property."""
+    meta = part(render(tables_server, "odt", "proprietes", nom=TRICKY, annee="2026"), "meta.xml")
+    assert next(meta.iter(f"{{{DC}}}title")).text == f"Budget 2026 — {TRICKY}"
+    assert next(meta.iter(f"{{{DC}}}subject")).text == f"Postes de {TRICKY}"
+    assert next(meta.iter(f"{{{DC}}}description")).text == f"Budget préparé pour {TRICKY}"
+    user = {u.get(f"{{{META}}}name"): u.text for u in meta.iter(f"{{{META}}}user-defined")}
+    assert user == {"Dossier": f"{TRICKY} / 2026"}
+
+
+@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice needed")
+def test_libreoffice_reads_the_rendered_docx_properties(tables_server, tmp_path):
+    """The filled core and custom properties are read back by LibreOffice itself (saved as .odt)."""
+    path = tmp_path / "proprietes.docx"
+    path.write_bytes(render(tables_server, "docx", "proprietes", nom=TRICKY, annee="2026"))
+    convert([path], tmp_path, to="odt:writer8", timeout=180, check=False)
+    meta = part((tmp_path / "proprietes.odt").read_bytes(), "meta.xml")
+    assert next(meta.iter(f"{{{DC}}}title")).text == f"Budget 2026 — {TRICKY}"
+    assert next(meta.iter(f"{{{DC}}}subject")).text == f"Postes de {TRICKY}"
+    user = {u.get(f"{{{META}}}name"): u.text for u in meta.iter(f"{{{META}}}user-defined")}
+    assert user.get("Dossier") == f"{TRICKY} / 2026"
+
+
 def test_property_line_break_stays_plain_text(tables_server):
     meta = part(render(tables_server, "odt", nom="Ligne un\nLigne deux"), "meta.xml")
     assert next(meta.iter("{http://purl.org/dc/elements/1.1/}title")).text == "Budget 2026 — Ligne un\nLigne deux"
+
+
+# -- the fix-up only where a table needs it -------------------------------------------------------
+
+ATTESTATION = REPO / "templates" / "attestation-domicile"
+
+
+def _count_fixups(monkeypatch, fmt: str) -> list[int]:
+    """Each call of the table fix-up during a render: how many tables it was given."""
+    from plume.documents import odt_tables, tables
+
+    calls: list[int] = []
+    if fmt == "docx":
+        fix = tables._FIXER.fix_tables
+        monkeypatch.setattr(tables._FIXER, "fix_tables", lambda xml: calls.append(xml.count("<w:tbl ")) or fix(xml))
+    else:
+        fix = odt_tables.fix_columns
+        monkeypatch.setattr(odt_tables, "fix_columns",
+                            lambda xml: calls.append(xml.count("<table:table ")) or fix(xml))
+    return calls
+
+
+def _render_model(folder: Path, fmt: str, values: dict | None = None) -> tuple[object, bytes]:
+    from plume.documents import prepare
+    from plume.documents.manifest import load_manifest
+    from plume.documents.values import validate
+
+    manifest = load_manifest(folder / "template.toml")
+    prepared = prepare(folder / f"model.{fmt}")
+    typed = validate(manifest, {**manifest.examples(), **(values or {})}, folder=folder)
+    return prepared, prepared.render({**typed, "today": date.today(), "commune": {"immeuble": 5403}})
+
+
+@pytest.mark.parametrize("fmt", ["docx", "odt"])
+def test_attestation_is_prepared_without_the_table_fixup(monkeypatch, fmt):
+    """The attestation's table repeats whole rows ({%tr for %}): no cell is made by the template, so
+    its model is prepared without the fix-up and no letter pays for it."""
+    calls = _count_fixups(monkeypatch, fmt)
+    prepared, data = _render_model(ATTESTATION, fmt)
+    assert "plume-fix" not in "".join(p.source for p in prepared.parts)
+    assert all(p.post is None or getattr(p.post, "keywords", {}).get("fix") is False for p in prepared.parts)
+    assert calls == []
+    rows = (part(data, "word/document.xml").iter(f"{{{W}}}tr") if fmt == "docx" else
+            part(data, "content.xml").iter(f"{{{T}}}table-row"))
+    assert len(list(rows)) > 2  # the row loop did run: the table is there, grown by its rows
+
+
+@pytest.mark.parametrize("fmt", ["docx", "odt"])
+def test_table_model_is_prepared_with_the_fixup_for_its_made_cells(monkeypatch, fmt):
+    """{%tc %} loops, {% hm %}, {% colspan %} and a removed cell mark their tables when the model is
+    prepared; the {% vm %} table (T4, no column change) is not marked. Each render fixes them in one call."""
+    calls = _count_fixups(monkeypatch, fmt)
+    prepared, _ = _render_model(TABLES / "tableaux", fmt)
+    body = next(p for p in prepared.parts if p.name in ("word/document.xml", "content.xml"))
+    if fmt == "docx":
+        assert body.source.count("plume-fix") == 4 and body.post.keywords["fix"] is True
+        assert calls == [4]  # T1, T2, T3 and T5 in one parse
+    else:
+        from plume.documents import odt
+
+        assert body.post is odt._with_columns
+        assert calls == [5]  # .odt fixes the columns of every table of the part, in one parse
 
 
 # -- LibreOffice's PDF ---------------------------------------------------------------------------

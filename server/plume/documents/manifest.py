@@ -43,6 +43,10 @@ class Field(Column, kw_only=True, forbid_unknown_fields=True):
     columns: list[Column] = msgspec.field(default_factory=list)
 
 
+# The languages the QR-bill's payment part is printed in (SIX's standard; qrbill refuses any other).
+QRBILL_LANGUAGES = ("fr", "de", "it", "en")
+
+
 class QrBillSpec(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """`[qrbill]`: which fields make the Swiss QR-bill payment part (see documents/qrbill.py)."""
 
@@ -129,4 +133,7 @@ def manifest_problems(manifest: Manifest) -> list[str]:
             name = getattr(manifest.qrbill, key)
             if name and name not in seen:
                 problems.append(f"[qrbill] {key} = « {name} » : ce champ n'est pas déclaré dans [[fields]]")
+        if manifest.qrbill.language not in QRBILL_LANGUAGES:
+            problems.append(f"[qrbill] language = « {manifest.qrbill.language[:20]} » : langue du bulletin de "
+                            "versement inconnue (fr, de, it ou en)")
     return problems

@@ -13,6 +13,7 @@ bottom of a page. A field the bill refuses is a French 422 naming that field.
     debtor_name = "{{ prenom }} {{ nom }}"   # Jinja, like `output`
     debtor_street = "{{ adresse }}"
     debtor_place = "{{ npa_localite }}"      # "2400 Le Locle"
+    language = "fr"                          # the payment part's language: fr, de, it or en
 The creditor is the commune (commune.toml: nom, adresse, npa_localite) unless creditor_* are given.
 """
 
@@ -23,10 +24,11 @@ import re
 from typing import Any
 
 from plume.documents.images import Image
-from plume.documents.manifest import Manifest, QrBillSpec
+from plume.documents.manifest import QRBILL_LANGUAGES, Manifest, QrBillSpec
 from plume.errors import Refusal
 
 QRBILL_FIELD = "qrbill"
+QRBILL_LANGUAGE_KEY = "[qrbill] language"
 DPI = 300
 _PLACE = re.compile(r"^\s*(\d{4,5})\s+(.+?)\s*$")
 
@@ -111,6 +113,9 @@ def _refusal(message: str, spec: QrBillSpec, context: dict[str, Any]) -> QrBillR
     """qrbill's English reasons as French, pointed at the template field."""
     if (address := _address_refusal(message, spec, context)) is not None:
         return address
+    if spec.language not in QRBILL_LANGUAGES:  # template.toml's fault, named by its key (not the creditor's)
+        return QrBillRefused(QRBILL_LANGUAGE_KEY, f"langue « {spec.language[:20]} » inconnue pour le bulletin de "
+                                                  "versement (fr, de, it ou en), à corriger dans template.toml.")
     if "QR-IBAN requires" in message:
         return QrBillRefused(spec.reference, "avec un QR-IBAN, une référence QR (27 chiffres) est obligatoire.")
     if "only allowed for a QR-IBAN" in message:
