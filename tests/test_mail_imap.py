@@ -415,6 +415,62 @@ def test_watch_wakes_up_on_new_mail_with_idle(server, settings, samples):
     assert not thread.is_alive()
 
 
+# What Dovecot 2.3 announces after login, less IDLE: a server that only allows polling (some
+# gateways and older Exchange set-ups do). Dovecot applies it before login too.
+NO_IDLE = ("imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+ UNSELECT CHILDREN "
+           "NAMESPACE UIDPLUS MOVE SPECIAL-USE\n")
+
+
+def test_watch_polls_a_server_without_idle_and_takes_each_message_once(tmp_path, samples, monkeypatch):
+    server = dovecot_mod.Dovecot(extra_config=NO_IDLE)
+    server.start()
+    monkeypatch.setenv("PLUME_TEST_IMAP_PASSWORD", server.password)
+    account = account_for(server, poll_seconds=1.0, idle_seconds=600)  # IDLE would wait ten minutes
+    settings = Settings(data_dir=tmp_path / "data", mail=[account])
+    with client_for(server) as c:
+        assert not c.has_capability("IDLE")
+
+    passes = []
+
+    class Counting(MailWorker):
+        def run_pass(self):
+            report = super().run_pass()
+            passes.append(report)
+            return report
+
+    stop = threading.Event()
+    thread = threading.Thread(target=Counting(settings, account).watch, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while len(passes) < 3 and time.monotonic() < deadline:  # empty passes, one per poll interval
+            time.sleep(0.2)
+        assert len(passes) >= 3 and all(p.ok and not p.counts for p in passes), passes
+        with client_for(server) as c:
+            c.append("INBOX", (samples / "emails" / "03-reclamation-dechets.eml").read_bytes())
+        arrived, flags = time.monotonic(), []
+        while time.monotonic() < arrived + 20 and "Plume/trie" not in flags:
+            time.sleep(0.2)
+            flags = [f for m in mailbox_listing(server)["INBOX"] for f in m["flags"]]
+        picked_up = time.monotonic() - arrived
+        assert "Plume/trie" in flags and "Plume/voirie" in flags, flags
+        assert picked_up < 10, f"new mail seen after {picked_up:.1f} s with a 1 s poll interval"
+        later = len(passes)
+        while len(passes) < later + 3 and time.monotonic() < arrived + 40:  # more passes: nothing again
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        thread.join(10)
+        server_listing = mailbox_listing(server)
+        server.remove()
+    assert not thread.is_alive()
+    assert len(passes) >= later + 3
+    assert sum(p.total("trie") for p in passes) == 1 and sum(p.total("brouillon") for p in passes) == 1
+    assert len(server_listing["Drafts"]) == 1 and len(server_listing["INBOX"]) == 1
+    triaged = [json.loads(line) for line in settings.audit_file.read_text().splitlines()]
+    assert sum(e.get("count", 1) for e in triaged if e.get("outcome") == "trie") == 1  # 1 is left out
+
+
 def _config(settings) -> Path:
     account = settings.mail[0]
     path = settings.data_dir.parent / "plume.toml"
