@@ -513,6 +513,51 @@ def test_cli_once_status_and_the_daily_summary_in_the_usage_report(server, setti
     assert sum(r.requests for r in rows if r.task == "acknowledge") == 5
 
 
+def test_cli_watch_stops_cleanly_on_sigterm_as_systemd_stops_it(server, settings, samples):
+    import signal
+
+    messages = load(server, samples)
+    config, data = _config(settings), str(settings.data_dir)
+    cmd = [sys.executable, "-m", "plume", "mail"]
+    env = {**os.environ, "PLUME_TEST_IMAP_PASSWORD": server.password}
+    watch = subprocess.Popen([*cmd, "watch", "--config", str(config), "--data", data], cwd=REPO, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        state, deadline = state_path(settings, settings.mail[0]), time.monotonic() + 60
+        while time.monotonic() < deadline and watch.poll() is None:
+            if state.exists() and (json.loads(state.read_text()).get("last_run") or {}).get("ok"):
+                break
+            time.sleep(0.3)
+        time.sleep(1)  # the pass is saved; now waiting in IDLE
+        before = mailbox_listing(server)
+        assert sum(len(v) for k, v in before.items() if k != "Drafts") == len(messages)
+        assert len(before["Drafts"]) == 5
+        sent = time.monotonic()
+        watch.send_signal(signal.SIGTERM)
+        out, err = watch.communicate(timeout=30)
+        stopped = time.monotonic() - sent
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.communicate()
+    assert watch.returncode == 0, err
+    assert "Traceback" not in err and server.password not in out + err
+    assert stopped < 10, f"plume mail watch took {stopped:.1f} s to stop"
+    # The state was saved: a restart processes nothing twice.
+    once = subprocess.run([*cmd, "once", "--config", str(config), "--data", data],
+                          capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    assert once.returncode == 0, once.stderr
+    assert "rien de nouveau" in once.stdout, once.stdout
+    after = mailbox_listing(server)
+    assert len(after["Drafts"]) == 5
+    assert {m["id"]: sorted(m["flags"]) for f in after for m in after[f]} == \
+        {m["id"]: sorted(m["flags"]) for f in before for m in before[f]}
+    status = subprocess.run([*cmd, "status", "--config", str(config), "--data", data],
+                            capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
+    assert status.returncode == 0 and "dernier passage jamais" not in status.stdout
+    assert "INBOX : dernier UID 11" in status.stdout and "trie " in status.stdout, status.stdout
+
+
 def test_plume_serve_watches_the_mailbox_and_uses_the_model(server, settings, samples, tmp_path):
     """`plume serve` with [[mail]] runs the watcher beside the API; with a model installed for triage,
     the model's service and category become the keywords (a scripted model, over real HTTP)."""
