@@ -558,6 +558,35 @@ def test_cli_watch_stops_cleanly_on_sigterm_as_systemd_stops_it(server, settings
     assert "INBOX : dernier UID 11" in status.stdout and "trie " in status.stdout, status.stdout
 
 
+def test_a_stop_request_ends_a_long_pass_between_two_messages(server, settings, samples):
+    """A large backlog must not outlast systemd's stop timeout: the watcher stops after the message
+    in hand, saves where it is, and the next start takes the rest, each message once."""
+    load(server, samples, malformed=False)
+    account = settings.mail[0]
+    stop, seen = threading.Event(), []
+
+    def classify(mail, rules):
+        seen.append(mail.subject)
+        if len(seen) == 3:
+            stop.set()  # as the SIGTERM handler of `plume mail watch` does
+        return triage_by_rules(mail, rules)
+
+    thread = threading.Thread(target=MailWorker(settings, account, classify=classify).watch, args=(stop,), daemon=True)
+    thread.start()
+    thread.join(20)
+    assert not thread.is_alive()
+    assert len(seen) == 3
+    state = State(state_path(settings, account)).data
+    assert state["folders"]["INBOX"]["last_uid"] == 3 and state["last_run"]["ok"] is True
+    assert state["last_run"]["counts"]["INBOX"]["trie"] == 3
+    report = MailWorker(settings, account).run_pass()
+    assert report.ok and report.counts["INBOX"]["trie"] == 5
+    listing = mailbox_listing(server)
+    assert all("Plume/trie" in m["flags"] for f, items in listing.items() if f != "Drafts" for m in items)
+    references = [str(d["msg"]["X-Plume-Reference"]) for d in listing["Drafts"]]
+    assert len(references) == len(set(references)) == 5
+
+
 def test_plume_serve_watches_the_mailbox_and_uses_the_model(server, settings, samples, tmp_path):
     """`plume serve` with [[mail]] runs the watcher beside the API; with a model installed for triage,
     the model's service and category become the keywords (a scripted model, over real HTTP)."""
