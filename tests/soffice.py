@@ -3,9 +3,20 @@ when she opens a letter (the PDF LibreOffice makes of it)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
+
+from tests.conftest import require_tool
+
+
+def require_soffice(*poppler_tools: str) -> None:
+    """Headless LibreOffice, and the poppler tools named (pdftotext, pdftoppm…): skipped on a
+    developer's machine without them, a failure in CI, where scripts/test.sh installs both."""
+    require_tool(shutil.which("soffice") is not None, "libreoffice-writer-nogui")
+    for tool in poppler_tools:
+        require_tool(shutil.which(tool) is not None, f"poppler-utils ({tool})")
 
 
 def convert(sources: Iterable[Path], workdir: Path, *, outdir: Path | None = None, to: str = "pdf",

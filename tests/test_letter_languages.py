@@ -23,7 +23,7 @@ import pytest
 from babel.dates import format_date
 
 from tests.conftest import REPO, plume_cli, start_server
-from tests.soffice import assert_converted_to_pdf
+from tests.soffice import assert_converted_to_pdf, require_soffice
 from tests.test_template_library_content import jinja_source, normalized, plume_syntax, read_parts
 
 TEMPLATES = REPO / "templates"
@@ -306,8 +306,7 @@ def test_upload_checks_and_keeps_language_versions(tmp_path):
 
 @pytest.mark.libreoffice
 def test_language_letters_convert_to_pdf_with_libreoffice(server, tmp_path):
-    if shutil.which("soffice") is None:
-        pytest.skip("LibreOffice (soffice) n’est pas installé")
+    require_soffice()  # fails in CI, skips elsewhere
     files = []
     with server.client() as client:
         for language in LANGUAGES:

@@ -25,8 +25,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import REPO, free_port, plume_cli, start_server
-from tests.libreoffice.office import Office, available, install_extension
+from tests.conftest import REPO, free_port, plume_cli, require_tool, start_server
+from tests.libreoffice.office import OFFICE_PACKAGES, Office, available, install_extension
 
 sys.path.insert(0, str(REPO / "extension-libreoffice" / "python" / "pythonpath"))
 from plume_lo import forms, richtext  # noqa: E402  (pure Python: no UNO needed)
@@ -62,8 +62,7 @@ def plume(tmp_path_factory):
 @pytest.fixture(scope="module")
 def office(oxt, tmp_path_factory):
     reason = available()
-    if reason:
-        pytest.skip(reason)
+    require_tool(reason is None, f"{OFFICE_PACKAGES} ({reason})")  # fails in CI, skips elsewhere
     tmp = Path(tempfile.mkdtemp(prefix="plume-lo-"))  # not under pytest's root-only folder: see office.py
     install_extension(oxt, tmp / "profile")
     instance = Office.start(tmp / "profile", free_port(), tmp / "soffice.log")
@@ -218,8 +217,7 @@ def with_locked_extension(plume, tmp_path: Path, options: list[str], scenario: d
     """An .oxt built with --lock (and `options`) for this server, installed alone in a fresh profile: the
     answer to `scenario`, then the options page as the user sees it."""
     reason = available()
-    if reason:
-        pytest.skip(reason)
+    require_tool(reason is None, f"{OFFICE_PACKAGES} ({reason})")  # fails in CI, skips elsewhere
     locked = tmp_path / "locked.oxt"
     plume_cli("addin", "build-oxt", "--output", str(locked), "--server-url", plume.url, *options, "--lock")
     base = Path(tempfile.mkdtemp(prefix="plume-lo-"))
@@ -449,8 +447,7 @@ def test_errors_leave_the_document_unchanged_and_say_why(run, case):
 
 
 def test_https_server_with_a_certificate_the_system_does_not_trust_is_refused(run, tmp_path):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl not installed")
+    require_tool(shutil.which("openssl") is not None, "openssl")  # fails in CI, skips elsewhere
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
                     "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],

@@ -415,6 +415,62 @@ def test_watch_wakes_up_on_new_mail_with_idle(server, settings, samples):
     assert not thread.is_alive()
 
 
+# What Dovecot 2.3 announces after login, less IDLE: a server that only allows polling (some
+# gateways and older Exchange set-ups do). Dovecot applies it before login too.
+NO_IDLE = ("imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+ UNSELECT CHILDREN "
+           "NAMESPACE UIDPLUS MOVE SPECIAL-USE\n")
+
+
+def test_watch_polls_a_server_without_idle_and_takes_each_message_once(tmp_path, samples, monkeypatch):
+    server = dovecot_mod.Dovecot(extra_config=NO_IDLE)
+    server.start()
+    monkeypatch.setenv("PLUME_TEST_IMAP_PASSWORD", server.password)
+    account = account_for(server, poll_seconds=1.0, idle_seconds=600)  # IDLE would wait ten minutes
+    settings = Settings(data_dir=tmp_path / "data", mail=[account])
+    with client_for(server) as c:
+        assert not c.has_capability("IDLE")
+
+    passes = []
+
+    class Counting(MailWorker):
+        def run_pass(self):
+            report = super().run_pass()
+            passes.append(report)
+            return report
+
+    stop = threading.Event()
+    thread = threading.Thread(target=Counting(settings, account).watch, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while len(passes) < 3 and time.monotonic() < deadline:  # empty passes, one per poll interval
+            time.sleep(0.2)
+        assert len(passes) >= 3 and all(p.ok and not p.counts for p in passes), passes
+        with client_for(server) as c:
+            c.append("INBOX", (samples / "emails" / "03-reclamation-dechets.eml").read_bytes())
+        arrived, flags = time.monotonic(), []
+        while time.monotonic() < arrived + 20 and "Plume/trie" not in flags:
+            time.sleep(0.2)
+            flags = [f for m in mailbox_listing(server)["INBOX"] for f in m["flags"]]
+        picked_up = time.monotonic() - arrived
+        assert "Plume/trie" in flags and "Plume/voirie" in flags, flags
+        assert picked_up < 10, f"new mail seen after {picked_up:.1f} s with a 1 s poll interval"
+        later = len(passes)
+        while len(passes) < later + 3 and time.monotonic() < arrived + 40:  # more passes: nothing again
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        thread.join(10)
+        server_listing = mailbox_listing(server)
+        server.remove()
+    assert not thread.is_alive()
+    assert len(passes) >= later + 3
+    assert sum(p.total("trie") for p in passes) == 1 and sum(p.total("brouillon") for p in passes) == 1
+    assert len(server_listing["Drafts"]) == 1 and len(server_listing["INBOX"]) == 1
+    triaged = [json.loads(line) for line in settings.audit_file.read_text().splitlines()]
+    assert sum(e.get("count", 1) for e in triaged if e.get("outcome") == "trie") == 1  # 1 is left out
+
+
 def _config(settings) -> Path:
     account = settings.mail[0]
     path = settings.data_dir.parent / "plume.toml"
@@ -455,6 +511,80 @@ def test_cli_once_status_and_the_daily_summary_in_the_usage_report(server, setti
     triaged = {r.service: r.requests for r in rows if r.task == "triage"}
     assert sum(triaged.values()) == 11 and triaged["travaux publics"] == 1
     assert sum(r.requests for r in rows if r.task == "acknowledge") == 5
+
+
+def test_cli_watch_stops_cleanly_on_sigterm_as_systemd_stops_it(server, settings, samples):
+    import signal
+
+    messages = load(server, samples)
+    config, data = _config(settings), str(settings.data_dir)
+    cmd = [sys.executable, "-m", "plume", "mail"]
+    env = {**os.environ, "PLUME_TEST_IMAP_PASSWORD": server.password}
+    watch = subprocess.Popen([*cmd, "watch", "--config", str(config), "--data", data], cwd=REPO, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        state, deadline = state_path(settings, settings.mail[0]), time.monotonic() + 60
+        while time.monotonic() < deadline and watch.poll() is None:
+            if state.exists() and (json.loads(state.read_text()).get("last_run") or {}).get("ok"):
+                break
+            time.sleep(0.3)
+        time.sleep(1)  # the pass is saved; now waiting in IDLE
+        before = mailbox_listing(server)
+        assert sum(len(v) for k, v in before.items() if k != "Drafts") == len(messages)
+        assert len(before["Drafts"]) == 5
+        sent = time.monotonic()
+        watch.send_signal(signal.SIGTERM)
+        out, err = watch.communicate(timeout=30)
+        stopped = time.monotonic() - sent
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.communicate()
+    assert watch.returncode == 0, err
+    assert "Traceback" not in err and server.password not in out + err
+    assert stopped < 10, f"plume mail watch took {stopped:.1f} s to stop"
+    # The state was saved: a restart processes nothing twice.
+    once = subprocess.run([*cmd, "once", "--config", str(config), "--data", data],
+                          capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    assert once.returncode == 0, once.stderr
+    assert "rien de nouveau" in once.stdout, once.stdout
+    after = mailbox_listing(server)
+    assert len(after["Drafts"]) == 5
+    assert {m["id"]: sorted(m["flags"]) for f in after for m in after[f]} == \
+        {m["id"]: sorted(m["flags"]) for f in before for m in before[f]}
+    status = subprocess.run([*cmd, "status", "--config", str(config), "--data", data],
+                            capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
+    assert status.returncode == 0 and "dernier passage jamais" not in status.stdout
+    assert "INBOX : dernier UID 11" in status.stdout and "trie " in status.stdout, status.stdout
+
+
+def test_a_stop_request_ends_a_long_pass_between_two_messages(server, settings, samples):
+    """A large backlog must not outlast systemd's stop timeout: the watcher stops after the message
+    in hand, saves where it is, and the next start takes the rest, each message once."""
+    load(server, samples, malformed=False)
+    account = settings.mail[0]
+    stop, seen = threading.Event(), []
+
+    def classify(mail, rules):
+        seen.append(mail.subject)
+        if len(seen) == 3:
+            stop.set()  # as the SIGTERM handler of `plume mail watch` does
+        return triage_by_rules(mail, rules)
+
+    thread = threading.Thread(target=MailWorker(settings, account, classify=classify).watch, args=(stop,), daemon=True)
+    thread.start()
+    thread.join(20)
+    assert not thread.is_alive()
+    assert len(seen) == 3
+    state = State(state_path(settings, account)).data
+    assert state["folders"]["INBOX"]["last_uid"] == 3 and state["last_run"]["ok"] is True
+    assert state["last_run"]["counts"]["INBOX"]["trie"] == 3
+    report = MailWorker(settings, account).run_pass()
+    assert report.ok and report.counts["INBOX"]["trie"] == 5
+    listing = mailbox_listing(server)
+    assert all("Plume/trie" in m["flags"] for f, items in listing.items() if f != "Drafts" for m in items)
+    references = [str(d["msg"]["X-Plume-Reference"]) for d in listing["Drafts"]]
+    assert len(references) == len(set(references)) == 5
 
 
 def test_plume_serve_watches_the_mailbox_and_uses_the_model(server, settings, samples, tmp_path):

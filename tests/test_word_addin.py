@@ -17,12 +17,9 @@ import pytest
 
 from tests.conftest import SAMPLES, start_server
 from tests.word.fixtures import browser, open_pane, word_server  # noqa: F401 - fixtures
-from tests.word.pane import ARTIFACTS, CHROMIUM, Pane
+from tests.word.pane import ARTIFACTS, Pane
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-]
+pytestmark = [pytest.mark.browser]  # the `browser` fixture needs Debian's chromium (require_chromium)
 
 # The paragraph of samples/texts/05-formatted.html, as Word runs.
 FORMATTED = [

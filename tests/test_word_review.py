@@ -5,21 +5,24 @@ records the tracked changes the pane asked Word to make."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from plume.language.grammar import CHECKER
-from tests.conftest import start_server
+from tests.conftest import require_tool, start_server
 from tests.word.fixtures import browser, open_pane, word_server  # noqa: F401 - fixtures
-from tests.word.pane import CHROMIUM, Pane
+from tests.word.pane import Pane
 from tests.word.slow_proxy import slow_proxy
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-]
-needs_grammalecte = pytest.mark.skipif(not CHECKER.available(), reason="python3-grammalecte missing")
+pytestmark = [pytest.mark.browser]  # the `browser` fixture needs Debian's chromium (require_chromium)
+
+
+@pytest.fixture
+def _grammalecte():
+    require_tool(CHECKER.available(), "python3-grammalecte")  # fails in CI, skips elsewhere
+
+
+needs_grammalecte = pytest.mark.usefixtures("_grammalecte")
 
 # « Les enfant du quartier attendent le bus. » with the faulty word in bold and the verb in italics.
 RUNS = [

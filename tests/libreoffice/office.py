@@ -17,6 +17,8 @@ from pathlib import Path
 DRIVER = Path(__file__).with_name("driver.py")
 SYSTEM_PYTHON = "/usr/bin/python3"
 NOBODY = 65534
+# The Debian packages behind `available()` (scripts/system-packages.sh).
+OFFICE_PACKAGES = "libreoffice-writer-nogui, python3-uno, libreoffice-script-provider-python"
 
 
 def available() -> str | None:

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, Page, Route
 
+from tests.conftest import require_tool
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 STANDIN = (HERE / "office-standin.js").read_text(encoding="utf-8")
@@ -18,6 +20,11 @@ ARTIFACTS = REPO / "artifacts" / "word"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
+
+
+def require_chromium() -> None:
+    """Skipped on a developer's machine without Debian's chromium, a failure in CI (scripts/test.sh installs it)."""
+    require_tool(Path(CHROMIUM).exists(), "chromium")
 
 
 def launch(playwright) -> Browser:

@@ -242,6 +242,7 @@ class MailWorker:
         self._created: set[str] = set()
         self._drafted: set[str] | None = None   # references of the drafts in Drafts, this pass
         self._selected = ""
+        self._stop: threading.Event | None = None  # set by watch(): a stop request ends the pass early
 
     # -- configuration read at each pass, so the commune's edits apply without a restart
     def rules(self) -> Rules:
@@ -278,6 +279,8 @@ class MailWorker:
             if self.client is None:
                 self.client = connect(self.account)
             for folder in self.account.folders:
+                if self._stopping():
+                    break
                 self._folder_pass(folder, rules, folder_rules, report)
         except CONNECTION_ERRORS + (IMAPClientError,) as exc:
             report.error = _describe(exc)
@@ -343,6 +346,8 @@ class MailWorker:
             small = [u for u in batch if u in sizes and sizes[u].get(b"RFC822.SIZE", 0) <= MAX_MESSAGE_BYTES]
             bodies = client.fetch(small, ["BODY.PEEK[]"]) if small else {}
             for uid in batch:
+                if self._stopping():  # systemd's SIGTERM: stop between two messages, the state saved below
+                    break
                 item = sizes.get(uid)
                 if item is not None:  # a message expunged by someone else meanwhile is simply gone
                     outcome = self._message(folder, uid, item.get(b"FLAGS", ()), bodies.get(uid, {}).get(b"BODY[]"),
@@ -352,6 +357,11 @@ class MailWorker:
             # Saved per batch: the keyword is the real "done" mark, so a crash mid-batch only costs a
             # re-read of these UIDs, which the Plume/trie keyword then skips.
             self.state.save()
+            if self._stopping():
+                return
+
+    def _stopping(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
 
     def _message(self, folder: str, uid: int, flags: tuple, raw: bytes | None, rules: Rules,
                  folder_rules: FolderRules | None, can_flag: bool, report: PassReport) -> str:
@@ -446,7 +456,10 @@ class MailWorker:
     # -- watching
     def watch(self, stop: threading.Event) -> None:
         """Passes until `stop` is set: IDLE on the first folder when offered (new mail wakes it at once),
-        else a pass every poll_seconds. A lost connection is retried with a growing pause."""
+        else a pass every poll_seconds. A lost connection is retried with a growing pause. A stop
+        request also ends a pass between two messages (a long backlog must not outlast systemd's
+        stop timeout); the rest is taken at the next start."""
+        self._stop = stop
         backoff = 5.0
         while not stop.is_set():
             try:
