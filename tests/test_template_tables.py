@@ -118,7 +118,6 @@ def test_docx_removed_cell_gives_its_width_to_the_others(tables_server):
 def test_docx_tables_match_docxtpl(tables_server):
     """Same grid widths, spans and merges as docxtpl's own render of the same model and values."""
     from docxtpl import DocxTemplate
-
     from plume.documents.formatting import make_environment
     from plume.documents.manifest import load_manifest
     from plume.documents.values import validate
