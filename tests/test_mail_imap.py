@@ -824,3 +824,25 @@ def test_without_keywords_as_on_exchange_the_drafts_are_still_never_doubled(serv
     state_path(settings, account).unlink()
     assert MailWorker(settings, account).run_pass().counts["INBOX"]["trie"] == 8
     assert len(mailbox_listing(server)["Drafts"]) == 5
+
+
+ABSENCE = (b"From: Anne Droz <anne@example.ch>\r\nTo: info@lelocle.ch\r\nSubject: Absence du bureau : Re: Votre demande\r\n"
+           b"Message-ID: <absence-1@example.ch>\r\nDate: Mon, 30 Nov 2026 09:00:00 +0100\r\n"
+           b"Auto-Submitted: auto-replied\r\n\r\nJe suis absente jusqu'au 10 decembre. En cas d'urgence, "
+           b"contactez le secretariat.\r\n")
+
+
+def test_an_absence_notice_is_marked_automatic_and_gets_no_draft(server, settings, samples):
+    """Drafting an acknowledgement for every absence notice would fill Drafts with answers to robots
+    (and, sent, start a mail loop): marked Plume/automatique, low priority, no draft."""
+    with client_for(server) as c:
+        c.append("INBOX", ABSENCE)
+        c.append("INBOX", (samples / "emails" / "03-reclamation-dechets.eml").read_bytes())
+    report = MailWorker(settings, settings.mail[0]).run_pass()
+    assert report.ok
+    listing = mailbox_listing(server)
+    folder, absence = by_id(listing)["<absence-1@example.ch>"]
+    assert "Plume/automatique" in absence["flags"] and "Plume/peu-prioritaire" in absence["flags"]
+    assert "Plume/urgent" not in absence["flags"] and "Plume/accuse-prepare" not in absence["flags"]
+    drafts = listing["Drafts"]
+    assert len(drafts) == 1 and "Absence" not in str(drafts[0]["msg"]["Subject"])
