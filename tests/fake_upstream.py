@@ -87,7 +87,6 @@ def scripted_server(tmp: Path, default: Callable[[list[dict]], str], tasks: list
 def wait_model_ready(server, model: str = "scripted") -> None:
     import time
 
-    import httpx
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

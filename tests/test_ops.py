@@ -121,8 +121,8 @@ def test_a_user_name_the_log_and_reports_could_not_hold_is_refused(tmp_path, nam
 
 
 def test_a_bad_setting_stops_the_server_with_one_french_line(tmp_path):
-    _french_failure(plume_cli("serve", "--port", "99999", data=tmp_path, check=False), 2, "Configuration invalide",
-                    "port")
+    _french_failure(plume_cli("serve", "--port", "99999", data=tmp_path, check=False), 2, "Configuration illisible",
+                    "réglage invalide", "port")
     config = tmp_path / "plume.toml"
     config.write_text("port = \n", encoding="utf-8")
     _french_failure(plume_cli("serve", "--config", str(config), data=tmp_path, check=False), 2,

@@ -21,7 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import REPO, TINY_MODELS, require_tool, start_server

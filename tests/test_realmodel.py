@@ -22,7 +22,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import httpx
 import msgspec
 import pytest
 from httpx_sse import connect_sse

@@ -5,6 +5,7 @@ by qrbill from the same values; a bad IBAN or reference is a French 422 naming t
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 import tomllib
 import zipfile

@@ -27,5 +27,5 @@ def settings_from(args: argparse.Namespace, **extra) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         print(f"Configuration illisible (TOML) : {exc}", file=sys.stderr)
     except msgspec.ValidationError as exc:  # e.g. « Expected `int` <= 65535 - at `$.port` »
-        print(f"Configuration invalide : {exc} (réglage après « $. »).", file=sys.stderr)
+        print(f"Configuration illisible : réglage invalide, {exc} (nom du réglage après « $. »).", file=sys.stderr)
     raise SystemExit(2)
