@@ -133,7 +133,7 @@ class ZipPackage:
     def build(self, rendered: dict[str, bytes]) -> bytes:
         buffer = io.BytesIO(self.base)
         buffer.seek(0, io.SEEK_END)
-        with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED, compresslevel=5) as archive:
+        with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:  # level: zlib's default (a ZipInfo ignores the archive's)
             for name, data in rendered.items():
                 archive.writestr(_info(name, self._stored), data)
         return buffer.getvalue()
