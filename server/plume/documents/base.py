@@ -133,7 +133,8 @@ class ZipPackage:
     def build(self, rendered: dict[str, bytes]) -> bytes:
         buffer = io.BytesIO(self.base)
         buffer.seek(0, io.SEEK_END)
-        with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:  # level: zlib's default (a ZipInfo ignores the archive's)
+        # zlib's default level: the archive's own compresslevel does not apply to ZipInfo entries.
+        with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:
             for name, data in rendered.items():
                 archive.writestr(_info(name, self._stored), data)
         return buffer.getvalue()
