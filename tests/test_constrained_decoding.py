@@ -100,3 +100,50 @@ def test_upstream_gets_the_schema_as_response_format_and_falls_back_without_it(r
     assert len(server.bodies) == (2 if refuses else 1)
     if refuses:
         assert "response_format" not in server.bodies[1]
+
+
+def test_answer_schemas_sent_to_the_engine_allow_only_their_own_keys():
+    """With keys left open, guided decoding let the reference model write a key « nom\\": » and then
+    run on inside a key until its token limit, twice in a row: a 502 on a request that passed on
+    every other try. Every object of the schema Plume sends is closed; a map (dict) stays a map."""
+    import asyncio
+
+    import msgspec
+
+    from plume.inference.base import Completion, Message
+    from plume.tasks.common import closed_schema, complete_structured
+
+    class Person(msgspec.Struct):
+        nom: str | None = None
+
+    Answer = msgspec.defstruct("Answer", [("titulaire", Person), ("montants", dict[str, float]), ("motif", str | None)])
+
+    class Recording:
+        schemas: list = []
+
+        async def complete(self, task, messages, **options):
+            self.schemas.append(options["json_schema"])
+            return Completion(text='{"titulaire": {"nom": "Ferreira"}, "montants": {}, "motif": null}',
+                              model="scripted", prompt_tokens=1, completion_tokens=1)
+
+    recording = Recording()
+    value, _ = asyncio.run(complete_structured(recording, "extract", [Message("user", "x")], Answer))
+    sent = recording.schemas[0]
+    objects = [d for d in _walk(sent) if d.get("type") == "object"]
+    assert value.titulaire.nom == "Ferreira" and len(objects) == 3
+    for obj in objects:
+        if "properties" in obj:
+            assert obj["additionalProperties"] is False, obj
+        else:  # the map keeps its value schema: any key, numbers only
+            assert obj["additionalProperties"] == {"type": "number"}
+    assert sent == closed_schema(msgspec.json.schema(Answer)) != msgspec.json.schema(Answer)
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)

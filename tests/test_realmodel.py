@@ -20,6 +20,7 @@ import os
 import re
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import msgspec
@@ -70,8 +71,16 @@ def sample(path: str) -> str:
 
 
 def post(server, route: str, body: dict, timeout: float = 1500) -> dict:
+    """The route's answer; asked a second time, as the 502 tells the clerk to, when the model's answers
+    were refused twice. Each request fences its data with a new random tag, so the prompt and the
+    answer differ from one request to the next: with the schemas' keys left open, the extraction was
+    refused 4 times in 20 identical requests (2026-12-01); with closed schemas 0 in 10. Said in the
+    warnings summary, so that a run that needed the second request is seen."""
     with server.client("user", timeout=timeout) as client:
         answer = client.post(route, json={**body, "engine": "model"})
+        if answer.status_code == 502 and answer.json().get("type", "").endswith("invalid-model-output"):
+            warnings.warn(f"{route}: the model's answers were refused twice; asked again", stacklevel=2)
+            answer = client.post(route, json={**body, "engine": "model"})
     assert answer.status_code == 200, answer.text
     return answer.json()
 
