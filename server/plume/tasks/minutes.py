@@ -145,11 +145,15 @@ def read_vote(text: str) -> Vote | None:
                 result=result)
 
 
-def _header(lines: list[str], minutes: Minutes, reference: date) -> None:
+def _header(lines: list[str], minutes: Minutes, reference: date) -> set[int]:
+    """Reads the title line and the « Présidence: … » lines into `minutes`; returns the indices of
+    the lines it took whole (the notes leave them out)."""
+    taken: set[int] = set()
     # The title line (« Séance Conseil général 16.11.2026, 19h30… »); a first note is not one.
-    first = lines[0] if lines and not (ITEM.match(lines[0]) or BULLET.match(lines[0])) else ""
+    first = lines[0] if lines and not _is_note(lines[0]) else ""
     dates = find_dates(first, reference)
     if dates:
+        taken.add(0)
         minutes.date = dates[0].value.isoformat()
         m = re.search(r"(?:séance|réunion|sitzung)\s+(?:du\s+|de\s+la\s+|de\s+l['’])?(?P<body>[^\d,]+?)\s*(?:du\s*)?$",
                       first[:dates[0].start], re.I)
@@ -160,12 +164,19 @@ def _header(lines: list[str], minutes: Minutes, reference: date) -> None:
             minutes.start_time = times[0].value
             place = first[dates[0].end + times[0].end:].strip(" ,.-")
             minutes.place = place or None
-    for line in lines[:6]:
+    for index, line in enumerate(lines[:6]):
         matches = list(LABEL.finditer(line))
         for i, m in enumerate(matches):
             value = line[m.end(): matches[i + 1].start() if i + 1 < len(matches) else len(line)].strip(" .;")
             key = next(k for k in LABELS if m[k])
             _header_value(minutes, key, value)
+        if LABEL.match(line.strip()) and not _is_note(line):
+            taken.add(index)
+    return taken
+
+
+def _is_note(line: str) -> bool:
+    return bool(ITEM.match(line) or BULLET.match(line))
 
 
 def _header_value(minutes: Minutes, key: str, value: str) -> None:
@@ -193,10 +204,10 @@ def read_notes(text: str, reference: date | None = None) -> Minutes:
     if sum(bool(TIMESTAMP.match(line)) for line in lines) >= max(2, len(lines) // 2):
         return read_transcript(lines)
     minutes = Minutes()
-    _header(lines, minutes, reference)
-    read_by_header = _header_lines(lines)
+    read_by_header = _header(lines, minutes, reference)
     current: AgendaItem | None = None
     for index, line in enumerate(lines):
+        closing = _tail(line, minutes, reference)
         if m := ITEM.match(line):
             title, _, decision = m["rest"].partition("->")
             notes = []
@@ -207,7 +218,7 @@ def read_notes(text: str, reference: date | None = None) -> Minutes:
                                  decision=decision.strip() or None)
             current.vote = read_vote(decision) if decision else None
             minutes.items.append(current)
-        elif (m := BULLET.match(line)) or (index not in read_by_header and not _is_tail(line)):
+        elif (m := BULLET.match(line)) or (index not in read_by_header and not closing):
             # A note: under its point, or, before the first numbered point (notes with no agenda
             # numbers at all), under an unnumbered one. Nothing the clerk wrote is dropped.
             if current is None:
@@ -220,7 +231,6 @@ def read_notes(text: str, reference: date | None = None) -> Minutes:
                 current.decision = note.split(":", 1)[-1].strip()
             if not announced:  # « M. X propose d'accepter : 31 oui » says more than the count
                 current.notes.append(without_fillers(note))
-        _tail(line, minutes, reference)
     for item in minutes.items:
         if item.number == UNNUMBERED and len(minutes.items) > 1:
             item.title = "Avant l'ordre du jour"
@@ -235,28 +245,21 @@ def _subject(item: AgendaItem) -> str | None:
     return item.title if item.number != UNNUMBERED else None
 
 
-def _header_lines(lines: list[str]) -> set[int]:
-    """Lines the header took whole: the title line with the date, and « Présidence: … » lines."""
-    taken = set()
-    for index, line in enumerate(lines[:6]):
-        if ITEM.match(line) or BULLET.match(line):
-            continue
-        if (index == 0 and find_dates(line, date.today())) or LABEL.match(line.strip()):
-            taken.add(index)
-    return taken
+def _heading(item: AgendaItem) -> str:
+    """« 2. Crédit … », or the title alone for notes under no numbered point."""
+    return f"{item.number}. {item.title}" if item.number != UNNUMBERED else item.title
 
 
-def _is_tail(line: str) -> bool:
-    return bool(CLOSING.search(line) or NEXT.search(line))
-
-
-def _tail(line: str, minutes: Minutes, reference: date) -> None:
-    if m := CLOSING.search(line):
-        times = find_times(m["t"])
+def _tail(line: str, minutes: Minutes, reference: date) -> bool:
+    """Reads the closing time and the next meeting from `line`; True when it holds either."""
+    closing, following = CLOSING.search(line), NEXT.search(line)
+    if closing:
+        times = find_times(closing["t"])
         minutes.closing_time = times[0].value if times else minutes.closing_time
-    if m := NEXT.search(line):
-        dates = find_dates(m["rest"], reference)
-        minutes.next_meeting = dates[0].value.isoformat() if dates else m["rest"].strip(" .") or None
+    if following:
+        dates = find_dates(following["rest"], reference)
+        minutes.next_meeting = dates[0].value.isoformat() if dates else following["rest"].strip(" .") or None
+    return bool(closing or following)
 
 
 def read_transcript(lines: list[str]) -> Minutes:
@@ -359,7 +362,7 @@ def minutes_text(minutes: Minutes) -> str:
         lines.append(f"Interventions de : {', '.join(minutes.speakers)}")
     lines.append("")
     for item in minutes.items:
-        lines.append(f"{item.number}. {item.title}" if item.number != UNNUMBERED else item.title)
+        lines.append(_heading(item))
         if item.discussion:
             lines.append(f"   {item.discussion}")
         else:
@@ -428,8 +431,7 @@ async def discussion_events(minutes: Minutes, inference: Inference, user: str | 
         answer, _ = await complete_structured(inference, TASK, discussion_messages(item), _Discussion, user=user,
                                               max_tokens=400, check=_indirect)
         item.discussion = " ".join(answer.discussion.split())
-        heading = f"{item.number}. {item.title}" if item.number != UNNUMBERED else item.title
-        yield "delta", f"{heading}\n{item.discussion}\n\n"
+        yield "delta", f"{_heading(item)}\n{item.discussion}\n\n"
 
 
 async def write_discussions(minutes: Minutes, inference: Inference, user: str | None = None) -> None:
