@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 
 from plume import __version__
+from plume.cli.common import quiet_closed_stdout
 
 COMMAND_GROUPS = ("serve", "users", "templates", "models", "triage", "addin", "ops", "mail", "eval")
 
@@ -29,10 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except BrokenPipeError:
-        # A reader that stops early (`plume templates list | head`) is not an error. Python would
-        # report the closed pipe again when it flushes stdout at exit: point stdout at /dev/null.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except BrokenPipeError:  # a reader that stops early (`plume templates list | head`) is not an error
+        quiet_closed_stdout()
         return 0
 
 

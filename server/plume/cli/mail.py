@@ -44,11 +44,7 @@ def _accounts(settings, name: str | None):
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        settings = settings_from(args)
-    except (OSError, ValueError) as exc:  # TOMLDecodeError and msgspec's ValidationError are ValueErrors
-        print(f"Configuration illisible : {exc}", file=sys.stderr)
-        return 2
+    settings = settings_from(args)  # an unreadable configuration: one French line and exit 2
     accounts = _accounts(settings, args.account)
     if not accounts:
         return 2

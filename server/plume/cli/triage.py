@@ -13,11 +13,12 @@ import asyncio
 import csv
 import io
 import json
-import os
 import sys
 from pathlib import Path
 
 import msgspec
+
+from plume.cli.common import quiet_closed_stdout
 
 NONE_READABLE = 3
 
@@ -117,10 +118,8 @@ def _write(data: bytes) -> None:
     try:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
-    except BrokenPipeError:
-        # Python would report the closed pipe again when it flushes stdout at exit: point stdout
-        # at /dev/null so that nothing is left to flush.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except BrokenPipeError:  # caught here, not in main: the exit status still says whether any message was read
+        quiet_closed_stdout()
 
 
 async def _triage_all(messages, rules, models_file: Path | None, progress: bool, skip):

@@ -14,19 +14,20 @@ from plume.config import Settings
 
 
 def backup(settings: Settings, target: Path, include_audit: bool = False) -> list[str]:
-    members = []
     # Written beside the target, then renamed: a full disk or a stop never leaves half an archive
     # under the name IT will restore from.
     partial = target.with_name(target.name + ".partiel")
     try:
-        _write(settings, partial, include_audit, members)
+        members = _write(settings, partial, include_audit)
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
     return members
 
 
-def _write(settings: Settings, target: Path, include_audit: bool, members: list[str]) -> None:
+def _write(settings: Settings, target: Path, include_audit: bool) -> list[str]:
+    """The archive at `target`; returns what it holds."""
+    members = []
     with tarfile.open(target, "w:gz") as tar:
         if settings.users_file.exists():
             tar.add(settings.users_file, arcname="data/users.json")
@@ -45,6 +46,7 @@ def _write(settings: Settings, target: Path, include_audit: bool, members: list[
         info = tarfile.TarInfo("BACKUP-INFO")
         info.size = len(stamp)
         tar.addfile(info, io.BytesIO(stamp))
+    return members
 
 
 def restore(settings: Settings, source: Path) -> list[str]:
