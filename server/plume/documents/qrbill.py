@@ -64,16 +64,13 @@ def build(spec: QrBillSpec, context: dict[str, Any]) -> Any:
     def text(pattern: str) -> str:
         return env.from_string(pattern).render(context) if pattern else ""
 
-    def field_of(pattern: str) -> str:
-        return _field_of(pattern, context)
-
     account = str(context.get(spec.account) or "").replace(" ", "")
     reference = str(context.get(spec.reference) or "").replace(" ", "") if spec.reference else ""
     amount = context.get(spec.amount) if spec.amount else None
     creditor = _address(text(spec.creditor_name), text(spec.creditor_street), text(spec.creditor_place),
-                        field_of(spec.creditor_place))
+                        _field_of(spec.creditor_place, context))
     debtor = _address(text(spec.debtor_name), text(spec.debtor_street), text(spec.debtor_place),
-                      field_of(spec.debtor_place))
+                      _field_of(spec.debtor_place, context))
     try:
         return QRBill(account=account, creditor=creditor, debtor=debtor,
                       amount=None if amount in (None, "") else str(amount),
