@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import REPO, free_port, plume_cli, require_tool, start_server
 from tests.libreoffice.office import OFFICE_PACKAGES, Office, available, install_extension
+from tests.test_plain_rules_unseen import NOTHING_SAFE
 
 sys.path.insert(0, str(REPO / "extension-libreoffice" / "python" / "pythonpath"))
 from plume_lo import forms, richtext  # noqa: E402  (pure Python: no UNO needed)
@@ -649,11 +650,6 @@ def test_plain_language_preview_can_go_after_the_text_or_be_dropped(run):
     assert dropped["statuses"][1] == "Résultat écarté. Le document n'a pas été modifié."
     assert dropped["panel_result"] == "" and not dropped["states"][1]["enabled"]["Insert"]
 
-
-# A sentence the rules cannot improve safely (33 words, no safe cut, no jargon to swap).
-NOTHING_SAFE = ("Toute personne désirant obtenir une place d'amarrage au port communal pour la saison estivale "
-                "adresse sa demande écrite accompagnée d'une copie du permis de navigation au service des sports "
-                "avant la fin février.")
 
 
 @pytest.mark.parametrize("ui, said", [

@@ -14,6 +14,11 @@ from plume.language.plain_rules import new_grammar_errors
 
 ROUTE = "/v1/text/plain-language"
 
+# 33 words, no safe cut, no jargon to swap: the rules can do nothing safe (the sidebars' tests use it too).
+NOTHING_SAFE = ("Toute personne désirant obtenir une place d'amarrage au port communal pour la saison estivale "
+                "adresse sa demande écrite accompagnée d'une copie du permis de navigation au service des sports "
+                "avant la fin février.")
+
 UNSEEN = [
     "Le paiement de la taxe d'amarrage doit intervenir préalablement aux travaux d'entretien du ponton.",
     "Les travaux de façade ont été réalisés antérieurement à l'octroi du permis, ce qui constitue une infraction.",
@@ -22,8 +27,7 @@ UNSEEN = [
     "Le service des eaux coupera l'alimentation le 14 avril 2027 entre 8 h et 11 h ; les habitants du quartier "
     "des Jeanneret prévoient une réserve d'eau, mais les commerces disposeront d'une citerne mobile installée "
     "devant la poste de la rue Daniel-JeanRichard.",
-    "Toute personne désirant obtenir une place d'amarrage au port communal pour la saison estivale adresse sa "
-    "demande écrite accompagnée d'une copie du permis de navigation au service des sports avant la fin février.",
+    NOTHING_SAFE,
     "Le requérant est tenu de s'acquitter de l'émolument de CHF 85.– afférent à l'établissement de l'attestation "
     "dans un délai de dix jours dès réception de la facture.",
     "La bibliothèque ferme ses portes du 22 décembre au 4 janvier, toutefois la boîte de retour reste accessible "
@@ -86,7 +90,7 @@ def test_a2_is_stricter_than_b1(modelless_server):
 
 
 def test_nothing_safe_to_do_is_said_with_the_diagnostics(modelless_server):
-    text = UNSEEN[4]
+    text = NOTHING_SAFE
     body = _post(modelless_server, text)
     assert body["text"] == text and body["changed"] is False and body["substitutions"] == []
     assert any("aucune modification sûre" in w or "aucune coupure sûre" in w for w in body["warnings"])

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import SAMPLES, start_server
+from tests.test_plain_rules_unseen import NOTHING_SAFE
 from tests.word.fixtures import browser, open_pane, word_server  # noqa: F401 - fixtures
 from tests.word.pane import ARTIFACTS, Pane
 
@@ -552,11 +553,6 @@ def test_plain_language_proposal_can_be_dropped(word_server, open_pane):
     assert kind == "info" and "écarté" in text
     assert not pane.page.is_visible("#plain-result") and pane.operations() == []
 
-
-# A sentence the rules cannot improve safely (33 words, no safe cut, no jargon to swap).
-NOTHING_SAFE = ("Toute personne désirant obtenir une place d'amarrage au port communal pour la saison estivale "
-                "adresse sa demande écrite accompagnée d'une copie du permis de navigation au service des sports "
-                "avant la fin février.")
 
 
 @pytest.mark.parametrize("display, said", [
