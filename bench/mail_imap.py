@@ -32,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "server"))
 sys.path.insert(0, str(REPO))
-SAMPLES = Path(os.environ.get("PLUME_SAMPLES", REPO.parent / "shared" / "samples"))
+SAMPLES = Path(os.environ.get("PLUME_SAMPLES", REPO / "tests" / "data" / "samples"))
 
 import imapclient  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Summaries, minutes and fact sheets without a model, over real HTTP: the amounts, dates and
 decisions stay; words agree; no filler, no duplicate, no sentence whose pronoun points elsewhere.
-Samples from ../shared/samples and new texts the rules were not written on."""
+Samples from tests/data/samples and new texts the rules were not written on."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", action="append", default=[], metavar="ID",
                         help="identifiant d'un modèle à évaluer (répétable ; défaut : tous ceux du catalogue)")
     parser.add_argument("--tasks", default=",".join(TASKS), help=f"tâches, séparées par des virgules ({','.join(TASKS)})")
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "samples",
+    parser.add_argument("--data", type=Path, default=REPO / "tests" / "data" / "samples",
                         help="dossier d'évaluation (structure des exemples : cases/, emails/, texts/, notes/, "
                              "regulations/)")
     parser.add_argument("--html", type=Path, help="écrire un rapport HTML (un graphique par tâche)")
