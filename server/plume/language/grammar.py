@@ -125,13 +125,21 @@ def _spelling(error: dict, offset: int) -> Finding:
 
 
 _loaded: ModuleType | None = None
+# Loading by path puts the package in sys.modules before its code has run: without this lock a second
+# first-caller (16 plain-language requests right after a start) got the half-loaded module and a 500.
+_loading = threading.Lock()
 
 
 def _module() -> ModuleType:
     """The `grammalecte` package: the environment's own if it has one, else Debian's, by path."""
-    global _loaded
     if _loaded is not None:
         return _loaded
+    with _loading:
+        return _loaded or _load_module()
+
+
+def _load_module() -> ModuleType:
+    global _loaded
     try:
         _loaded = importlib.import_module("grammalecte")
         return _loaded
