@@ -5,12 +5,13 @@ LibreOffice puts the `pythonpath` folder beside this file on sys.path; the code 
 
 import unohelper
 
-from plume_lo import contextmenu, dispatch, options, panels
+from plume_lo import contextmenu, dispatch, options
+from plume_lo.panels import factory
 
 g_ImplementationHelper = unohelper.ImplementationHelper()
 g_ImplementationHelper.addImplementation(dispatch.Dispatcher, dispatch.IMPLEMENTATION,
                                          ("com.sun.star.frame.ProtocolHandler",))
-g_ImplementationHelper.addImplementation(panels.PanelFactory, panels.IMPLEMENTATION,
+g_ImplementationHelper.addImplementation(factory.PanelFactory, factory.IMPLEMENTATION,
                                          ("com.sun.star.ui.UIElementFactory",))
 g_ImplementationHelper.addImplementation(options.OptionsHandler, options.IMPLEMENTATION,
                                          ("com.sun.star.awt.ContainerWindowEventHandler",))

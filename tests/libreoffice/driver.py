@@ -258,12 +258,12 @@ def options_page(ctx, desktop, typed: dict) -> dict:
 
 
 def template_form(ctx, desktop, how: dict) -> dict:
-    """Build the letter form with the extension's own code (plume_lo.panels.TemplateForm), here, over
+    """Build the letter form with the extension's own code (plume_lo.panels.letter_form), here, over
     the UNO bridge: the dialog is made by this LibreOffice's toolkit. Then type values as the clerk
     would and press « Insérer au curseur » (`typed`), or show values found in case notes (`extracted`).
     Returns the form's labels, help lines, field texts and status."""
     sys.path.insert(0, how["pythonpath"])
-    from plume_lo import panels as plume_panels
+    from plume_lo.panels.letter_form import TemplateForm
 
     class Panel:  # what the form asks of its sidebar panel
         language = how.get("language", "fr")
@@ -271,7 +271,7 @@ def template_form(ctx, desktop, how: dict) -> dict:
         def document(self):
             return None
 
-    form = plume_panels.TemplateForm(ctx, Panel(), how["template"])
+    form = TemplateForm(ctx, Panel(), how["template"])
     dialog = form.dialog
     if "extracted" in how:
         form.mode = "extract"

@@ -12,7 +12,8 @@ from com.sun.star.task import XJob
 from com.sun.star.ui import XContextMenuInterceptor
 from com.sun.star.ui.ContextMenuInterceptorAction import EXECUTE_MODIFIED, IGNORED
 
-from plume_lo import actions, i18n, settings
+from plume_lo import i18n, settings
+from plume_lo.actions.capabilities import KNOWN
 
 IMPLEMENTATION = "ch.lelocle.plume.ContextMenuJob"
 
@@ -49,7 +50,7 @@ class Interceptor(unohelper.Base, XContextMenuInterceptor):
             if url:
                 submenu.insertByIndex(submenu.getCount(), _trigger(menu, i18n.text(language, key), url))
                 continue
-            offered = actions.KNOWN.get("translate")
+            offered = KNOWN.get("translate")
             if offered is None:  # the server was not asked yet: the sidebar will ask it
                 submenu.insertByIndex(submenu.getCount(),
                                       _trigger(menu, i18n.text(language, "translate") + "…", "vnd.plume:sidebar"))

@@ -19,7 +19,8 @@ from com.sun.star.frame import DispatchResultEvent, XDispatchProvider, XNotifyin
 from com.sun.star.frame.DispatchResultState import FAILURE, SUCCESS
 from com.sun.star.lang import XInitialization, XServiceInfo
 
-from plume_lo import actions, i18n, runner, settings, writer
+from plume_lo import i18n, runner, settings, writer
+from plume_lo.actions import commune, drafting, plain_language, proofreading, templates, translation
 
 IMPLEMENTATION = "ch.lelocle.plume.Dispatcher"
 PROTOCOL = "vnd.plume:"
@@ -36,32 +37,33 @@ def action_for(command: str, params: dict):
     """The action object for a dispatch command, or None if the command is unknown."""
     flag = params.get("insert", "").lower() in ("1", "true", "yes", "oui")
     if command == "plain-language":
-        return actions.PlainLanguage(level=params.get("level", "B1"), review=params.get("review", ""))
+        return plain_language.PlainLanguage(level=params.get("level", ""), review=params.get("review", ""))
     if command == "translate":
-        return actions.Translate(target=params.get("target", "de"), source=params.get("source", ""),
-                                 review=params.get("review", ""))
+        return translation.Translate(target=params.get("target", "de"), source=params.get("source", ""),
+                                     review=params.get("review", ""))
     if command == "proofread":  # lists the errors; with fix=all, applies the unambiguous ones
-        return actions.Proofread(fix_all=params.get("fix", "") == "all", review=params.get("review", ""))
+        return proofreading.Proofread(fix_all=params.get("fix", "") == "all", review=params.get("review", ""))
     if command == "actions":
-        return actions.ListActions()
+        return commune.ListActions()
     if command == "action":
-        return actions.RunAction(params.get("id", ""), applies_to=params.get("applies_to", "selection"),
+        return commune.RunAction(params.get("id", ""), applies_to=params.get("applies_to", "selection"),
                                  review=params.get("review", ""))
-    if command in actions.TEXT_TASKS:
+    if command in drafting.TEXT_TASKS:
         options = {k: v for k, v in params.items() if k not in ("insert",)}
-        return actions.TextTask(command, insert=flag, options=options)
+        return drafting.TextTask(command, insert=flag, options=options)
     if command == "insert-result":
-        return actions.InsertResult(params.get("text", ""))
+        return drafting.InsertResult(params.get("text", ""))
     if command == "template":
         values = params.get("values") or "{}"
-        return actions.InsertTemplate(params.get("id", ""), json.loads(values) if isinstance(values, str) else values,
-                                      mode=params.get("mode", "insert"), language=params.get("language", ""))
+        return templates.InsertTemplate(params.get("id", ""),
+                                        json.loads(values) if isinstance(values, str) else values,
+                                        mode=params.get("mode", "insert"), language=params.get("language", ""))
     if command == "extract":
-        return actions.ExtractFields(params.get("id", ""), params.get("text", ""))
+        return templates.ExtractFields(params.get("id", ""), params.get("text", ""))
     if command == "templates":
-        return actions.ListTemplates()
+        return templates.ListTemplates()
     if command == "template-fields":
-        return actions.GetTemplate(params.get("id", ""))
+        return templates.GetTemplate(params.get("id", ""))
     return None
 
 
@@ -168,7 +170,7 @@ class Dispatcher(unohelper.Base, XInitialization, XDispatchProvider, XNotifyingD
             reporter.finished(False, f"vnd.plume: commande inconnue « {command} »", {"code": "unknown"})
             return
         doc = self.frame.getController().getModel() if self.frame is not None and self.frame.getController() else None
-        if not isinstance(action, actions.NO_DOCUMENT) and not writer.is_text_document(doc):
+        if action.needs_document and not writer.is_text_document(doc):
             reporter.finished(False, i18n.text(settings.language(self.ctx), "no_document"), {"code": "no_document"})
             return
         runner.start(self.ctx, action, doc, reporter)

@@ -245,13 +245,17 @@ STRINGS = {
     },
 }
 
-TARGET_LANGUAGES = ("de", "it", "en", "es", "pt", "fr")
-
 
 def language_name(language: str, code: str) -> str:
     """« espagnol » for es (in German « Spanisch »); an unknown code is shown as it is."""
     table = STRINGS.get(language) or STRINGS["fr"]
     return table.get(f"lang_{code}") or code
+
+
+def level_name(language: str, code: str) -> str:
+    """« B1 (simple) », « A2 (très simple) »: the level and what it means; an unknown code as it is."""
+    table = STRINGS.get(language) or STRINGS["fr"]
+    return table.get(f"level_{code}") or code
 
 
 def warning(language: str, sentence: str, code: str = "", text_language: str = "") -> str:

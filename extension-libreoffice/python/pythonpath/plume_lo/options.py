@@ -10,7 +10,8 @@ import unohelper
 from com.sun.star.awt import XActionListener, XContainerWindowEventHandler
 from com.sun.star.lang import XServiceInfo
 
-from plume_lo import actions, i18n, runner, settings
+from plume_lo import i18n, runner, settings
+from plume_lo.actions.templates import ListTemplates
 
 IMPLEMENTATION = "ch.lelocle.plume.OptionsHandler"
 LANGUAGES = ("fr", "de")
@@ -25,7 +26,7 @@ class _TestConnection(unohelper.Base, XActionListener, runner.Reporter):
     def actionPerformed(self, event):
         self.handler.save(self.window)
         self._status(i18n.text(settings.language(self.handler.ctx), "working"))
-        runner.start(self.handler.ctx, actions.ListTemplates(), None, self)
+        runner.start(self.handler.ctx, ListTemplates(), None, self)
 
     def finished(self, ok, message, data):
         language = settings.language(self.handler.ctx)

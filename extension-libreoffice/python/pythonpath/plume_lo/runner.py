@@ -17,7 +17,7 @@ import unohelper
 from com.sun.star.awt import XCallback
 
 from plume_lo import i18n, settings
-from plume_lo.actions import Cancelled
+from plume_lo.actions.base import Cancelled
 from plume_lo.client import Client, PlumeError
 
 
@@ -84,8 +84,7 @@ class Job:
         if self.done or self.cancelled:
             return
         self.cancelled = True
-        partial = getattr(self.action, "partial", None)
-        kept = partial(self.written) if partial is not None else None
+        kept = self.action.partial(self.written)
         if kept is None:
             self._finish(False, i18n.text(self.language, "cancelled"), {"cancelled": True})
             return
@@ -153,7 +152,7 @@ class Job:
         used = [i for i in data.pop("usage", None) or () if i]
         if used:  # the result is in the document now: tell the server, off the main thread
             threading.Thread(target=self.client.report_inserted, args=(used,), name="plume-usage", daemon=True).start()
-        undoable = bool(getattr(self.action, "undo_key", None)) and not data.get("preview") \
+        undoable = bool(self.action.undo_key) and not data.get("preview") \
             and not data.get("unchanged") or bool(data.get("inserted")) or bool(data.get("replaced"))
         key = "done_tracked" if data.get("tracked") else "done_undo" if undoable else "done"
         message = i18n.text(self.language, key)
