@@ -72,6 +72,17 @@ def test_every_bad_value_is_reported_at_once():
     assert "« le »" in caught.value.detail
 
 
+def test_each_bad_value_says_where_it_is_in_values():
+    """`path` locates the value in `values` (a list row by its index there), so a form marks the input or
+    the row's cell without parsing `field`; `field` stays as it was."""
+    with pytest.raises(FieldErrors) as caught:
+        validate(parse_manifest(MANIFEST), {"le": "2026-02-30", "lignes": [{"quoi": "Émolument"}, {"prix": 1, "qui": 2}],
+                                            "x": 1})
+    errors = caught.value.errors
+    assert [e["field"] for e in errors] == ["x", "le", "lignes[2].qui", "lignes[2].quoi"]
+    assert [e["path"] for e in errors] == [["x"], ["le"], ["lignes", 1, "qui"], ["lignes", 1, "quoi"]]
+
+
 def test_manifest_errors_are_french():
     with pytest.raises(ManifestError, match="choices"):
         parse_manifest(b'id = "a"\ntitle = "t"\n[[fields]]\nname = "c"\ntype = "choice"\n')

@@ -181,5 +181,18 @@ def test_unknown_bill_language_at_render_names_the_key():
     with pytest.raises(FieldErrors) as refused:
         qrbill_context(manifest, context)
     [error] = refused.value.errors
-    assert error["field"] == "[qrbill] language"
+    assert error["field"] == "[qrbill] language" and "path" not in error  # no value of the form to mark
     assert "« rm »" in error["message"] and "template.toml" in error["message"] and "créancier" not in error["message"]
+
+
+def test_a_refused_value_says_where_it_is_in_values():
+    """A value the bill refuses is located like any bad value (`path`), so the Word pane marks its input."""
+    from plume.documents.manifest import load_manifest
+    from plume.documents.qrbill import qrbill_context
+    from plume.documents.values import FieldErrors, validate
+
+    manifest = load_manifest(REPO / "templates" / "relance-facture" / "template.toml")
+    context = {**validate(manifest, {**VALUES, "iban": "CH44 3199 9123 0008 8901 3"}), "commune": COMMUNE}
+    with pytest.raises(FieldErrors) as refused:
+        qrbill_context(manifest, context)
+    assert [(e["field"], e["path"]) for e in refused.value.errors] == [("iban", ["iban"])]

@@ -172,6 +172,29 @@ def test_required_fields_are_checked_before_anything_is_sent(word_server, open_p
     assert pane.operations() == []
 
 
+def test_a_value_the_server_refuses_in_a_table_row_is_marked_in_that_row(word_server, open_pane):
+    """The server names the row by its place among the rows sent (`path`); a blank row is not sent, so
+    the pane counts only the rows with something in them."""
+    pane = open_pane(word_server)
+    pane.set_document([""])
+    choose_template(pane, "attestation-domicile")
+    fill(pane, {"civilite": "Madame", "prenom": "Ana", "nom": "Lopes", "date_naissance": "1990-01-01",
+                "adresse": "Rue du Temple 1", "npa_localite": "2400 Le Locle", "domicile_depuis": "2020-05-01",
+                "motif": "banque"})
+    rows = pane.page.locator("#field-emoluments .list-row")
+    for cell in ("libelle", "montant"):
+        rows.nth(0).locator(f"[data-column={cell}]").fill("")  # the first row left blank
+    rows.nth(1).locator("[data-column=montant]").fill("10000000000000000")  # a slip of the finger
+    pane.page.click("#template-insert")
+    kind, text = pane.message()
+    assert kind == "error" and "Émoluments" in text and "trop grand" in text
+    invalid = pane.page.eval_on_selector_all("#field-emoluments .list-row input",
+                                             "cells => cells.map(c => c.getAttribute('aria-invalid') === 'true')")
+    assert invalid == [False, False, False, True]  # the second row's amount, nothing else in the table
+    assert pane.page.get_attribute("#field-emoluments", "aria-invalid") == "true"
+    assert pane.operations() == []
+
+
 @pytest.mark.parametrize("case", sorted(p.stem.split(".")[0] for p in SAMPLES.glob("cases/*.expected.toml")))
 def test_letter_from_case_notes(word_server, open_pane, case):
     expected = tomllib.loads((SAMPLES / "cases" / f"{case}.expected.toml").read_text(encoding="utf-8"))
@@ -625,6 +648,26 @@ def test_settings_are_kept_and_german_is_available(word_server, open_pane):
     pane.screenshot("reglages-allemand")
 
 
+def test_a_panel_whose_script_is_missing_is_said_unavailable_and_the_others_work(word_server, open_pane):
+    """One script per panel: should one not load (an add-in folder half updated), its menu entry says so
+    and its panel says why; the pane is not left blank and the other panels work."""
+    pane = open_pane(word_server, missing=("js/panels/proofread.js",))
+    errors = []
+    pane.page.on("pageerror", lambda error: errors.append(str(error)))
+    assert pane.page.inner_text("#task option[value=corriger]") == "Corriger (indisponible)"
+    pane.tab("corriger")
+    note = pane.page.locator("#panel-corriger .unavailable")
+    assert note.is_visible() and note.inner_text().startswith("Cette fonction n'a pas pu être chargée")
+    assert pane.page.is_disabled("#proofread-run")
+    pane.set_document([jargon_paragraph()])
+    pane.select(0)
+    pane.tab("clair")
+    pane.page.click("#plain-run")
+    pane.wait_idle()
+    assert pane.page.is_visible("#plain-result") and not pane.page.is_visible("#message")
+    assert errors == []
+
+
 def test_german_word_gets_german_pane(word_server, open_pane):
     pane = open_pane(word_server, language="de-CH")
     assert pane.page.inner_text("#task option[value=modeles]") == "Brief aus einer Vorlage"
@@ -723,7 +766,8 @@ def test_every_string_the_pane_uses_exists_in_french_and_german():
     tables = {lang: set(re.findall(r'^\s*"([^"]+)":', (src / "i18n" / f"{lang}.js").read_text(encoding="utf-8"), re.M))
               for lang in ("fr", "de")}
     assert tables["fr"] == tables["de"]
-    script = (src / "taskpane.js").read_text(encoding="utf-8")
+    # taskpane.js and every module beside it (js/, js/panels/), the string tables apart
+    script = "\n".join(p.read_text(encoding="utf-8") for p in sorted(src.rglob("*.js")) if "i18n" not in p.parts)
     used = set(re.findall(r'data-i18n="([^"]+)"', (src / "taskpane.html").read_text(encoding="utf-8")))
     used |= set(re.findall(r'\bt\("([\w.]+)"\s*[,)]', script))
     used |= {f"task.run.{task}" for task in re.findall(r'data-task="(\w+)"', (src / "taskpane.html").read_text())}

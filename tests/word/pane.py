@@ -36,17 +36,20 @@ class Pane:
     page: Page
     base_url: str
     refused: list[str] = field(default_factory=list)
+    missing: tuple[str, ...] = ()  # pane files answered 404 (e.g. "js/panels/plain.js")
 
     # --- opening ---
     @classmethod
     def open(cls, browser: Browser, base_url: str, token: str | None, *, language: str = "fr-CH",
-             width: int = 360, word_api: str = "1.3", review: str | None = "replace") -> "Pane":
+             width: int = 360, word_api: str = "1.3", review: str | None = "replace",
+             missing: tuple[str, ...] = ()) -> "Pane":
         """`review`: the clerk's review-mode setting ("tracked", "replace", "after"); None leaves the pane's
-        default (tracked changes). Most tests look at the replacement itself, hence "replace"."""
+        default (tracked changes). Most tests look at the replacement itself, hence "replace". `missing`:
+        files of the pane (paths under /addin/word/) answered 404, as by a server whose copy lacks them."""
         context = browser.new_context(viewport={"width": width, "height": 900}, service_workers="block",
                                       locale=language)
         page = context.new_page()
-        pane = cls(page=page, base_url=base_url)
+        pane = cls(page=page, base_url=base_url, missing=missing)
         context.route("**/*", pane._route)
         config = {"displayLanguage": language, "wordApi": word_api}
         settings = {"plume.serverUrl": base_url, "plume.token": token or "", "plume.language": ""}
@@ -65,6 +68,8 @@ class Pane:
         url = route.request.url
         if url.startswith(OFFICE_JS):
             route.fulfill(status=200, content_type="text/javascript", body=STANDIN)
+        elif any(urlsplit(url).path == f"/addin/word/{path}" for path in self.missing):
+            route.fulfill(status=404, content_type="text/plain", body="")
         elif urlsplit(url).hostname in ("127.0.0.1", "localhost"):
             route.continue_()
         else:

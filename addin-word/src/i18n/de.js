@@ -28,6 +28,7 @@ window.PlumeI18n.de = {
   "error.model": "Diese Funktion ist auf diesem Plume-Server nicht verfügbar: Für diese Aufgabe ist kein KI-Modell installiert. Die Informatik kann es hinzufügen.",
   "task.unavailable": "nicht verfügbar",
   "task.unavailableDefault": "Diese Funktion ist auf diesem Plume-Server nicht verfügbar.",
+  "task.notLoaded": "Diese Funktion konnte im Bereich nicht geladen werden. Schliessen Sie Plume und öffnen Sie es erneut; bleibt das Problem bestehen, melden Sie es der Informatik.",
   "error.busy": "Der Server ist ausgelastet. Versuchen Sie es gleich noch einmal.",
   "error.tooLong": "Der Text ist für den Server zu lang. Wählen Sie einen kürzeren Abschnitt.",
   "error.stopped": "Angehalten: Der bereits geschriebene Text bleibt unten stehen; Sie können ihn einfügen oder neu starten.",

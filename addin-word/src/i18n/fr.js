@@ -28,6 +28,7 @@ window.PlumeI18n.fr = {
   "error.model": "Cette fonction n'est pas disponible sur ce serveur Plume : aucun modèle d'IA n'y est installé pour cette tâche. Le service informatique peut l'ajouter.",
   "task.unavailable": "indisponible",
   "task.unavailableDefault": "Cette fonction n'est pas disponible sur ce serveur Plume.",
+  "task.notLoaded": "Cette fonction n'a pas pu être chargée dans le volet. Fermez Plume et rouvrez-le ; si le problème persiste, prévenez le service informatique.",
   "error.busy": "Le serveur est occupé. Réessayez dans un instant.",
   "error.tooLong": "Le texte est trop long pour le serveur. Sélectionnez un passage plus court.",
   "error.stopped": "Arrêté : le texte déjà rédigé est gardé ci-dessous ; vous pouvez l'insérer ou relancer.",

@@ -11,7 +11,7 @@
     this.status = info && info.status;
     this.detail = info && info.detail;                 // the server's French sentence, if any
     this.installCommand = info && info.installCommand; // what to tell IT when a model is missing
-    this.fields = (info && info.fields) || [];         // field names named by a 422
+    this.errors = (info && info.errors) || [];         // a 422's problem `errors`: [{field, message, path}]
     this.message = kind + (this.detail ? ": " + this.detail : "");
   }
   PlumeError.prototype = Object.create(Error.prototype);
@@ -23,15 +23,13 @@
     if (status === 503 && (problem.install_command || /model-unavailable$/.test(problem.type || ""))) return "model";
     if (status === 503 && /-unavailable$/.test(problem.type || "")) return "unavailable";   // e.g. urn:plume:problem:proofread-unavailable
     if (status === 503 || status === 429) return "busy";
-    if (status === 422 && problem.code === "too-long") return "too-long";
     return "server";
   }
 
   function fromProblem(status, problem) {
     problem = problem || {};
-    var fields = (problem.errors || []).map(function (e) { return e.field || e.name; }).filter(Boolean);
     return new PlumeError(kindForStatus(status, problem), {
-      status: status, detail: problem.detail, installCommand: problem.install_command, fields: fields
+      status: status, detail: problem.detail, installCommand: problem.install_command, errors: problem.errors
     });
   }
 

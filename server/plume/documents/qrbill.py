@@ -180,5 +180,9 @@ def qrbill_context(manifest: Manifest, context: dict[str, Any]) -> dict[str, Any
     try:
         return {QRBILL_FIELD: payment_part(manifest.qrbill, context)}
     except QrBillRefused as exc:
-        label = next((f.label or f.name for f in manifest.fields if f.name == exc.field), exc.field)
-        raise FieldErrors([{"field": exc.field, "message": f"« {label} » : {exc.message}"}]) from None
+        declared = next((f for f in manifest.fields if f.name == exc.field), None)
+        label = (declared.label or declared.name) if declared else exc.field
+        error = {"field": exc.field, "message": f"« {label} » : {exc.message}"}
+        if declared:  # a value the clerk typed, not the commune's address or the [qrbill] table
+            error["path"] = [exc.field]
+        raise FieldErrors([error]) from None

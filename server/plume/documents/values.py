@@ -30,9 +30,11 @@ class Number(Decimal):
 
 
 class FieldErrors(Exception):
-    """Values that do not fit the template's fields. `errors` is a list of {field, message}."""
+    """Values that do not fit the template's fields. `errors` is a list of {field, message, path}: `path`
+    is where the value is in `values` (["nom"], ["emoluments", 0, "montant"] for a row's column), so a
+    form marks the right input without parsing `field`; an error about no one value has none."""
 
-    def __init__(self, errors: list[dict[str, str]]) -> None:
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
         super().__init__(f"{len(errors)} champ(s) invalide(s)")
         self.errors = errors
 
@@ -58,17 +60,18 @@ def validate(manifest: Manifest, values: Any, folder: Path | None = None) -> dic
     the template's folder, where an `image` field's file name is looked up."""
     if not isinstance(values, dict):
         raise FieldErrors([{"field": "values", "message": "Les valeurs doivent être un objet {champ: valeur}."}])
-    errors: list[dict[str, str]] = []
+    errors: list[dict[str, Any]] = []
     declared = {f.name: f for f in manifest.fields}
     for name in values:
         if name not in declared:
-            errors.append({"field": str(name), "message": f"Champ inconnu « {name} » : ce modèle ne le déclare pas."})
+            errors.append({"field": str(name), "message": f"Champ inconnu « {name} » : ce modèle ne le déclare pas.",
+                           "path": [str(name)]})
     typed: dict[str, Any] = {}
     for field in manifest.fields:
         raw = values.get(field.name)
         if raw in _EMPTY:
             if field.required:
-                errors.append({"field": field.name, "message": f"« {_label(field)} » est obligatoire."})
+                errors.append({"field": field.name, "message": f"« {_label(field)} » est obligatoire.", "path": [field.name]})
             elif field.type == "list":
                 typed[field.name] = []
             elif field.type == "bool":
@@ -77,7 +80,7 @@ def validate(manifest: Manifest, values: Any, folder: Path | None = None) -> dic
         try:
             typed[field.name] = (_image(raw, folder) if field.type == "image" else _convert_field(field, raw))
         except _Invalid as exc:
-            errors.append({"field": field.name, "message": f"« {_label(field)} » : {exc}"})
+            errors.append({"field": field.name, "message": f"« {_label(field)} » : {exc}", "path": [field.name]})
         except _RowErrors as exc:
             errors.extend(exc.errors)
     if errors:
@@ -97,7 +100,7 @@ def _label(field: Field | Column) -> str:
 
 
 class _RowErrors(Exception):
-    def __init__(self, errors: list[dict[str, str]]) -> None:
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
         self.errors = errors
 
 
@@ -112,31 +115,32 @@ def _convert_field(field: Field, raw: Any) -> Any:
 
 
 def _convert_rows(field: Field, rows: list) -> list[dict[str, Any]]:
-    errors: list[dict[str, str]] = []
+    errors: list[dict[str, Any]] = []
     typed_rows = []
     columns = {c.name: c for c in field.columns}
     for index, row in enumerate(rows, start=1):
         where = f"{field.name}[{index}]"
         if not isinstance(row, dict):
-            errors.append({"field": where, "message": f"« {_label(field)} », ligne {index} : un objet est attendu."})
+            errors.append({"field": where, "message": f"« {_label(field)} », ligne {index} : un objet est attendu.",
+                           "path": [field.name, index - 1]})
             continue
         typed: dict[str, Any] = {}
         for key in row:
             if key not in columns:
-                errors.append({"field": f"{where}.{key}",
+                errors.append({"field": f"{where}.{key}", "path": [field.name, index - 1, str(key)],
                                "message": f"« {_label(field)} », ligne {index} : colonne inconnue « {key} »."})
         for column in field.columns:
             value = row.get(column.name)
             if value in _EMPTY:
                 if column.required:
-                    errors.append({"field": f"{where}.{column.name}", "message":
-                                   f"« {_label(field)} », ligne {index} : « {_label(column)} » est obligatoire."})
+                    errors.append({"field": f"{where}.{column.name}", "path": [field.name, index - 1, column.name],
+                                   "message": f"« {_label(field)} », ligne {index} : « {_label(column)} » est obligatoire."})
                 typed[column.name] = None
                 continue
             try:
                 typed[column.name] = convert_scalar(column.type, value, column.choices)
             except _Invalid as exc:
-                errors.append({"field": f"{where}.{column.name}",
+                errors.append({"field": f"{where}.{column.name}", "path": [field.name, index - 1, column.name],
                                "message": f"« {_label(field)} », ligne {index}, « {_label(column)} » : {exc}"})
         typed_rows.append(typed)
     if errors:
