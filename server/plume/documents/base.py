@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from jinja2 import Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from plume.documents.budget import BudgetExceeded, TemplateBudgets, spending
+from plume.documents.budget import BudgetExceeded, SizeBudgetExceeded, TemplateBudgets, spending
 from plume.security.safezip import ZipContents, ZipLimits, read_package
 
 BODY, HEADER, FOOTER = "corps", "en-tête", "pied de page"
@@ -197,7 +197,7 @@ class PreparedTemplate:
                 except BudgetExceeded:
                     raise
                 except MemoryError:
-                    raise BudgetExceeded("Le remplissage du modèle dépasse la mémoire disponible.", status=413) from None
+                    raise SizeBudgetExceeded("Le remplissage du modèle dépasse la mémoire disponible.") from None
                 except RecursionError:
                     raise BudgetExceeded("Le modèle s'appelle lui-même trop profondément (macro récursive).") from None
                 except TemplateError as exc:

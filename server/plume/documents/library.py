@@ -43,9 +43,9 @@ from urllib.parse import quote
 
 import msgspec
 
-from plume.documents import FORMATS, prepare
+from plume.documents import FORMATS, FormatUnavailable, prepare
 from plume.documents.base import Finding, PreparedTemplate, RenderFailed, TemplateInvalid
-from plume.documents.budget import BudgetExceeded, TemplateBudgets, isolated, spending
+from plume.documents.budget import BudgetExceeded, SizeBudgetExceeded, TemplateBudgets, isolated, spending
 from plume.documents.formatting import letter_language, plain_environment
 from plume.documents.images import MAX_IMAGE_BYTES, MAX_TEMPLATE_IMAGES, ImageInvalid, is_image_name, template_image
 from plume.documents.lint import lint_template
@@ -53,7 +53,8 @@ from plume.documents.manifest import (BASE_LANGUAGE, LANGUAGE_CODE, MODEL_FILE, 
                                       load_manifest, model_key, parse_manifest)
 from plume.documents.qrbill import qrbill_context
 from plume.documents.values import FieldErrors, validate
-from plume.security.safezip import UnsafeDocument, ZipLimits, check_upload
+from plume.errors import Refusal
+from plume.security.safezip import DocumentTooLarge, UnsafeDocument, ZipLimits, check_upload
 
 log = logging.getLogger("plume.templates")
 
@@ -131,23 +132,35 @@ class TemplateNotFound(KeyError):
         self.detail = f"Le modèle « {template_id} » n'existe pas."
 
 
-class FormatUnavailable(Exception):
-    def __init__(self, detail: str, status: int = 422) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.status = status
+class PdfUnavailable(FormatUnavailable):
+    """The PDF cannot be made now (no LibreOffice, too slow, failed): the API answers 503."""
 
 
-class UploadRefused(Exception):
-    def __init__(self, status: int, detail: str, findings: list[Finding] | None = None) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.findings = findings or []
+class UploadRefused(Refusal):
+    """A new version refused; nothing was stored. `findings`: the lint's errors, when that is why
+    (422 unless a subclass says otherwise, plume.api.problems.STATUS)."""
+
+    code = "upload-refused"
+
+    def __init__(self, detail: str, findings: list[Finding] | None = None) -> None:
+        super().__init__(detail, findings=[f.to_dict() for f in findings or []])
+
+
+class UploadTooLarge(UploadRefused):
+    """The file, a picture or the model it makes is over its size limit (413)."""
+
+
+class UploadNotAModel(UploadRefused):
+    """The file is not a .docx or .odt model (415)."""
+
+
+class NoSpaceLeft(UploadRefused):
+    """The server's disk is full: the new version was not stored (507)."""
 
 
 __all__ = ["TemplateLibrary", "TemplateInfo", "FieldInfo", "RenderedDocument", "TemplateVersion",
-           "TemplateNotFound", "FieldErrors", "FormatUnavailable", "UploadRefused", "RenderFailed"]
+           "TemplateNotFound", "FieldErrors", "FormatUnavailable", "PdfUnavailable", "UploadRefused", "UploadTooLarge",
+           "UploadNotAModel", "NoSpaceLeft", "RenderFailed"]
 
 
 # -- the library ---------------------------------------------------------------------------------
@@ -265,52 +278,52 @@ class TemplateLibrary:
         the current version's pictures are carried over unless a file of the same name is sent."""
         images = images or []
         if language and not (LANGUAGE_CODE.match(language.strip().lower())):
-            raise UploadRefused(422, "Langue invalide : indiquez un code de langue comme de, it ou en.")
+            raise UploadRefused("Langue invalide : indiquez un code de langue comme de, it ou en.")
         if not TEMPLATE_ID.match(template_id):
-            raise UploadRefused(422, "Identifiant de modèle invalide : lettres minuscules, chiffres et tirets.")
+            raise UploadRefused("Identifiant de modèle invalide : lettres minuscules, chiffres et tirets.")
         if data is None and manifest is None and not images:
-            raise UploadRefused(422, "Joignez le modèle (partie « file », .docx ou .odt) et/ou son template.toml "
+            raise UploadRefused("Joignez le modèle (partie « file », .docx ou .odt) et/ou son template.toml "
                                      "(partie « manifest »).")
         _check_images(images)
         suffix = None
         if data is not None:
             suffix = Path(file_name or "").suffix.lower()
             if suffix not in (".docx", ".odt"):
-                raise UploadRefused(415, "Le fichier doit être un modèle .docx ou .odt.")
+                raise UploadNotAModel("Le fichier doit être un modèle .docx ou .odt.")
             if len(data) > self.max_document_bytes:
-                raise UploadRefused(413, "Le document dépasse la taille autorisée.")
+                raise UploadTooLarge("Le document dépasse la taille autorisée.")
             try:
                 check_upload(data, self.limits)
             except UnsafeDocument as exc:
-                raise UploadRefused(exc.status, str(exc)) from None
+                raise refused_document(exc) from None
         if manifest is not None and len(manifest) > 1024 * 1024:
-            raise UploadRefused(413, "Le fichier template.toml dépasse la taille autorisée.")
+            raise UploadTooLarge("Le fichier template.toml dépasse la taille autorisée.")
         self.refresh(force=True)
         with self._lock:
             current = self._entries.get(template_id)
         if data is None and current is None:
-            raise UploadRefused(422, f"Le modèle « {template_id} » est nouveau : joignez aussi son fichier "
+            raise UploadRefused(f"Le modèle « {template_id} » est nouveau : joignez aussi son fichier "
                                      ".docx ou .odt (partie « file »).")
         manifest = manifest if manifest is not None else self._current_manifest_bytes(template_id, current)
         try:
             parsed = parse_manifest(manifest)
         except ManifestError as exc:
-            raise UploadRefused(422, str(exc)) from None
+            raise UploadRefused(str(exc)) from None
         if parsed.id != template_id:
-            raise UploadRefused(422, f"template.toml déclare l'identifiant « {parsed.id} », "
+            raise UploadRefused(f"template.toml déclare l'identifiant « {parsed.id} », "
                                      f"mais l'adresse vise « {template_id} ».")
         try:
             return self._store(template_id, current, _upload_name(file_name, suffix, language), data, manifest, user,
                                images)
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-                raise UploadRefused(507, "Espace disque insuffisant sur le serveur : la nouvelle version n'a pas "
+                raise NoSpaceLeft("Espace disque insuffisant sur le serveur : la nouvelle version n'a pas "
                                          "été enregistrée ; la version en place est conservée.") from None
             raise
 
     def _current_manifest_bytes(self, template_id: str, current: _Entry | None) -> bytes:
         if current is None:
-            raise UploadRefused(422, f"Le modèle « {template_id} » est nouveau : joignez son template.toml "
+            raise UploadRefused(f"Le modèle « {template_id} » est nouveau : joignez son template.toml "
                                      "(partie « manifest »).")
         return (current.folder / "template.toml").read_bytes()
 
@@ -330,18 +343,20 @@ class TemplateLibrary:
             for name, picture in images:
                 (staging / name).write_bytes(picture)
             if len(_image_files(staging)) > MAX_TEMPLATE_IMAGES:
-                raise UploadRefused(422, f"Un modèle compte au plus {MAX_TEMPLATE_IMAGES} images ; la version en "
+                raise UploadRefused(f"Un modèle compte au plus {MAX_TEMPLATE_IMAGES} images ; la version en "
                                          "place est conservée.")
             (staging / "template.toml").write_bytes(manifest)
             try:  # in its own process: docxtpl's patching can take minutes on a hostile document
                 findings = isolated(_lint_errors, staging, self.commune, template_id, self.budgets,
                                     limits=self.budgets, what="La vérification")
             except BudgetExceeded as exc:
-                raise UploadRefused(exc.status, exc.detail + " La version en place est conservée.") from None
+                too_large = isinstance(exc, SizeBudgetExceeded)
+                raise (UploadTooLarge if too_large else UploadRefused)(exc.detail + " La version en place est "
+                                                                                  "conservée.") from None
             except UnsafeDocument as exc:  # a part the checker refuses to parse (e.g. a huge attribute)
-                raise UploadRefused(exc.status, str(exc)) from None
+                raise refused_document(exc) from None
             if findings:
-                raise UploadRefused(422, "Le modèle contient des erreurs ; la version en place est conservée.",
+                raise UploadRefused("Le modèle contient des erreurs ; la version en place est conservée.",
                                     findings=[_relative(f, staging) for f in findings])
             meta = {"uploaded_at": datetime.now(UTC).isoformat(timespec="seconds"), "uploaded_by": user,
                     "file": model_name if data is not None else "template.toml",
@@ -373,8 +388,8 @@ class TemplateLibrary:
     def to_pdf(self, content: bytes, source_fmt: str) -> bytes:
         soffice = shutil.which(self.soffice)
         if soffice is None:
-            raise FormatUnavailable("La conversion en PDF demande LibreOffice, qui n'est pas installé sur le serveur. "
-                                    "Téléchargez le document en .docx ou .odt.", status=503)
+            raise PdfUnavailable("La conversion en PDF demande LibreOffice, qui n'est pas installé sur le serveur. "
+                                 "Téléchargez le document en .docx ou .odt.")
         with self._pdf_slots, tempfile.TemporaryDirectory(prefix="plume-pdf-") as tmp:
             source = Path(tmp) / f"lettre.{source_fmt}"
             source.write_bytes(content)
@@ -383,12 +398,11 @@ class TemplateLibrary:
                                 "--convert-to", "pdf", "--outdir", tmp, str(source)],
                                capture_output=True, timeout=self.pdf_timeout_s, check=False)
             except subprocess.TimeoutExpired:
-                raise FormatUnavailable("La conversion en PDF a pris trop de temps. Réessayez ou téléchargez le "
-                                        "document en .docx ou .odt.", status=503) from None
+                raise PdfUnavailable("La conversion en PDF a pris trop de temps. Réessayez ou téléchargez le "
+                                     "document en .docx ou .odt.") from None
             pdf = Path(tmp) / "lettre.pdf"
             if not pdf.exists():
-                raise FormatUnavailable("La conversion en PDF a échoué. Téléchargez le document en .docx ou .odt.",
-                                        status=503)
+                raise PdfUnavailable("La conversion en PDF a échoué. Téléchargez le document en .docx ou .odt.")
             return pdf.read_bytes()
 
     # -- loading ----------------------------------------------------------------------------
@@ -646,19 +660,19 @@ def _check_images(images: list[tuple[str, bytes]]) -> None:
     """Uploaded pictures: plain names, PNG/JPEG by content, within the limits of a picture sent with a
     letter; UploadRefused naming the file otherwise."""
     if len(images) > MAX_TEMPLATE_IMAGES:
-        raise UploadRefused(422, f"Un modèle compte au plus {MAX_TEMPLATE_IMAGES} images.")
+        raise UploadRefused(f"Un modèle compte au plus {MAX_TEMPLATE_IMAGES} images.")
     seen: set[str] = set()
     for name, picture in images:
         shown = name[:80]
         if name in seen:
-            raise UploadRefused(422, f"L'image « {shown} » est jointe deux fois.")
+            raise UploadRefused(f"L'image « {shown} » est jointe deux fois.")
         seen.add(name)
         if len(picture) > MAX_IMAGE_BYTES:
-            raise UploadRefused(413, f"L'image « {shown} » dépasse {MAX_IMAGE_BYTES // (1024 * 1024)} Mo.")
+            raise UploadTooLarge(f"L'image « {shown} » dépasse {MAX_IMAGE_BYTES // (1024 * 1024)} Mo.")
         try:
             template_image(name, picture)
         except ImageInvalid as exc:
-            raise UploadRefused(422, f"L'image « {shown} » est refusée : {exc}") from None
+            raise UploadRefused(f"L'image « {shown} » est refusée : {exc}") from None
 
 
 def _file_signature(path: Path) -> tuple:
@@ -690,6 +704,11 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def refused_document(exc: UnsafeDocument) -> UploadRefused:
+    """A file the zip and XML checks refuse, as the refused upload the API answers (413 when too large)."""
+    return (UploadTooLarge if isinstance(exc, DocumentTooLarge) else UploadRefused)(str(exc))
 
 
 def _relative(finding: Finding, staging: Path) -> Finding:
