@@ -37,7 +37,8 @@ SAMPLES = Path(os.environ.get("PLUME_SAMPLES", REPO / "tests" / "data" / "sample
 import imapclient  # noqa: E402
 
 from plume.config import MailAccount, Settings  # noqa: E402
-from plume.mail.imap import MailWorker, state_path  # noqa: E402
+from plume.mailbox.state import state_path  # noqa: E402
+from plume.mailbox.worker import MailWorker  # noqa: E402
 from tests.dovecot import Dovecot  # noqa: E402
 
 FOLDERS = '[services]\n"travaux publics" = "Services/Travaux publics"\n' \

@@ -83,7 +83,9 @@ def test_grammar_counts_only_new_errors_and_is_not_measured_without_grammalecte(
         assert asyncio.run(evaluation._new_errors("Les chien dorment.", "Les chien dorment.")) == 0  # the source's own
     monkeypatch.setattr(grammar.CHECKER, "available", lambda: False)
     assert asyncio.run(evaluation._new_errors("Le chien dort.", "Le chien dors.")) is None  # not zero
-    assert evaluation.fmt("grammar", None) == "—"
+    from plume.cli.eval import fmt
+
+    assert fmt("grammar", None) == "—"
 
 
 def test_html_report_is_self_contained_with_a_chart_per_task(report):

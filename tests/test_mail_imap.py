@@ -22,8 +22,10 @@ import imapclient
 import pytest
 
 from plume.config import MailAccount, Settings, load_settings
-from plume.mail import imap as imap_mod
-from plume.mail.imap import MailWorker, State, flush_daily, keyword, state_path
+from plume.mailbox import worker as worker_mod
+from plume.mailbox.sorting import keyword
+from plume.mailbox.state import State, flush_daily, state_path
+from plume.mailbox.worker import MailWorker
 from plume.ops.usage import usage_rows
 from plume.security.audit import AuditLog
 from plume.tasks.triage import triage_by_rules
@@ -232,7 +234,7 @@ def test_a_message_that_cannot_be_read_is_set_aside_and_the_others_go_on(server,
     big = b"From: a@example.org\r\nSubject: gros\r\nMessage-ID: <big@example.org>\r\n\r\n" + b"x" * 300_000
     with client_for(server) as c:
         c.append("INBOX", big)
-    monkeypatch.setattr(imap_mod, "MAX_MESSAGE_BYTES", 200_000)
+    monkeypatch.setattr(worker_mod, "MAX_MESSAGE_BYTES", 200_000)
     real = triage_by_rules
 
     def classify(mail, rules):

@@ -5,13 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from plume.security.audit import AuditLog
 
-from tests.conftest import plume_cli, start_server
+from tests.conftest import REPO, plume_cli, start_server
 
 
 def _seed_audit(data, now=None):
@@ -111,6 +114,24 @@ def test_backup_and_restore_fail_in_french_without_a_traceback(tmp_path):
     _french_failure(plume_cli("restore", str(garbage), data=tmp_path / "data", check=False), 1,
                     "pas une sauvegarde Plume", "Rien n'a été modifié")
     assert "anne" in plume_cli("users", "list", data=tmp_path / "data").stdout
+
+
+def test_a_backup_cut_short_by_a_full_disk_keeps_the_previous_archive_whole(tmp_path):
+    data, templates, folder = tmp_path / "data", tmp_path / "templates", tmp_path / "sauvegardes"
+    (templates / "lettre").mkdir(parents=True)
+    (templates / "lettre" / "template.toml").write_text('id = "lettre"\n')
+    folder.mkdir()
+    archive = folder / "plume.tar.gz"
+    plume_cli("users", "add", "anne", data=data)
+    plume_cli("backup", str(archive), "--templates", str(templates), data=data)
+    previous = archive.read_bytes()
+    (templates / "lettre" / "logo.png").write_bytes(os.urandom(600_000))  # incompressible: the new one is bigger
+    # A file-size limit makes every write past 200 kB fail as on a full disk (EFBIG).
+    full = subprocess.run(["prlimit", "--fsize=200000", sys.executable, "-m", "plume", "backup", str(archive),
+                           "--templates", str(templates), "--data", str(data)], capture_output=True, text=True, cwd=REPO)
+    _french_failure(full, 1, "Sauvegarde impossible", "Aucune archive")
+    assert archive.read_bytes() == previous  # IT can still restore last night's archive
+    assert [p.name for p in folder.iterdir()] == ["plume.tar.gz"]  # and nothing half-written is left beside it
 
 
 @pytest.mark.parametrize("name", ["../../etc", "anne/droz", "a" * 65, "anne\nadmin", "anne\tdroz", ""])

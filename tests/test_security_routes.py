@@ -26,7 +26,7 @@ def _concrete(path: str) -> str:
 def test_security_doc_lists_every_route_with_its_role():
     doc = DOC.read_text()
     embedded = doc[doc.index(BEGIN) + len(BEGIN):doc.index(END)].strip()
-    assert embedded == markdown(APP), "docs/security.md is stale: python -m plume.security.route_table --write"
+    assert embedded == markdown(APP), "docs/security.md is stale: .venv/bin/python scripts/route-table.py --write"
 
 
 @pytest.mark.parametrize(("path", "method", "role"), ROUTES, ids=[f"{m} {p}" for p, m, _ in ROUTES])

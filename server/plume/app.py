@@ -40,7 +40,7 @@ def create_app(settings: Settings) -> Litestar:
         if hasattr(module, "LIFESPAN"):
             lifespans.append(module.LIFESPAN)
     if settings.mail:  # IMAP mailboxes to triage in place (docs/mailbox.md), in threads beside the server
-        from plume.mail.imap import lifespan as mail_lifespan
+        from plume.mailbox.run import lifespan as mail_lifespan
         lifespans.append(mail_lifespan)
     return Litestar(
         route_handlers=route_handlers,

@@ -16,7 +16,9 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from plume.errors import Refusal
-from plume.documents.budget import BudgetExceeded
+from plume.documents import FormatUnavailable
+from plume.documents.budget import BudgetExceeded, SizeBudgetExceeded
+from plume.documents.library import NoSpaceLeft, PdfUnavailable, UploadNotAModel, UploadRefused, UploadTooLarge
 from plume.documents.qrbill import DrawingUnavailable
 from plume.inference.base import INSTALL_HINT, ModelUnavailable
 from plume.inference.errors import (GenerationFailed, GenerationTimeout, InputTooLong, InvalidOptions, ModelLoading,
@@ -95,6 +97,14 @@ STATUS: dict[type[Refusal], int] = {
     GenerationTimeout: 504,
     GenerationFailed: 500,
     DrawingUnavailable: 503,
+    BudgetExceeded: 422,
+    SizeBudgetExceeded: 413,
+    FormatUnavailable: 422,
+    PdfUnavailable: 503,
+    UploadRefused: 422,
+    UploadTooLarge: 413,
+    UploadNotAModel: 415,
+    NoSpaceLeft: 507,
 }
 
 
@@ -185,11 +195,6 @@ def _handle_unicode(request: Request, exc: UnicodeDecodeError) -> Response:
     return problem_response(Problem(422, "Le contenu envoyé n'est pas du texte UTF-8 valide.", code="validation"), request)
 
 
-def _handle_budget(request: Request, exc: BudgetExceeded) -> Response:
-    # A letter model past its time, iteration or size budget (plume.documents.budget): its French cause.
-    return problem_response(Problem(exc.status, exc.detail, code="template-too-complex"), request)
-
-
 def _handle_unexpected(request: Request, exc: Exception) -> Response:
     # Only the exception type and code locations: messages may quote the user's text. The error id is
     # in the log line and in the answer, so a report from a user leads to the right line.
@@ -215,7 +220,6 @@ EXCEPTION_HANDLERS = {
     HTTPException: _handle_http,
     RecursionError: _handle_recursion,
     UnicodeDecodeError: _handle_unicode,
-    BudgetExceeded: _handle_budget,
     Exception: _handle_unexpected,
 }
 

@@ -160,7 +160,7 @@ async def render_document(request: Request, template_id: str, values: dict[str, 
         raise Problem(404, f"Le modèle « {template_id} » n'existe pas dans la bibliothèque.",
                       code="template-not-found") from exc
     except FormatUnavailable as exc:
-        raise Problem(exc.status, exc.detail, code="format-unavailable") from exc
+        raise as_problem(exc) from exc
     except FieldErrors as exc:
         raise Problem(422, f"Il manque des valeurs pour le modèle « {template_id} » : complétez-les dans "
                            "« values ».", code="missing-values", errors=exc.errors, values=typed) from exc

@@ -11,7 +11,7 @@ from litestar import Request, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath, JSONBody
 
-from plume.api.problems import Problem
+from plume.api.problems import Problem, as_problem
 from plume.documents.budget import BudgetExceeded, TemplateBudgets
 from plume.documents.library import (FieldErrors, FormatUnavailable, RenderedDocument, RenderFailed, TemplateInfo,
                                      TemplateLibrary, TemplateNotFound, TemplateVersion, UploadRefused)
@@ -79,15 +79,11 @@ def _problem(exc: Exception) -> Problem:
         return Problem(404, exc.detail, code="template-not-found")
     if isinstance(exc, FieldErrors):
         return Problem(422, exc.detail, code="invalid-values", errors=exc.errors)
-    if isinstance(exc, FormatUnavailable):
-        return Problem(exc.status, exc.detail, code="format-unavailable")
     if isinstance(exc, RenderFailed):
         return Problem(422, "Le modèle n'a pas pu être rempli avec ces valeurs (le modèle est peut-être à corriger : "
                             "« plume templates check »).", code="render-failed")
-    if isinstance(exc, BudgetExceeded):
-        return Problem(exc.status, exc.detail, code="template-too-complex")
-    if isinstance(exc, UploadRefused):
-        return Problem(exc.status, exc.detail, code="upload-refused", findings=[f.to_dict() for f in exc.findings])
+    if isinstance(exc, (FormatUnavailable, BudgetExceeded, UploadRefused)):
+        return as_problem(exc)  # their status: problems.STATUS
     raise exc
 
 

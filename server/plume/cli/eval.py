@@ -1,6 +1,6 @@
 """`plume eval`: compare catalog models on the writing tasks over an evaluation folder (default: the
 repo's samples); a table on the terminal, and optionally an HTML page (a chart per task) and JSON.
-Exit 0 when it ran, whatever the scores."""
+Exit 0 when it ran, whatever the scores. The measuring is plume.evaluation; showing it is here."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -36,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from plume.evaluation import TASKS, evaluate, html, progress_bar, table
+    from plume.evaluation import TASKS, evaluate
     from plume.inference.catalog import CatalogError, load_catalog
 
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
@@ -63,3 +64,84 @@ def run(args: argparse.Namespace) -> int:
     if args.html:
         args.html.write_text(html(report), encoding="utf-8")
     return 0
+
+
+def fmt(metric: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    if metric in ("valid", "agree", "facts", "tags"):
+        return f"{value:.0%}"
+    if metric in ("errors", "items"):
+        return str(value)
+    return f"{value:.1f}" if metric != "ttft_s" else f"{value:.2f}"
+
+
+COLUMNS = [("items", "n"), ("valid", "valide"), ("agree", "accord"), ("facts", "faits"), ("kandel_moles_before", "KM avant"),
+           ("kandel_moles_after", "KM après"), ("words_per_sentence", "mots/phrase"), ("grammar", "fautes"), ("tags", "balises"),
+           ("latency_s", "durée s"), ("ttft_s", "1er jeton s"), ("tokens_per_s", "jetons/s"), ("errors", "échecs")]
+
+
+def table(report: dict[str, Any]) -> str:
+    rows = [["tâche", "modèle", *[label for _, label in COLUMNS]]]
+    for task, by_model in report["tasks"].items():
+        for model_id, metrics in by_model.items():
+            rows.append([task, model_id, *[fmt(key, metrics.get(key)) for key, _ in COLUMNS]])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
+             for r in rows]
+    return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:]])
+
+
+def progress_bar(task: str, model: str, done: int, total: int, width: int = 30) -> None:
+    filled = width * done // max(total, 1)
+    label = f" {task} · {model}" if task else ""
+    sys.stderr.write(f"\rÉvaluation [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{label:<40}")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def html(report: dict[str, Any]) -> str:
+    from html import escape
+
+    parts = ["<!doctype html><html lang='fr'><head><meta charset='utf-8'><title>Plume : évaluation des modèles</title>",
+             "<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:right}td:first-child,th:first-child"
+             "{text-align:left}h2{margin-top:2rem}</style></head><body>",
+             f"<h1>Évaluation des modèles</h1><p>Données : {escape(report['data'])}. « — » : mesure sans objet pour "
+             "cette tâche.</p>"]
+    for task, by_model in report["tasks"].items():
+        if not by_model:
+            continue
+        parts.append(f"<h2>{escape(task)}</h2>")
+        parts.append(_chart(by_model))
+        head = "".join(f"<th>{escape(label)}</th>" for _, label in COLUMNS)
+        body = "".join(f"<tr><td>{escape(m)}</td>" + "".join(f"<td>{escape(fmt(k, v.get(k)))}</td>" for k, _ in COLUMNS)
+                       + "</tr>" for m, v in by_model.items())
+        parts.append(f"<table><tr><th>modèle</th>{head}</tr>{body}</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _chart(by_model: dict[str, dict]) -> str:
+    """Inline SVG: one bar per model for each share metric the task has (0-100 %)."""
+    from html import escape
+
+    shares = [(k, label) for k, label in COLUMNS if k in ("valid", "agree", "facts", "tags")
+              and any(v.get(k) is not None for v in by_model.values())]
+    if not shares:
+        return "<p>Aucune part mesurable pour cette tâche (voir le tableau).</p>"
+    bar, gap, label_w, scale = 14, 6, 200, 300
+    rows = [(f"{label} · {m}", v.get(k)) for k, label in shares for m, v in by_model.items()]
+    height = len(rows) * (bar + gap) + gap
+    svg = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{label_w + scale + 60}' height='{height}' role='img'>"]
+    for i, (name, value) in enumerate(rows):
+        y = gap + i * (bar + gap)
+        svg.append(f"<text x='0' y='{y + bar - 3}' font-size='12'>{escape(name)}</text>")
+        if value is None:
+            svg.append(f"<text x='{label_w}' y='{y + bar - 3}' font-size='12'>—</text>")
+            continue
+        svg.append(f"<rect x='{label_w}' y='{y}' width='{value * scale:.1f}' height='{bar}' fill='#2a6fb0'/>")
+        svg.append(f"<text x='{label_w + value * scale + 4:.1f}' y='{y + bar - 3}' font-size='12'>{value:.0%}</text>")
+    svg.append("</svg>")
+    return "".join(svg)

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 def _model(models_file: Path):
     """The inference service on an event loop of its own thread; the workers call it from theirs."""
     from plume.cli.triage import _inference
-    from plume.mail.imap import model_classifier
+    from plume.mailbox.run import model_classifier
 
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, name="plume-mail-model", daemon=True).start()
@@ -79,7 +79,7 @@ def _model(models_file: Path):
 
 
 def _once(settings, accounts, classify=None) -> int:
-    from plume.mail.imap import run_once
+    from plume.mailbox.run import run_once
 
     failed = 0
     for report in run_once(settings, accounts, classify):
@@ -93,7 +93,7 @@ def _once(settings, accounts, classify=None) -> int:
 
 
 def _watch(settings, accounts, classify=None) -> int:
-    from plume.mail.imap import MailWorker
+    from plume.mailbox.worker import MailWorker
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -109,7 +109,7 @@ def _watch(settings, accounts, classify=None) -> int:
 
 
 def _status(settings, accounts, as_json: bool) -> int:
-    from plume.mail.imap import State, state_path
+    from plume.mailbox.state import State, state_path
 
     out = {}
     for account in accounts:

@@ -8,11 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from plume.documents.base import PreparedTemplate, RenderFailed, TemplateInvalid
+from plume.errors import Refusal
 from plume.security.safezip import ZipLimits
 
 FORMATS = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
            "odt": "application/vnd.oasis.opendocument.text",
            "pdf": "application/pdf"}
+
+
+class FormatUnavailable(Refusal):
+    """A letter asked in a format or a language this server cannot give; `detail` says which, in
+    French (the API answers 422; `plume.documents.pdf.PdfUnavailable`, 503)."""
+
+    code = "format-unavailable"
 
 
 def prepare(path: Path | str, data: bytes | None = None, limits: ZipLimits = ZipLimits()) -> PreparedTemplate:
@@ -28,4 +36,4 @@ def prepare(path: Path | str, data: bytes | None = None, limits: ZipLimits = Zip
     raise ValueError(f"format non pris en charge : {path.suffix}")
 
 
-__all__ = ["prepare", "PreparedTemplate", "TemplateInvalid", "RenderFailed", "FORMATS"]
+__all__ = ["prepare", "PreparedTemplate", "TemplateInvalid", "RenderFailed", "FORMATS", "FormatUnavailable"]

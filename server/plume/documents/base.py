@@ -15,12 +15,12 @@ import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from jinja2 import Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from plume.documents.budget import BudgetExceeded, TemplateBudgets, spending
+from plume.documents.budget import BudgetExceeded, SizeBudgetExceeded, TemplateBudgets, spending
 from plume.security.safezip import ZipContents, ZipLimits, read_package
 
 BODY, HEADER, FOOTER = "corps", "en-tête", "pied de page"
@@ -148,17 +148,27 @@ def _info(name: str, stored: set[str]) -> zipfile.ZipInfo:
 
 
 class PreparedTemplate:
-    """A model parsed and compiled once; `render(context)` gives the filled document's bytes."""
+    """A model parsed and compiled once; `render(context)` gives the filled document's bytes.
 
-    def __init__(self, fmt: str, package: ZipPackage, parts: list[PartSource], env: SandboxedEnvironment,
-                 postprocess: Callable[[str], str], codes: list[bytes] | None = None) -> None:
-        self.format = fmt
+    Each file format subclasses it (`docx.PreparedDocx`, `odt.PreparedOdt`) with its name, the Jinja
+    environment its parts compile in and the post-processing of a rendered part, so this module
+    knows no concrete format. Pickled by its class: unpickling imports the format's module."""
+
+    format: ClassVar[str]
+    environment: ClassVar[SandboxedEnvironment]
+
+    @staticmethod
+    def postprocess(xml: str) -> str:
+        """A rendered part's XML made valid for the format again (the format's own rules)."""
+        raise NotImplementedError
+
+    def __init__(self, package: ZipPackage, parts: list[PartSource], codes: list[bytes] | None = None) -> None:
         self.package = package
         package.base  # compressed now, when the model is prepared, not on its first letter
         self.parts = parts
-        self._postprocess = postprocess
         self._compiled: list[tuple[PartSource, Template]] = []
         self._codes: list[Any] = []
+        env = self.environment
         problems = []
         for index, part in enumerate(parts):
             try:  # what env.from_string does, keeping the code object for __reduce__
@@ -175,7 +185,7 @@ class PreparedTemplate:
         """Pickled as its parts and compiled code (Jinja's own bytecode-cache format, marshal): the
         server receives a model prepared in a separate process (plume.documents.budget.isolated)
         without compiling it again."""
-        return (_rebuild, (self.format, self.package, self.parts, [marshal.dumps(c) for c in self._codes]))
+        return (type(self), (self.package, self.parts, [marshal.dumps(c) for c in self._codes]))
 
     def render(self, context: dict[str, Any], budgets: TemplateBudgets | None = None) -> bytes:
         """Fill every part within one budget (time, iterations, size): BudgetExceeded past it."""
@@ -187,26 +197,18 @@ class PreparedTemplate:
                 except BudgetExceeded:
                     raise
                 except MemoryError:
-                    raise BudgetExceeded("Le remplissage du modèle dépasse la mémoire disponible.", status=413) from None
+                    raise SizeBudgetExceeded("Le remplissage du modèle dépasse la mémoire disponible.") from None
                 except RecursionError:
                     raise BudgetExceeded("Le modèle s'appelle lui-même trop profondément (macro récursive).") from None
                 except TemplateError as exc:
                     raise RenderFailed(f"{part.label} : {type(exc).__name__}") from exc
                 except (ValueError, TypeError, ArithmeticError, LookupError) as exc:
                     raise RenderFailed(f"{part.label} : {type(exc).__name__}") from exc
-                rendered[part.name] = (part.head + (part.post or self._postprocess)(xml)).encode("utf-8")
+                rendered[part.name] = (part.head + (part.post or self.postprocess)(xml)).encode("utf-8")
             if self.package.images:
                 from plume.documents.images import media_entries
                 rendered.update(media_entries(self.package.images, context, self.package.entries))
         return self.package.build(rendered)
-
-
-def _rebuild(fmt: str, package: ZipPackage, parts: list[PartSource], codes: list[bytes]) -> PreparedTemplate:
-    if fmt == "docx":
-        from plume.documents import docx as module
-    else:
-        from plume.documents import odt as module
-    return PreparedTemplate(fmt, package, parts, module._ENV, module._postprocess, codes)
 
 
 @dataclass

@@ -25,18 +25,18 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from plume.errors import Refusal
 
-class BudgetExceeded(Exception):
-    """A model asked for more than its budget (time, iterations, size, memory). `detail` is French
-    and names the cause; `status` is 422 (too long, too many steps) or 413 (too large)."""
 
-    def __init__(self, detail: str, status: int = 422) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.status = status
+class BudgetExceeded(Refusal):
+    """A model asked for more than its budget (time, iterations, steps). `detail` is French and names
+    the cause; the API answers 422 (plume.api.problems.STATUS)."""
 
-    def __reduce__(self) -> tuple:
-        return (BudgetExceeded, (self.detail, self.status))
+    code = "template-too-complex"
+
+
+class SizeBudgetExceeded(BudgetExceeded):
+    """What the model would produce, or the memory it needs, is too large (the API answers 413)."""
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,8 @@ class Budget:
                                  "le modèle est trop complexe.")
 
 
-def too_large(limit: int) -> BudgetExceeded:
-    return BudgetExceeded(f"Le modèle produirait un texte trop grand (plus de {limit:,} caractères).".replace(",", "'"),
-                          status=413)
+def too_large(limit: int) -> SizeBudgetExceeded:
+    return SizeBudgetExceeded(f"Le modèle produirait un texte trop grand (plus de {limit:,} caractères).".replace(",", "'"))
 
 
 _ACTIVE: ContextVar[Budget | None] = ContextVar("plume_template_budget", default=None)
@@ -185,12 +184,11 @@ def _isolated(fn: Callable, args: tuple, limits: TemplateBudgets, what: str) -> 
             process.kill()
         process.join(5)
     if kind == "memory":
-        raise BudgetExceeded(f"{what} du modèle dépasse la mémoire autorisée ({limits.prepare_memory_mb} Mo) : "
-                             "le document est trop volumineux ou trop complexe.", status=413)
+        raise SizeBudgetExceeded(f"{what} du modèle dépasse la mémoire autorisée ({limits.prepare_memory_mb} Mo) : "
+                                 "le document est trop volumineux ou trop complexe.")
     if kind == "died":
-        raise BudgetExceeded(f"{what} du modèle a été interrompue (probablement la limite de mémoire de "
-                             f"{limits.prepare_memory_mb} Mo) : le document est trop volumineux ou trop complexe.",
-                             status=413)
+        raise SizeBudgetExceeded(f"{what} du modèle a été interrompue (probablement la limite de mémoire de "
+                                 f"{limits.prepare_memory_mb} Mo) : le document est trop volumineux ou trop complexe.")
     if kind == "error":
         raise value
     return value

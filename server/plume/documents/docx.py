@@ -99,7 +99,13 @@ def _postprocess(xml: str, fix: bool = False, first_id: int = 1000) -> str:
     return xml
 
 
-def prepare_docx(path: Path | bytes, limits: ZipLimits = ZipLimits()) -> PreparedTemplate:
+class PreparedDocx(PreparedTemplate):
+    format = "docx"
+    environment = _ENV
+    postprocess = staticmethod(_postprocess)
+
+
+def prepare_docx(path: Path | bytes, limits: ZipLimits = ZipLimits()) -> PreparedDocx:
     data = path if isinstance(path, bytes) else Path(path).read_bytes()
     package, parts = read_parts(data, limits)
-    return PreparedTemplate("docx", package, parts, _ENV, _postprocess)
+    return PreparedDocx(package, parts)

@@ -196,7 +196,13 @@ def _with_columns(xml: str) -> str:
     return odt_tables.fix_columns(_postprocess(xml))
 
 
-def prepare_odt(path: Path | bytes, limits: ZipLimits = ZipLimits()) -> PreparedTemplate:
+class PreparedOdt(PreparedTemplate):
+    format = "odt"
+    environment = _ENV
+    postprocess = staticmethod(_postprocess)
+
+
+def prepare_odt(path: Path | bytes, limits: ZipLimits = ZipLimits()) -> PreparedOdt:
     data = path if isinstance(path, bytes) else Path(path).read_bytes()
     package, parts = read_parts(data, limits)
-    return PreparedTemplate("odt", package, parts, _ENV, _postprocess)
+    return PreparedOdt(package, parts)

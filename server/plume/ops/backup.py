@@ -5,30 +5,26 @@ the audit log is included only on request, as it follows its own retention perio
 from __future__ import annotations
 
 import io
-import os
 import tarfile
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 from plume.config import Settings
+from plume.files import atomic_writer
 
 
 def backup(settings: Settings, target: Path, include_audit: bool = False) -> list[str]:
-    # Written beside the target, then renamed: a full disk or a stop never leaves half an archive
-    # under the name IT will restore from.
-    partial = target.with_name(target.name + ".partiel")
-    try:
-        members = _write(settings, partial, include_audit)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return members
+    # Written beside the target, flushed to disk, then renamed: a full disk, a stop or a power cut
+    # never leaves half an archive under the name IT will restore from.
+    with atomic_writer(target) as fh:
+        return _write(settings, fh, include_audit)
 
 
-def _write(settings: Settings, target: Path, include_audit: bool) -> list[str]:
-    """The archive at `target`; returns what it holds."""
+def _write(settings: Settings, target: BinaryIO, include_audit: bool) -> list[str]:
+    """The archive, written to `target`; returns what it holds."""
     members = []
-    with tarfile.open(target, "w:gz") as tar:
+    with tarfile.open(fileobj=target, mode="w:gz") as tar:
         if settings.users_file.exists():
             tar.add(settings.users_file, arcname="data/users.json")
             members.append("data/users.json")

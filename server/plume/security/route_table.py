@@ -1,13 +1,12 @@
 """The table of routes and the role each needs, generated from the application itself.
 
 docs/security.md embeds it between markers; a test fails when the two disagree, so the document
-cannot drift from the code. Regenerate: `python -m plume.security.route_table --write`.
+cannot drift from the code. Regenerate: `.venv/bin/python scripts/route-table.py --write`.
 """
 
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 from litestar import Litestar
@@ -51,16 +50,3 @@ def embed(doc: str, table: str) -> str:
     start, end = doc.index(BEGIN) + len(BEGIN), doc.index(END)
     return doc[:start] + "\n" + table + "\n" + doc[end:]
 
-
-if __name__ == "__main__":
-    import tempfile
-
-    from plume.app import create_app
-    from plume.config import load_settings
-
-    app = create_app(load_settings(data_dir=tempfile.mkdtemp()))
-    table = markdown(app)
-    if "--write" in sys.argv:
-        DOC.write_text(embed(DOC.read_text(), table))
-    else:
-        print(table)

@@ -30,13 +30,9 @@ _CHUNK = 1 << 16
 class UnsafeDocument(ValueError):
     """The file is refused; the message is French and holds nothing from the file's content."""
 
-    status = 422
-
 
 class DocumentTooLarge(UnsafeDocument):
     """The file inflates beyond the budget."""
-
-    status = 413
 
 
 @dataclass(frozen=True)

@@ -10,203 +10,41 @@ Safety across restarts: UIDVALIDITY and the last UID done are kept per folder in
 (written atomically after each batch of messages); a message is done only once its keywords are stored, so a
 crash before that retries it on the next pass; the `Plume/trie` keyword on the message and the
 reference header on the draft are second guards, so nothing is flagged or drafted twice.
-
-IMAP library: IMAPClient (well kept, on top of imaplib) because it has IDLE, MOVE, UIDPLUS and
-modified-UTF-7 folder names built in; Python 3.11's imaplib has no IDLE.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fcntl
-import json
 import logging
-import os
 import re
-import socket
-import ssl
-import stat
 import threading
 import time
-import tomllib
-import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import imapclient
-import msgspec
 from imapclient.exceptions import IMAPClientError
 
 from plume.config import MailAccount, Settings
-from plume.mail.imap_reply import REFERENCE_HEADER, build_reply
 from plume.mail.parse import MAX_MESSAGE_BYTES, MailMessage, parse_message
-from plume.security.audit import AuditEntry, AuditLog
+from plume.mailbox.client import CONNECTION_ERRORS, MailConfigError, connect, describe
+from plume.mailbox.reply import REFERENCE_HEADER, build_reply
+from plume.mailbox.sorting import DONE, ERROR, FolderRules, keyword, keywords_for, load_folder_rules
+from plume.mailbox.state import State, flush_daily, now, state_path
+from plume.security.audit import AuditLog
 from plume.tasks.acknowledge import ReferenceBook, Suspicious, acknowledge
 from plume.tasks.triage import Rules, RulesError, TriageResult, load_rules, triage_by_rules
 
-log = logging.getLogger("plume.mail")
+log = logging.getLogger("plume.mail")  # the logger's name since before the package moved: unchanged for IT
 
-DONE = "trie"            # the keyword that says Plume has handled the message
-DRAFTED = "accuse-prepare"
-ERROR = "erreur"         # a message Plume could not read: the clerk looks at it by hand
-PHISHING = "hameconnage"
-INJECTION = "injection"
-AUTOMATIC = "automatique"  # an absence notice, a delivery failure, a mailing list: no draft
-PRIORITY_WORDS = {"urgent": "urgent", "high": "prioritaire", "normal": "normal", "low": "peu-prioritaire"}
 FETCH_BATCH = 25
-# Errors that mean the connection is gone or unusable: the pass stops, the next one reconnects.
-CONNECTION_ERRORS = (OSError, ssl.SSLError, socket.timeout, imapclient.exceptions.IMAPClientAbortError, EOFError)
 
 
-class MailConfigError(ValueError):
-    """The account cannot be used as configured; the message says why, in French, without secrets."""
-
-
-# ------------------------------------------------------------------------------------ keywords
-def keyword(text: str, prefix: str = "Plume/") -> str:
-    """`Plume/controle-des-habitants`: accents transliterated, only IMAP atom characters, no spaces."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", folded).strip("-") or "divers"
-    prefix = re.sub(r"[^A-Za-z0-9/_.+-]", "", prefix)  # atom-specials ( ) { % * " \ ] and spaces dropped
-    return f"{prefix}{slug}"[:100]
-
-
-def keywords_for(result: TriageResult, account: MailAccount, rules: Rules, drafted: bool) -> list[str]:
-    p = account.keyword_prefix
-    words = [keyword(DONE, p), keyword(PRIORITY_WORDS.get(result.priority, result.priority), p),
-             keyword(result.service, p), keyword(result.category, p)]
-    if result.phishing and result.category == rules.phishing.category:
-        words.append(keyword(PHISHING, p))
-    if any("injection" in r for r in result.reasons):
-        words.append(keyword(INJECTION, p))
-    if result.automatic:
-        words.append(keyword(AUTOMATIC, p))
-    if drafted:
-        words.append(keyword(DRAFTED, p))
-    return list(dict.fromkeys(words))
-
-
-# ------------------------------------------------------------------------------- folder rules
-class FolderRules(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Where each service's mail goes (`[services]`), a category overriding it (`[categories]`,
-    e.g. suspect messages to a quarantine folder). A service not listed stays where it is."""
-    services: dict[str, str] = {}
-    categories: dict[str, str] = {}
-
-    def folder_for(self, result: TriageResult) -> str | None:
-        return self.categories.get(result.category) or self.services.get(result.service)
-
-
-def load_folder_rules(path: Path) -> FolderRules:
-    try:
-        return msgspec.convert(tomllib.loads(path.read_text(encoding="utf-8")), FolderRules)
-    except FileNotFoundError as exc:
-        raise MailConfigError(f"Fichier des dossiers introuvable : {path}") from exc
-    except (tomllib.TOMLDecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
-        raise MailConfigError(f"Fichier des dossiers invalide ({path}) : {exc}") from exc
-
-
-# -------------------------------------------------------------------------------------- state
-def _slug(text: str) -> str:
-    return keyword(text, "")
-
-
-class State:
-    """What the worker remembers about one account, in DATA/mail/<account>.json. No content: folder
-    names, UIDs, counts, dates and error types only."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            self.data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            self.data = {}
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            # A damaged state file: start over; the Plume/trie keywords keep messages from being redone.
-            log.warning("état du courrier illisible (%s) : recommencé, les mots-clés évitent les doublons", path.name)
-            self.data = {}
-        for key, empty in (("folders", {}), ("totals", {}), ("errors", []), ("daily", {})):
-            self.data.setdefault(key, empty)
-
-    def folder(self, name: str) -> dict[str, int]:
-        return self.data["folders"].setdefault(name, {"uidvalidity": 0, "last_uid": 0})
-
-    def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(self.data, fh, ensure_ascii=False, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
-
-    def error(self, folder: str, uid: int | None, what: str) -> None:
-        self.data["errors"] = (self.data["errors"] + [
-            {"time": _now(), "folder": folder, "uid": uid, "error": what}])[-20:]
-
-    def count_daily(self, task: str, service: str, priority: str = "") -> None:
-        day = self.data["daily"].setdefault(date.today().isoformat(), {})
-        key = f"{task}|{service}|{priority}"
-        day[key] = day.get(key, 0) + 1
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def state_path(settings: Settings, account: MailAccount) -> Path:
-    return settings.data_dir / "mail" / f"{_slug(account.label)}.json"
-
-
-# ------------------------------------------------------------------------------------ connect
-def password_of(account: MailAccount) -> str:
-    if account.password_file:
-        path = Path(account.password_file)
-        try:
-            mode = path.stat().st_mode
-        except OSError as exc:
-            raise MailConfigError(f"Fichier du mot de passe illisible : {path}") from exc
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise MailConfigError(f"Le fichier du mot de passe {path} doit être lisible par le seul utilisateur "
-                                  f"du service (chmod 600).")
-        return path.read_text(encoding="utf-8").strip()
-    if account.password_env:
-        value = os.environ.get(account.password_env)
-        if not value:
-            raise MailConfigError(f"La variable d'environnement {account.password_env} est vide ou absente.")
-        return value
-    raise MailConfigError(f"Compte {account.label} : indiquez password_file ou password_env.")
-
-
-def tls_context(account: MailAccount) -> ssl.SSLContext:
-    # Certificates are always verified (host name too); the commune's own CA can be added.
-    context = ssl.create_default_context(cafile=str(account.ca_file) if account.ca_file else None)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
-
-
-def connect(account: MailAccount) -> imapclient.IMAPClient:
-    password = password_of(account)
-    context = tls_context(account)
-    if account.tls == "implicit":
-        client = imapclient.IMAPClient(account.host, port=account.port or 993, ssl=True, ssl_context=context,
-                                       timeout=account.timeout_s)
-    else:
-        client = imapclient.IMAPClient(account.host, port=account.port or 143, ssl=False, timeout=account.timeout_s)
-        client.starttls(context)  # raises when the server offers no STARTTLS: never log in in clear
-    if account.auth == "xoauth2":
-        client.oauth2_login(account.user, password)
-    else:
-        client.login(account.user, password)
-    return client
-
-
-# ------------------------------------------------------------------------------------- worker
 @dataclass
 class PassReport:
     account: str
@@ -273,7 +111,7 @@ class MailWorker:
         return report
 
     def _pass(self, report: PassReport) -> None:
-        self.state.data["last_run"] = {"started": _now(), "finished": None, "ok": None, "error": None}
+        self.state.data["last_run"] = {"started": now(), "finished": None, "ok": None, "error": None}
         try:
             rules, folder_rules = self.rules(), self.folder_rules()
             if self.client is None:
@@ -283,7 +121,7 @@ class MailWorker:
                     break
                 self._folder_pass(folder, rules, folder_rules, report)
         except CONNECTION_ERRORS + (IMAPClientError,) as exc:
-            report.error = _describe(exc)
+            report.error = describe(exc)
             self.state.error("", None, report.error)
             self.close()
         except (MailConfigError, RulesError) as exc:
@@ -305,7 +143,7 @@ class MailWorker:
 
     def _finish(self, report: PassReport) -> None:
         run = self.state.data["last_run"]
-        run.update(finished=_now(), ok=report.ok, error=report.error, seconds=round(report.seconds, 3),
+        run.update(finished=now(), ok=report.ok, error=report.error, seconds=round(report.seconds, 3),
                    counts={f: dict(c) for f, c in report.counts.items()})
         for counter in report.counts.values():
             for outcome, n in counter.items():
@@ -498,7 +336,7 @@ class MailWorker:
                     break
             client.idle_done()
         except CONNECTION_ERRORS + (IMAPClientError,) as exc:
-            log.warning("compte %s : attente interrompue (%s)", self.account.label, _describe(exc))
+            log.warning("compte %s : attente interrompue (%s)", self.account.label, describe(exc))
             self.close()
 
     def close(self) -> None:
@@ -519,95 +357,6 @@ def _text(flag: Any) -> str:
     return flag.decode("utf-8", "replace") if isinstance(flag, bytes) else str(flag)
 
 
-def _describe(exc: BaseException) -> str:
-    # The exception type and a short reason; an IMAP server's answer never holds a message's content.
-    return f"{type(exc).__name__}: {str(exc)[:160]}" if str(exc) else type(exc).__name__
-
-
 def _run(coro):
     """Run a coroutine that does not wait on anything (acknowledge without a model) in this thread."""
     return asyncio.run(coro)
-
-
-# ---------------------------------------------------------------------------- daily summary
-def flush_daily(state: State, audit: AuditLog, account: str, before: date) -> int:
-    """One audit line per day, service and priority (triage) or service (acknowledgement), for the
-    days before `before`: the usage report counts them. Returns how many lines were written."""
-    written = 0
-    for day in sorted(d for d in state.data["daily"] if d < before.isoformat()):
-        for key, n in sorted(state.data["daily"][day].items()):
-            task, service, priority = key.split("|")
-            entry = AuditEntry(time=f"{day}T23:59:59.000+00:00", user=f"mail:{account}", service=service,
-                               method="IMAP", route="imap:daily", status=200, duration_ms=0.0, task=task,
-                               priority=priority or None, count=n)
-            with audit._lock, open(audit.path, "ab") as fh:
-                fh.write(msgspec.json.encode(entry) + b"\n")
-            written += 1
-        del state.data["daily"][day]
-    return written
-
-
-# ------------------------------------------------------------------------------------ helpers
-def run_once(settings: Settings, accounts: list[MailAccount] | None = None,
-             classify: Classifier | None = None) -> list[PassReport]:
-    reports = []
-    for account in accounts if accounts is not None else settings.mail:
-        worker = MailWorker(settings, account, classify)
-        try:
-            reports.append(worker.run_pass())
-        finally:
-            worker.close()
-    return reports
-
-
-def start_watchers(settings: Settings, classify: Classifier | None = None,
-                   book: ReferenceBook | None = None) -> tuple[threading.Event, list[threading.Thread]]:
-    """One daemon thread per account (used by `plume serve`): the IMAP work stays off the event loop."""
-    stop = threading.Event()
-    threads = []
-    for account in settings.mail:
-        worker = MailWorker(settings, account, classify, book)
-        thread = threading.Thread(target=worker.watch, args=(stop,), name=f"plume-mail-{account.label}", daemon=True)
-        thread.start()
-        threads.append(thread)
-    return stop, threads
-
-
-# ------------------------------------------------------------------------------- with a model
-def model_classifier(inference, loop: asyncio.AbstractEventLoop, timeout_s: float = 180.0) -> Classifier:
-    """Triage with the model when one is installed for the task (rules otherwise), from a worker
-    thread: the coroutine runs on the server's event loop, which owns the inference service."""
-    from plume.tasks.triage import triage
-
-    def classify(mail: MailMessage, rules: Rules) -> TriageResult:
-        if not inference.has_model("triage"):
-            return triage_by_rules(mail, rules)
-        future = asyncio.run_coroutine_threadsafe(triage(mail, rules, inference, user="mail"), loop)
-        try:
-            return future.result(timeout=timeout_s)
-        except Exception as exc:  # an invalid answer, a timeout, the model unloaded: the rules decide
-            future.cancel()
-            result = triage_by_rules(mail, rules)
-            result.reasons.insert(0, f"le modèle n'a pas donné de réponse valide ({type(exc).__name__}) : "
-                                     "classement par les règles")
-            return result
-
-    return classify
-
-
-@contextlib.asynccontextmanager
-async def lifespan(app):
-    """`plume serve` with `[[mail]]` accounts: one watcher thread per account beside the server."""
-    settings: Settings = app.state.settings
-    inference = app.state.get("inference")
-    classify = model_classifier(inference, asyncio.get_running_loop(), settings.request_timeout_s + 60) \
-        if inference is not None else None
-    book = app.state.get("acknowledgement_references")
-    if book is None:  # the same reference book as POST /v1/mail/acknowledge: one numbering
-        book = app.state.acknowledgement_references = ReferenceBook(settings.data_dir / "acknowledgement-references.json")
-    stop, threads = start_watchers(settings, classify, book)
-    try:
-        yield
-    finally:
-        stop.set()
-        await asyncio.to_thread(lambda: [t.join(timeout=10) for t in threads])
