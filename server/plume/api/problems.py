@@ -15,14 +15,16 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from plume.errors import Refusal
 from plume.documents.budget import BudgetExceeded
+from plume.documents.library import FieldErrors, FormatUnavailable, RenderFailed, TemplateNotFound, UploadRefused
 from plume.documents.qrbill import DrawingUnavailable
-from plume.inference.base import INSTALL_HINT, ModelUnavailable
+from plume.errors import InvalidRequest, Misconfigured, NotFound, Refusal, TooLarge, Unavailable
+from plume.inference.base import ModelUnavailable
 from plume.inference.errors import (GenerationFailed, GenerationTimeout, InputTooLong, InvalidOptions, ModelLoading,
                                     QueueFull, UnknownModel, UpstreamRefused, UpstreamUnavailable)
 from plume.security.errors import Forbidden, RateLimited, Unauthorized
 from plume.security.roles import Role
+from plume.tasks.common import InvalidModelOutput
 
 log = logging.getLogger("plume")
 
@@ -80,8 +82,16 @@ class Problem(Exception):
         self.extensions = extensions
 
 
-# The HTTP status of each lower layer's refusal: the one place where domain errors meet HTTP.
+# The HTTP status of each lower layer's refusal: the one place where domain errors meet HTTP. A class
+# not listed takes the status of its nearest listed base (e.g. a task's UnsupportedLanguage: 422).
 STATUS: dict[type[Refusal], int] = {
+    InvalidRequest: 422,
+    NotFound: 404,
+    TooLarge: 413,
+    Unavailable: 503,
+    Misconfigured: 500,
+    ModelUnavailable: 503,
+    InvalidModelOutput: 502,
     Unauthorized: 401,
     Forbidden: 403,
     RateLimited: 429,
@@ -109,7 +119,7 @@ def as_problem(exc: Problem | Refusal) -> Problem:
         extensions["retry_after"] = exc.retry_after
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="plume"'
-    return Problem(status, exc.detail, code=exc.code, headers=headers, **extensions)
+    return Problem(status, exc.detail, title=exc.title, code=exc.code, headers=headers, **extensions)
 
 
 def problem_response(problem: Problem, request: Request | None = None) -> Response:
@@ -166,16 +176,6 @@ def _handle_http(request: Request, exc: HTTPException) -> Response:
     return problem_response(Problem(status, detail, headers=headers), request)
 
 
-def _handle_model_unavailable(request: Request, exc: Exception) -> Response:
-    # No usable model for the task: 503 with the exact command that installs one (plume.inference.base).
-    command = exc.install_command
-    service = request.app.state.get("inference")
-    if command == INSTALL_HINT and callable(getattr(service, "install_command", None)):
-        command = service.install_command(exc.task)  # names this server's catalog file and the task
-    return problem_response(Problem(503, str(exc), code="model-unavailable", task=exc.task,
-                                    install_command=command), request)
-
-
 def _handle_recursion(request: Request, exc: RecursionError) -> Response:
     # A body nested thousands of levels deep exhausts the JSON decoder's stack: bad input, not a crash.
     return problem_response(Problem(422, "Le contenu JSON est imbriqué trop profondément.", code="validation"), request)
@@ -188,6 +188,27 @@ def _handle_unicode(request: Request, exc: UnicodeDecodeError) -> Response:
 def _handle_budget(request: Request, exc: BudgetExceeded) -> Response:
     # A letter model past its time, iteration or size budget (plume.documents.budget): its French cause.
     return problem_response(Problem(exc.status, exc.detail, code="template-too-complex"), request)
+
+
+def document_problem(exc: Exception) -> Problem:
+    """The letter library's refusals (the templates routes and the tasks' letters alike), never the
+    values themselves. (Until plume.documents raises Refusals of its own, mapped in STATUS.)"""
+    if isinstance(exc, TemplateNotFound):
+        return Problem(404, exc.detail, code="template-not-found")
+    if isinstance(exc, FieldErrors):
+        return Problem(422, exc.detail, code="invalid-values", errors=exc.errors)
+    if isinstance(exc, FormatUnavailable):
+        return Problem(exc.status, exc.detail, code="format-unavailable")
+    if isinstance(exc, RenderFailed):
+        return Problem(422, "Le modèle n'a pas pu être rempli avec ces valeurs (le modèle est peut-être à corriger : "
+                            "« plume templates check »).", code="render-failed")
+    if isinstance(exc, UploadRefused):
+        return Problem(exc.status, exc.detail, code="upload-refused", findings=[f.to_dict() for f in exc.findings])
+    raise TypeError(f"not a library refusal: {type(exc).__name__}")
+
+
+def _handle_document(request: Request, exc: Exception) -> Response:
+    return problem_response(document_problem(exc), request)
 
 
 def _handle_unexpected(request: Request, exc: Exception) -> Response:
@@ -210,12 +231,12 @@ def _looks_french(text: str | None) -> bool:
 EXCEPTION_HANDLERS = {
     Problem: _handle_problem,
     Refusal: _handle_refusal,
-    ModelUnavailable: _handle_model_unavailable,
     ValidationException: _handle_validation,
     HTTPException: _handle_http,
     RecursionError: _handle_recursion,
     UnicodeDecodeError: _handle_unicode,
     BudgetExceeded: _handle_budget,
+    **dict.fromkeys((TemplateNotFound, FieldErrors, FormatUnavailable, RenderFailed, UploadRefused), _handle_document),
     Exception: _handle_unexpected,
 }
 
