@@ -138,6 +138,7 @@ class Task(Protocol):
     """The shape the runner drives; `TaskBase` gives every part but the paths a default."""
 
     name: str  # the task's name in the catalog, the usage report and GET /v1/capabilities
+    request_type: type  # the body its route takes (a msgspec Struct)
     model_task: str  # the catalog task a model must serve (the commune's actions: "chat")
     rules_engine: str | None  # what writes without a model ("rules", "apertium"…); None: a model only
 
@@ -173,6 +174,7 @@ class TaskBase:
     the catalog for `model_task`, the rules always there, no streaming, no letter."""
 
     name = ""
+    request_type: type = object
     model_task = ""
     rules_engine: str | None = "rules"
 
@@ -225,13 +227,4 @@ class TaskBase:
 
     def install(self, inference: Inference) -> str | None:
         return inference.install_command(self.model_task)
-
-
-def model_events_with(progress: dict[str, Any], events: AsyncIterator[Event]) -> AsyncIterator[Event]:
-    """`events` after one ("progress", progress) event."""
-    async def prefixed() -> AsyncIterator[Event]:
-        yield "progress", progress
-        async for event in events:
-            yield event
-    return prefixed()
 

@@ -15,7 +15,7 @@ from plume.language import breaks, facts, grammar
 from plume.language.lexicon import Lexicon, for_data_dir
 from plume.language.plain_rules import LONG_SENTENCE, NOTHING_SAFE, Diagnostic, Substitution, diagnose, simplify
 from plume.language.readability import Readability, measure
-from plume.tasks.base import Call, Engine, Event, Job, Offer, TaskBase, model_events_with
+from plume.tasks.base import Call, Engine, Event, Job, Offer, TaskBase
 from plume.tasks.common import fence
 from plume.tasks.freetext import final_text, generate_checked
 
@@ -200,8 +200,9 @@ class PlainLanguageTask(TaskBase):
 
     async def model(self, job: Job, stream: bool) -> AsyncIterator[Event]:
         request, model = job.request, job.inference.model_for(TASK) or "model"
-        rewrite = rewrite_events(job.inference, request.text, request.level, job.data, stream=stream, user=job.user)
-        async for kind, value in model_events_with({"stage": "rewrite"}, rewrite):
+        yield "progress", {"stage": "rewrite"}
+        async for kind, value in rewrite_events(job.inference, request.text, request.level, job.data, stream=stream,
+                                                user=job.user):
             if kind != "final":
                 yield kind, value
                 continue
