@@ -175,7 +175,7 @@ def test_a_result_the_rules_wrote_after_a_failed_model_is_counted_as_the_rules(t
     token = UserStore(settings.users_file).add("anne", "user")
     app = create_app(settings)
     with TestClient(app) as client:
-        app.state.inference = Scripted(*["Pas du JSON."] * 4)
+        app.state.services.inference = Scripted(*["Pas du JSON."] * 4)
         headers = {"Authorization": f"Bearer {token}"}
         mail = {"from": "anne@example.ch", "subject": "Bruit", "body": "Nos voisins font du bruit chaque nuit."}
         plain = client.post("/v1/mail/triage", json={**mail, "engine": "auto"}, headers=headers)

@@ -7,7 +7,6 @@ import re
 import tempfile
 from pathlib import Path
 
-import pytest
 
 from tests.conftest import SAMPLES, SESSION_START
 

@@ -1,13 +1,18 @@
-"""The Litestar application factory."""
+"""The Litestar application factory: the services (plume.services) built once, the routes of every
+api/ module, the middlewares and the exception handlers."""
 
 from __future__ import annotations
 
 import importlib
-import os
 import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -15,12 +20,12 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from plume import __version__
 from plume.api import CAPABILITIES
 from plume.api.problems import EXCEPTION_HANDLERS
+from plume.api.task_support import task_runner
 from plume.config import Settings
-from plume.security.audit import AuditLog
 from plume.security.auth import authentication_middleware
 from plume.security.middleware import audit_middleware
 from plume.security.ratelimit import rate_limit_middleware
-from plume.security.tokens import UserStore
+from plume.services import Services
 
 
 # The server opens no outbound connection: should any library that knows a model hub ever be
@@ -29,11 +34,13 @@ OFFLINE_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_D
                        "HF_HUB_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
 
 
-def create_app(settings: Settings) -> Litestar:
+def create_app(settings: Settings, services: Services | None = None) -> Litestar:
+    """`services`: built here from `settings` unless given (a test may give its own)."""
     for name, value in OFFLINE_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    route_handlers, lifespans = [], []
+    services = services or Services.build(settings)
+    route_handlers, lifespans = [], [_started(services)]
     for name in CAPABILITIES:
         module = importlib.import_module(f"plume.api.{name}")
         route_handlers.extend(module.ROUTES)
@@ -45,7 +52,8 @@ def create_app(settings: Settings) -> Litestar:
     return Litestar(
         route_handlers=route_handlers,
         lifespan=lifespans,
-        state=_initial_state(settings),
+        state=State({"services": services}),
+        dependencies={**services.dependencies(), "runner": Provide(task_runner, sync_to_thread=False)},
         middleware=[audit_middleware, authentication_middleware(), rate_limit_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
@@ -71,15 +79,16 @@ def create_app(settings: Settings) -> Litestar:
     )
 
 
-def _initial_state(settings: Settings):
-    from litestar.datastructures import State
-
-    return State({
-        "settings": settings,
-        "users": UserStore(settings.users_file),
-        "audit": AuditLog(settings.audit_file),
-        "health_sources": {},
-    })
+def _started(services: Services):
+    """The first lifespan: start the services before anything else runs, stop them last."""
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        await services.start()
+        try:
+            yield
+        finally:
+            await services.stop()
+    return lifespan
 
 
 def _cors(settings: Settings) -> CORSConfig | None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import anyio
 
-from plume.inference.base import Completion, Message
+from plume.inference.base import Completion, Message, PairModels
 from plume.tasks.common import InvalidModelOutput
 
 TASKS = ("extract", "triage", "acknowledge", "plain-language", "summarize", "minutes", "factsheet", "translate")
@@ -65,6 +65,16 @@ class Metered:
     def context_length(self, task: str) -> int:
         engine = self.service.slots[self.model_id].engine
         return int(getattr(engine, "context_length", 0) or 0)
+
+    def count_tokens(self, task: str, text: str) -> int | None:
+        engine = self.service.slots[self.model_id].engine
+        return engine.count_tokens(text) if engine is not None else None
+
+    def install_command(self, task: str) -> str:
+        return self.service.install_command(task)
+
+    def models_for_pair(self, task: str, source: str, target: str) -> PairModels:
+        return PairModels(instruction=self.model_for(task))  # the one model under evaluation
 
     async def complete(self, task: str, messages: list[Message], **options: Any) -> Completion:
         text = "".join([piece async for piece in self.stream(task, messages, **options)])

@@ -24,7 +24,7 @@ MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; chars
 
 def content_security_policy(request: Request) -> str:
     connect = ["'self'"]
-    public_url = request.app.state.settings.public_url.rstrip("/")
+    public_url = request.app.state.services.settings.public_url.rstrip("/")
     if public_url:
         connect.append(public_url)
     return "; ".join([
@@ -54,7 +54,7 @@ def _headers(request: Request) -> dict[str, str]:
 @get("/addin/word/manifest.xml", include_in_schema=False)
 async def manifest(request: Request) -> Response:
     """The manifest for this server's public origin (settings.public_url, else the request's)."""
-    origin = request.app.state.settings.public_url or str(request.base_url)
+    origin = request.app.state.services.settings.public_url or str(request.base_url)
     try:
         body = word_manifest(origin)
     except ManifestError as exc:

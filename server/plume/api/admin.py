@@ -10,20 +10,22 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated
 
-from litestar import Litestar, Request, Response, get
+from litestar import Litestar, Response, get
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from plume.api.problems import Problem
 from plume.ops.usage import to_csv, to_html, to_json, usage_rows
 from plume.security.auth import requires
 from plume.security.roles import Role
+from plume.services import Services
 
 log = logging.getLogger("plume")
 
 
 @get("/v1/admin/usage", guards=[requires(Role.ADMIN)], summary="Rapport d'utilisation", tags=["admin"])
 async def usage(
-    request: Request,
+    services: NamedDependency[Services],
     start: Annotated[str | None, QueryParameter(name="from", description="AAAA-MM-JJ")] = None,
     end: Annotated[str | None, QueryParameter(name="to", description="AAAA-MM-JJ")] = None,
     format: Annotated[str, QueryParameter(description="json, csv ou html")] = "json",
@@ -35,8 +37,8 @@ async def usage(
         raise Problem(422, "Les dates « from » et « to » doivent être au format AAAA-MM-JJ.", code="validation")
     if format not in {"json", "csv", "html"}:
         raise Problem(422, "Le format doit être json, csv ou html.", code="validation")
-    settings = request.app.state.settings
-    rows = usage_rows(request.app.state.audit.read(), first, last, settings.minutes_saved)
+    settings = services.settings
+    rows = usage_rows(services.audit.read(), first, last, settings.minutes_saved)
     if format == "csv":
         return Response(to_csv(rows), media_type="text/csv; charset=utf-8")
     if format == "html":
@@ -47,9 +49,11 @@ async def usage(
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    services = app.state.services
+
     async def purge_daily() -> None:
         while True:
-            dropped = await asyncio.to_thread(app.state.audit.purge, app.state.settings.audit_retention_days)
+            dropped = await asyncio.to_thread(services.audit.purge, services.settings.audit_retention_days)
             if dropped:
                 log.info("audit: %d lines past retention purged", dropped)
             await asyncio.sleep(24 * 3600)

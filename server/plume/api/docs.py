@@ -22,7 +22,6 @@ ASSETS = {"swagger-ui-bundle.js": "text/javascript; charset=utf-8", "swagger-ui.
           "swagger-ui-standalone-preset.js": "text/javascript; charset=utf-8",
           "favicon-16x16.png": "image/png", "favicon-32x32.png": "image/png"}
 OWN = {"init.js": "text/javascript; charset=utf-8", "docs.css": "text/css; charset=utf-8"}
-ASSETS_URL = "/api-docs/assets"
 
 CSP = "; ".join([
     "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "font-src 'self'",

@@ -19,7 +19,8 @@ from plume.security.roles import Role
 @get("/health", summary="État du service", tags=["service"],
      description="Public : `status` et `queue_depth`. Avec un jeton administrateur : le détail de chaque composant.")
 async def health(request: Request) -> dict[str, Any]:
-    reports = {name: service.health() for name, service in request.app.state.get("health_sources", {}).items()}
+    sources = request.app.state.services.health_sources
+    reports = {name: service.health() for name, service in sources.items()}
     body: dict[str, Any] = {
         "status": "degraded" if any(r.get("status") == "degraded" for r in reports.values()) else "ok",
         "queue_depth": reports.get("models", {}).get("queue_depth", 0),
@@ -34,7 +35,7 @@ def _is_admin(request: Request) -> bool:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer":
         return False
-    user = request.app.state.users.authenticate(token.strip())
+    user = request.app.state.services.users.authenticate(token.strip())
     return user is not None and user.role.allows(Role.ADMIN)
 
 

@@ -1,8 +1,8 @@
 """The inference core over HTTP: GET /v1/models, POST /v1/chat/completions (OpenAI-compatible, so
 other local tools can use the commune's models), GET /metrics (Prometheus, admin token).
 
-LIFESPAN builds the InferenceService from `settings.models_file` and stores it as
-`app.state.inference` (and `app.state.metrics`); it reports to /health as "models".
+The InferenceService (`inference`) is built and started by plume.services and injected here; it
+reports to /health as "models".
 """
 
 from __future__ import annotations
@@ -11,20 +11,20 @@ import asyncio
 import secrets
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import suppress
 from typing import Any, Literal
 
 import msgspec
-from litestar import Litestar, Request, Response, get, post
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.response import Stream
 
 from plume.api.problems import Problem, as_problem
 from plume.errors import Refusal
-from plume.inference.base import ModelUnavailable
 from plume.inference.engine import GenerationParams
-from plume.inference.metrics import Metrics
 from plume.inference.service import Generation, InferenceService
+from plume.services import InjectedInference, Services
 from plume.security.auth import requires
 from plume.security.middleware import note
 from plume.security.roles import Role
@@ -74,22 +74,19 @@ class ChatRequest(msgspec.Struct, kw_only=True):
 
 
 @get("/v1/models", summary="Modèles du catalogue et leur état", tags=["modèles"])
-async def list_models(request: Request) -> dict[str, Any]:
-    return {"object": "list", "data": _service(request).describe_models()}
+async def list_models(inference: InjectedInference) -> dict[str, Any]:
+    return {"object": "list", "data": _service(inference).describe_models()}
 
 
 @post("/v1/chat/completions", summary="Complétion de conversation (compatible OpenAI)", tags=["modèles"],
       status_code=200)
-async def chat_completions(request: Request, data: JSONBody[ChatRequest]) -> Response:
-    service = _service(request)
+async def chat_completions(request: Request, data: JSONBody[ChatRequest], inference: InjectedInference) -> Response:
+    service = _service(inference)
     messages, params = _validate(data, service)
     note(request, task=CHAT_TASK)
-    try:
-        slot = service.slot_for_model(data.model, task=CHAT_TASK)
-        note(request, model=slot.id)  # only a catalog id: the request's own string may be anything
-        generation = await service.open(slot, messages, params, user=request.user.name, task=CHAT_TASK)
-    except ModelUnavailable as exc:
-        raise unavailable_problem(exc) from None
+    slot = service.slot_for_model(data.model, task=CHAT_TASK)
+    note(request, model=slot.id)  # only a catalog id: the request's own string may be anything
+    generation = await service.open(slot, messages, params, user=request.user.name, task=CHAT_TASK)
     completion_id = f"chatcmpl-{secrets.token_hex(12)}"
     created = int(time.time())
     if data.stream:
@@ -108,41 +105,20 @@ async def chat_completions(request: Request, data: JSONBody[ChatRequest]) -> Res
 
 @get("/metrics", summary="Métriques Prometheus (jeton administrateur)", tags=["service"],
      guards=[requires(Role.ADMIN)], include_in_schema=True)
-async def metrics(request: Request) -> Response:
-    registry: Metrics = request.app.state.metrics
+async def metrics(services: NamedDependency[Services]) -> Response:
+    registry = services.metrics
     return Response(registry.render(), media_type=registry.content_type)
 
 
 ROUTES = [list_models, chat_completions, metrics]
 
 
-@asynccontextmanager
-async def lifespan(app: Litestar) -> AsyncIterator[None]:
-    metrics_registry = Metrics()
-    service = InferenceService(app.state.settings, metrics_registry)
-    await service.start()
-    app.state.metrics = metrics_registry
-    app.state.inference = service
-    app.state.health_sources["models"] = service
-    try:
-        yield
-    finally:
-        await service.stop()
-
-
-LIFESPAN = lifespan
-
-
 # -- helpers --------------------------------------------------------------------------------------------------
 
 
-def unavailable_problem(exc: ModelUnavailable) -> Problem:
-    """ModelUnavailable as the 503 a secretary (and IT) can act on."""
-    return Problem(503, str(exc), code="model-unavailable", task=exc.task, install_command=exc.install_command)
-
-
-def _service(request: Request) -> InferenceService:
-    service = request.app.state.get("inference")
+def _service(inference: Any) -> InferenceService:
+    """The chat and model routes speak to the InferenceService itself (slots, raw generations)."""
+    service = inference
     if not isinstance(service, InferenceService):
         raise Problem(503, "Le moteur de modèles n'est pas démarré sur ce serveur.", code="no-inference")
     return service

@@ -15,16 +15,17 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from plume.errors import Refusal
 from plume.documents import FormatUnavailable
 from plume.documents.budget import BudgetExceeded, SizeBudgetExceeded
 from plume.documents.library import NoSpaceLeft, PdfUnavailable, UploadNotAModel, UploadRefused, UploadTooLarge
 from plume.documents.qrbill import DrawingUnavailable
-from plume.inference.base import INSTALL_HINT, ModelUnavailable
+from plume.errors import InvalidRequest, Misconfigured, NotFound, Refusal, TooLarge, Unavailable
+from plume.inference.base import ModelUnavailable
 from plume.inference.errors import (GenerationFailed, GenerationTimeout, InputTooLong, InvalidOptions, ModelLoading,
                                     QueueFull, UnknownModel, UpstreamRefused, UpstreamUnavailable)
 from plume.security.errors import Forbidden, RateLimited, Unauthorized
 from plume.security.roles import Role
+from plume.tasks.common import InvalidModelOutput
 
 log = logging.getLogger("plume")
 
@@ -82,8 +83,16 @@ class Problem(Exception):
         self.extensions = extensions
 
 
-# The HTTP status of each lower layer's refusal: the one place where domain errors meet HTTP.
+# The HTTP status of each lower layer's refusal: the one place where domain errors meet HTTP. A class
+# not listed takes the status of its nearest listed base (e.g. a task's UnsupportedLanguage: 422).
 STATUS: dict[type[Refusal], int] = {
+    InvalidRequest: 422,
+    NotFound: 404,
+    TooLarge: 413,
+    Unavailable: 503,
+    Misconfigured: 500,
+    ModelUnavailable: 503,
+    InvalidModelOutput: 502,
     Unauthorized: 401,
     Forbidden: 403,
     RateLimited: 429,
@@ -119,7 +128,7 @@ def as_problem(exc: Problem | Refusal) -> Problem:
         extensions["retry_after"] = exc.retry_after
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="plume"'
-    return Problem(status, exc.detail, code=exc.code, headers=headers, **extensions)
+    return Problem(status, exc.detail, title=exc.title, code=exc.code, headers=headers, **extensions)
 
 
 def problem_response(problem: Problem, request: Request | None = None) -> Response:
@@ -176,16 +185,6 @@ def _handle_http(request: Request, exc: HTTPException) -> Response:
     return problem_response(Problem(status, detail, headers=headers), request)
 
 
-def _handle_model_unavailable(request: Request, exc: Exception) -> Response:
-    # No usable model for the task: 503 with the exact command that installs one (plume.inference.base).
-    command = exc.install_command
-    service = request.app.state.get("inference")
-    if command == INSTALL_HINT and callable(getattr(service, "install_command", None)):
-        command = service.install_command(exc.task)  # names this server's catalog file and the task
-    return problem_response(Problem(503, str(exc), code="model-unavailable", task=exc.task,
-                                    install_command=command), request)
-
-
 def _handle_recursion(request: Request, exc: RecursionError) -> Response:
     # A body nested thousands of levels deep exhausts the JSON decoder's stack: bad input, not a crash.
     return problem_response(Problem(422, "Le contenu JSON est imbriqué trop profondément.", code="validation"), request)
@@ -215,7 +214,6 @@ def _looks_french(text: str | None) -> bool:
 EXCEPTION_HANDLERS = {
     Problem: _handle_problem,
     Refusal: _handle_refusal,
-    ModelUnavailable: _handle_model_unavailable,
     ValidationException: _handle_validation,
     HTTPException: _handle_http,
     RecursionError: _handle_recursion,

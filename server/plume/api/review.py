@@ -8,39 +8,22 @@ POST /v1/actions/{id}/run            run one on a selection (needs an instructio
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
 import anyio
 import msgspec
-from litestar import Litestar, Request, Response, delete, get, post, put
+from litestar import Request, Response, delete, get, post, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from plume.api.problems import Problem
-from plume.api.task_support import check_size, inference_for, sse, task_errors, wants_stream
-from plume.language.detect import detect
+from plume.api.task_support import Runner, respond
 from plume.security.auth import requires
-from plume.security.middleware import note
 from plume.security.roles import Role
-from plume.tasks import actions, proofread
-from plume.tasks.freetext import final_text
-
-Text = Annotated[str, msgspec.Meta(min_length=1)]
-Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}\Z")]
-UNCERTAIN = 0.5
-NO_MODEL = "Les actions de la commune demandent un modèle de langue, qui n'est pas installé sur ce serveur."
-NO_MODEL_DE = "Die Aktionen der Gemeinde brauchen ein Sprachmodell, das auf diesem Server nicht installiert ist."
-
-
-class ProofreadRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    text: Text
-    language: Language | None = None  # detected when absent; only French is checked
-
-
-class RunRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    text: Text
-    language: Language | None = None  # of the selection; detected when absent
+from plume.services import InjectedInference
+from plume.tasks.actions import (NO_MODEL, NO_MODEL_DE, Action, ActionLibrary, ActionRun, RunRequest, UnknownAction,
+                                 check_id, listed)
+from plume.tasks.proofread import ProofreadRequest, ProofreadResult
+from plume.tasks.registry import ACTIONS, PROOFREAD
 
 
 class ActionInfo(msgspec.Struct, kw_only=True):
@@ -54,109 +37,45 @@ class ActionInfo(msgspec.Struct, kw_only=True):
     reason_de: str = ""
 
 
-class ActionResult(msgspec.Struct, kw_only=True):
-    text: str
-    action: str
-    engine: str
-    warnings: list[str] = msgspec.field(default_factory=list)
-
-
-# -- proofreading ----------------------------------------------------------------------------------------------
-
-
 @post("/v1/text/proofread", summary="Correction : orthographe, grammaire et typographie (français)",
       tags=["textes"], status_code=200)
-async def proofread_route(request: Request, data: JSONBody[ProofreadRequest]) -> proofread.ProofreadResult:
-    check_size(request, data.text)
-    note(request, task=proofread.TASK, model="grammalecte")
-    language = data.language or await _language_of(data.text)
-    try:
-        return await anyio.to_thread.run_sync(proofread.proofread, data.text, language)
-    except proofread.NotChecked:
-        raise Problem(503, "La correction n'est pas disponible : le correcteur Grammalecte n'est pas installé sur "
-                           "ce serveur.", code="proofread-unavailable") from None
-
-
-async def _language_of(text: str) -> str:
-    language, score = await anyio.to_thread.run_sync(detect, text)
-    return language if language and score >= UNCERTAIN else "fr"  # a short or mixed text: the commune's language
-
-
-# -- the commune's actions --------------------------------------------------------------------------------------
+async def proofread_route(data: JSONBody[ProofreadRequest], runner: Runner) -> ProofreadResult:
+    return respond(await runner.run(PROOFREAD, data))
 
 
 @get("/v1/actions", summary="Actions de la commune", tags=["actions"])
-async def list_actions(request: Request) -> dict[str, list[ActionInfo]]:
-    library: actions.ActionLibrary = request.app.state.actions
-    inference = request.app.state.get("inference")
-    ready = bool(inference and inference.has_model(actions.MODEL_TASK))
-    shown = actions.listed(await anyio.to_thread.run_sync(library.all), request.user.role, ready)
+async def list_actions(request: Request, actions: NamedDependency[ActionLibrary],
+                       inference: InjectedInference) -> dict[str, list[ActionInfo]]:
+    ready = inference.has_model(ACTIONS.model_task)
+    shown = listed(await anyio.to_thread.run_sync(actions.all), request.user.role, ready)
+    no, no_de = ("", "") if ready else (NO_MODEL, NO_MODEL_DE)
     return {"actions": [
         ActionInfo(id=key, title=a.title, title_de=a.title_de or a.title, applies_to=a.applies_to,
-                   output_language=a.output_language, available=ready,
-                   reason="" if ready else NO_MODEL, reason_de="" if ready else NO_MODEL_DE)
+                   output_language=a.output_language, available=ready, reason=no, reason_de=no_de)
         for key, a in shown.items()]}
 
 
 @put("/v1/actions/{action_id:str}", guards=[requires(Role.ADMIN)], summary="Créer ou modifier une action",
      tags=["actions"])
-async def put_action(request: Request, action_id: FromPath[str], data: JSONBody[actions.Action]) -> Response:
-    _check_id(action_id)
-    try:
-        created = await anyio.to_thread.run_sync(request.app.state.actions.put, action_id, data)
-    except actions.InvalidAction as exc:
-        raise Problem(422, str(exc), code="invalid-action") from exc
+async def put_action(action_id: FromPath[str], data: JSONBody[Action],
+                     actions: NamedDependency[ActionLibrary]) -> Response:
+    check_id(action_id)
+    created = await anyio.to_thread.run_sync(actions.put, action_id, data)  # InvalidAction: a 422 naming the error
     return Response({"id": action_id, **msgspec.to_builtins(data)}, status_code=201 if created else 200)
 
 
 @delete("/v1/actions/{action_id:str}", guards=[requires(Role.ADMIN)], summary="Supprimer une action",
         tags=["actions"], status_code=204)
-async def delete_action(request: Request, action_id: FromPath[str]) -> None:
-    _check_id(action_id)
-    if not await anyio.to_thread.run_sync(request.app.state.actions.delete, action_id):
-        raise Problem(404, "Cette action n'existe pas.", code="not-found")
+async def delete_action(action_id: FromPath[str], actions: NamedDependency[ActionLibrary]) -> None:
+    check_id(action_id)
+    if not await anyio.to_thread.run_sync(actions.delete, action_id):
+        raise UnknownAction()
 
 
 @post("/v1/actions/{action_id:str}/run", summary="Appliquer une action de la commune", tags=["actions"],
       status_code=200)
-async def run_action(request: Request, action_id: FromPath[str], data: JSONBody[RunRequest]) -> Any:
-    _check_id(action_id)
-    action = actions.visible(await anyio.to_thread.run_sync(request.app.state.actions.all),
-                             request.user.role).get(action_id)
-    if action is None:
-        raise Problem(404, "Cette action n'existe pas.", code="not-found")
-    check_size(request, data.text)
-    with task_errors():
-        inference = inference_for(request, actions.MODEL_TASK, "model")
-    note(request, task=f"action:{action_id}")  # each action counted on its own in the usage report
-    language = data.language or await _language_of(data.text)
-    model = inference.model_for(actions.MODEL_TASK) or "model"
-    try:
-        events = actions.run_events(inference, action, data.text, language, stream=wants_stream(request),
-                                    user=request.user.name)
-    except actions.InvalidAction as exc:  # a hand edit of actions.toml the PUT route would have refused
-        raise Problem(422, f"Cette action est mal définie ; le service informatique peut la corriger. {exc}",
-                      code="invalid-action") from None
-    if wants_stream(request):
-        async def finish(text: str) -> Any:
-            return ActionResult(text=text, action=action_id, engine=model)
-        return sse(request, events, finish)
-    with task_errors():
-        text = await final_text(events)
-    return ActionResult(text=text, action=action_id, engine=model)
-
-
-def _check_id(action_id: str) -> None:
-    if not actions.valid_id(action_id):
-        raise Problem(422, "L'identifiant d'une action s'écrit en minuscules, chiffres et tirets (40 caractères "
-                           "au plus).", code="validation")
-
-
-@asynccontextmanager
-async def lifespan(app: Litestar) -> AsyncIterator[None]:
-    app.state.actions = actions.ActionLibrary(app.state.settings.data_dir)
-    yield
+async def run_action(action_id: FromPath[str], data: JSONBody[RunRequest], runner: Runner) -> Any:
+    return respond(await runner.run(ACTIONS, ActionRun(action_id, data.text, data.language)))
 
 
 ROUTES = [proofread_route, list_actions, put_action, delete_action, run_action]
-LIFESPAN = lifespan

@@ -1,24 +1,24 @@
-"""Letter templates: list, describe, render (.docx / .odt / .pdf), upload new versions."""
+"""Letter templates: list, describe, render (.docx / .odt / .pdf), upload new versions.
+
+The library (`templates`) is built once by plume.services and injected; its refusals (no such
+template, values that do not fit…) are mapped to problems in one place, api/problems.py."""
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 import anyio
 import msgspec
 from litestar import Request, Response, get, post, put
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from plume.api.problems import Problem, as_problem
-from plume.documents.budget import BudgetExceeded, TemplateBudgets
-from plume.documents.library import (FieldErrors, FormatUnavailable, RenderedDocument, RenderFailed, TemplateInfo,
-                                     TemplateLibrary, TemplateNotFound, TemplateVersion, UploadRefused)
+from plume.api.problems import Problem
+from plume.documents.library import RenderedDocument, TemplateInfo, TemplateLibrary, TemplateVersion
 from plume.security.auth import requires
 from plume.security.middleware import note
 from plume.security.roles import Role
-from plume.security.safezip import ZipLimits
 
 
 class TemplateSummary(msgspec.Struct, kw_only=True):
@@ -48,83 +48,38 @@ class UploadResult(msgspec.Struct, kw_only=True):
     template: TemplateInfo
 
 
-@asynccontextmanager
-async def lifespan(app):
-    settings = app.state.settings
-    # Built in a worker thread: each model is prepared in its own process (plume.documents.budget).
-    library = await anyio.to_thread.run_sync(lambda: TemplateLibrary(
-        templates_dir=settings.templates_dir,
-        uploads_dir=settings.data_dir / "templates",
-        soffice=settings.soffice,
-        limits=ZipLimits(max_entries=settings.max_zip_entries, max_inflated_bytes=settings.max_zip_inflated_bytes),
-        max_document_bytes=settings.max_document_bytes,
-        budgets=TemplateBudgets.from_settings(settings),
-    ))
-    library.remove_torn_uploads()
-    app.state.templates = library
-    app.state.health_sources["templates"] = library
-    yield
-
-
-LIFESPAN = lifespan
-
-
-def _library(request: Request) -> TemplateLibrary:
-    return request.app.state.templates
-
-
-def _problem(exc: Exception) -> Problem:
-    """The library's exceptions as French problem+json (never the values themselves)."""
-    if isinstance(exc, TemplateNotFound):
-        return Problem(404, exc.detail, code="template-not-found")
-    if isinstance(exc, FieldErrors):
-        return Problem(422, exc.detail, code="invalid-values", errors=exc.errors)
-    if isinstance(exc, RenderFailed):
-        return Problem(422, "Le modèle n'a pas pu être rempli avec ces valeurs (le modèle est peut-être à corriger : "
-                            "« plume templates check »).", code="render-failed")
-    if isinstance(exc, (FormatUnavailable, BudgetExceeded, UploadRefused)):
-        return as_problem(exc)  # their status: problems.STATUS
-    raise exc
-
-
 @get("/v1/templates", summary="Liste des modèles de lettres", tags=["modèles"])
-async def list_templates(request: Request) -> list[TemplateSummary]:
+async def list_templates(templates: NamedDependency[TemplateLibrary]) -> list[TemplateSummary]:
     return [TemplateSummary(id=t.id, title=t.title, category=t.category, service=t.service, description=t.description,
                             formats=t.formats, owner=t.owner, version=t.version, languages=t.languages)
-            for t in await anyio.to_thread.run_sync(_library(request).list)]
+            for t in await anyio.to_thread.run_sync(templates.list)]
 
 
 @get("/v1/templates/{template_id:str}", summary="Un modèle et ses champs", tags=["modèles"])
-async def get_template(request: Request, template_id: FromPath[str]) -> TemplateInfo:
-    try:
-        return await anyio.to_thread.run_sync(_library(request).get, template_id)
-    except TemplateNotFound as exc:
-        raise _problem(exc) from None
+async def get_template(template_id: FromPath[str], templates: NamedDependency[TemplateLibrary]) -> TemplateInfo:
+    return await anyio.to_thread.run_sync(templates.get, template_id)
 
 
 @get("/v1/templates/{template_id:str}/versions", summary="Versions d'un modèle", tags=["modèles"])
-async def template_versions(request: Request, template_id: FromPath[str]) -> list[TemplateVersion]:
-    try:
-        return await anyio.to_thread.run_sync(_library(request).versions, template_id)
-    except TemplateNotFound as exc:
-        raise _problem(exc) from None
+async def template_versions(template_id: FromPath[str],
+                            templates: NamedDependency[TemplateLibrary]) -> list[TemplateVersion]:
+    return await anyio.to_thread.run_sync(templates.versions, template_id)
 
 
 @post("/v1/templates/{template_id:str}/render", summary="Remplir un modèle", tags=["modèles"], status_code=200)
-async def render_template(request: Request, template_id: FromPath[str], data: JSONBody[RenderRequest]) -> Response[bytes]:
+async def render_template(request: Request, template_id: FromPath[str], data: JSONBody[RenderRequest],
+                          templates: NamedDependency[TemplateLibrary]) -> Response[bytes]:
     note(request, task="template-render", template=template_id)
-    library = _library(request)
-    try:  # in a worker thread: the event loop keeps answering while a letter is filled
-        document: RenderedDocument = await anyio.to_thread.run_sync(library.render, template_id, data.values,
-                                                                    data.format, data.language)
-    except (TemplateNotFound, FieldErrors, FormatUnavailable, RenderFailed, BudgetExceeded) as exc:
-        raise _problem(exc) from None
+    # In a worker thread: the event loop keeps answering while a letter is filled.
+    document: RenderedDocument = await anyio.to_thread.run_sync(templates.render, template_id, data.values,
+                                                                data.format, data.language)
     return Response(document.content, media_type=document.media_type, headers=document.headers())
 
 
 @put("/v1/templates/{template_id:str}", summary="Téléverser une nouvelle version d'un modèle", tags=["modèles"],
      guards=[requires(Role.TEMPLATE_OWNER)], status_code=201)
-async def upload_template(request: Request, template_id: FromPath[str]) -> UploadResult:
+async def upload_template(request: Request, template_id: FromPath[str],
+                          templates: NamedDependency[TemplateLibrary]) -> UploadResult:
     note(request, task="template-upload", template=template_id)
     form = await request.form()
     upload, manifest = form.get("file"), form.get("manifest")
@@ -145,14 +100,10 @@ async def upload_template(request: Request, template_id: FromPath[str]) -> Uploa
             raise Problem(422, "La partie « image » doit être un fichier PNG ou JPEG (multipart/form-data).",
                           code="upload-refused")
         images.append((part.filename or "", await part.read()))
-    library = _library(request)
     user = getattr(request.user, "name", None)
-    try:
-        version = await anyio.to_thread.run_sync(library.upload, template_id, file_name, data, manifest_bytes, user,
-                                                 language, images)
-        info = await anyio.to_thread.run_sync(library.get, template_id)
-    except (UploadRefused, TemplateNotFound, BudgetExceeded) as exc:
-        raise _problem(exc) from None
+    version = await anyio.to_thread.run_sync(templates.upload, template_id, file_name, data, manifest_bytes, user,
+                                             language, images)
+    info = await anyio.to_thread.run_sync(templates.get, template_id)
     return UploadResult(id=template_id, revision=version.revision, files=version.files, template=info)
 
 

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Request, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from plume.api.problems import Problem
@@ -21,18 +22,11 @@ class Inserted(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     request_id: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{16}$")]
 
 
-def _ledger(request: Request) -> RequestLedger:
-    state = request.app.state
-    if state.get("request_ledger") is None:
-        state.request_ledger = RequestLedger(state.audit.read)
-    return state.request_ledger
-
-
 @post("/v1/usage/inserted", summary="Signaler qu'un résultat a été inséré dans le document", tags=["service"],
       status_code=204)
-async def inserted(request: Request, data: JSONBody[Inserted]) -> None:
+async def inserted(request: Request, data: JSONBody[Inserted], ledger: NamedDependency[RequestLedger]) -> None:
     # Unknown and someone else's ids get the same answer: an id says nothing about other people's work.
-    if not _ledger(request).belongs_to(data.request_id, request.user.name):
+    if not ledger.belongs_to(data.request_id, request.user.name):
         raise Problem(404, "Ce résultat est inconnu : il n'a pas été produit par ce serveur pour vous.",
                       code="unknown-request")
     note(request, request_id=data.request_id)

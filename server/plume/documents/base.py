@@ -21,6 +21,7 @@ from jinja2 import Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from plume.documents.budget import BudgetExceeded, SizeBudgetExceeded, TemplateBudgets, spending
+from plume.errors import InvalidRequest
 from plume.security.safezip import ZipContents, ZipLimits, read_package
 
 BODY, HEADER, FOOTER = "corps", "en-tête", "pied de page"
@@ -53,8 +54,19 @@ class TemplateInvalid(Exception):
         return (TemplateInvalid, (self.problems,))
 
 
-class RenderFailed(Exception):
-    """The compiled template raised while filling (e.g. a filter given a value it cannot take)."""
+class RenderFailed(InvalidRequest):
+    """The compiled template raised while filling (e.g. a filter given a value it cannot take).
+    `where`: the part and the exception's type, for the log; the clerk reads the French detail."""
+
+    code = "render-failed"
+
+    def __init__(self, where: str) -> None:
+        super().__init__("Le modèle n'a pas pu être rempli avec ces valeurs (le modèle est peut-être à corriger : "
+                         "« plume templates check »).")
+        self.where = where
+
+    def __reduce__(self) -> tuple:  # back from the rendering process (plume.documents.budget)
+        return (RenderFailed, (self.where,))
 
 
 @dataclass

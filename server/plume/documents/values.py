@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from plume.documents.images import ImageInvalid, load_image
+from plume.errors import InvalidRequest
 from plume.documents.manifest import Column, Field, Manifest
 
 
@@ -29,20 +30,21 @@ class Number(Decimal):
     """A decimal value of a `number` field: prints grouped, `1'234.5`."""
 
 
-class FieldErrors(Exception):
+class FieldErrors(InvalidRequest):
     """Values that do not fit the template's fields. `errors` is a list of {field, message, path}: `path`
     is where the value is in `values` (["nom"], ["emoluments", 0, "montant"] for a row's column), so a
     form marks the right input without parsing `field`; an error about no one value has none."""
 
+    code = "invalid-values"
+
     def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__(f"{len(errors)} champ(s) invalide(s)")
+        names = ", ".join(dict.fromkeys(f"« {e['field']} »" for e in errors))
+        first = errors[0]["message"] if errors else ""
+        super().__init__(f"Valeurs invalides pour {names}. {first}".strip(), errors=errors)
         self.errors = errors
 
-    @property
-    def detail(self) -> str:
-        names = ", ".join(dict.fromkeys(f"« {e['field']} »" for e in self.errors))
-        first = self.errors[0]["message"] if self.errors else ""
-        return f"Valeurs invalides pour {names}. {first}".strip()
+    def __reduce__(self) -> tuple:  # back from the rendering process (plume.documents.budget)
+        return (FieldErrors, (self.errors,))
 
 
 class _Invalid(ValueError):

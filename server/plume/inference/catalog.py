@@ -176,12 +176,3 @@ def create_engine(entry: ModelEntry) -> Engine:
     from plume.inference.upstream import UpstreamEngine
 
     return UpstreamEngine.from_entry(entry)
-
-
-def default_params(entry: ModelEntry):
-    """The entry's generation defaults as GenerationParams."""
-    from plume.inference.engine import GenerationParams
-
-    g = entry.generation
-    return GenerationParams(max_new_tokens=g.max_new_tokens, temperature=g.temperature, top_p=g.top_p,
-                            num_beams=g.num_beams)

@@ -375,9 +375,3 @@ class Scheduler:
         for job in list(self._active):
             job.cancel.cancel()
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-def params_for(max_new_tokens: int, temperature: float = 0.0, top_p: float = 1.0, stop: list[str] | None = None,
-               **extra: Any) -> GenerationParams:
-    return GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
-                            stop=list(stop or []), **{k: v for k, v in extra.items() if v is not None})

@@ -22,3 +22,23 @@ def detect(text: str) -> tuple[str | None, float]:
         return None, 0.0
     best = _detector().detect(" ".join(text.split()), model="lite", k=1)[0]
     return best["lang"], round(best["score"], 3)
+
+
+# The commune's language policy: a detection below this confidence says nothing (a heading,
+# « Madame, », a mixed text), and the text is taken as French, the commune's language.
+SURE = 0.5
+FRENCH = "fr"
+
+
+def sure_language(text: str) -> str | None:
+    """The text's language when the detector is sure of it; None for a text without letters or an
+    uncertain detection (the caller then takes French, and may say so)."""
+    language, score = detect(text)
+    return language if language is not None and score >= SURE else None
+
+
+def language_or_french(text: str, among: tuple[str, ...] | None = None) -> str:
+    """The text's language when the detector is sure of it (and it is one of `among`, when given);
+    else French."""
+    language = sure_language(text)
+    return language if language is not None and (among is None or language in among) else FRENCH

@@ -64,13 +64,10 @@ def model_classifier(inference, loop: asyncio.AbstractEventLoop, timeout_s: floa
 @contextlib.asynccontextmanager
 async def lifespan(app):
     """`plume serve` with `[[mail]]` accounts: one watcher thread per account beside the server."""
-    settings: Settings = app.state.settings
-    inference = app.state.get("inference")
-    classify = model_classifier(inference, asyncio.get_running_loop(), settings.request_timeout_s + 60) \
-        if inference is not None else None
-    book = app.state.get("acknowledgement_references")
-    if book is None:  # the same reference book as POST /v1/mail/acknowledge: one numbering
-        book = app.state.acknowledgement_references = ReferenceBook(settings.data_dir / "acknowledgement-references.json")
+    services = app.state.services  # built with the app (plume.services): no lifespan order to rely on
+    settings: Settings = services.settings
+    classify = model_classifier(services.inference, asyncio.get_running_loop(), settings.request_timeout_s + 60)
+    book = services.reference_book  # the same reference book as POST /v1/mail/acknowledge: one numbering
     stop, threads = start_watchers(settings, classify, book)
     try:
         yield

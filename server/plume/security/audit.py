@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import msgspec
+
+from plume.files import atomic_write
 
 
 class AuditEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -55,9 +56,7 @@ class AuditLog:
             kept = [line for line in lines if line.strip() and _time_of(line) >= cutoff]
             if len(kept) == len(lines):
                 return 0
-            tmp = self.path.with_suffix(".purge")
-            tmp.write_bytes(b"".join(kept))
-            os.replace(tmp, self.path)
+            atomic_write(self.path, b"".join(kept))
         return len(lines) - len(kept)
 
     def read(self) -> list[AuditEntry]:

@@ -20,7 +20,7 @@ UNAUTHORIZED = (
 
 class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        store: UserStore = connection.app.state.users
+        store: UserStore = connection.app.state.services.users
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         user = store.authenticate(token.strip()) if scheme.lower() == "bearer" else None

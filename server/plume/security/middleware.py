@@ -53,26 +53,22 @@ def audit_middleware(app: ASGIApp) -> ASGIApp:
 def _with_request_id(scope: Scope, message: Message) -> Message:
     """A successful task response gets an id (header X-Plume-Request-Id, also in its audit line): the
     sidebar sends it back to /v1/usage/inserted when the clerk inserts the result (ops/usage.py)."""
-    from plume.ops.usage import REQUEST_ID_HEADER, RequestLedger, route_task
+    from plume.ops.usage import REQUEST_ID_HEADER, route_task
 
     extra = scope.setdefault(AUDIT_KEY, {})
     route = scope.get("path_template") or scope["path"]
     if scope.get("method") != "POST" or not 200 <= message["status"] < 300 or not route_task(route, extra.get("task")):
         return message
-    state = scope["app"].state
-    ledger = state.get("request_ledger")
-    if ledger is None:
-        audit = state.get("audit")
-        ledger = state.request_ledger = RequestLedger(audit.read if audit else list)
+    ledger = scope["app"].state.services.ledger
     extra["request_id"] = ledger.issue(getattr(scope.get("user"), "name", None))
     headers = [*message.get("headers", []), (REQUEST_ID_HEADER.lower().encode(), extra["request_id"].encode())]
     return {**message, "headers": headers}
 
 
 def _write(scope: Scope, state: dict, elapsed: float) -> None:
-    audit = scope["app"].state.get("audit")
-    if audit is None or scope["path"] == "/health":
+    if scope["path"] == "/health":
         return
+    audit = scope["app"].state.services.audit
     user = scope.get("user")
     headers = dict(scope.get("headers") or [])
     extra = dict(scope.get(AUDIT_KEY) or {})

@@ -18,7 +18,7 @@ def rate_limit_middleware(app: ASGIApp) -> ASGIApp:
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         user = scope.get("user")
-        per_minute = scope["app"].state.settings.rate_limit_per_minute
+        per_minute = scope["app"].state.services.settings.rate_limit_per_minute
         if scope["type"] != "http" or user is None or per_minute <= 0:
             await app(scope, receive, send)
             return

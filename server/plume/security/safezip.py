@@ -81,11 +81,6 @@ def read_package(data: bytes, limits: ZipLimits = ZipLimits(), keep: bool = True
     return ZipContents(entries, stored)
 
 
-def read_zip(data: bytes, limits: ZipLimits = ZipLimits()) -> dict[str, bytes]:
-    """Every entry of a zip, inflated within the limits; raises UnsafeDocument otherwise."""
-    return read_package(data, limits).entries
-
-
 def check_upload(data: bytes, limits: ZipLimits = ZipLimits()) -> None:
     """The whole check of an uploaded document, holding at most its XML parts in memory at once."""
     check_xml_parts(read_package(data, limits, keep=False).entries)

@@ -9,16 +9,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
-import tempfile
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
 
+from plume.files import atomic_write
 from plume.security.roles import Role
 
 TOKEN_PREFIX = "plm_"
@@ -124,19 +123,8 @@ class UserStore:
             self._mtime = mtime
 
     def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         data = msgspec.json.format(msgspec.json.encode(self._users), indent=2)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".users-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(self.path, data, mode=0o600)  # token hashes: readable by the server's user only
         self._mtime = self.path.stat().st_mtime_ns
 
 

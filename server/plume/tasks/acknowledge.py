@@ -10,21 +10,23 @@ sender that the address is read."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import re
-import threading
+from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import anyio
 import msgspec
 
+from plume.errors import InvalidRequest
 from plume.inference.base import Inference, Message
 from plume.inference.errors import GenerationFailed
+from plume.language.detect import language_or_french
 from plume.mail.parse import MailMessage
+from plume.tasks.base import Call, Event, Job, Letter, Offer, TaskBase
 from plume.tasks.common import InvalidModelOutput, complete_structured, fence
+from plume.tasks.mail_in import MailIn, commune_rules, read_mail, with_mail_warnings
+from plume.tasks.reference_book import ReferenceBook, message_key, reference_for
 from plume.tasks.triage import Rules, TriageResult, strip_injection, triage_by_rules
 
 TASK = "acknowledge"
@@ -34,21 +36,31 @@ LANGUAGES = ("fr", "de", "it", "en")  # the sender's language, when it is one of
 LANGUAGE_NAMES = {"fr": "français", "de": "allemand", "it": "italien", "en": "anglais"}
 
 
-class Suspicious(Exception):
-    """The message looks like phishing: no acknowledgement is written."""
+class Suspicious(InvalidRequest):
+    """The message looks like phishing: no acknowledgement is written (answering a phishing message
+    tells its sender the address is read)."""
+
+    code = "phishing-suspected"
+    title = "Message suspect"
 
     def __init__(self, signs: list[str]) -> None:
+        super().__init__("Ce message ressemble à une tentative d'hameçonnage : Plume ne rédige pas d'accusé de "
+                         "réception. N'y répondez pas, n'ouvrez pas ses liens et transmettez-le au service "
+                         "informatique.", signs=signs)
         self.signs = signs
-        super().__init__("message suspect")
 
 
-class Automatic(Exception):
+class Automatic(InvalidRequest):
     """A machine sent the message (absence notice, delivery failure, mailing list): nobody reads an
     acknowledgement, and answering robots is how mail loops start (RFC 3834)."""
 
+    code = "automatic-message"
+    title = "Message automatique"
+
     def __init__(self, why: str) -> None:
+        super().__init__(f"Ce message a été envoyé automatiquement ({why}) : personne n'attend d'accusé de "
+                         "réception, Plume n'en rédige pas.", reason=why)
         self.why = why
-        super().__init__("message automatique")
 
 
 class Acknowledgement(msgspec.Struct, kw_only=True):
@@ -74,41 +86,6 @@ class Acknowledgement(msgspec.Struct, kw_only=True):
         # "Imprimerie du Jura SA" or an address alone is no person's first and last name.
         return "@" not in self.sender and not re.search(r"\b(?:SA|Sàrl|AG|GmbH|Sarl|Service|Atelier|Imprimerie)\b",
                                                           self.sender)
-
-
-def message_key(mail: MailMessage) -> str:
-    """A fingerprint of the message (never its text) so the same e-mail keeps its reference."""
-    key = f"{mail.sender_address}|{mail.subject}|{mail.date.isoformat() if mail.date else ''}|{mail.body[:500]}"
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def reference_for(mail: MailMessage, received: date) -> str:
-    """AR-<year>-<4 digits> from the fingerprint, when no reference book is kept."""
-    return f"AR-{received.year}-{int(message_key(mail), 16) % 10_000:04d}"
-
-
-class ReferenceBook:
-    """Sequential references AR-<year>-0001, AR-<year>-0002… kept in a small JSON file in the data
-    folder: the same message keeps its number, two messages never share one. Only fingerprints and
-    numbers are stored."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-
-    def reference(self, mail: MailMessage, received: date) -> str:
-        key, year = message_key(mail), str(received.year)
-        with self._lock:
-            book = json.loads(self.path.read_text(encoding="utf-8")) if self.path.exists() else {}
-            numbers = book.setdefault(year, {"last": 0, "keys": {}})
-            if key not in numbers["keys"]:
-                numbers["last"] += 1
-                numbers["keys"][key] = numbers["last"]
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self.path.with_suffix(".tmp")
-                tmp.write_text(json.dumps(book), encoding="utf-8")
-                os.replace(tmp, self.path)
-            return f"AR-{year}-{numbers['keys'][key]:04d}"
 
 
 def civility_of(mail: MailMessage) -> str:
@@ -225,10 +202,7 @@ def acknowledge_text(ack: Acknowledgement, commune_name: str = "") -> str:
 
 def sender_language(mail: MailMessage) -> str:
     """fr, de, it or en when the message is clearly written in it; else French, the commune's language."""
-    from plume.language.detect import detect
-
-    language, score = detect(f"{mail.subject}\n{mail.body[:3000]}")
-    return language if language in LANGUAGES and score >= 0.5 else "fr"
+    return language_or_french(f"{mail.subject}\n{mail.body[:3000]}", among=LANGUAGES)
 
 
 class _Summary(msgspec.Struct):
@@ -332,3 +306,78 @@ def _signature_area(body: str) -> tuple[str, bool]:
     """The last lines of the message, where senders put their address."""
     lines = [line for line in body.splitlines() if line.strip()]
     return "\n".join(lines[-6:]), bool(lines)
+
+
+# -- the task ---------------------------------------------------------------------------------------------------
+
+
+class AcknowledgeIn(MailIn, kw_only=True):
+    format: Literal["text", "docx", "odt"] = "text"
+    # The answer's language when the clerk knows better than the detection (default: the sender's).
+    language: Literal["fr", "de", "it", "en"] | None = None
+    # Values the clerk adds or corrects for the letter (e.g. the postal address), by template field name.
+    values: dict[str, Any] = {}
+
+
+class AcknowledgeTask(TaskBase):
+    """POST /v1/mail/acknowledge: the uniform wording, a model's one-sentence summary, the letter."""
+
+    name = TASK
+    request_type = AcknowledgeIn
+
+    def texts(self, request: AcknowledgeIn) -> tuple[str | None, ...]:
+        return request.eml, request.body, request.subject
+
+    async def prepare(self, request: AcknowledgeIn, call: Call) -> Job:
+        mail = read_mail(request)
+        return Job(request, call, engine=request.engine, data=(mail, commune_rules(call.services.settings.data_dir)))
+
+    async def rules(self, job: Job) -> dict[str, Any]:
+        return await self._acknowledged(job, None)
+
+    async def model(self, job: Job, stream: bool) -> AsyncIterator[Event]:
+        yield "result", await self._acknowledged(job, job.inference)
+
+    @staticmethod
+    async def _acknowledged(job: Job, inference: Inference | None) -> dict[str, Any]:
+        (mail, rules), services = job.data, job.call.services
+        ack = await acknowledge(mail, rules, inference, user=job.user, commune_name=commune_name(services.templates),
+                                book=services.reference_book, language=job.request.language)
+        return with_mail_warnings(msgspec.to_builtins(ack), mail)
+
+    async def letter(self, job: Job, result: dict[str, Any]) -> Letter | None:
+        """The letter in the sender's language: the template's version in it, else the French model (the
+        library then warns), whose delay must then be worded in French too."""
+        if job.request.format == "text":
+            return None
+        ack = msgspec.convert(result, Acknowledgement)
+        letter_language = await _letter_language(job.call.services.templates, ack.language, job.request.format)
+        values = {**ack.values, **language_values(ack, letter_language), **job.request.values}
+        return Letter(TEMPLATE_ID, values, job.request.format, language=ack.language, reference=ack.reference)
+
+    def describe(self, offer: Offer) -> dict[str, Any]:
+        return {**super().describe(offer), "formats": offer.formats(TEMPLATE_ID), "languages": list(LANGUAGES)}
+
+
+async def _letter_language(templates: Any, language: str, fmt: str) -> str:
+    """The language the letter will be in: `language` when the template has a version in it in `fmt`."""
+    from plume.documents.library import TemplateNotFound
+
+    if templates is None:
+        return language  # rendering says the library is missing
+    try:
+        info = await anyio.to_thread.run_sync(templates.get, TEMPLATE_ID)
+    except TemplateNotFound:  # rendering says so
+        return language
+    return language if fmt in info.language_formats.get(language, []) else "fr"
+
+
+def commune_name(templates: Any) -> str:
+    """The commune's name from the library's commune.toml (« nom »), or nothing."""
+    commune = templates.commune if templates is not None else {}
+    return str(commune.get("nom", ""))
+
+
+__all__ = ["Acknowledgement", "AcknowledgeIn", "AcknowledgeTask", "Automatic", "ReferenceBook", "Suspicious",
+           "acknowledge", "acknowledge_text", "language_values", "message_key", "reference_for", "sender_language",
+           "template_values"]

@@ -10,15 +10,16 @@ action without a restart.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import threading
 import tomllib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import anyio
 import msgspec
 import tomli_w
 from babel.dates import format_date
@@ -26,12 +27,17 @@ from jinja2 import TemplateError, TemplateSyntaxError
 
 from plume.documents.budget import BudgetExceeded, spending
 from plume.documents.formatting import plain_environment
-
-from plume.inference.base import Inference, Message
+from plume.errors import InvalidRequest, NotFound
+from plume.files import atomic_write
+from plume.inference.base import Message, ModelUnavailable
+from plume.language.detect import language_or_french
+from plume.tasks.base import Call, Event, Job, Offer, TaskBase, capability
 from plume.tasks.common import fence
 from plume.tasks.freetext import generate_checked
 
 MODEL_TASK = "chat"  # custom actions need a general instruction model
+NO_MODEL = "Les actions de la commune demandent un modèle de langue, qui n'est pas installé sur ce serveur."
+NO_MODEL_DE = "Die Aktionen der Gemeinde brauchen ein Sprachmodell, das auf diesem Server nicht installiert ist."
 ACTION_ID = r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?\Z"
 FILE_NAME = "actions.toml"
 MAX_TOKENS = 1200
@@ -75,8 +81,10 @@ DEFAULTS = {
 }
 
 
-class InvalidAction(ValueError):
+class InvalidAction(InvalidRequest):
     """An instruction that is not a valid template: the admin gets a 422 naming the error."""
+
+    code = "invalid-action"
 
 
 class ActionLibrary:
@@ -124,11 +132,7 @@ class ActionLibrary:
 
     def _write(self, actions: dict[str, Action]) -> None:
         body = {"actions": {k: _without_defaults(v) for k, v in sorted(actions.items())}}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".actions-", suffix=".toml")
-        with os.fdopen(fd, "wb") as fh:
-            tomli_w.dump(body, fh)
-        os.replace(tmp, self.path)  # atomic: a reader sees the old or the new library, never half
+        atomic_write(self.path, tomli_w.dumps(body))  # a reader sees the old or the new library, never half
         self._cache = None
 
 
@@ -183,13 +187,6 @@ def messages(action: Action, text: str, language: str) -> list[Message]:
     return [Message("system", system), Message("user", f"Consigne : {instruction_for(action, language)}\n\n{fenced}")]
 
 
-def run_events(inference: Inference, action: Action, text: str, language: str, *, stream: bool,
-               user: str | None = None):
-    """Events of `freetext.generate_checked`: delta, restart, final."""
-    return generate_checked(inference, MODEL_TASK, messages(action, text, language), _no_check, stream=stream,
-                            max_tokens=MAX_TOKENS, user=user, temperature=0.0)
-
-
 def _no_check(_output: str) -> None:
     """An action's output has no shape to check beyond freetext's basic check (not empty, no fences)."""
 
@@ -200,3 +197,87 @@ def _without_defaults(action: Action) -> dict:
 
 def valid_id(action_id: str) -> bool:
     return re.match(ACTION_ID, action_id) is not None
+
+
+# -- the task ---------------------------------------------------------------------------------------------------
+
+
+class RunRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    text: Annotated[str, msgspec.Meta(min_length=1)]
+    # The selection's language; detected when absent.
+    language: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}\Z")] | None = None
+
+
+class ActionResult(msgspec.Struct, kw_only=True):
+    text: str
+    action: str
+    engine: str
+    warnings: list[str] = msgspec.field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ActionRun:
+    """One of the commune's actions (the path) run on a selection (the body)."""
+
+    action_id: str
+    text: str
+    language: str | None = None
+
+
+class UnknownAction(NotFound):
+    def __init__(self) -> None:
+        super().__init__("Cette action n'existe pas.")
+
+
+def check_id(action_id: str) -> None:
+    if not valid_id(action_id):
+        raise InvalidRequest("L'identifiant d'une action s'écrit en minuscules, chiffres et tirets (40 caractères "
+                             "au plus).")
+
+
+class ActionTask(TaskBase):
+    """POST /v1/actions/{id}/run: the instruction model applies the action to the selection (streamed).
+    Each action is counted on its own in the usage report (`action:{id}`)."""
+
+    name = "actions"
+    model_task = MODEL_TASK
+    rules_engine = None  # a model or nothing
+    request_type = RunRequest
+
+    async def prepare(self, request: ActionRun, call: Call) -> Job:
+        check_id(request.action_id)
+        found = visible(await anyio.to_thread.run_sync(call.services.actions.all), call.role)
+        action = found.get(request.action_id)
+        if action is None:
+            raise UnknownAction()
+        language = request.language or await anyio.to_thread.run_sync(language_or_french, request.text)
+        try:
+            prompt = messages(action, request.text, language)
+        except InvalidAction as exc:  # a hand edit of actions.toml the PUT route would have refused
+            raise InvalidAction(f"Cette action est mal définie ; le service informatique peut la corriger. "
+                                f"{exc.detail}") from None
+        return Job(request, call, engine="model", data=prompt)
+
+    def usage(self, job: Job) -> str:
+        return f"action:{job.request.action_id}"
+
+    def model_missing(self, job: Job) -> ModelUnavailable:
+        return ModelUnavailable(MODEL_TASK, install_command=job.inference.install_command(MODEL_TASK), detail=NO_MODEL)
+
+    def streams(self, job: Job) -> bool:
+        return True
+
+    async def model(self, job: Job, stream: bool) -> AsyncIterator[Event]:
+        model = job.inference.model_for(MODEL_TASK) or "model"
+        async for kind, value in generate_checked(job.inference, MODEL_TASK, job.data, _no_check, stream=stream,
+                                                  max_tokens=MAX_TOKENS, user=job.user, temperature=0.0):
+            if kind == "final":
+                result = ActionResult(text=value, action=job.request.action_id, engine=model)
+                yield "result", msgspec.to_builtins(result)
+            else:
+                yield kind, value
+
+    def describe(self, offer: Offer) -> dict[str, Any]:
+        model = offer.inference.model_for(MODEL_TASK) if offer.inference.has_model(MODEL_TASK) else None
+        shown = listed(offer.actions.all(), offer.role, model is not None) if offer.actions else {}
+        return capability(model is not None, [model] if model else [], NO_MODEL, NO_MODEL_DE, count=len(shown))

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from plume.errors import Refusal
 from plume.inference.base import Completion, Inference, Message
 
 T = TypeVar("T")
@@ -24,13 +25,22 @@ DATA_NOT_INSTRUCTIONS = (
 )
 
 
-class InvalidModelOutput(Exception):
-    """The model twice answered something that does not fit the task's schema."""
+class InvalidModelOutput(Refusal):
+    """The model twice answered something that does not fit the task's checks. `error` says what
+    was wrong with the last answer, for the log and the retry prompt only: it may quote the model,
+    which may quote the user's text, so it never reaches the answer (`detail` does)."""
+
+    code = "invalid-model-output"
+    title = "Réponse du modèle invalide"
 
     def __init__(self, task: str, error: str) -> None:
+        super().__init__(f"Le modèle n'a pas produit de réponse valide pour « {task} », même après un second essai. "
+                         "Réessayez ou utilisez les règles sans modèle (\"engine\": \"rules\").", task=task)
         self.task = task
         self.error = error
-        super().__init__(f"Le modèle n'a pas produit de réponse valide pour « {task} » : {error}")
+
+    def __str__(self) -> str:  # for developers and tests; the person is shown `detail` alone
+        return f"{self.detail} Dernière erreur : {self.error}"
 
 
 def fence(text: str) -> tuple[str, str]:

@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+import anyio
 import msgspec
 
+from plume.errors import InvalidRequest
 from plume.inference.base import Inference, Message
+from plume.language import breaks
+from plume.tasks.base import Call, Engine, Event, Job, Offer, TaskBase, capability
 from plume.tasks.common import complete_structured, fence
+from plume.tasks.letters import TemplatesUnavailable
 from plume.tasks.facts import NUMBER_WORD, find_amounts, find_dates, number_from_words
 
 TASK = "extract"
@@ -302,3 +308,57 @@ def french_pipeline():
 
         return spacy.load("fr_core_news_sm")
     return french()
+
+
+# -- the task ---------------------------------------------------------------------------------------------------
+
+NO_TEMPLATES = ("Aucun modèle de lettre n'est disponible sur ce serveur. Le service informatique ou la personne "
+                "responsable des modèles peut en ajouter.")
+NO_TEMPLATES_DE = ("Auf diesem Server ist keine Briefvorlage verfügbar. Die Informatik oder die für die Vorlagen "
+                   "zuständige Person kann welche hinzufügen.")
+
+
+class ExtractIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    text: str
+    engine: Engine = "auto"
+
+    def __post_init__(self) -> None:
+        self.text = breaks.normalise(self.text)
+
+
+@dataclass(frozen=True)
+class ExtractRequest:
+    """The notes (the body) for one template of the library (the path)."""
+
+    template_id: str
+    text: str
+    engine: Engine = "auto"
+
+
+class ExtractTask(TaskBase):
+    """POST /v1/templates/{id}/extract: the rules' values, completed by a model where they found none."""
+
+    name = TASK
+    request_type = ExtractIn
+
+    async def prepare(self, request: ExtractRequest, call: Call) -> Job:
+        if not request.text.strip():
+            raise InvalidRequest("Le texte des notes est vide.")
+        templates = call.services.templates
+        if templates is None:
+            raise TemplatesUnavailable()
+        info = await anyio.to_thread.run_sync(templates.get, request.template_id)
+        fields = [FieldSpec(name=f.name, type=f.type, label=f.label, required=f.required,
+                            choices=list(f.choices or [])) for f in info.fields]
+        return Job(request, call, engine=request.engine, data=fields)
+
+    async def rules(self, job: Job) -> dict[str, Any]:
+        return msgspec.to_builtins(await extract(job.request.text, job.data, None, user=job.user, nlp=french_pipeline))
+
+    async def model(self, job: Job, stream: bool) -> AsyncIterator[Event]:
+        found = await extract(job.request.text, job.data, job.inference, user=job.user, nlp=french_pipeline)
+        yield "result", msgspec.to_builtins(found)
+
+    def describe(self, offer: Offer) -> dict[str, Any]:
+        engines = super().describe(offer)["engines"]
+        return capability(bool(offer.templates), engines, NO_TEMPLATES, NO_TEMPLATES_DE, templates=len(offer.templates))

@@ -13,12 +13,16 @@ be one it states, or the answer is refused.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from collections.abc import AsyncIterator
+from typing import Any, Literal
 
 import msgspec
 
+from plume.errors import InvalidRequest
 from plume.inference.base import Inference, Message
+from plume.tasks.base import Call, Event, Job
 from plume.tasks.common import complete_structured, fence
+from plume.tasks.drafts import DraftIn, DraftTask
 from plume.tasks.facts import RELATIVE_DEADLINE, find_amounts, find_dates
 
 TASK = "factsheet"
@@ -246,3 +250,37 @@ async def write_sheet(text: str, source: FactSheet, inference: Inference, user: 
     for key, _ in SECTIONS:
         setattr(sheet, key, [Statement(" ".join(s.text.split()), _norm_ref(s.reference)) for s in getattr(answer, key)])
     return sheet
+
+
+class NoArticles(InvalidRequest):
+    code = "no-articles"
+
+
+class FactSheetTask(DraftTask):
+    """POST /v1/text/factsheet: the regulation's own sentences filed by rules, or the model's plain sheet."""
+
+    name = TASK
+    template_id = TEMPLATE_ID
+
+    async def prepare(self, request: DraftIn, call: Call) -> Job:
+        job = await super().prepare(request, call)
+        job.data = read_facts(request.text)
+        if not job.data.articles:
+            raise NoArticles("Aucun article trouvé : le texte doit contenir des articles (« Art. 3 … »).")
+        return job
+
+    async def rules(self, job: Job) -> dict[str, Any]:
+        return _result(job.data, "rules")
+
+    async def model(self, job: Job, stream: bool) -> AsyncIterator[Event]:
+        # The sheet is one checked JSON answer: nothing partial is shown; the result carries it.
+        yield "progress", {"stage": "rédaction", "part": 1, "parts": 1}
+        sheet = await write_sheet(job.request.text, job.data, job.inference, job.user)
+        yield "result", _result(sheet, job.inference.model_for(TASK) or "")
+
+    def letter_values(self, result: dict[str, Any]) -> dict[str, Any]:
+        return template_values(msgspec.convert(result["sheet"], FactSheet))
+
+
+def _result(sheet: FactSheet, engine: str) -> dict[str, Any]:
+    return {"text": sheet_text(sheet), "sheet": msgspec.to_builtins(sheet), "engine": engine}

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import anyio
 import msgspec
 
 from plume.inference.base import Inference, Message
-from plume.language import facts, grammar
-from plume.language.lexicon import Lexicon
+from plume.language import breaks, facts, grammar
+from plume.language.lexicon import Lexicon, for_data_dir
 from plume.language.plain_rules import LONG_SENTENCE, NOTHING_SAFE, Diagnostic, Substitution, diagnose, simplify
 from plume.language.readability import Readability, measure
+from plume.tasks.base import Call, Engine, Event, Job, Offer, TaskBase
 from plume.tasks.common import fence
 from plume.tasks.freetext import final_text, generate_checked
 
@@ -30,6 +31,18 @@ LEVEL_RULES = {
     "A2": "des phrases très courtes (12 mots au plus), uniquement des mots très courants, la voix active, "
           "une idée par phrase, aucun mot technique sans explication",
 }
+
+
+Text = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class PlainLanguageRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    text: Text
+    level: Literal["B1", "A2"] = "B1"
+    engine: Engine = "auto"
+
+    def __post_init__(self) -> None:
+        self.text = breaks.normalise(self.text)
 
 
 class Missing(msgspec.Struct):
@@ -164,4 +177,38 @@ async def with_model(inference: Inference, text: str, level: str, lexicon: Lexic
     return await anyio.to_thread.run_sync(finish_rewrite, text, rewritten, level, lexicon, model)
 
 
-__all__ = ["PlainResult", "with_rules", "with_model", "prompt", "rewrite_events", "finish_rewrite", "LONG_SENTENCE"]
+class PlainLanguageTask(TaskBase):
+    """POST /v1/text/plain-language: the rules' safe changes, or the model's checked rewrite (streamed)."""
+
+    name = TASK
+    request_type = PlainLanguageRequest
+
+    async def prepare(self, request: PlainLanguageRequest, call: Call) -> Job:
+        # The commune's own jargon list beside the shipped one, re-read when it changes.
+        terms = for_data_dir(call.services.settings.data_dir)
+        return Job(request, call, engine=request.engine, data=terms)
+
+    def streams(self, job: Job) -> bool:
+        return True
+
+    def describe(self, offer: Offer) -> dict[str, Any]:
+        return {**super().describe(offer), "levels": list(LEVEL_RULES)}
+
+    async def rules(self, job: Job) -> dict[str, Any]:
+        request = job.request
+        return msgspec.to_builtins(await anyio.to_thread.run_sync(with_rules, request.text, request.level, job.data))
+
+    async def model(self, job: Job, stream: bool) -> AsyncIterator[Event]:
+        request, model = job.request, job.inference.model_for(TASK) or "model"
+        yield "progress", {"stage": "rewrite"}
+        async for kind, value in rewrite_events(job.inference, request.text, request.level, job.data, stream=stream,
+                                                user=job.user):
+            if kind != "final":
+                yield kind, value
+                continue
+            result = await anyio.to_thread.run_sync(finish_rewrite, request.text, value, request.level, job.data, model)
+            yield "result", msgspec.to_builtins(result)
+
+
+__all__ = ["PlainResult", "PlainLanguageRequest", "PlainLanguageTask", "with_rules", "with_model", "prompt",
+           "rewrite_events", "finish_rewrite", "LONG_SENTENCE"]

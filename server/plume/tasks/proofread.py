@@ -6,9 +6,16 @@ document. A suggestion is "unambiguous" when it is the only one: « Tout corrige
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
+import anyio
 import msgspec
 
+from plume.errors import Unavailable
+from plume.inference.base import Inference
+from plume.language.detect import language_or_french
 from plume.language.grammar import CHECKER, Finding, GrammarUnavailable
+from plume.tasks.base import Call, Job, Offer, TaskBase, capability
 
 TASK = "proofread"
 CHECKED_LANGUAGES = ("fr",)
@@ -16,6 +23,17 @@ ONLY_FRENCH = "Seul le français est vérifié : ce texte semble être en {langu
 # Stable codes beside the French warnings: a sidebar shows its own translation of a code it knows.
 ONLY_FRENCH_CODE = "only-french"
 LANGUAGE_NAMES = {"de": "allemand", "it": "italien", "en": "anglais", "es": "espagnol", "pt": "portugais"}
+
+
+NO_PROOFREAD = ("La correction n'est pas disponible sur ce serveur : le correcteur Grammalecte n'y est pas installé. "
+                "Le service informatique peut l'ajouter.")
+NO_PROOFREAD_DE = ("Die Korrektur ist auf diesem Server nicht verfügbar: Grammalecte ist nicht installiert. "
+                   "Die Informatik kann es hinzufügen.")
+
+
+class ProofreadRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    text: Annotated[str, msgspec.Meta(min_length=1)]
+    language: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}\Z")] | None = None  # detected when absent
 
 
 class ProofreadError(msgspec.Struct, kw_only=True):
@@ -38,8 +56,14 @@ class ProofreadResult(msgspec.Struct, kw_only=True):
     language: str | None = None  # of the text: as sent, or detected
 
 
-class NotChecked(Exception):
-    """Grammalecte is missing: the route answers 503 with a sentence for the clerk."""
+class NotChecked(Unavailable):
+    """Grammalecte is missing: a 503 with a sentence for the clerk."""
+
+    code = "proofread-unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("La correction n'est pas disponible : le correcteur Grammalecte n'est pas installé sur "
+                         "ce serveur.")
 
 
 def proofread(text: str, language: str) -> ProofreadResult:
@@ -50,7 +74,7 @@ def proofread(text: str, language: str) -> ProofreadResult:
     try:
         findings = CHECKER.check(text)
     except GrammarUnavailable as exc:
-        raise NotChecked(str(exc)) from exc
+        raise NotChecked() from exc
     return ProofreadResult(errors=[_error(f, text) for f in findings], checked="fr", language=language)
 
 
@@ -62,3 +86,25 @@ def _error(finding: Finding, text: str) -> ProofreadError:
     return ProofreadError(start=finding.start, end=finding.end, rule=finding.rule, kind=finding.kind,
                           message=finding.message, suggestions=finding.suggestions,
                           unambiguous=len(finding.suggestions) == 1, text=text[finding.start:finding.end])
+
+
+class ProofreadTask(TaskBase):
+    """POST /v1/text/proofread: Grammalecte only, never a model; a text not in French is not checked."""
+
+    name = TASK
+    request_type = ProofreadRequest
+    rules_engine = "grammalecte"
+
+    async def prepare(self, request: ProofreadRequest, call: Call) -> Job:
+        language = request.language or await anyio.to_thread.run_sync(language_or_french, request.text)
+        return Job(request, call, engine="rules", data=language)
+
+    async def rules(self, job: Job) -> dict[str, Any]:
+        return msgspec.to_builtins(await anyio.to_thread.run_sync(proofread, job.request.text, job.data))
+
+    def describe(self, offer: Offer) -> dict[str, Any]:
+        return capability(available(), ["grammalecte"], NO_PROOFREAD, NO_PROOFREAD_DE,
+                          languages=list(CHECKED_LANGUAGES))
+
+    def install(self, inference: Inference) -> str | None:
+        return "apt-get install python3-grammalecte"  # a Debian package, no model

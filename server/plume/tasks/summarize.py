@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
 
 import anyio
 import msgspec
 
 from plume.inference.base import Inference, Message
-from plume.language import extractive, facts
+from plume.language import breaks, extractive, facts
 from plume.language.sentences import sentences
+from plume.tasks.base import Engine, Event, Job, Offer, TaskBase
 from plume.tasks.common import fence
 from plume.tasks.freetext import final_text, generate_checked
 
@@ -21,6 +23,15 @@ PROMPT_RESERVE_TOKENS = 400
 LENGTH_WORDS = {"short": "3 à 5 phrases", "medium": "un paragraphe de 8 à 10 phrases", "long": "une page, avec des intertitres"}
 SUMMARY_TOKENS = {"short": 200, "medium": 400, "long": 900}
 _HEADING = re.compile(r"^\s*(?:#{1,6}\s+\S.*|(?:\d+(?:\.\d+)*\.?|[IVX]+\.|[A-Z]\.|Art(?:icle)?\.?\s*\d+\w*)\s+\S.{0,80}|[^.!?:;]{1,80})$")
+
+
+class SummarizeRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    text: Annotated[str, msgspec.Meta(min_length=1)]
+    length: Literal["short", "medium", "long"] = "medium"
+    engine: Engine = "auto"
+
+    def __post_init__(self) -> None:
+        self.text = breaks.normalise(self.text)
 
 
 class Kept(msgspec.Struct):
@@ -85,17 +96,11 @@ def _pieces(text: str, budget: int) -> list[str]:
 
 
 def chars_per_token(inference: Inference, text: str) -> float:
-    """Measured on a sample of the text with the model's own tokenizer when the service lets us, with a
-    margin; else a conservative constant."""
+    """Measured on a sample of the text with the model's own tokenizer, with a margin; a conservative
+    constant when the model's tokenizer is not known (yet)."""
     sample = text[:4000]
-    try:
-        if hasattr(inference, "count_tokens"):
-            tokens = inference.count_tokens(TASK, sample)
-        else:  # the InferenceService's engine for this task
-            tokens = inference.slot_for_task(TASK).engine.count_tokens(sample)
-        return max(1.0, 0.85 * len(sample) / max(1, tokens))
-    except Exception:  # noqa: BLE001 - no tokenizer at hand: the constant
-        return CHARS_PER_TOKEN
+    tokens = inference.count_tokens(TASK, sample) if sample else None
+    return max(1.0, 0.85 * len(sample) / max(1, tokens)) if tokens else CHARS_PER_TOKEN
 
 
 def budget_chars(inference: Inference, length: str, text: str = "") -> int:
@@ -181,3 +186,30 @@ async def with_model(inference: Inference, text: str, length: str, *, user: str 
         elif kind == "parts":
             parts = int(value)
     return SummaryResult(text=summary, length=length, engine=inference.model_for(TASK) or "model", parts=parts)
+
+
+class SummaryTask(TaskBase):
+    """POST /v1/text/summarize: the extractive summary, or the model's (split and merged, streamed)."""
+
+    name = TASK
+    request_type = SummarizeRequest
+
+    def streams(self, job: Job) -> bool:
+        return True
+
+    def describe(self, offer: Offer) -> dict[str, Any]:
+        return {**super().describe(offer), "lengths": list(SUMMARY_TOKENS)}
+
+    async def rules(self, job: Job) -> dict[str, Any]:
+        return msgspec.to_builtins(await anyio.to_thread.run_sync(with_rules, job.request.text, job.request.length))
+
+    async def model(self, job: Job, stream: bool) -> AsyncIterator[Event]:
+        length, parts = job.request.length, 1
+        async for kind, value in events(job.inference, job.request.text, length, stream=stream, user=job.user):
+            if kind == "parts":
+                parts = int(value)
+            elif kind == "final":
+                model = job.inference.model_for(TASK) or "model"
+                yield "result", msgspec.to_builtins(SummaryResult(text=value, length=length, engine=model, parts=parts))
+            else:
+                yield kind, value

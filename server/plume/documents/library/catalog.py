@@ -19,6 +19,7 @@ import msgspec
 
 from plume.documents.base import PreparedTemplate
 from plume.documents.manifest import BASE_LANGUAGE, Manifest
+from plume.errors import NotFound
 
 
 class FieldInfo(msgspec.Struct, kw_only=True):
@@ -59,11 +60,15 @@ class TemplateVersion(msgspec.Struct, kw_only=True):
     sha256: str | None = None
 
 
-class TemplateNotFound(KeyError):
+class TemplateNotFound(NotFound, KeyError):
+    code = "template-not-found"
+
     def __init__(self, template_id: str) -> None:
-        super().__init__(template_id)
+        super().__init__(f"Le modèle « {template_id} » n'existe pas.")
         self.template_id = template_id
-        self.detail = f"Le modèle « {template_id} » n'existe pas."
+
+    def __reduce__(self) -> tuple:
+        return (TemplateNotFound, (self.template_id,))
 
 
 @dataclass

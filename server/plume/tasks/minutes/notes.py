@@ -1,9 +1,6 @@
-"""Meeting notes or a timestamped transcript → procès-verbal of a Swiss communal council.
-
-Without a model: header (body, date, start time, place, chair, secretary, present, excused), agenda
-points with their numbering, votes (yes / no / abstentions, unanimity), "divers", closing time and
-next meeting are read by rules. With a model: each point's discussion is rewritten in indirect
-speech (one checked JSON answer per point).
+"""Meeting notes or a timestamped transcript read by rules into the structure of a procès-verbal:
+header (body, date, start time, place, chair, secretary, present, excused), agenda points with their
+numbering, votes (yes / no / abstentions, unanimity), "divers", closing time and next meeting.
 """
 
 from __future__ import annotations
@@ -13,12 +10,7 @@ from datetime import date
 
 import msgspec
 
-from plume.inference.base import Inference, Message
-from plume.tasks.common import complete_structured, fence
 from plume.tasks.facts import NUMBER_WORD, find_dates, find_times, number_from_words, spoken_time
-
-TASK = "minutes"
-TEMPLATE_ID = "proces-verbal"
 
 
 class Vote(msgspec.Struct, kw_only=True):
@@ -89,37 +81,11 @@ ROLE_ONLY = re.compile(r"^(?:(?:le|la|M\.|Mme)\s+)?(?:président|présidente|vic
 VOTED_SUBJECT = re.compile(r"\b(?:le|la|les|l['’])\s*(?P<what>[\w'’-]+(?:\s+[\w'’-]+){0,3}?)\s+(?:est|sont)\s+"
                            r"(?:accepté|acceptée|acceptés|acceptées|adopté|adoptée|adoptés|adoptées|refusé|refusée|"
                            r"refusés|refusées|rejeté|rejetée|rejetés|rejetées)\b", re.I)
-FEMININE = {"motion", "proposition", "résolution", "demande", "modification", "initiative", "pétition",
-            "interpellation", "question", "naturalisation", "convention", "révision", "dépense", "vente",
-            "candidature", "nomination", "élection", "subvention", "taxe", "réponse"}
 
 
 def without_fillers(text: str) -> str:
     return re.sub(r"\s{2,}", " ", FILLER.sub(" ", text)).strip()
 
-
-def agreed(result: str, subject: str | None) -> str:
-    """« accepté » agreed with what was voted: « Motion … » → « acceptée », « Comptes 2025 » → « acceptés »."""
-    feminine, plural = _gender_number(subject or "")
-    return result + ("e" if feminine else "") + ("s" if plural else "")
-
-
-def _gender_number(subject: str) -> tuple[bool, bool]:
-    words = re.findall(r"[^\W\d_][\w'’-]*", subject)
-    if not words:
-        return False, False
-    if words[0].lower() in {"pv", "procès-verbal"}:
-        return False, False
-    from plume.language.nlp import french
-
-    noun = next((t for t in french()(subject) if t.pos_ in {"NOUN", "PROPN"}), None)
-    first = words[0].lower()
-    feminine = first in FEMININE or first.rstrip("s") in FEMININE
-    plural = first.endswith(("s", "x")) and first.rstrip("sx") != first and first not in {"procès", "cas"}
-    if noun is not None and noun.text.lower() == first:
-        feminine = feminine or "Fem" in noun.morph.get("Gender")
-        plural = "Plur" in noun.morph.get("Number") if noun.morph.get("Number") else plural
-    return feminine, plural
 
 
 def _count(pattern: re.Pattern, text: str) -> int | None:
@@ -240,12 +206,12 @@ def read_notes(text: str, reference: date | None = None) -> Minutes:
 UNNUMBERED = 0  # notes before any numbered point: shown without a number
 
 
-def _subject(item: AgendaItem) -> str | None:
+def subject_of(item: AgendaItem) -> str | None:
     """What a vote decided: the point's title; unknown for notes under no point."""
     return item.title if item.number != UNNUMBERED else None
 
 
-def _heading(item: AgendaItem) -> str:
+def heading(item: AgendaItem) -> str:
     """« 2. Crédit … », or the title alone for notes under no numbered point."""
     return f"{item.number}. {item.title}" if item.number != UNNUMBERED else item.title
 
@@ -306,134 +272,3 @@ def read_transcript(lines: list[str]) -> Minutes:
 def _first_time(text: str) -> str | None:
     times = find_times(text)
     return times[0].value if times else None
-
-
-# --------------------------------------------------------------------------------------- text
-def _long_date(iso: str | None) -> str | None:
-    if not iso:
-        return None
-    try:
-        from plume.documents.formatting import format_date_long
-
-        return format_date_long(date.fromisoformat(iso))  # « 1er décembre 2026 »
-    except ValueError:
-        return iso
-
-
-def _hour(t: str | None) -> str | None:
-    return t.replace(":", " h ") if t else None
-
-
-def vote_sentence(vote: Vote, subject: str | None = None) -> str:
-    """« Acceptée par 29 oui, 6 non, 2 abstentions. », the participle agreed with `subject` (the item's title)."""
-    if vote.unanimous and vote.yes is None:
-        return f"{agreed(vote.result or 'accepté', subject).capitalize()} à l'unanimité."
-    parts = [f"{vote.yes} oui" if vote.yes is not None else None,
-             f"{vote.no} non" if vote.no is not None else None,
-             f"{vote.abstentions} abstention{'s' if (vote.abstentions or 0) > 1 else ''}"
-             if vote.abstentions is not None else None]
-    counted = ", ".join(p for p in parts if p)
-    result = agreed(vote.result, subject) if vote.result else "résultat"
-    return f"{result.capitalize()} par {counted}."
-
-
-def _next_meeting(minutes: Minutes) -> str:
-    """The next meeting: a long date when it is one, else the words of the notes."""
-    value = minutes.next_meeting or ""
-    return (_long_date(value) or "") if re.match(r"^\d{4}-\d\d-\d\d$", value) else value
-
-
-def minutes_text(minutes: Minutes) -> str:
-    title = f"Séance du {minutes.body}" if minutes.body else "Séance"
-    when = _long_date(minutes.date)
-    lines = ["PROCÈS-VERBAL", f"{title}{' du ' + when if when else ''}", ""]
-    for label, value in (("Lieu", minutes.place), ("Début", _hour(minutes.start_time)),
-                         ("Présidence", minutes.chair), ("Secrétaire", minutes.secretary)):
-        if value:
-            lines.append(f"{label} : {value}")
-    if minutes.present:
-        lines.append(f"Présents : {', '.join(minutes.present)}")
-    elif minutes.present_count is not None:
-        total = f" sur {minutes.members_total}" if minutes.members_total else ""
-        lines.append(f"Présents : {minutes.present_count} membres{total}")
-    if minutes.excused:
-        lines.append(f"Excusés : {', '.join(minutes.excused)}")
-    if minutes.speakers and not minutes.present:
-        lines.append(f"Interventions de : {', '.join(minutes.speakers)}")
-    lines.append("")
-    for item in minutes.items:
-        lines.append(_heading(item))
-        if item.discussion:
-            lines.append(f"   {item.discussion}")
-        else:
-            lines += [f"   – {note}" for note in item.notes]
-        if item.vote:
-            lines.append(f"   Décision : {vote_sentence(item.vote, _subject(item))}")
-        elif item.decision:
-            lines.append(f"   Suite donnée : {item.decision}")
-        lines.append("")
-    if minutes.closing_time:
-        lines.append(f"La séance est levée à {_hour(minutes.closing_time)}.")
-    if minutes.next_meeting:
-        lines.append(f"Prochaine séance : {_next_meeting(minutes)}.")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def template_values(minutes: Minutes) -> dict:
-    """Values for templates/proces-verbal (see its template.toml)."""
-    return {
-        "organe": minutes.body or "",
-        "date_seance": minutes.date,
-        "heure_debut": _hour(minutes.start_time) or "",
-        "lieu": minutes.place or "",
-        "presidence": minutes.chair or "",
-        "secretaire": minutes.secretary or "",
-        "presents": ", ".join(minutes.present) if minutes.present else (
-            f"{minutes.present_count} membres sur {minutes.members_total}" if minutes.present_count else ""),
-        "excuses": minutes.excused,
-        "points": [{"numero": str(i.number) if i.number != UNNUMBERED else "", "titre": i.title,
-                    "discussion": i.discussion or "\n".join(f"– {n}" for n in i.notes),
-                    "decision": vote_sentence(i.vote, _subject(i)) if i.vote else (i.decision or "")} for i in minutes.items],
-        "heure_fin": _hour(minutes.closing_time) or "",
-        "prochaine_seance": _next_meeting(minutes),
-    }
-
-
-# -------------------------------------------------------------------------------------- model
-class _Discussion(msgspec.Struct):
-    discussion: str
-
-
-def _indirect(value: _Discussion) -> None:
-    text = value.discussion.strip()
-    if not text:
-        raise ValueError("la discussion est vide")
-    if re.search(r"\b(?:je|j'|nous|on)\b", text[:400], re.I) and len(text) < 40:
-        raise ValueError("la discussion doit être au discours indirect (troisième personne)")
-
-
-def discussion_messages(item: AgendaItem) -> list[Message]:
-    fenced, rule = fence("\n".join(item.notes) or item.title)
-    system = ("Tu rédiges le procès-verbal d'une séance d'un conseil communal suisse. Rédige la discussion de ce "
-              "point de l'ordre du jour au discours indirect, à la troisième personne, au passé composé, en "
-              "phrases complètes et neutres, sans ajouter de fait ni de chiffre absent des notes. Ne mentionne pas "
-              "le vote. Réponds uniquement par un objet JSON {\"discussion\": \"...\"}. " + rule)
-    heading = f"Point {item.number} : {item.title}" if item.number != UNNUMBERED else item.title
-    return [Message("system", system), Message("user", f"{heading}\n{fenced}")]
-
-
-async def discussion_events(minutes: Minutes, inference: Inference, user: str | None = None):
-    """("progress", {...}) then ("delta", text) for each point's discussion once it is written and
-    checked; fills `minutes` in place."""
-    points = [item for item in minutes.items if item.notes]
-    for part, item in enumerate(points, start=1):
-        yield "progress", {"stage": "discussion", "part": part, "parts": len(points), "point": item.number}
-        answer, _ = await complete_structured(inference, TASK, discussion_messages(item), _Discussion, user=user,
-                                              max_tokens=400, check=_indirect)
-        item.discussion = " ".join(answer.discussion.split())
-        yield "delta", f"{_heading(item)}\n{item.discussion}\n\n"
-
-
-async def write_discussions(minutes: Minutes, inference: Inference, user: str | None = None) -> None:
-    async for _ in discussion_events(minutes, inference, user):
-        pass

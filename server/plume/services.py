@@ -1,0 +1,117 @@
+"""The server's services, built once, in one place, when the application is created.
+
+`Services.build(settings)` makes every service object; `start()` (the application's first lifespan)
+starts what needs starting — the letter library, whose building prepares every model in its own
+process, and the inference service, which loads the models in the background — and `stop()` stops
+them. Route handlers receive them through Litestar's dependency injection (`dependencies()`: a
+handler's parameter named `inference`, `templates`, `actions`, `reference_book`, `ledger`,
+`services` or `settings` gets that service); the middlewares and the mailbox worker read them from
+`app.state.services`. Nothing depends on the order in which lifespans run.
+
+A new service: a field here, built in `build` (or in `start` if building it is slow), and a line in
+`dependencies()`; search, speech and triage routing have their fields waiting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from litestar.di import NamedDependency, Provide
+from litestar.params import SkipValidation
+
+from plume.config import Settings
+from plume.documents.budget import TemplateBudgets
+from plume.documents.library import TemplateLibrary
+from plume.inference.base import Inference
+from plume.inference.metrics import Metrics
+from plume.inference.service import InferenceService
+from plume.language import apertium, lexicon
+from plume.ops.usage import RequestLedger
+from plume.security.audit import AuditLog
+from plume.security.safezip import ZipLimits
+from plume.security.tokens import UserStore
+from plume.tasks.actions import ActionLibrary
+from plume.tasks.reference_book import ReferenceBook
+
+# A route handler's parameter for the inference service: typed by its protocol, which Litestar cannot
+# check at run time (and a test may inject a scripted one), so the injected value is not validated.
+InjectedInference = NamedDependency[SkipValidation[Inference]]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    users: UserStore
+    audit: AuditLog
+    ledger: RequestLedger  # which user got which request id (X-Plume-Request-Id)
+    metrics: Metrics
+    models: InferenceService  # the catalog's models: started and stopped here, reported in /health
+    inference: Inference  # what tasks ask: `models`, unless a test puts a scripted one in its place
+    actions: ActionLibrary
+    reference_book: ReferenceBook  # one numbering for the route and the mailbox worker
+    templates: TemplateLibrary | None = None  # built by start(): building it prepares every letter model
+    # Services to come (search over the commune's documents, transcription, learned triage routing).
+    search: Any = None
+    speech: Any = None
+    triage_routing: Any = None
+    health_sources: dict[str, Any] = field(default_factory=dict)  # what /health reports, by name
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        audit = AuditLog(settings.audit_file)
+        metrics = Metrics()
+        inference = InferenceService(settings, metrics)
+        services = cls(settings=settings, users=UserStore(settings.users_file), audit=audit,
+                       ledger=RequestLedger(audit.read), metrics=metrics, models=inference, inference=inference,
+                       actions=ActionLibrary(settings.data_dir),
+                       reference_book=ReferenceBook.in_folder(settings.data_dir))
+        services.health_sources.update(models=inference, language=LanguageTools(settings.data_dir))
+        return services
+
+    async def start(self) -> None:
+        self.templates = await anyio.to_thread.run_sync(self._template_library)  # off the event loop
+        self.templates.remove_torn_uploads()
+        self.health_sources["templates"] = self.templates
+        await self.models.start()
+
+    async def stop(self) -> None:
+        await self.models.stop()
+
+    def _template_library(self) -> TemplateLibrary:
+        settings = self.settings
+        return TemplateLibrary(
+            templates_dir=settings.templates_dir,
+            uploads_dir=settings.data_dir / "templates",
+            soffice=settings.soffice,
+            limits=ZipLimits(max_entries=settings.max_zip_entries, max_inflated_bytes=settings.max_zip_inflated_bytes),
+            max_document_bytes=settings.max_document_bytes,
+            budgets=TemplateBudgets.from_settings(settings),
+        )
+
+    def dependencies(self) -> dict[str, Provide]:
+        """One provider per service, read at each request (a test may swap a service after start)."""
+        return {
+            "services": Provide(lambda: self, sync_to_thread=False),
+            "settings": Provide(lambda: self.settings, sync_to_thread=False),
+            "inference": Provide(lambda: self.inference, sync_to_thread=False),
+            "templates": Provide(lambda: self.templates, sync_to_thread=False),
+            "actions": Provide(lambda: self.actions, sync_to_thread=False),
+            "reference_book": Provide(lambda: self.reference_book, sync_to_thread=False),
+            "ledger": Provide(lambda: self.ledger, sync_to_thread=False),
+        }
+
+
+class LanguageTools:
+    """What /health shows for the text routes: Apertium's pairs and the size of the jargon lexicon."""
+
+    def __init__(self, data_dir) -> None:
+        self.data_dir = data_dir
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "apertium": sorted(f"{a}-{b}" for a, b in apertium.pairs()),
+            "jargon_terms": len(lexicon.for_data_dir(self.data_dir)),
+        }
