@@ -6,4 +6,4 @@ Controllers hold no business logic: they translate HTTP to calls into tasks, doc
 """
 
 CAPABILITIES = ("health", "templates", "extract", "inference", "text", "drafting", "mail", "admin", "addin",
-                "capabilities", "usage", "review", "docs")
+                "capabilities", "usage", "review", "docs", "search")

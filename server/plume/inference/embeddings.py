@@ -100,33 +100,21 @@ class OnnxEmbedder:
     def __init__(self, entry) -> None:
         self.id = entry.id
         self._entry = entry
-        self._session = None
-        self._tokenizer = None
-        self._lock = threading.Lock()
-        self.dimension = self._output_dimension()
+        self._session, self._tokenizer = self._load()
+        self.dimension = int(self._session.get_outputs()[0].shape[-1])
 
-    def _output_dimension(self) -> int:
-        import onnx
+    def _load(self):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
 
-        graph = onnx.load(str(self._entry.folder / "model.onnx"), load_external_data=False).graph
-        return int(graph.output[0].type.tensor_type.shape.dim[-1].dim_value)
-
-    def _loaded(self):
-        with self._lock:
-            if self._session is None:
-                import onnxruntime as ort
-                from tokenizers import Tokenizer
-
-                tokenizer = Tokenizer.from_file(str(self._entry.folder / "tokenizer.json"))
-                tokenizer.enable_truncation(self._entry.context_length)
-                tokenizer.enable_padding()
-                providers = [f"{p.upper()}ExecutionProvider" for p in self._entry.providers]
-                available = set(ort.get_available_providers())
-                self._session = ort.InferenceSession(str(self._entry.folder / "model.onnx"),
-                                                     providers=[p for p in providers if p in available]
-                                                     or ["CPUExecutionProvider"])
-                self._tokenizer = tokenizer
-            return self._session, self._tokenizer
+        tokenizer = Tokenizer.from_file(str(self._entry.folder / "tokenizer.json"))
+        tokenizer.enable_truncation(self._entry.context_length)
+        tokenizer.enable_padding()
+        wanted = [f"{p.upper()}ExecutionProvider" for p in self._entry.providers]
+        available = set(ort.get_available_providers())
+        session = ort.InferenceSession(str(self._entry.folder / "model.onnx"),
+                                       providers=[p for p in wanted if p in available] or ["CPUExecutionProvider"])
+        return session, tokenizer
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode([self._entry.query_prefix + t for t in texts])
@@ -140,7 +128,7 @@ class OnnxEmbedder:
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        session, tokenizer = self._loaded()
+        session, tokenizer = self._session, self._tokenizer
         encodings = tokenizer.encode_batch(list(texts))
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)

@@ -1,5 +1,6 @@
 """Backup and restore of what the commune cannot rebuild: users (hashed tokens), uploaded template
-versions and the template folder. Models are not included (reinstall them, see docs/models.md);
+versions, the template folder and the search index (a consistent SQLite snapshot, taken while the
+server may be using it; a PostgreSQL index is backed up with pg_dump, docs/search.md). Models are not included (reinstall them, see docs/models.md);
 the audit log is included only on request, as it follows its own retention period."""
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ def _write(settings: Settings, target: Path, include_audit: bool) -> list[str]:
         if settings.templates_dir.exists():
             tar.add(settings.templates_dir, arcname="templates")
             members.append("templates/")
+        if (index := _search_index_snapshot(settings, target)) is not None:
+            tar.add(index, arcname=f"data/{index.name.removesuffix('.snapshot')}")
+            index.unlink()
+            members.append(f"data/{index.name.removesuffix('.snapshot')}")
         if include_audit and settings.audit_file.exists():
             tar.add(settings.audit_file, arcname="data/audit.jsonl")
             members.append("data/audit.jsonl")
@@ -47,6 +52,25 @@ def _write(settings: Settings, target: Path, include_audit: bool) -> list[str]:
         info.size = len(stamp)
         tar.addfile(info, io.BytesIO(stamp))
     return members
+
+
+def _search_index_snapshot(settings: Settings, beside: Path) -> Path | None:
+    """SQLite's online backup of the search index into a file beside the archive, or None."""
+    from plume.search.stores import SQLITE_NAME
+
+    index = settings.data_dir / SQLITE_NAME
+    if settings.search_database or not index.exists():
+        return None
+    from plume.search.stores.sqlite import SqliteStore
+
+    snapshot = beside.with_name(f"{SQLITE_NAME}.snapshot")
+    snapshot.unlink(missing_ok=True)
+    store = SqliteStore(index)
+    try:
+        store.backup_to(snapshot)
+    finally:
+        store.close()
+    return snapshot
 
 
 def restore(settings: Settings, source: Path) -> list[str]:
@@ -62,6 +86,9 @@ def restore(settings: Settings, source: Path) -> list[str]:
             for m in members:
                 m.name = m.name[len(prefix):]
             members = [m for m in members if m.name]
+            if any(m.name == "search.sqlite3" for m in members):  # a stale journal must not replay onto it
+                for journal in ("search.sqlite3-wal", "search.sqlite3-shm"):
+                    (target / journal).unlink(missing_ok=True)
             if members:
                 target.mkdir(parents=True, exist_ok=True)
                 tar.extractall(target, members=members, filter="data")

@@ -21,8 +21,8 @@ from plume.search import lexical
 from plume.search.collections import Collection, load_collections
 from plume.search.dense import embed_queries, embedders_for
 from plume.search.fusion import fuse
-from plume.search.index import IndexReport, Progress, files_of, index_collection
-from plume.search.readers import SUFFIXES
+from plume.search.index import IndexReport, Progress, files_of, index_collection, read_isolated
+from plume.search.readers import SUFFIXES, Unreadable
 from plume.search.stores import Store, open_store
 from plume.security.safezip import ZipLimits
 
@@ -108,7 +108,10 @@ class SearchService:
                methods: Sequence[str] | None = None) -> list[Hit]:
         """Hits over `collections` (already checked for the caller), best first. `methods`: a subset of
         "bm25" and the embedder ids (the evaluation compares them); default all."""
-        rankings = self.rankings(query, collections, methods)
+        return self.hits(self.rankings(query, collections, methods), k)
+
+    def hits(self, rankings: dict[str, list[tuple[int, float]]], k: int) -> list[Hit]:
+        """The fused top `k` of `rankings` (method → [(passage id, score)]), with their citations."""
         fused = fuse(rankings, self.weights)[:min(k, MAX_K)]
         stored = self.store.passages([pid for pid, _ in fused])
         similarity = {}
@@ -161,15 +164,30 @@ class SearchService:
         return reports
 
     def add_document(self, collection: Collection, file_name: str, data: bytes) -> IndexReport:
-        """An admin's upload: written into the collection's folder (atomically), then indexed alone."""
-        from plume.files import atomic_write
+        """An admin's upload: read first from a hidden file beside its place (never indexed as such), so
+        an unreadable upload changes nothing; then moved into place and indexed alone."""
+        import os
+        import tempfile
 
         if not FILE_NAME.fullmatch(file_name) or Path(file_name).suffix.lower() not in SUFFIXES:
             raise InvalidDocument("Nom de fichier invalide : lettres, chiffres, espaces et « .,'()+- », avec une "
                                   f"extension parmi {', '.join(SUFFIXES)}.")
         if len(data) > self.max_bytes:
             raise InvalidDocument("Le document dépasse la taille autorisée.")
-        atomic_write(collection.path / file_name, data)
+        collection.path.mkdir(parents=True, exist_ok=True)
+        fd, staging = tempfile.mkstemp(dir=collection.path, prefix=".upload-", suffix=Path(file_name).suffix.lower())
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                read_isolated(Path(staging), self.max_bytes, self.limits)
+            except Unreadable as exc:
+                raise InvalidDocument(f"Le document n'a pas pu être lu : {exc}. Il n'a pas été ajouté.") from None
+            os.replace(staging, collection.path / file_name)
+        finally:
+            Path(staging).unlink(missing_ok=True)
         return index_collection(collection, self.store, self.embedders, self.max_bytes, self.limits,
                                 only=[file_name])
 
