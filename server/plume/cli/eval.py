@@ -20,10 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    description="Fait tourner les tâches d'écriture sur un dossier d'évaluation avec "
                                                "un ou plusieurs modèles et mesure validité, accord avec les valeurs "
                                                "attendues, faits gardés, lisibilité, balises, durées et vitesse.")
-    parser.add_argument("--models", type=Path, required=True, help="catalogue des modèles (models.toml)")
+    parser.add_argument("--models", type=Path, help="catalogue des modèles (models.toml ; pas nécessaire pour "
+                                                     "--tasks search seul)")
     parser.add_argument("--model", action="append", default=[], metavar="ID",
                         help="identifiant d'un modèle à évaluer (répétable ; défaut : tous ceux du catalogue)")
-    parser.add_argument("--tasks", default=",".join(TASKS), help=f"tâches, séparées par des virgules ({','.join(TASKS)})")
+    parser.add_argument("--tasks", default=",".join(TASKS),
+                        help=f"tâches, séparées par des virgules ({','.join(TASKS)}, search)")
     parser.add_argument("--data", type=Path, default=REPO / "tests" / "data" / "samples",
                         help="dossier d'évaluation (structure des exemples : cases/, emails/, texts/, notes/, "
                              "regulations/)")
@@ -32,6 +34,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--unconstrained", action="store_true",
                         help="sans décodage contraint (pour mesurer ce qu'il apporte)")
     parser.add_argument("--quiet", action="store_true", help="pas de barre de progression")
+    search = parser.add_argument_group("recherche (--tasks search)")
+    search.add_argument("--collections", type=Path, default=REPO / "tests" / "data" / "search" / "collections.toml",
+                        help="collections à indexer (défaut : le corpus de test du dépôt)")
+    search.add_argument("--questions", type=Path, default=REPO / "tests" / "data" / "search" / "questions.toml",
+                        help="questions avec le passage attendu")
+    search.add_argument("--embedders", help="plongements à comparer, séparés par des virgules (défaut : ceux de la "
+                                            "configuration)")
     parser.set_defaults(func=run)
 
 
@@ -40,6 +49,16 @@ def run(args: argparse.Namespace) -> int:
     from plume.inference.catalog import CatalogError, load_catalog
 
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    if "search" in tasks:
+        from plume.search.evaluate import run_cli
+
+        code = run_cli(args)
+        tasks.remove("search")
+        if code or not tasks:
+            return code
+    if args.models is None:
+        print("Indiquez le catalogue des modèles : --models models.toml.", file=sys.stderr)
+        return 2
     if unknown := [t for t in tasks if t not in TASKS]:
         print(f"Tâche inconnue : {', '.join(unknown)} (connues : {', '.join(TASKS)}).", file=sys.stderr)
         return 2

@@ -90,7 +90,7 @@ def run_index(args: argparse.Namespace) -> int:
         seen += report.added + report.updated + report.unchanged
         failed += len(report.failed)
     service.store.close()
-    return 3 if failed and seen == failed else 0
+    return 3 if failed and not seen else 0
 
 
 def run_query(args: argparse.Namespace) -> int:

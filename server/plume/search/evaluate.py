@@ -136,3 +136,33 @@ def indexed_service(collections_file: Path, embedders, max_bytes: int, data_dir:
                             weights=weights)
     service.index()
     return service
+
+
+def run_cli(args) -> int:
+    """`plume eval --tasks search`: index the collections in a temporary folder, print the table
+    (and write the measures with --json, under the key "search")."""
+    import json
+    import sys
+
+    from plume.cli.common import settings_from
+    from plume.search.dense import EmbedderUnavailable, embedders_for
+
+    settings = settings_from(args)
+    names = [n.strip() for n in args.embedders.split(",")] if args.embedders else settings.search_embedders
+    try:
+        embedders = embedders_for(names, args.models or settings.models_file)
+        questions = load_questions(args.questions)
+    except (EmbedderUnavailable, OSError, KeyError, msgspec.ValidationError, tomllib.TOMLDecodeError) as exc:
+        print(f"Évaluation de la recherche impossible : {exc}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="plume-eval-search-") as folder:
+        if not args.quiet:
+            print(f"Indexation de {args.collections}…", file=sys.stderr, flush=True)
+        service = indexed_service(args.collections, embedders, settings.max_document_bytes, Path(folder),
+                                  weights=dict(settings.search_weights))
+        report = evaluate(service, questions)
+        service.store.close()
+    print(table(report))
+    if args.json:
+        args.json.write_text(json.dumps({"search": report}, ensure_ascii=False, indent=2), encoding="utf-8")
+    return 0

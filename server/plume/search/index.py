@@ -112,10 +112,11 @@ def _index_file(collection, store, embedders, max_bytes, limits, relative, path,
         report.failed.append((relative, "fichier illisible (droits ou disque)"))
         return
     digest = content_hash(data or str(path.stat().st_size).encode(), embedders)
-    if state is not None and state.hash == digest:
-        report.unchanged += 1
+    if state is not None and state.hash == digest:  # an unreadable file is not read again, only reported
         if state.failed:
             report.failed.append((relative, state.failed))
+        else:
+            report.unchanged += 1
         return
     try:
         result = read_isolated(path, max_bytes, limits)
