@@ -108,6 +108,7 @@ def _summary(questions: Sequence[Question], found: dict) -> dict:
     unanswered = [found["best_similarity"][q.id] for q in questions if not q.expected]
     answered = [found["best_similarity"][q.id] for q in questions if q.expected]
     summary["similarity_unanswerable_max"] = round(max(unanswered, default=0.0), 3)
+    summary["similarity_unanswerable_median"] = round(statistics.median(unanswered), 3) if unanswered else 0.0
     summary["similarity_answerable_median"] = round(statistics.median(answered), 3) if answered else 0.0
     summary["query_ms_median"] = round(statistics.median(found["ms"]), 1)
     summary["misses"] = sorted(q.id for q in questions if q.expected and found["ranks"][q.id] is None)
@@ -118,11 +119,12 @@ def table(report: dict) -> str:
     lines = [f"Recherche : {report['questions']} questions, recall@{report['k']} et MRR@{MRR_DEPTH} "
              "(dev = questions regardées pour choisir ; holdout = questions mises de côté)",
              f"{'méthode':<32} {'dev R@5':>8} {'dev MRR':>8} {'hold R@5':>9} {'hold MRR':>9} {'tout R@5':>9} "
-             f"{'ms':>6}"]
+             f"{'ms':>6}  similarité du 1er passage : sans réponse (médiane, max) / avec réponse (médiane)"]
     for name, m in report["methods"].items():
         lines.append(f"{name:<32} {m['dev']['recall_at_5']:>8.0%} {m['dev']['mrr']:>8.3f} "
                      f"{m['holdout']['recall_at_5']:>9.0%} {m['holdout']['mrr']:>9.3f} {m['all']['recall_at_5']:>9.0%} "
-                     f"{m['query_ms_median']:>6.0f}")
+                     f"{m['query_ms_median']:>6.0f}  {m['similarity_unanswerable_median']:.3f}, "
+                     f"{m['similarity_unanswerable_max']:.3f} / {m['similarity_answerable_median']:.3f}")
     return "\n".join(lines)
 
 

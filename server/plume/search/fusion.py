@@ -3,8 +3,8 @@
 RRF (Cormack et al. 2009) needs no score calibration between methods whose scores live on different
 scales (BM25 is unbounded, cosines cluster differently per embedder). Each method's contribution is
 weight / (K + rank). `score` of a hit is the fused value divided by its maximum (every method
-ranking it first), so 1.0 means « first everywhere »; `similarity` is the best cosine of the dense
-methods, an absolute measure an answer route can put a threshold on (issue 21).
+ranking it first), so 1.0 means « first everywhere »; a hit's `similarity` (service.py) is the
+first embedder's cosine, the absolute measure an answer route can put a threshold on (issue 21).
 """
 
 from __future__ import annotations

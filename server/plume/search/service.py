@@ -41,7 +41,7 @@ class Hit(msgspec.Struct, kw_only=True):
     page: int | None
     text: str
     score: float             # fused rank score, 1.0 = first for every method
-    similarity: float        # best cosine of the embedders (0 when only BM25 found it)
+    similarity: float        # cosine of the first embedder (0 when it did not rank the passage)
 
 
 class CollectionInfo(msgspec.Struct, kw_only=True):
@@ -114,11 +114,10 @@ class SearchService:
         """The fused top `k` of `rankings` (method → [(passage id, score)]), with their citations."""
         fused = fuse(rankings, self.weights)[:min(k, MAX_K)]
         stored = self.store.passages([pid for pid, _ in fused])
-        similarity = {}
-        for method, ranking in rankings.items():
-            if method != BM25:
-                for pid, cosine in ranking:
-                    similarity[pid] = max(similarity.get(pid, 0.0), cosine)
+        # Cosines of different embedders live on different scales (e5's cluster near 0.85, USE's near
+        # 0.3): `similarity` is the first configured embedder's, so a threshold means one thing.
+        primary = next((e.id for e in self.embedders if e.id in rankings), None)
+        similarity = dict(rankings.get(primary, []))
         return [Hit(collection=p.collection, document=p.document, title=p.title, heading=p.heading,
                     locator=p.locator, page=p.page, text=p.text, score=round(score, 4),
                     similarity=round(similarity.get(pid, 0.0), 4))

