@@ -4,8 +4,9 @@ in the same run on this machine.
   1. Indexing (the real pipeline: read in a separate process, cut, embed, write) of the repo's
      corpus (tests/data/search), in pages/s and passages/s, per embedder set; against reading and
      cutting alone (what the embedders add).
-  2. Query latency p50/p99 at 10,000 and 100,000 synthetic passages (sentences of the corpus
-     recombined; random unit vectors, as embedding 100,000 passages would take hours): Plume's
+  2. Query latency p50/p99 at 10,000 and 100,000 synthetic passages (words of the corpus and
+     invented ones drawn by Zipf's law; random unit vectors, as embedding 100,000 passages would
+     take hours): Plume's
      hybrid retrieval (BM25 + two dense rankings + fusion + citations from the store) against
      FTS5 alone and brute-force numpy alone. Embedding the question is measured apart and added.
   3. Memory: the process's resident size before and after the dense matrices are loaded.
@@ -94,25 +95,36 @@ def bench_indexing() -> None:
 # -- 2. latency at scale -------------------------------------------------------------------------------------------
 
 
-def sentences() -> list[str]:
+def vocabulary() -> list[str]:
+    """The corpus's words, most frequent first, then invented ones: a legal corpus of 100,000 passages
+    has tens of thousands of distinct words, each used in few passages."""
+    from collections import Counter
+
     from plume.search.reading import read_passages
     from plume.security.safezip import ZipLimits
 
-    found = []
+    counts: Counter[str] = Counter()
     for path in sorted((CORPUS / "reglements").iterdir()):
         for passage in read_passages(path, 10 ** 8, ZipLimits()).passages:
-            found += [s for s in re.split(r"(?<=[.;:])\s+", passage.text) if len(s) > 30]
-    return found
+            counts.update(w.lower() for w in lexical.words(passage.text))
+    rng = random.Random(7)
+    invented = ["".join(rng.choice("bcdfglmnprstv") + rng.choice("aeiou") for _ in range(rng.randint(2, 4)))
+                for _ in range(40_000)]
+    return [w for w, _ in counts.most_common()] + invented
 
 
-def fill(store, size: int, pool: list[str], rng: random.Random) -> None:
+def fill(store, size: int, words: list[str], rng: random.Random) -> None:
+    """Passages of 80 words drawn by Zipf's law over `words` (rank r drawn ∝ 1/r)."""
     per_document = 100
+    weights = np.cumsum(1 / np.arange(1, len(words) + 1))
+    weights /= weights[-1]
+    draw = np.random.default_rng(size)
     for number in range(size // per_document):
-        texts = [" ".join(rng.sample(pool, 3)) for _ in range(per_document)]
+        picks = np.searchsorted(weights, draw.random((per_document, 80)))
+        texts = [" ".join(words[i] for i in row) for row in picks]
         rows = [NewPassage(f"Chapitre {number} › Art. {i}", f"art. {i}", None, t, lexical.document_terms(t))
                 for i, t in enumerate(texts)]
-        vectors = {name: _unit(np.random.default_rng(number * 7 + len(name)).normal(size=(per_document, dim)))
-                   for name, dim in DIMENSIONS.items()}
+        vectors = {name: _unit(draw.normal(size=(per_document, dim))) for name, dim in DIMENSIONS.items()}
         store.put_document("bench", f"doc-{number}.pdf", str(number), f"Document {number}", rows, vectors)
 
 
@@ -174,7 +186,7 @@ def main() -> int:
     rng = random.Random(20261207)
     if not args.skip_indexing:
         bench_indexing()
-    pool = sentences()
+    pool = vocabulary()
     embedding = bench_query_embedding(rng)
     print("\n2. Plonger la question (s'ajoute à chaque recherche)")
     for name, (p50, p99) in embedding.items():

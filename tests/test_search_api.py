@@ -69,6 +69,14 @@ def test_a_pdf_hit_carries_its_page(site):
     assert hits[rank]["page"] == 2 and hits[rank]["heading"].startswith("Chapitre 2 — Collectes")
 
 
+def test_a_faq_hit_outside_articles_is_cited_by_its_heading(site):
+    server, *_ = site
+    hits = search(server, "Jusqu'à quelle heure puis-je passer à la commune le jeudi ?", k=5, collections=["faq"])
+    assert hits[0]["document"] == "faq.html" and hits[0]["title"] == "Questions fréquentes — Guichet communal"
+    assert hits[0]["heading"] == "Quand le guichet est-il ouvert ?" and hits[0]["locator"] is None
+    assert "18 heures" in hits[0]["text"] and "var ignored" not in " ".join(h["text"] for h in hits)
+
+
 def test_a_german_question_finds_the_french_article(site):
     server, *_ = site
     hits = search(server, "Wie hoch ist die Hundesteuer pro Jahr?", k=5)

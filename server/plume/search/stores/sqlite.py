@@ -32,8 +32,13 @@ CREATE TABLE IF NOT EXISTS vectors (
     collection TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (embedder, passage_id));
 CREATE INDEX IF NOT EXISTS vectors_collection ON vectors (embedder, collection);
 CREATE VIRTUAL TABLE IF NOT EXISTS lexical USING fts5 (terms, collection UNINDEXED, tokenize = 'unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS lexical_terms USING fts5vocab (lexical, 'row');
 INSERT OR IGNORE INTO meta VALUES ('generation', '0');
 """
+
+
+COMMON_FLOOR = 20_000   # below this many passages every query term is kept
+COMMON_SHARE = 0.05
 
 
 class SqliteStore:
@@ -114,6 +119,7 @@ class SqliteStore:
     # -- reading ------------------------------------------------------------------------------------------------
 
     def lexical(self, terms: Sequence[str], collections: Sequence[str], k: int) -> list[tuple[int, float]]:
+        terms = self._discriminating(terms)
         if not terms or not collections:
             return []
         match = " OR ".join(f'"{t}"' for t in terms)  # each stem quoted: FTS5 syntax never comes from the query
@@ -122,6 +128,21 @@ class SqliteStore:
             f"SELECT rowid, bm25(lexical) FROM lexical WHERE lexical MATCH ? AND collection IN ({marks}) "
             "ORDER BY bm25(lexical) LIMIT ?", (match, *collections, k))
         return [(rowid, -score) for rowid, score in rows]
+
+    def _discriminating(self, terms: Sequence[str]) -> list[str]:
+        """Without the terms found in more than COMMON_SHARE of a large index (« commune », « règlement »
+        in every article): BM25 gives them almost no weight, yet scoring every passage that holds them
+        is what makes a query slow at 100,000 passages (bench/search.py). The two rarest always stay."""
+        if len(terms) <= 2:
+            return list(terms)
+        db = self._connection()
+        total = db.execute("SELECT COALESCE(MAX(id), 0) FROM passages").fetchone()[0]  # O(1), near enough
+        if total < COMMON_FLOOR:
+            return list(terms)
+        marks = ",".join("?" * len(terms))
+        frequency = dict(db.execute(f"SELECT term, doc FROM lexical_terms WHERE term IN ({marks})", list(terms)))
+        ranked = sorted(terms, key=lambda t: frequency.get(t, 0))
+        return [t for i, t in enumerate(ranked) if i < 2 or frequency.get(t, 0) <= COMMON_SHARE * total]
 
     def dense(self, embedder: str, vector: np.ndarray, collections: Sequence[str], k: int) -> list[tuple[int, float]]:
         found: list[tuple[int, float]] = []
