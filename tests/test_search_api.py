@@ -100,6 +100,9 @@ def test_collections_a_person_may_not_read_do_not_exist_for_her(site):
     with server.client("admin") as client:
         assert "rh" not in [c["id"] for c in client.get("/v1/collections").json()["collections"]]
         assert client.post("/v1/search", json={"query": question, "collections": ["rh"]}).status_code == 404
+    with server.client("user") as client:
+        capability = client.get("/v1/capabilities").json()["tasks"]["search"]
+    assert capability["available"] and capability["collections"] == 2 and "bm25" in capability["engines"]
     with server.client("template-owner") as client:
         assert "modeles" in [c["id"] for c in client.get("/v1/collections").json()["collections"]]
 
@@ -113,6 +116,9 @@ def test_the_audit_line_records_the_search_but_never_the_question(site):
     assert line["task"] == "search" and line["collections"] == ["reglements"]
     assert line["hits"] == len(hits) == 3 and line["query_chars"] == len(question)
     assert "piles" not in (server.data / "audit.jsonl").read_text()
+    with server.client("admin") as admin:
+        rows = admin.get("/v1/admin/usage", params={"format": "json"}).json()["rows"]
+    assert sum(r["requests"] for r in rows if r["task"] == "search") >= 1  # counted in the usage report
 
 
 def test_bad_requests_are_refused_in_french(site):

@@ -38,6 +38,10 @@ NO_TEMPLATES = ("Aucun modèle de lettre n'est disponible sur ce serveur. Le ser
                 "responsable des modèles peut en ajouter.")
 NO_TEMPLATES_DE = ("Auf diesem Server ist keine Briefvorlage verfügbar. Die Informatik oder die für die Vorlagen "
                    "zuständige Person kann welche hinzufügen.")
+NO_SEARCH = ("La recherche dans les documents de la commune n'est pas disponible : aucune collection ne vous est "
+             "ouverte sur ce serveur. Le service informatique peut en déclarer.")
+NO_SEARCH_DE = ("Die Suche in den Dokumenten der Gemeinde ist nicht verfügbar: Auf diesem Server ist Ihnen keine "
+                "Sammlung freigegeben. Die Informatik kann welche einrichten.")
 NO_ACTIONS = "Les actions de la commune demandent un modèle de langue, qui n'est pas installé sur ce serveur."
 NO_ACTIONS_DE = "Die Aktionen der Gemeinde brauchen ein Sprachmodell, das auf diesem Server nicht installiert ist."
 
@@ -118,9 +122,15 @@ def capabilities_of(request: Request) -> dict[str, Any]:
     shown = actions.listed(library.all(), request.user.role, model is not None) if library else {}
     tasks["actions"] = _entry(model is not None, [model] if model else [], NO_ACTIONS, NO_ACTIONS_DE,
                               count=len(shown))
+    search = request.app.state.get("search")
+    readable = search.readable(request.user.role, request.user.name) if search else []
+    tasks["search"] = _entry(bool(readable), ["bm25", *(e.id for e in search.embedders)] if search else [],
+                             NO_SEARCH, NO_SEARCH_DE, collections=len(readable))
     if request.user.role.allows(Role.ADMIN):
         for name, entry in tasks.items():
-            if name == "proofread":
+            if name == "search":
+                entry["install"] = "plume serve --collections collections.toml (docs/search.md)"
+            elif name == "proofread":
                 entry["install"] = "apt-get install python3-grammalecte"
             elif name == "actions":
                 entry["install"] = _install(inference, actions.MODEL_TASK)
