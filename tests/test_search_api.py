@@ -170,3 +170,17 @@ def test_an_admin_adds_a_document_through_the_api_and_a_clerk_may_not(site):
         assert client.delete(url).status_code == 204
         assert client.delete(url).status_code == 404
     assert not [h for h in search(server, "ruches apiculteur", k=5) if h["document"] == "ruchers.md"]
+
+
+def test_a_broken_collections_file_leaves_the_server_up_and_search_says_so(tmp_path):
+    bad = tmp_path / "collections.toml"
+    bad.write_text("[[collections]]\nid = \"A B\"\n", encoding="utf-8")
+    server = start_server(tmp_path, "--collections", str(bad))
+    try:
+        with server.client("user") as client:
+            answer = client.post("/v1/search", json={"query": "taxe des chiens"})
+            assert client.get("/v1/capabilities").status_code == 200
+        assert answer.status_code == 503 and "journal du serveur" in answer.json()["detail"]
+        assert "taxe" not in answer.text
+    finally:
+        server.stop()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+import logging
 from typing import Annotated
 
 import anyio
@@ -28,9 +29,12 @@ from plume.security.auth import requires
 from plume.security.middleware import note
 from plume.security.roles import Role
 
+log = logging.getLogger("plume")
 MAX_QUERY_CHARS = 2000
 NOT_CONFIGURED = ("La recherche n'est pas configurée sur ce serveur : le service informatique peut déclarer les "
                   "collections de documents (docs/search.md).")
+BROKEN = ("La recherche est momentanément indisponible : l'index ou le fichier des collections n'a pas pu être "
+          "ouvert. Le service informatique peut consulter le journal du serveur.")
 UNKNOWN = "Cette collection n'existe pas."
 
 
@@ -53,7 +57,8 @@ class DocumentAdded(msgspec.Struct, kw_only=True):
 def _service(request: Request) -> SearchService:
     service = request.app.state.get("search")
     if service is None:
-        raise Problem(503, NOT_CONFIGURED, code="search-unavailable")
+        broken = request.app.state.get("search_broken")
+        raise Problem(503, BROKEN if broken else NOT_CONFIGURED, code="search-unavailable")
     return service
 
 
@@ -109,11 +114,20 @@ async def delete_document(request: Request, collection_id: FromPath[str], name: 
 
 @asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    from plume.search.collections import CollectionsError
+    from plume.search.dense import EmbedderUnavailable
     from plume.search.service import build_search_service
 
     settings = app.state.settings
-    app.state.search = (await anyio.to_thread.run_sync(build_search_service, settings)
-                        if settings.collections_file else None)
+    app.state.search = None
+    if settings.collections_file:
+        try:
+            app.state.search = await anyio.to_thread.run_sync(build_search_service, settings)
+        except Exception as exc:  # noqa: BLE001 — a bad collections file or an unreachable database must not stop
+            app.state.search_broken = True  # the server: search answers 503, every other task works
+            # Our own French messages name the file; a database error is named by its type only (never a URL).
+            own = isinstance(exc, (CollectionsError, EmbedderUnavailable))
+            log.error("search unavailable: %s", exc if own else type(exc).__name__)
     try:
         yield
     finally:
