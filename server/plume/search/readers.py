@@ -234,8 +234,9 @@ def _html(data: bytes) -> ReadDocument:
         root = html.document_fromstring(data, parser=parser)
     except (etree.ParserError, ValueError):
         raise Unreadable("page HTML illisible") from None
-    for element in root.iter("script", "style", "noscript", "template", "nav", "footer"):
-        element.drop_tree() if element.getparent() is not None else None
+    for element in list(root.iter("script", "style", "noscript", "template", "nav", "footer")):
+        if element.getparent() is not None:
+            element.drop_tree()
     title = (root.findtext(".//title") or "").strip()
     blocks = []
     for element in root.iter(*_HTML_BLOCKS):
