@@ -231,6 +231,8 @@ def main() -> int:
                 found = bench_latency(store, args.queries, rng)
                 after = rss_mb()
                 store.close()
+                if _pg is not None:
+                    _pg.stop()
             print(f"\n3. {kind}, {size:,} passages (écrits en {filled:.0f} s ; mémoire {before:.0f} → {after:.0f} Mo "
                   f"avec les matrices)")
             base = found["fts5"][1]
@@ -243,6 +245,9 @@ def main() -> int:
             total = found["plume"][1] + sum(p99 for _, p99 in embedding.values())
             print(f"   avec les deux questions plongées : p99 ≤ {total:.0f} ms (objectif < 150 ms)")
     return 0
+
+
+_pg = None
 
 
 def open_bench_store(kind: str, folder: Path):
