@@ -3,6 +3,7 @@
     python onnx_models/build_tiny.py                     # -> onnx_models/tiny/{tiny-llm,tiny-mt}
     python onnx_models/build_tiny.py --only tiny-mt --out /tmp/tiny
     python onnx_models/build_tiny.py --bench-llm DIR     # ~200 M parameters, for bench/engine.py
+    python onnx_models/build_tiny.py --only tiny-embed   # needs only onnx and tokenizers
 
 Needs the `export` extra (PyTorch, transformers 5, onnx, onnx-ir: the onnxruntime-genai builder);
 the server never does. optimum-onnx pins transformers < 4.58, which the genai builder cannot use, so
@@ -12,6 +13,9 @@ The models have random weights (fixed seed): they prove the pipeline, never qual
 
 - tiny-llm: a Qwen2-architecture decoder with a byte-level BPE tokenizer trained on the sample
   French texts and a ChatML chat template, exported by the onnxruntime-genai model builder.
+- tiny-embed: a sentence encoder for search (`kind = "embedding"`): embedding table, one dense layer
+  with tanh, output last_hidden_state as optimum exports encoders; a WordPiece tokenizer trained on
+  the search test corpus. Written with onnx.helper directly (a few kB, no PyTorch needed).
 - tiny-mt: a MarianMT encoder-decoder (fr->es) with a sentencepiece tokenizer, exported by optimum;
   its tokenizer is converted to a `tokenizers` tokenizer.json so the server needs no sentencepiece.
 """
@@ -206,6 +210,37 @@ OPTIMUM_REQUIREMENTS = ["torch==2.13.0", "transformers>=4.57,<4.58", "optimum-on
                         "sentencepiece", "onnxruntime"]
 
 
+def build_embed(out: Path, vocab_size: int = 400, hidden: int = 16) -> None:
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted((REPO / "tools" / "search_corpus").glob("*.md"))]
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=["[PAD]", "[UNK]"]))
+    vocab = tokenizer.get_vocab_size()
+    rng = np.random.default_rng(SEED)
+    embedding = numpy_helper.from_array(rng.normal(0, 1, (vocab, hidden)).astype(np.float32), "embedding")
+    dense = numpy_helper.from_array(rng.normal(0, 0.5, (hidden, hidden)).astype(np.float32), "dense")
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["embedding", "input_ids"], ["embedded"]),
+         helper.make_node("MatMul", ["embedded", "dense"], ["projected"]),
+         helper.make_node("Tanh", ["projected"], ["last_hidden_state"])],
+        "tiny-embed",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"]),
+         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"])],
+        [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", hidden])],
+        initializer=[embedding, dense])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    onnx.checker.check_model(model)
+    out.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, out / "model.onnx")
+    tokenizer.save(str(out / "tokenizer.json"))
+
+
 def optimum_python() -> str:
     """A Python with optimum-onnx: this one if it has it, else a cached venv made once."""
     if os.environ.get("PLUME_EXPORT_MT_PYTHON"):
@@ -233,7 +268,7 @@ def run(cmd: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "onnx_models" / "tiny")
-    parser.add_argument("--only", choices=["tiny-llm", "tiny-mt"])
+    parser.add_argument("--only", choices=["tiny-llm", "tiny-mt", "tiny-embed"])
     parser.add_argument("--bench-llm", type=Path, metavar="DIR", help="build the ~200 M benchmark model in DIR")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -244,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         build_llm(args.out / "tiny-llm", **TINY_LLM)
     if args.only in (None, "tiny-mt"):
         build_mt(args.out / "tiny-mt")
+    if args.only in (None, "tiny-embed"):
+        build_embed(args.out / "tiny-embed")
     return 0
 
 

@@ -129,6 +129,16 @@ def samples() -> Path:
     return SAMPLES
 
 
+@pytest.fixture(scope="session")
+def pgvector():
+    """A real PostgreSQL + pgvector (tests/pgvector.py), one per session, started on first use."""
+    from tests.pgvector import PgVector
+
+    server = PgVector()
+    yield server
+    server.stop()
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 

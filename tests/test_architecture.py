@@ -23,7 +23,8 @@ LAYERS = [
     {"api", "evaluation"},                                        # HTTP controllers; `plume eval`'s measuring
     {"services"},                                                 # every service, built once and injected
     {"tasks", "mailbox"},                                         # writing tasks; the IMAP worker calling them
-    {"documents", "inference", "mail", "ops", "word_addin"},      # letters, engines, e-mail parsing, usage/backup
+    {"search", "ops"},                                            # the commune's documents; usage, backup
+    {"documents", "inference", "mail", "word_addin"},             # letters, engines, e-mail parsing
     {"language", "security"},                                     # language tools; tokens, audit, limits
     {"plume", "config", "errors", "files"},                       # version, settings, refusals, atomic writes
 ]
@@ -31,19 +32,20 @@ LAYERS = [
 # What each package imports, exactly, today.
 ALLOWED: dict[str, set[str]] = {
     "__main__": {"cli"},
-    "cli": {"plume", "app", "config", "documents", "evaluation", "inference", "mail", "mailbox", "ops", "security",
-            "tasks", "word_addin"},
+    "cli": {"plume", "app", "config", "documents", "evaluation", "inference", "mail", "mailbox", "ops", "search",
+            "security", "tasks", "word_addin"},
     "app": {"plume", "api", "config", "mailbox", "security", "services"},
-    "services": {"config", "documents", "inference", "language", "ops", "security", "tasks"},
-    "api": {"plume", "documents", "errors", "inference", "language", "mail", "ops", "security", "services", "tasks",
-            "word_addin"},
+    "services": {"config", "documents", "inference", "language", "ops", "search", "security", "tasks"},
+    "api": {"plume", "documents", "errors", "inference", "language", "mail", "ops", "search", "security", "services",
+            "tasks", "word_addin"},
     "evaluation": {"config", "documents", "inference", "language", "mail", "tasks"},
     "tasks": {"config", "documents", "errors", "files", "inference", "language", "mail"},
     "mailbox": {"config", "files", "mail", "security", "tasks"},
     "documents": {"errors", "files", "security"},
     "inference": {"config", "errors"},
     "mail": set(),
-    "ops": {"config", "files", "security"},
+    "ops": {"config", "files", "search", "security"},
+    "search": {"config", "documents", "inference", "security"},
     "word_addin": {"config"},
     "language": set(),
     "security": {"errors", "files"},

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Measured on tests/data/search/questions.toml (docs/search.md): both embedders fused beat either alone.
+DEFAULT_SEARCH_EMBEDDERS = ("e5-small", "use-multilingual-v3")
 
 
 class MailAccount(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -84,6 +86,13 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # How the sidebars put results into the text, locked for everyone when set by IT:
     # "tracked" (changes to accept or reject), "replace" or "after"; "" = each clerk chooses.
     review_mode: Literal["", "tracked", "replace", "after"] = ""
+    # Search in the commune's documents (docs/search.md): the collections file (none = no search),
+    # where the index lives ("" = data/search.sqlite3; "postgresql://…" = PostgreSQL with pgvector),
+    # the sentence embedders (bundled names or catalog ids of kind "embedding") and fusion weights.
+    collections_file: Path | None = None
+    search_database: str = ""
+    search_embedders: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_SEARCH_EMBEDDERS))
+    search_weights: dict[str, float] = msgspec.field(default_factory=dict)
 
     @property
     def users_file(self) -> Path:
@@ -94,7 +103,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         return self.data_dir / "audit.jsonl"
 
 
-_PATH_KEYS = {"data_dir", "templates_dir", "models_file", "tls_cert", "tls_key"}
+_PATH_KEYS = {"data_dir", "templates_dir", "models_file", "tls_cert", "tls_key", "collections_file"}
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
@@ -106,7 +115,9 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
             values.update(tomllib.load(fh))
     for field in Settings.__struct_fields__:
         env = os.environ.get(f"PLUME_{field.upper()}")
-        if env is not None and field not in ("minutes_saved", "mail"):
+        if env is not None and field == "search_embedders":  # PLUME_SEARCH_EMBEDDERS="a,b"
+            values[field] = [name.strip() for name in env.split(",") if name.strip()]
+        elif env is not None and field not in ("minutes_saved", "mail", "search_weights"):
             values[field] = env
     values.update({k: v for k, v in overrides.items() if v is not None})
     for key in _PATH_KEYS & values.keys():

@@ -4,18 +4,20 @@
 starts what needs starting — the letter library, whose building prepares every model in its own
 process, and the inference service, which loads the models in the background — and `stop()` stops
 them. Route handlers receive them through Litestar's dependency injection (`dependencies()`: a
-handler's parameter named `inference`, `templates`, `actions`, `reference_book`, `ledger`,
+handler's parameter named `inference`, `templates`, `actions`, `reference_book`, `ledger`, `search`,
 `services` or `settings` gets that service); the middlewares and the mailbox worker read them from
 `app.state.services`. Nothing depends on the order in which lifespans run.
 
 A new service: a field here, built in `build` (or in `start` if building it is slow), and a line in
-`dependencies()`; search, speech and triage routing have their fields waiting.
+`dependencies()`; speech and triage routing have their fields waiting.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+import logging
 
 import anyio
 from litestar.di import NamedDependency, Provide
@@ -29,6 +31,9 @@ from plume.inference.metrics import Metrics
 from plume.inference.service import InferenceService
 from plume.language import apertium, lexicon
 from plume.ops.usage import RequestLedger
+from plume.search.collections import CollectionsError
+from plume.search.dense import EmbedderUnavailable
+from plume.search.service import SearchService, build_search_service
 from plume.security.audit import AuditLog
 from plume.security.safezip import ZipLimits
 from plume.security.tokens import UserStore
@@ -38,6 +43,7 @@ from plume.tasks.reference_book import ReferenceBook
 # A route handler's parameter for the inference service: typed by its protocol, which Litestar cannot
 # check at run time (and a test may inject a scripted one), so the injected value is not validated.
 InjectedInference = NamedDependency[SkipValidation[Inference]]
+log = logging.getLogger("plume")
 
 
 @dataclass
@@ -52,8 +58,11 @@ class Services:
     actions: ActionLibrary
     reference_book: ReferenceBook  # one numbering for the route and the mailbox worker
     templates: TemplateLibrary | None = None  # built by start(): building it prepares every letter model
-    # Services to come (search over the commune's documents, transcription, learned triage routing).
-    search: Any = None
+    # Search over the commune's documents (plume.search), built by start() when collections are declared;
+    # `search_broken`: declared, but the collections file or the index could not be opened (search 503s).
+    search: SearchService | None = None
+    search_broken: bool = False
+    # Services to come (transcription, learned triage routing).
     speech: Any = None
     triage_routing: Any = None
     health_sources: dict[str, Any] = field(default_factory=dict)  # what /health reports, by name
@@ -74,10 +83,24 @@ class Services:
         self.templates = await anyio.to_thread.run_sync(self._template_library)  # off the event loop
         self.templates.remove_torn_uploads()
         self.health_sources["templates"] = self.templates
+        await self._start_search()
         await self.models.start()
 
     async def stop(self) -> None:
         await self.models.stop()
+        if self.search is not None:
+            self.search.store.close()
+
+    async def _start_search(self) -> None:
+        if not self.settings.collections_file:
+            return
+        try:
+            self.search = await anyio.to_thread.run_sync(build_search_service, self.settings)
+        except Exception as exc:  # noqa: BLE001 - a bad collections file or an unreachable database must not stop
+            self.search_broken = True  # the server: search answers 503, every other task works
+            # Our own French messages name the file; a database error is named by its type only (never a URL).
+            own = isinstance(exc, (CollectionsError, EmbedderUnavailable))
+            log.error("search unavailable: %s", exc if own else type(exc).__name__)
 
     def _template_library(self) -> TemplateLibrary:
         settings = self.settings
@@ -100,6 +123,7 @@ class Services:
             "actions": Provide(lambda: self.actions, sync_to_thread=False),
             "reference_book": Provide(lambda: self.reference_book, sync_to_thread=False),
             "ledger": Provide(lambda: self.ledger, sync_to_thread=False),
+            "search": Provide(lambda: self.search, sync_to_thread=False),
         }
 
 

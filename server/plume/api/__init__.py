@@ -7,4 +7,4 @@ hold no business logic: a task route hands its request to the task runner (api/t
 """
 
 CAPABILITIES = ("health", "templates", "extract", "inference", "text", "drafting", "mail", "admin", "addin",
-                "capabilities", "usage", "review", "docs")
+                "capabilities", "usage", "review", "docs", "search")

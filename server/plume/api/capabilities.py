@@ -15,6 +15,7 @@ from litestar import Request, get
 from litestar.di import NamedDependency
 
 from plume.security.roles import Role
+from plume.search.service import search_capability
 from plume.services import Services
 from plume.tasks.base import Offer, capability
 from plume.tasks.extract import NO_TEMPLATES, NO_TEMPLATES_DE
@@ -29,7 +30,7 @@ def render(offer: Offer, soffice: str) -> dict[str, Any]:
     return capability(bool(ids), ["rules"], NO_TEMPLATES, NO_TEMPLATES_DE, templates=len(ids), formats=formats)
 
 
-def capabilities_of(role: Role, services: Services) -> dict[str, Any]:
+def capabilities_of(role: Role, services: Services, user: str | None = None) -> dict[str, Any]:
     templates = services.templates.list() if services.templates is not None else []
     offer = Offer(services.inference, templates, str(role), services.actions)
     tasks: dict[str, dict[str, Any]] = {}
@@ -39,6 +40,9 @@ def capabilities_of(role: Role, services: Services) -> dict[str, Any]:
             tasks[task.name]["install"] = command
         if task is EXTRACT:  # rendering is the templates routes' capability, listed beside extraction
             tasks["render"] = render(offer, services.settings.soffice)
+    tasks["search"] = search_capability(services.search, str(role), user)
+    if role.allows(Role.ADMIN):
+        tasks["search"]["install"] = "plume serve --collections collections.toml (docs/search.md)"
     # The review mode IT locked for the sidebars (config `review_mode`), or none: each clerk chooses.
     locked = services.settings.review_mode
     return {"tasks": tasks, "review": {"mode": locked or "tracked", "locked": bool(locked)}}
@@ -46,7 +50,7 @@ def capabilities_of(role: Role, services: Services) -> dict[str, Any]:
 
 @get("/v1/capabilities", summary="Ce que ce serveur sait faire maintenant, tâche par tâche", tags=["service"])
 async def capabilities(request: Request, services: NamedDependency[Services]) -> dict[str, Any]:
-    return capabilities_of(request.user.role, services)
+    return capabilities_of(request.user.role, services, request.user.name)
 
 
 ROUTES = [capabilities]

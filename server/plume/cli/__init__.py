@@ -9,7 +9,7 @@ import sys
 from plume import __version__
 from plume.cli.common import quiet_closed_stdout
 
-COMMAND_GROUPS = ("serve", "users", "templates", "models", "triage", "addin", "ops", "mail", "eval")
+COMMAND_GROUPS = ("serve", "users", "templates", "models", "triage", "addin", "ops", "mail", "eval", "search")
 
 
 def build_parser() -> argparse.ArgumentParser:

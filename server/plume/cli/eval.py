@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    description="Fait tourner les tâches d'écriture sur un dossier d'évaluation avec "
                                                "un ou plusieurs modèles et mesure validité, accord avec les valeurs "
                                                "attendues, faits gardés, lisibilité, balises, durées et vitesse.")
-    parser.add_argument("--models", type=Path, required=True, help="catalogue des modèles (models.toml)")
+    parser.add_argument("--models", type=Path, help="catalogue des modèles (models.toml ; pas nécessaire pour "
+                                                     "--tasks search seul)")
     parser.add_argument("--model", action="append", default=[], metavar="ID",
                         help="identifiant d'un modèle à évaluer (répétable ; défaut : tous ceux du catalogue)")
-    parser.add_argument("--tasks", default=",".join(TASKS), help=f"tâches, séparées par des virgules ({','.join(TASKS)})")
+    parser.add_argument("--tasks", default=",".join(TASKS),
+                        help=f"tâches, séparées par des virgules ({','.join(TASKS)}, search)")
     parser.add_argument("--data", type=Path, default=REPO / "tests" / "data" / "samples",
                         help="dossier d'évaluation (structure des exemples : cases/, emails/, texts/, notes/, "
                              "regulations/)")
@@ -33,6 +36,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--unconstrained", action="store_true",
                         help="sans décodage contraint (pour mesurer ce qu'il apporte)")
     parser.add_argument("--quiet", action="store_true", help="pas de barre de progression")
+    search = parser.add_argument_group("recherche (--tasks search)")
+    search.add_argument("--collections", type=Path, default=REPO / "tests" / "data" / "search" / "collections.toml",
+                        help="collections à indexer (défaut : le corpus de test du dépôt)")
+    search.add_argument("--questions", type=Path, default=REPO / "tests" / "data" / "search" / "questions.toml",
+                        help="questions avec le passage attendu")
+    search.add_argument("--embedders", help="plongements à comparer, séparés par des virgules (défaut : ceux de la "
+                                            "configuration)")
     parser.set_defaults(func=run)
 
 
@@ -41,6 +51,15 @@ def run(args: argparse.Namespace) -> int:
     from plume.inference.catalog import CatalogError, load_catalog
 
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    if "search" in tasks:
+
+        code = search_eval(args)
+        tasks.remove("search")
+        if code or not tasks:
+            return code
+    if args.models is None:
+        print("Indiquez le catalogue des modèles : --models models.toml.", file=sys.stderr)
+        return 2
     if unknown := [t for t in tasks if t not in TASKS]:
         print(f"Tâche inconnue : {', '.join(unknown)} (connues : {', '.join(TASKS)}).", file=sys.stderr)
         return 2
@@ -145,3 +164,35 @@ def _chart(by_model: dict[str, dict]) -> str:
         svg.append(f"<text x='{label_w + value * scale + 4:.1f}' y='{y + bar - 3}' font-size='12'>{value:.0%}</text>")
     svg.append("</svg>")
     return "".join(svg)
+
+
+def search_eval(args) -> int:
+    """`plume eval --tasks search`: index the collections in a temporary folder, print the table
+    (and write the measures with --json, under the key "search")."""
+    import tomllib
+
+    import msgspec
+
+    from plume.cli.common import settings_from
+    from plume.search.dense import EmbedderUnavailable, embedders_for
+    from plume.search.evaluate import evaluate, indexed_service, load_questions, table
+
+    settings = settings_from(args)
+    names = [n.strip() for n in args.embedders.split(",")] if args.embedders else settings.search_embedders
+    try:
+        embedders = embedders_for(names, args.models or settings.models_file)
+        questions = load_questions(args.questions)
+    except (EmbedderUnavailable, OSError, KeyError, msgspec.ValidationError, tomllib.TOMLDecodeError) as exc:
+        print(f"Évaluation de la recherche impossible : {exc}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="plume-eval-search-") as folder:
+        if not args.quiet:
+            print(f"Indexation de {args.collections}…", file=sys.stderr, flush=True)
+        service = indexed_service(args.collections, embedders, settings.max_document_bytes, Path(folder),
+                                  weights=dict(settings.search_weights))
+        report = evaluate(service, questions)
+        service.store.close()
+    print(table(report))
+    if args.json:
+        args.json.write_text(json.dumps({"search": report}, ensure_ascii=False, indent=2), encoding="utf-8")
+    return 0

@@ -17,6 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", type=int, help="port (défaut 8000)")
     parser.add_argument("--templates", type=Path, dest="templates_dir", help="dossier des modèles de lettres")
     parser.add_argument("--models", type=Path, dest="models_file", help="catalogue des modèles (models.toml)")
+    parser.add_argument("--collections", type=Path, dest="collections_file",
+                        help="collections de documents pour la recherche (collections.toml, docs/search.md)")
     parser.set_defaults(func=run)
 
 
@@ -26,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from plume.app import create_app
 
     settings = settings_from(args, host=args.host, port=args.port, templates_dir=args.templates_dir,
-                             models_file=args.models_file)
+                             models_file=args.models_file, collections_file=args.collections_file)
     _first_admin(settings)
     uvicorn.run(
         create_app(settings),

@@ -16,9 +16,11 @@ import msgspec
 
 from plume.inference.engine import Engine, EngineError
 
-Kind = Literal["decoder", "encoder-decoder", "upstream"]
-DEFAULT_RUNTIME = {"decoder": "onnxruntime-genai", "encoder-decoder": "onnxruntime", "upstream": "openai"}
-KINDS: tuple[str, ...] = ("decoder", "encoder-decoder", "upstream")
+# "embedding": a sentence encoder for search (inference/embeddings.py OnnxEmbedder), not a task engine.
+Kind = Literal["decoder", "encoder-decoder", "upstream", "embedding"]
+DEFAULT_RUNTIME = {"decoder": "onnxruntime-genai", "encoder-decoder": "onnxruntime", "upstream": "openai",
+                   "embedding": "onnxruntime"}
+KINDS: tuple[str, ...] = ("decoder", "encoder-decoder", "upstream", "embedding")
 
 
 class CatalogError(ValueError):
@@ -47,6 +49,10 @@ class ModelEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_
     url: str = ""
     model: str = ""
     api_key_env: str = ""
+    # kind = "embedding" only: what the model was trained with (e5: "query: " and "passage: ").
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    pooling: Literal["mean", "cls"] = "mean"
 
     def __post_init__(self) -> None:
         if not self.runtime:
@@ -114,6 +120,7 @@ def load_catalog(path: Path | str) -> Catalog:
 # --------------------------------------------------------------------------- folder validation
 
 DECODER_FILES = ("genai_config.json", "tokenizer.json")
+EMBEDDING_FILES = ("model.onnx", "tokenizer.json")
 SEQ2SEQ_FILES = ("encoder_model.onnx", "config.json", "tokenizer.json")
 
 
@@ -128,6 +135,8 @@ def check_files(entry: ModelEntry) -> list[str]:
     if entry.kind == "decoder":
         problems = _missing(folder, DECODER_FILES)
         problems += _check_genai_config(folder)
+    elif entry.kind == "embedding":
+        problems = _missing(folder, EMBEDDING_FILES)
     else:
         problems = _missing(folder, SEQ2SEQ_FILES)
         if not (folder / "decoder_model_merged.onnx").exists() and not (folder / "decoder_model.onnx").exists():
@@ -163,6 +172,8 @@ def create_engine(entry: ModelEntry) -> Engine:
     problems = check_files(entry)
     if problems:
         raise EngineError("; ".join(problems))
+    if entry.kind == "embedding":
+        raise EngineError(f"« {entry.id} » est un modèle de plongement pour la recherche, pas un moteur de tâches.")
     if entry.kind == "decoder":
         from plume.inference.onnx_genai import GenAIEngine
 

@@ -67,7 +67,8 @@ class InferenceService:
             log.error("model catalog %s unreadable: %s", self.catalog_file, describe(exc))
             return
         for entry in self.catalog.models:
-            self.slots[entry.id] = ModelSlot(entry)
+            if entry.kind != "embedding":  # sentence encoders serve search (search/service.py), not tasks
+                self.slots[entry.id] = ModelSlot(entry)
         self._loader = asyncio.create_task(self._load_all())
 
     async def _load_all(self) -> None:

@@ -1,11 +1,14 @@
 """Backup and restore of what the commune cannot rebuild: users (hashed tokens), uploaded template
-versions and the template folder. Models are not included (reinstall them, see docs/models.md);
-the audit log is included only on request, as it follows its own retention period."""
+versions, the template folder and the search index (a consistent SQLite snapshot, taken while the
+server may be using it; a PostgreSQL index is backed up with pg_dump, docs/search.md). Models are
+not included (reinstall them, see docs/models.md); the audit log is included only on request, as it
+follows its own retention period."""
 
 from __future__ import annotations
 
 import io
 import tarfile
+import tempfile
 import time
 from pathlib import Path
 from typing import BinaryIO
@@ -35,6 +38,11 @@ def _write(settings: Settings, target: BinaryIO, include_audit: bool) -> list[st
         if settings.templates_dir.exists():
             tar.add(settings.templates_dir, arcname="templates")
             members.append("templates/")
+        scratch_parent = settings.data_dir if settings.data_dir.is_dir() else None
+        with tempfile.TemporaryDirectory(dir=scratch_parent, prefix=".backup-") as scratch:
+            if (index := _search_index_snapshot(settings, Path(scratch))) is not None:
+                tar.add(index, arcname=f"data/{index.name}")
+                members.append(f"data/{index.name}")
         if include_audit and settings.audit_file.exists():
             tar.add(settings.audit_file, arcname="data/audit.jsonl")
             members.append("data/audit.jsonl")
@@ -43,6 +51,24 @@ def _write(settings: Settings, target: BinaryIO, include_audit: bool) -> list[st
         info.size = len(stamp)
         tar.addfile(info, io.BytesIO(stamp))
     return members
+
+
+def _search_index_snapshot(settings: Settings, folder: Path) -> Path | None:
+    """SQLite's online backup of the search index into `folder` (under its own name), or None."""
+    from plume.search.stores import SQLITE_NAME
+
+    index = settings.data_dir / SQLITE_NAME
+    if settings.search_database or not index.exists():
+        return None
+    from plume.search.stores.sqlite import SqliteStore
+
+    snapshot = folder / SQLITE_NAME
+    store = SqliteStore(index)
+    try:
+        store.backup_to(snapshot)
+    finally:
+        store.close()
+    return snapshot
 
 
 def restore(settings: Settings, source: Path) -> list[str]:
@@ -58,6 +84,9 @@ def restore(settings: Settings, source: Path) -> list[str]:
             for m in members:
                 m.name = m.name[len(prefix):]
             members = [m for m in members if m.name]
+            if any(m.name == "search.sqlite3" for m in members):  # a stale journal must not replay onto it
+                for journal in ("search.sqlite3-wal", "search.sqlite3-shm"):
+                    (target / journal).unlink(missing_ok=True)
             if members:
                 target.mkdir(parents=True, exist_ok=True)
                 tar.extractall(target, members=members, filter="data")

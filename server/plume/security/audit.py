@@ -31,6 +31,10 @@ class AuditEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
     outcome: str | None = None
     priority: str | None = None
     count: int = 1
+    # Search lines: the collections searched, how many hits, the question's length (never the question).
+    collections: list[str] | None = None
+    hits: int | None = None
+    query_chars: int | None = None
 
 
 class AuditLog:
