@@ -26,7 +26,7 @@ LAYERS = [
     {"search", "ops"},                                            # the commune's documents; usage, backup
     {"documents", "inference", "mail", "word_addin"},             # letters, engines, e-mail parsing
     {"language", "security"},                                     # language tools; tokens, audit, limits
-    {"plume", "config", "errors", "files"},                       # version, settings, refusals, atomic writes
+    {"plume", "config", "errors", "files", "workers"},            # version, settings, refusals, atomic writes, lanes
 ]
 
 # What each package imports, exactly, today.
@@ -37,9 +37,9 @@ ALLOWED: dict[str, set[str]] = {
     "app": {"plume", "api", "config", "mailbox", "security", "services"},
     "services": {"config", "documents", "inference", "language", "ops", "search", "security", "tasks"},
     "api": {"plume", "documents", "errors", "inference", "language", "mail", "ops", "search", "security", "services",
-            "tasks", "word_addin"},
+            "tasks", "word_addin", "workers"},
     "evaluation": {"config", "documents", "inference", "language", "mail", "tasks"},
-    "tasks": {"config", "documents", "errors", "files", "inference", "language", "mail"},
+    "tasks": {"config", "documents", "errors", "files", "inference", "language", "mail", "workers"},
     "mailbox": {"config", "files", "mail", "security", "tasks"},
     "documents": {"errors", "files", "security"},
     "inference": {"config", "errors"},
@@ -53,6 +53,7 @@ ALLOWED: dict[str, set[str]] = {
     "config": set(),
     "errors": set(),
     "files": set(),
+    "workers": set(),
 }
 
 # Imports that still go up today, each with what removes it. The lead empties this when merging.

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import anyio
 import msgspec
 
+from plume import workers
 from plume.errors import InvalidRequest
 from plume.inference.base import Inference, Message
 from plume.inference.errors import GenerationFailed
@@ -218,25 +219,10 @@ def _one_sentence(value: _Summary) -> None:
 async def acknowledge(mail: MailMessage, rules: Rules, inference: Inference | None = None, *,
                       user: str | None = None, commune_name: str = "", today: date | None = None,
                       book: ReferenceBook | None = None, language: str | None = None) -> Acknowledgement:
-    """`language` (one of LANGUAGES) overrides the sender's language detected on the message."""
-    triage: TriageResult = triage_by_rules(mail, rules)
-    received = (mail.date.date() if mail.date else None) or today or date.today()
-    service = rules.service(triage.service)
-    warnings = []
-    if triage.phishing and triage.category == rules.phishing.category:
-        raise Suspicious(list(triage.phishing))
-    if mail.automatic:
-        raise Automatic(mail.automatic)
-    if any("injection" in r for r in triage.reasons):
-        warnings.append("Le message contient un passage qui s'adresse à un assistant : il a été ignoré.")
-    ack = Acknowledgement(
-        text="", reference=book.reference(mail, received) if book else reference_for(mail, received), sender=mail.sender_name or mail.sender_address,
-        sender_email=mail.sender_address, received=received.isoformat(), subject=mail.subject,
-        service=(service.title or service.name) if service else triage.service,
-        delay_days=service.delay_days if service else DEFAULT_DELAY_DAYS,
-        summary=None, civility=civility_of(mail), attachments=[a.filename for a in mail.attachments],
-        values={}, warnings=warnings, engine="rules", language=language or sender_language(mail),
-    )
+    """`language` (one of LANGUAGES) overrides the sender's language detected on the message. The
+    rules' part (reading the message, numbering it in the reference book, which writes to disk) runs
+    in a worker thread, never on the event loop."""
+    ack = await workers.run("text", _by_rules, mail, rules, today, book, language)
     if inference is not None:
         body, _ = strip_injection(mail.body, rules)
         fenced, rule = fence(f"Objet : {mail.subject}\n\n{body[:6000]}")
@@ -252,6 +238,33 @@ async def acknowledge(mail: MailMessage, rules: Rules, inference: Inference | No
         except GenerationFailed as exc:  # the engine broke on this message: no answer, like an invalid one
             raise InvalidModelOutput(TASK, "erreur du moteur") from exc
         ack.summary, ack.engine = " ".join(answer.summary.split()), completion.model
+    return await workers.run("text", _worded, ack, mail, commune_name)
+
+
+def _by_rules(mail: MailMessage, rules: Rules, today: date | None, book: ReferenceBook | None,
+              language: str | None) -> Acknowledgement:
+    """The acknowledgement the rules give (no text yet), numbered; Suspicious or Automatic refuse it."""
+    triage: TriageResult = triage_by_rules(mail, rules)
+    received = (mail.date.date() if mail.date else None) or today or date.today()
+    service = rules.service(triage.service)
+    warnings = []
+    if triage.phishing and triage.category == rules.phishing.category:
+        raise Suspicious(list(triage.phishing))
+    if mail.automatic:
+        raise Automatic(mail.automatic)
+    if any("injection" in r for r in triage.reasons):
+        warnings.append("Le message contient un passage qui s'adresse à un assistant : il a été ignoré.")
+    return Acknowledgement(
+        text="", reference=book.reference(mail, received) if book else reference_for(mail, received), sender=mail.sender_name or mail.sender_address,
+        sender_email=mail.sender_address, received=received.isoformat(), subject=mail.subject,
+        service=(service.title or service.name) if service else triage.service,
+        delay_days=service.delay_days if service else DEFAULT_DELAY_DAYS,
+        summary=None, civility=civility_of(mail), attachments=[a.filename for a in mail.attachments],
+        values={}, warnings=warnings, engine="rules", language=language or sender_language(mail),
+    )
+
+
+def _worded(ack: Acknowledgement, mail: MailMessage, commune_name: str) -> Acknowledgement:
     ack.text = acknowledge_text(ack, commune_name)
     ack.values = template_values(ack, mail)
     return ack
@@ -329,7 +342,7 @@ class AcknowledgeTask(TaskBase):
         return request.eml, request.body, request.subject
 
     async def prepare(self, request: AcknowledgeIn, call: Call) -> Job:
-        mail = read_mail(request)
+        mail = await workers.run("text", read_mail, request)
         return Job(request, call, engine=request.engine, data=(mail, commune_rules(call.services.settings.data_dir)))
 
     async def rules(self, job: Job) -> dict[str, Any]:

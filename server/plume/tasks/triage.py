@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from plume import workers
 from plume.inference.base import Inference, Message
 from plume.inference.errors import GenerationFailed
 from plume.language.detect import language_or_french
@@ -262,7 +263,7 @@ def triage_messages(mail: MailMessage, rules: Rules) -> list[Message]:
 async def triage(mail: MailMessage, rules: Rules, inference: Inference | None = None,
                  user: str | None = None) -> TriageResult:
     """Rules always; the model refines category, service, reply and summary when one is installed."""
-    result = triage_by_rules(mail, rules)
+    result = await workers.run("text", triage_by_rules, mail, rules)
     if inference is None or not inference.has_model(TASK):
         return result
     try:
@@ -317,7 +318,7 @@ class TriageTask(TaskBase):
         return request.eml, request.body, request.subject
 
     async def prepare(self, request: MailIn, call: Call) -> Job:
-        mail = read_mail(request)
+        mail = await workers.run("text", read_mail, request)
         return Job(request, call, engine=request.engine, data=(mail, commune_rules(call.services.settings.data_dir)))
 
     async def rules(self, job: Job) -> dict[str, Any]:
