@@ -11,14 +11,19 @@ as long as the other person's work, a second or more, in every try.
 
 from __future__ import annotations
 
+import io
 import itertools
+import re
 import threading
 import time
+import tomllib
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from tests.conftest import start_modelless
+from tests.conftest import REPO, start_modelless
 
 # 5,000 parts, under the 200,000 characters a text may have: parsed in 1–2 s on the 2-core machine.
 MANY_PARTS = "".join(f"--b\r\nContent-Type: text/plain\r\n\r\n{i}\r\n" for i in range(5000))
@@ -126,3 +131,110 @@ def test_checking_a_model_answer_does_not_delay_health(tmp_path, samples):
 
         results = health_while(srv, send)
     assert within_100_ms(results), described(results)
+
+
+# A stand-in for LibreOffice under load: each conversion takes half a second and costs no CPU, so that
+# sixty PDF letters make a backlog of 15 s on any machine (the real one is in test_template_qrbill.py).
+SLOW_SOFFICE = """#!/bin/sh
+while [ $# -gt 1 ]; do [ "$1" = "--outdir" ] && outdir="$2"; shift; done
+sleep 0.5
+name=$(basename "$1"); printf '%%PDF-1.4\\n%%%%EOF\\n' > "$outdir/${name%.*}.pdf"
+"""
+
+
+def timed(send) -> float:
+    started = time.perf_counter()
+    send()
+    return time.perf_counter() - started
+
+
+def examples(template_id: str) -> dict:
+    """The template's example values (its template.toml), a letter that renders."""
+    manifest = tomllib.loads((REPO / "templates" / template_id / "template.toml").read_text(encoding="utf-8"))
+    return {f["name"]: f["example"] for f in manifest["fields"] if "example" in f}
+
+
+def model_file(template_id: str, copies: int = 1) -> tuple[str, bytes]:
+    """The template's model.docx; with `copies`, its body that many times over (the same fields): a
+    longer letter, slower to check and prepare."""
+    path = REPO / "templates" / template_id / "model.docx"
+    if copies == 1:
+        return path.name, path.read_bytes()
+    out = io.BytesIO()
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "word/document.xml":
+                text = data.decode("utf-8")
+                body = re.search(r"<w:body>(.*)<w:sectPr", text, re.DOTALL).group(1)
+                data = text.replace(body, body * copies).encode("utf-8")
+            copy.writestr(name, data)
+    return path.name, out.getvalue()
+
+
+def test_a_backlog_of_pdf_letters_holds_neither_letters_nor_uploads(tmp_path):
+    """Sixty PDF letters wait for LibreOffice's two conversions at a time. They used to wait holding a
+    worker thread each, from the one pool every render and upload shared: a one-page letter, or a new
+    version of a template, then waited for PDFs that were not theirs. Now PDFs wait in their own lane."""
+    soffice = tmp_path / "soffice"
+    soffice.write_text(SLOW_SOFFICE)
+    soffice.chmod(0o755)
+    srv = start_modelless(tmp_path, PLUME_SOFFICE=str(soffice))
+    try:
+        user, owner = srv.client(), srv.client("template-owner")
+        letter = {"values": examples("attestation-domicile"), "format": "docx"}
+
+        def render(fmt: str = "docx") -> None:
+            response = user.post("/v1/templates/attestation-domicile/render", json={**letter, "format": fmt})
+            assert response.status_code == 200, response.text
+
+        def upload() -> None:
+            name, data = model_file("confirmation-rendez-vous")
+            response = owner.put("/v1/templates/confirmation-rendez-vous", files={"file": (name, data)})
+            assert response.status_code == 201, response.text
+
+        render_alone, upload_alone = min(timed(render) for _ in range(3)), timed(upload)
+        with ThreadPoolExecutor(64) as pool:
+            pdfs = [pool.submit(render, "pdf") for _ in range(60)]
+            time.sleep(1.0)  # the backlog is there: two converting, the others waiting
+            render_during, upload_during = timed(render), timed(upload)
+            backlog = sum(not p.done() for p in pdfs)
+            for p in pdfs:
+                p.result()
+    finally:
+        srv.stop()
+    assert backlog >= 20, f"only {backlog} PDF letters were still waiting: no backlog to test against"
+    assert render_during <= max(1.0, 10 * render_alone), (render_alone, render_during)
+    assert upload_during <= 2 * upload_alone + 2.0, (upload_alone, upload_during)
+
+
+def test_renders_and_uploads_of_one_template_do_not_wait_on_each_other(idle_server):
+    """Two owners upload new versions of a template while clerks keep writing letters with it: each
+    letter takes its usual time (the version in place serves until the new one is ready), and each
+    upload the time of its own work (checking and preparing its version, and at most the other
+    upload's, which it follows). The model is 60 letters long, so that its work takes seconds."""
+    template = "reponse-reclamation"
+    user, owner = idle_server.client(), idle_server.client("template-owner")
+    letter = {"values": examples(template), "format": "docx"}
+    name, data = model_file(template, copies=60)
+
+    def render() -> None:
+        response = user.post(f"/v1/templates/{template}/render", json=letter)
+        assert response.status_code == 200, response.text
+
+    def upload() -> float:
+        started = time.perf_counter()
+        response = owner.put(f"/v1/templates/{template}", files={"file": (name, data)})
+        assert response.status_code == 201, response.text
+        return time.perf_counter() - started
+
+    render_alone, upload_alone = min(timed(render) for _ in range(3)), min(upload() for _ in range(2))
+    renders: list[float] = []
+    with ThreadPoolExecutor(2) as pool:
+        uploads = [pool.submit(upload) for _ in range(2)]
+        while not all(u.done() for u in uploads):
+            renders.append(timed(render))
+        took = [u.result() for u in uploads]
+    assert len(renders) >= 5, renders
+    assert max(renders) <= max(1.0, 10 * render_alone), (render_alone, max(renders))
+    assert max(took) <= 2 * upload_alone + 2.0, (upload_alone, took)
