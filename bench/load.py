@@ -194,10 +194,14 @@ def report(results: list[Result], clients: int, seconds: float, queue: int) -> i
 
 async def main(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="plume-load-"))
-    server = start_server(tmp, "--models", str(TINY_MODELS), env={"PLUME_QUEUE_SIZE": str(args.queue)})
+    server = start_server(tmp, "--models", str(TINY_MODELS),
+                          env={"PLUME_QUEUE_SIZE": str(args.queue), "PLUME_WARM_UP": "1"})  # as in production
     if args.server_pid_file:
         Path(args.server_pid_file).write_text(str(server.process.pid))
     try:
+        deadline = time.monotonic() + 300  # the language tools load in the background, as at 8:00 they are
+        while not server.health()["language"]["loaded_at_start"] and time.monotonic() < deadline:
+            await asyncio.sleep(1)
         with server.client("user") as c:
             templates = [c.get(f"/v1/templates/{t['id']}").json() for t in c.get("/v1/templates").json()]
         load = Load(server, templates, time.monotonic() + args.seconds, args.timeout)

@@ -75,6 +75,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # Minutes a person saves per task, for the usage report.
     minutes_saved: dict[str, float] = msgspec.field(default_factory=dict)
     soffice: str = "soffice"
+    # Load the language tools (spaCy, Grammalecte, wordfreq…) in the background when the server starts,
+    # rather than when the first clerk's request needs them (docs/configuration.md).
+    warm_up: bool = True
     # IMAP mailboxes triaged in place by `plume mail` (and by `plume serve` when listed).
     mail: list[MailAccount] = msgspec.field(default_factory=list)
     # Letter models: budgets of one render, and of preparing/checking a model (its own process).

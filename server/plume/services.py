@@ -14,10 +14,12 @@ A new service: a field here, built in `build` (or in `start` if building it is s
 
 from __future__ import annotations
 
+import gc
+import logging
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-import logging
 
 import anyio
 from litestar.di import NamedDependency, Provide
@@ -29,7 +31,7 @@ from plume.documents.library import TemplateLibrary
 from plume.inference.base import Inference
 from plume.inference.metrics import Metrics
 from plume.inference.service import InferenceService
-from plume.language import apertium, lexicon
+from plume.language import apertium, lexicon, warm
 from plume.ops.usage import RequestLedger
 from plume.search.collections import CollectionsError
 from plume.search.dense import EmbedderUnavailable
@@ -81,6 +83,8 @@ class Services:
 
     async def start(self) -> None:
         self.templates = await anyio.to_thread.run_sync(self._template_library)  # off the event loop
+        if self.settings.warm_up:  # in the background: the server answers meanwhile
+            threading.Thread(target=self._warm_up, name="plume-warm-up", daemon=True).start()
         self.templates.remove_torn_uploads()
         self.health_sources["templates"] = self.templates
         await self._start_search()
@@ -101,6 +105,11 @@ class Services:
             # Our own French messages name the file; a database error is named by its type only (never a URL).
             own = isinstance(exc, (CollectionsError, EmbedderUnavailable))
             log.error("search unavailable: %s", exc if own else type(exc).__name__)
+
+    def _warm_up(self) -> None:
+        warm.warm_up(self.settings.data_dir)
+        self.health_sources["language"].warm = True
+        gc.freeze()  # what the tools loaded (spaCy's pipeline…) joins what the collector skips (app.py)
 
     def _template_library(self) -> TemplateLibrary:
         settings = self.settings
@@ -132,10 +141,12 @@ class LanguageTools:
 
     def __init__(self, data_dir) -> None:
         self.data_dir = data_dir
+        self.warm = False  # loaded at start (settings.warm_up), else as requests need them
 
     def health(self) -> dict[str, Any]:
         return {
             "status": "ok",
+            "loaded_at_start": self.warm,
             "apertium": sorted(f"{a}-{b}" for a, b in apertium.pairs()),
             "jargon_terms": len(lexicon.for_data_dir(self.data_dir)),
         }
