@@ -75,6 +75,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # Minutes a person saves per task, for the usage report.
     minutes_saved: dict[str, float] = msgspec.field(default_factory=dict)
     soffice: str = "soffice"
+    pdf_check_at_upload: bool = True      # LibreOffice opens each uploaded model once: a warning if it cannot
     # Load the language tools (spaCy, Grammalecte, wordfreq…) in the background when the server starts,
     # rather than when the first clerk's request needs them (docs/configuration.md).
     warm_up: bool = True

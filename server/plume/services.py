@@ -120,6 +120,7 @@ class Services:
             limits=ZipLimits(max_entries=settings.max_zip_entries, max_inflated_bytes=settings.max_zip_inflated_bytes),
             max_document_bytes=settings.max_document_bytes,
             budgets=TemplateBudgets.from_settings(settings),
+            pdf_check_at_upload=settings.pdf_check_at_upload,
         )
 
     def dependencies(self) -> dict[str, Provide]:

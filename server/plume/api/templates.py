@@ -47,6 +47,7 @@ class UploadResult(msgspec.Struct, kw_only=True):
     revision: int
     files: list[str]
     template: TemplateInfo
+    warnings: list[str] = msgspec.field(default_factory=list)  # e.g. LibreOffice cannot make its PDF
 
 
 @get("/v1/templates", summary="Liste des modèles de lettres", tags=["modèles"])
@@ -106,7 +107,8 @@ async def upload_template(request: Request, template_id: FromPath[str],
     version = await workers.run("upload", templates.upload, template_id, file_name, data, manifest_bytes, user,
                                 language, images)
     info = await anyio.to_thread.run_sync(templates.get, template_id)
-    return UploadResult(id=template_id, revision=version.revision, files=version.files, template=info)
+    return UploadResult(id=template_id, revision=version.revision, files=version.files, template=info,
+                        warnings=version.warnings)
 
 
 ROUTES = [list_templates, get_template, template_versions, render_template, upload_template]
