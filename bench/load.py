@@ -1,11 +1,12 @@
 """Load: 40 colleagues at once against a real server over loopback, on the tiny models, for a bounded
 time (10 minutes for the figures in docs/security.md).
 
-The clients mix what a morning at the commune sends: letter renders of every template (.docx and
-.odt; the QR-bill letter with a different debtor and amount each time, so nothing is served from a
-cache), PDF renders through LibreOffice (one client), rules tasks (plain language, triage of a raw
-e-mail, summary, proofreading), chat completions on the tiny model, and new versions of one template
-uploaded by two template owners while it is being rendered.
+The clients mix what a morning at the commune sends, without pausing between requests: letter renders
+of every template (.docx and .odt; the QR-bill letter with a different debtor and amount each time,
+so nothing is served from a cache), rules tasks (plain language and proofreading of a paragraph,
+triage of a raw e-mail, summary of a report of 1-2 kB), chat completions on the tiny model. Beside them, at a
+person's pace: a clerk asking for a PDF letter every 10 s (LibreOffice takes a core for seconds) and
+two template owners uploading new versions of one template, each every 10 s, while it is rendered.
 
 A request is lost when no answer comes within `--timeout` (60 s, what the sidebars wait) or the
 connection fails; torn when the answer is cut (a letter that is not a whole zip, a 503 without
@@ -41,7 +42,8 @@ from tests.conftest import SAMPLES, TINY_MODELS, start_server  # noqa: E402
 CHAT = {"model": "tiny-llm", "messages": [{"role": "user", "content": "Bonjour"}], "max_tokens": 16}
 UPLOADED = "attestation-domicile"  # the template two owners keep uploading while it is rendered
 PDF_TEMPLATE = "confirmation-rendez-vous"
-UPLOAD_PAUSE_S = 5.0
+PDF_PAUSE_S = 10.0
+UPLOAD_PAUSE_S = 10.0
 
 
 @dataclass
@@ -59,6 +61,10 @@ class Load:
         self.results: list[Result] = []
         self.texts = sorted((SAMPLES / "texts").glob("*.txt"))
         self.emails = sorted((SAMPLES / "emails").glob("*.eml"))
+        # Reports to summarise: the sample texts as one (2 kB), the dog regulation, the council's notes.
+        self.reports = ["\n\n".join(p.read_text(encoding="utf-8") for p in self.texts)] + [
+            p.read_text(encoding="utf-8") for p in sorted((SAMPLES / "regulations").glob("*.txt"))
+            + sorted((SAMPLES / "notes").glob("*.txt"))]
         self.models = {t["id"]: _model_file(t["id"]) for t in templates}
         self.serial = itertools.count()
 
@@ -102,13 +108,13 @@ class Load:
             f"/v1/templates/{template['id']}/render", json={"values": values, "format": fmt}))
 
     async def rules(self, client: httpx.AsyncClient, n: int) -> None:
-        text = self.texts[n % len(self.texts)].read_text(encoding="utf-8")[:3000]
+        paragraph = self.texts[n % len(self.texts)].read_text(encoding="utf-8")  # 400-600 characters
         task, path, body = [
-            ("plain-language", "/v1/text/plain-language", {"text": text, "engine": "rules"}),
+            ("plain-language", "/v1/text/plain-language", {"text": paragraph, "engine": "rules"}),
             ("triage", "/v1/mail/triage", {"eml": self.emails[n % len(self.emails)].read_text(encoding="utf-8"),
                                            "engine": "rules"}),
-            ("summarize", "/v1/text/summarize", {"text": text, "engine": "rules"}),
-            ("proofread", "/v1/text/proofread", {"text": text[:800]}),
+            ("summarize", "/v1/text/summarize", {"text": self.reports[n % len(self.reports)], "engine": "rules"}),
+            ("proofread", "/v1/text/proofread", {"text": paragraph}),
         ][n % 4]
         await self.timed(f"rules:{task}", "", lambda: client.post(path, json=body))
 
@@ -117,6 +123,7 @@ class Load:
         async with self.client("user") as client:
             while time.monotonic() < self.until:
                 await self.render(client, template, "pdf")
+                await asyncio.sleep(PDF_PAUSE_S)
 
     async def owner(self, index: int) -> None:
         """A new version of one template (its own model again) every few seconds."""
