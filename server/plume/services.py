@@ -41,6 +41,7 @@ from plume.security.safezip import ZipLimits
 from plume.security.tokens import UserStore
 from plume.tasks.actions import ActionLibrary
 from plume.tasks.reference_book import ReferenceBook
+from plume.tempdirs import TempRoot
 
 # A route handler's parameter for the inference service: typed by its protocol, which Litestar cannot
 # check at run time (and a test may inject a scripted one), so the injected value is not validated.
@@ -68,6 +69,7 @@ class Services:
     speech: Any = None
     triage_routing: Any = None
     health_sources: dict[str, Any] = field(default_factory=dict)  # what /health reports, by name
+    temp: TempRoot | None = None  # the server's own temporary folder (plume/tempdirs.py)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -79,9 +81,12 @@ class Services:
                        actions=ActionLibrary(settings.data_dir),
                        reference_book=ReferenceBook.in_folder(settings.data_dir))
         services.health_sources.update(models=inference, language=LanguageTools(settings.data_dir))
+        services.temp = TempRoot(settings.data_dir)
         return services
 
     async def start(self) -> None:
+        if self.temp is not None:  # before anything makes a temporary file: the fork server's folder goes there too
+            self.temp.enter()
         self.templates = await anyio.to_thread.run_sync(self._template_library)  # off the event loop
         if self.settings.warm_up:  # in the background: the server answers meanwhile
             threading.Thread(target=self._warm_up, name="plume-warm-up", daemon=True).start()
@@ -94,6 +99,8 @@ class Services:
         await self.models.stop()
         if self.search is not None:
             self.search.store.close()
+        if self.temp is not None:
+            self.temp.leave()
 
     async def _start_search(self) -> None:
         if not self.settings.collections_file:
