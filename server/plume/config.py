@@ -72,6 +72,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # Inference scheduling.
     queue_size: int = 32
     request_timeout_s: float = 120.0
+    interactive_first: bool = True  # short requests' turns first on a local model (docs/inference.md)
     # Minutes a person saves per task, for the usage report.
     minutes_saved: dict[str, float] = msgspec.field(default_factory=dict)
     soffice: str = "soffice"
