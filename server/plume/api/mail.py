@@ -14,6 +14,8 @@ from plume.api.problems import Problem
 from plume.language import breaks
 from plume.api.task_support import Engine, check_size, inference_for, model_or_rules, render_document, task_errors
 from plume.mail import MailMessage, MessageTooLarge, from_fields, parse_message
+from plume.routing.directory import DirectoryError
+from plume.routing.router import Router, router_for, with_directory_services
 from plume.tasks import acknowledge as ack_task
 from plume.tasks import triage as triage_task
 
@@ -52,6 +54,16 @@ def rules_for(request: Request) -> triage_task.Rules:
                            "peut le vérifier avec « plume triage --rules FICHIER ».", code="triage-rules") from exc
 
 
+async def router_of(request: Request) -> Router:
+    """The service router of this data folder (plume.routing): directory, learning, embedder."""
+    try:
+        return await anyio.to_thread.run_sync(router_for, request.app.state.settings.data_dir)
+    except DirectoryError as exc:
+        raise Problem(500, "L'annuaire des services de la commune (services.toml) est invalide. Le service "
+                           "informatique peut le vérifier avec « plume triage learn --check ».",
+                      code="triage-directory") from exc
+
+
 def mail_of(request: Request, data: MailIn) -> MailMessage:
     check_size(request, data.eml, data.body, data.subject)
     if data.eml:
@@ -67,12 +79,15 @@ def mail_of(request: Request, data: MailIn) -> MailMessage:
 @post("/v1/mail/triage", summary="Trier un courriel", tags=["courriel"], status_code=200)
 async def triage_mail(request: Request, data: JSONBody[MailIn]) -> dict[str, Any]:
     mail = mail_of(request, data)
-    rules = rules_for(request)
+    router = await router_of(request)
+    rules = with_directory_services(rules_for(request), router.directory)
     with task_errors():
         inference = inference_for(request, triage_task.TASK, data.engine)
 
     async def run(model):
-        result = await triage_task.triage(mail, rules, model, user=request.user.name)
+        result = await triage_task.triage(mail, rules, model, user=request.user.name,
+                                          directory_text=router.directory.prompt_text())
+        await anyio.to_thread.run_sync(router.route, mail, result, rules)  # embedding: CPU work
         return {**msgspec.to_builtins(result), "engine": model.model_for(triage_task.TASK) if model else "rules"}
 
     return with_mail_warnings(await model_or_rules(request, data.engine, inference, run), mail)

@@ -46,6 +46,7 @@ from plume.config import MailAccount, Settings
 from plume.mail.imap_reply import REFERENCE_HEADER, build_reply
 from plume.mail.parse import MAX_MESSAGE_BYTES, MailMessage, parse_message
 from plume.security.audit import AuditEntry, AuditLog
+from plume.routing.router import routed
 from plume.tasks.acknowledge import ReferenceBook, Suspicious, acknowledge
 from plume.tasks.triage import Rules, RulesError, TriageResult, load_rules, triage_by_rules
 
@@ -57,6 +58,7 @@ ERROR = "erreur"         # a message Plume could not read: the clerk looks at it
 PHISHING = "hameconnage"
 INJECTION = "injection"
 AUTOMATIC = "automatique"  # an absence notice, a delivery failure, a mailing list: no draft
+TO_CONFIRM = "service-a-confirmer"  # the router was not sure of the service: a clerk checks it
 PRIORITY_WORDS = {"urgent": "urgent", "high": "prioritaire", "normal": "normal", "low": "peu-prioritaire"}
 FETCH_BATCH = 25
 # Errors that mean the connection is gone or unusable: the pass stops, the next one reconnects.
@@ -86,6 +88,8 @@ def keywords_for(result: TriageResult, account: MailAccount, rules: Rules, draft
         words.append(keyword(INJECTION, p))
     if result.automatic:
         words.append(keyword(AUTOMATIC, p))
+    if any(r.startswith("service à confirmer") for r in result.reasons):
+        words.append(keyword(TO_CONFIRM, p))
     if drafted:
         words.append(keyword(DRAFTED, p))
     return list(dict.fromkeys(words))
@@ -234,7 +238,7 @@ class MailWorker:
     def __init__(self, settings: Settings, account: MailAccount, classify: Classifier | None = None,
                  book: ReferenceBook | None = None) -> None:
         self.settings, self.account = settings, account
-        self.classify = classify or triage_by_rules
+        self.classify = routed(classify or triage_by_rules, settings.data_dir)  # the service: plume.routing
         self.book = book or ReferenceBook(settings.data_dir / "acknowledgement-references.json")
         self.audit = AuditLog(settings.audit_file)
         self.state = State(state_path(settings, account))

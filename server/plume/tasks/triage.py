@@ -120,6 +120,10 @@ class TriageResult(msgspec.Struct, kw_only=True):
     reasons: list[str]
     phishing: list[str]
     automatic: str = ""  # why a machine sent it (absence notice, delivery failure, list…); "" for a person
+    # How sure Plume is of the service (0-1) and what decided it: rules | learned | directory | model |
+    # default (plume.routing sets both; below, what the rules and the model alone can say).
+    service_confidence: float = 0.0
+    decided_by: str = "default"
 
 
 # --------------------------------------------------------------------------------------- helpers
@@ -267,7 +271,8 @@ def triage_by_rules(mail: MailMessage, rules: Rules) -> TriageResult:
         reasons += [f"signe d'hameçonnage : {s}" for s in signs]
         return TriageResult(file=mail.file, category=rules.phishing.category, priority=rules.phishing.priority,
                             service=rules.phishing.service, language=language, deadline=None, needs_reply=False,
-                            summary=summary_line(mail), reasons=reasons, phishing=signs)
+                            summary=summary_line(mail), reasons=reasons, phishing=signs, service_confidence=1.0,
+                            decided_by="rules")
 
     category, words = _best(rules.categories, subject, folded)
     if category:
@@ -290,7 +295,8 @@ def triage_by_rules(mail: MailMessage, rules: Rules) -> TriageResult:
         reasons.append(f"{AUTOMATIC} ({mail.automatic}) : pas de réponse à préparer")
     return TriageResult(file=mail.file, category=category.name, priority=priority, service=service_name,
                         language=language, deadline=deadline, needs_reply=needs_reply,
-                        summary=summary_line(mail), reasons=reasons, phishing=signs, automatic=mail.automatic)
+                        summary=summary_line(mail), reasons=reasons, phishing=signs, automatic=mail.automatic,
+                        service_confidence=0.5 if service else 0.0, decided_by="rules" if service else "default")
 
 
 AUTOMATIC = "message automatique"
@@ -332,7 +338,7 @@ def answer_schema(rules: Rules) -> type:
     ])
 
 
-def triage_messages(mail: MailMessage, rules: Rules) -> list[Message]:
+def triage_messages(mail: MailMessage, rules: Rules, directory_text: str = "") -> list[Message]:
     # Passages that address an assistant never reach the model; the rest is fenced as data.
     body, _ = strip_injection(mail.body, rules)
     fenced, rule = fence(f"De : {mail.sender}\nObjet : {mail.subject}\n\n{body[:6000]}")
@@ -344,17 +350,19 @@ def triage_messages(mail: MailMessage, rules: Rules) -> list[Message]:
         f"Catégories : {', '.join(c.name for c in rules.categories)}. "
         f"Services : {', '.join(s.name for s in rules.services)}. " + rule
     )
+    if directory_text:  # the commune's directory (plume.routing): who handles what
+        system += f"\nQui traite quoi dans cette commune :\n{directory_text}"
     return [Message("system", system), Message("user", fenced)]
 
 
 async def triage(mail: MailMessage, rules: Rules, inference: Inference | None = None,
-                 user: str | None = None) -> TriageResult:
+                 user: str | None = None, directory_text: str = "") -> TriageResult:
     """Rules always; the model refines category, service, reply and summary when one is installed."""
     result = triage_by_rules(mail, rules)
     if inference is None or not inference.has_model(TASK):
         return result
     try:
-        answer, completion = await complete_structured(inference, TASK, triage_messages(mail, rules),
+        answer, completion = await complete_structured(inference, TASK, triage_messages(mail, rules, directory_text),
                                                        answer_schema(rules), user=user, max_tokens=200)
     except GenerationFailed as exc:  # the engine broke on this message: no answer, like an invalid one
         raise InvalidModelOutput(TASK, "erreur du moteur") from exc
@@ -368,6 +376,7 @@ async def triage(mail: MailMessage, rules: Rules, inference: Inference | None = 
         result.reasons = _restated(result.reasons, "catégorie", result.category, answer.category, completion.model)
         result.reasons = _restated(result.reasons, "service", result.service, answer.service, completion.model)
         result.category, result.service, result.needs_reply = answer.category, answer.service, answer.needs_reply
+        result.service_confidence, result.decided_by = 0.5, "model"
         result.priority = _model_priority(result, category, rules)
         if mail.automatic:  # the headers say a machine wrote it, whatever the text looks like
             result.priority, result.needs_reply = "low", False
