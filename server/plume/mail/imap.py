@@ -46,7 +46,7 @@ from plume.config import MailAccount, Settings
 from plume.mail.imap_reply import REFERENCE_HEADER, build_reply
 from plume.mail.parse import MAX_MESSAGE_BYTES, MailMessage, parse_message
 from plume.security.audit import AuditEntry, AuditLog
-from plume.routing.router import routed
+from plume.routing.router import routed, to_confirm
 from plume.tasks.acknowledge import ReferenceBook, Suspicious, acknowledge
 from plume.tasks.triage import Rules, RulesError, TriageResult, load_rules, triage_by_rules
 
@@ -88,7 +88,7 @@ def keywords_for(result: TriageResult, account: MailAccount, rules: Rules, draft
         words.append(keyword(INJECTION, p))
     if result.automatic:
         words.append(keyword(AUTOMATIC, p))
-    if any(r.startswith("service à confirmer") for r in result.reasons):
+    if to_confirm(result):
         words.append(keyword(TO_CONFIRM, p))
     if drafted:
         words.append(keyword(DRAFTED, p))
@@ -103,7 +103,8 @@ class FolderRules(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     categories: dict[str, str] = {}
 
     def folder_for(self, result: TriageResult) -> str | None:
-        return self.categories.get(result.category) or self.services.get(result.service)
+        # A service « à confirmer » stays in the inbox: a clerk files it (and learning learns from that).
+        return self.categories.get(result.category) or (None if to_confirm(result) else self.services.get(result.service))
 
 
 def load_folder_rules(path: Path) -> FolderRules:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from plume.mail.parse import MailMessage, parse_message
+from plume.routing.router import to_confirm
 
 FIELDS = ("category", "priority", "service", "language", "needs_reply", "deadline")
 FIELDS_FR = {"category": "catégorie", "priority": "priorité", "service": "service", "language": "langue",
@@ -45,7 +46,7 @@ def outcome(result, expected: dict) -> dict[str, Any]:
         want, got = expected.get(name), getattr(result, name, None)
         same = got is want if isinstance(want, bool) else got is None if want is None else _norm(got) == _norm(want)
         fields[name] = (int(same), 1)
-    unsure = any(r.startswith("service à confirmer") for r in result.reasons)
+    unsure = to_confirm(result)
     return {"agree": (sum(h for h, _ in fields.values()), len(fields)), "fields": fields,
             "language": expected.get("language", ""), "unsure": unsure, "decided_by": result.decided_by}
 

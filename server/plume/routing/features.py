@@ -34,10 +34,16 @@ END_OF_OWN_WORDS = re.compile(
     re.I | re.M)
 
 
+# A header the parser could not decode keeps its raw encoded-word; an undecodable byte becomes U+FFFD.
+UNREADABLE = re.compile(r"=\?[^?\s]*\?[qb]\?[^?\s]*(?:\?=)?|[\ufffd\x00-\x08\x0b-\x1f]", re.I)
+CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
+MIN_WORDS = 4  # fewer words of text than this say nothing of a service (a broken message, « Bonjour »)
+
+
 def routing_text(mail: MailMessage) -> str:
     """Subject + the mail's own words, at most MAX_CHARS characters, on one line."""
-    subject = REPLY_PREFIX.sub("", mail.subject or "").strip()
-    body = mail.body or ""
+    subject = UNREADABLE.sub(" ", REPLY_PREFIX.sub("", mail.subject or "")).strip()
+    body = UNREADABLE.sub(" ", mail.body or "")
     if end := END_OF_OWN_WORDS.search(body):
         body = body[:end.start()]
     paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", body)]
@@ -47,6 +53,10 @@ def routing_text(mail: MailMessage) -> str:
     if len(text) > MAX_CHARS:
         text = text[:MAX_CHARS].rsplit(" ", 1)[0]
     return text
+
+
+def enough_words(text: str) -> bool:
+    return len(CONTENT_WORD.findall(text)) >= MIN_WORDS
 
 
 def content_key(text: str) -> bytes:

@@ -31,12 +31,13 @@ from plume.mail.parse import MailMessage
 from plume.routing import store
 from plume.routing.classifier import DirectoryScorer, LearnedRouter, Statistics, solve
 from plume.routing.directory import Directory, DirectoryError, directory_path, load_directory, pinned
-from plume.routing.features import routing_text
+from plume.routing.features import enough_words, routing_text
 from plume.tasks.triage import Rules, Service, TriageResult
 
 DIRECTORY_TEMPERATURE = 0.02  # fitted on the generated training mails; learning refits it on the commune's
-SIMILARITY_FLOOR = 0.08       # below, the mail resembles no service at all (measured: held-out mails ≥ 0.14)
+SIMILARITY_FLOOR = 0.08       # below, the mail resembles no service at all (held-out mails: 0.14 and more)
 DECIDERS = ("rules", "learned", "directory", "model", "default")
+TO_CONFIRM = "service à confirmer"
 log = logging.getLogger("plume.routing")
 
 
@@ -61,7 +62,7 @@ class Router:
 
     def evidence(self, mail: MailMessage) -> Evidence:
         text = routing_text(mail)
-        if not text:
+        if not enough_words(text):  # a broken message, a bare « Bonjour »: no evidence for any service
             return Evidence(None, None)
         x = self.embedder.embed([text])
         similarity = float(self.scorer.scores(x).max())
@@ -71,6 +72,7 @@ class Router:
     def route(self, mail: MailMessage, result: TriageResult, rules: Rules) -> TriageResult:
         """Sets the result's service, service_confidence and decided_by, and says why in its reasons."""
         service, confidence, decided_by, why = self._decide(mail, result, rules)
+        confidence = round(confidence, 3)  # the figure shown is the one the reasons quote
         # The reasons explain the service shown, and only it; the model's own line (which says what
         # the rules proposed) stays when the model decided.
         kept = f"service « {service} » choisi par le modèle" if decided_by == "model" else None
@@ -79,9 +81,9 @@ class Router:
         if not any(r.startswith(f"service « {service} »") for r in reasons):
             reasons.append(f"service « {service} » {why} (confiance {confidence:.0%})".replace("  ", " "))
         if confidence < self.directory.confirm_below:
-            reasons.append(f"service à confirmer : confiance {confidence:.0%}, sous le seuil de "
+            reasons.append(f"{TO_CONFIRM} : confiance {confidence:.0%}, sous le seuil de "
                            f"{self.directory.confirm_below:.0%}")
-        result.service, result.service_confidence, result.decided_by = service, round(confidence, 3), decided_by
+        result.service, result.service_confidence, result.decided_by = service, confidence, decided_by
         result.reasons = reasons
         return result
 
@@ -190,6 +192,11 @@ def _mtime(path: Path) -> float:
         return path.stat().st_mtime
     except FileNotFoundError:
         return 0.0
+
+
+def to_confirm(result: TriageResult) -> bool:
+    """The router was not sure of the service (its reasons say « service à confirmer »)."""
+    return any(r.startswith(TO_CONFIRM) for r in result.reasons)
 
 
 def routed(classify: Callable[[MailMessage, Rules], TriageResult], data_dir: Path,
