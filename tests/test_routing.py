@@ -11,7 +11,7 @@ import pytest
 from plume.mail.parse import from_fields, parse_message
 from plume.routing import store
 from plume.routing.classifier import Statistics, solve
-from plume.routing.directory import DirectoryError, load_directory
+from plume.routing.directory import DEFAULT_DIRECTORY, DirectoryError, load_directory
 from plume.routing.features import routing_text
 from plume.routing.learning import learn
 from plume.routing.router import (SHIPPED_VECTORS, Router, descriptions_key, router_for,
@@ -105,7 +105,7 @@ def test_without_learning_the_directory_routes_what_no_keyword_names(embedder, t
 
 
 def test_a_pinned_sender_or_phrase_decides_with_certainty(embedder, tmp_path):
-    shipped = (load_directory.__globals__["DEFAULT_DIRECTORY"]).read_text(encoding="utf-8")
+    shipped = DEFAULT_DIRECTORY.read_text(encoding="utf-8")
     (tmp_path / "services.toml").write_text(shipped + '\n[[pins]]\nservice = "finances"\nsenders = ["@fiduciaire.ch"]\n'
                                             'phrases = ["taxe des chiens"]\n', encoding="utf-8")
     router = router_for(tmp_path)
@@ -149,3 +149,23 @@ def test_learning_routes_with_its_confidence_and_stores_no_text(embedder, tmp_pa
         text = parse_message(m.raw)
         for needle in (text.subject, text.sender_address, routing_text(text)[20:60]):
             assert needle.encode("utf-8") not in contents and needle.encode("utf-8") not in saved
+
+
+def test_two_learnings_never_save_over_each_other_and_nothing_found_keeps_nothing(embedder, tmp_path):
+    import fcntl
+
+    from plume.routing.learning import Busy
+
+    directory = load_directory()
+    lock_path = store.path_in(tmp_path).with_suffix(".lock")
+    lock_path.parent.mkdir(parents=True)
+    with open(lock_path, "a") as held:  # as a learning running from cron holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(Busy):
+            learn(filed(generate(3, seed=1)), directory, tmp_path, embedder)
+    report = learn([], directory, tmp_path, embedder)
+    assert not report.outcomes and not store.path_in(tmp_path).exists()
+    # A first learning of a few mails only: no figures yet; the next one validates what it adds.
+    learn(filed(generate(12, seed=2)), directory, tmp_path, embedder)
+    later = learn(filed(generate(30, seed=3)), directory, tmp_path, embedder)
+    assert sum(f.validated for f in later.figures) == 30

@@ -47,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from plume.routing.directory import DirectoryError, directory_path, load_directory
+    from plume.routing.learning import Busy
     from plume.routing.sources import SourceError, folder_map
 
     if args.imap is not None:
@@ -66,10 +67,20 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         report = _learn(args, settings, directory, folders)
-    except (SourceError, OSError) as exc:
-        print(str(exc) if isinstance(exc, SourceError) else f"Lecture impossible : {exc.strerror or exc}",
-              file=sys.stderr)
+    except (SourceError, Busy) as exc:
+        print(f"{str(exc)[0].upper()}{str(exc)[1:]}", file=sys.stderr)
         return 2
+    except OSError as exc:  # an export that cannot be read, a mail server that cannot be reached
+        print(f"Lecture impossible : {exc.strerror or type(exc).__name__}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # the account as configured (MailConfigError: a password file others can read…)
+        print(str(exc), file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the IMAP server refused (login, folder): its type, never a mail
+        if type(exc).__module__.startswith("imapclient"):
+            print(f"La boîte aux lettres a refusé la lecture ({type(exc).__name__}).", file=sys.stderr)
+            return 2
+        raise
     _audit(settings, report)
     print(json.dumps(_as_json(report), ensure_ascii=False, indent=2) if args.json else _table(report))
     if not sum(report.outcomes.values()):

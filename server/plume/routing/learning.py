@@ -14,6 +14,7 @@ holds statistics and hashes (store.py), the audit counts (one line per service a
 
 from __future__ import annotations
 
+import fcntl
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -70,13 +71,32 @@ class _Batch:
     corrected: list[bool] = field(default_factory=list)
 
 
+class Busy(RuntimeError):
+    """Another learning holds this data folder."""
+
+
 def learn(mails: Iterable[FiledMail], directory: Directory, data_dir: Path, embedder: Embedder,
           report: LearnReport | None = None, from_scratch: bool = False) -> LearnReport:
-    report = report or LearnReport()
+    """Learn from `mails` into DATA/routing/learned.npz; raises Busy when another learning runs."""
+    lock_path = store.path_in(data_dir).with_suffix(".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as lock:
+        try:  # two learnings at once would each save over the other's
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Busy("un autre apprentissage est en cours pour ce dossier de données") from None
+        return _learn(mails, directory, data_dir, embedder, report or LearnReport(), from_scratch)
+
+
+def _learn(mails: Iterable[FiledMail], directory: Directory, data_dir: Path, embedder: Embedder,
+           report: LearnReport, from_scratch: bool) -> LearnReport:
     started = time.monotonic()
     learned = _previous(data_dir, embedder, directory, from_scratch, report)
-    first = learned.learnings == 0
+    first = learned.stats.weights.sum() <= 0  # nothing counted yet: this learning cross-validates
     batch = _collect(mails, learned, report)
+    if not report.outcomes:  # no mail in any service folder: nothing to keep
+        report.seconds = time.monotonic() - started
+        return report
     cache = EmbeddingCache(embedder)
     x = cache.vectors(batch.texts)
     report.embedded = cache.embedded
