@@ -89,13 +89,16 @@ class Router:
 
     def _decide(self, mail: MailMessage, result: TriageResult, rules: Rules) -> tuple[str, float, str, str]:
         if result.phishing and result.category == rules.phishing.category:
-            return result.service, 1.0, "rules", "(règle d'hameçonnage)"
+            return result.service, 1.0, "rules", "selon la règle d'hameçonnage"
         if pin := pinned(self.directory, mail):
-            return pin[0], 1.0, "rules", f"(règle épinglée : {pin[1]})"
+            return pin[0], 1.0, "rules", f": {pin[1]}"
         evidence = self.evidence(mail)
         names, sure = self.directory.names, self.directory.confirm_below
-        support = lambda name: float(evidence.best[names.index(name)]) \
-            if evidence.best is not None and name in names else 0.0  # noqa: E731
+
+        def support(name: str) -> float:
+            """How much the learning (else the directory) speaks for `name`."""
+            return float(evidence.best[names.index(name)]) if evidence.best is not None and name in names else 0.0
+
         if evidence.learned is not None and evidence.learned.max() >= sure:
             top = names[int(evidence.learned.argmax())]
             return top, float(evidence.learned.max()), "learned", "appris du tri des employés"
@@ -130,7 +133,8 @@ def directory_scorer(directory: Directory, embedder: Embedder, temperature: floa
         if vectors is None:
             vectors = embedder.embed([text for _, text in descriptions])
         with _lock:
-            _description_vectors.clear()  # one directory at a time: an edit replaces the old one
+            while len(_description_vectors) >= 4:  # a few directories at most: an edit replaces the oldest
+                _description_vectors.pop(next(iter(_description_vectors)))
             _description_vectors[key] = vectors
     owner = np.array([services.index(name) for name, _ in descriptions])
     return DirectoryScorer(list(services), vectors, owner, temperature)
