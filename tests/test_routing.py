@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from plume.mail.parse import from_fields, parse_message
+from plume.mail.parse import MailMessage, from_fields, parse_message
 from plume.routing import store
 from plume.routing.classifier import Statistics, solve
 from plume.routing.directory import DEFAULT_DIRECTORY, DirectoryError, load_directory
@@ -77,6 +77,9 @@ def test_routing_text_keeps_the_mails_own_words():
     short = from_fields("", "", "Carte d'identité périmée, que faire ?\n\nMerci")
     assert "identité" in routing_text(short)  # a short mail keeps its short lines
     assert len(routing_text(from_fields("", "x", "mot " * 1000))) <= 600
+    # Undecodable header words and bytes a header kept as surrogates are no text (nor a crash).
+    broken = MailMessage("x", subject="=?x-unknown?Q?caf=E9?= \udcff\ufffd travaux", body="La route est \ud800fermée depuis hier.")
+    assert routing_text(broken) == "travaux La route est fermée depuis hier."
 
 
 def test_the_shipped_directory_vectors_are_those_of_the_shipped_directory(embedder):

@@ -34,15 +34,16 @@ END_OF_OWN_WORDS = re.compile(
     re.I | re.M)
 
 
-# A header the parser could not decode keeps its raw encoded-word; an undecodable byte becomes U+FFFD.
-UNREADABLE = re.compile(r"=\?[^?\s]*\?[qb]\?[^?\s]*(?:\?=)?|[\ufffd\x00-\x08\x0b-\x1f]", re.I)
+# A header the parser could not decode keeps its raw encoded-word; an undecodable byte becomes U+FFFD
+# (and a lone surrogate, which the embedder's UTF-8 cannot carry).
+UNREADABLE = re.compile(r"=\?[^?\s]*\?[qb]\?[^?\s]*(?:\?=)?|[\ufffd\x00-\x08\x0b-\x1f\ud800-\udfff]", re.I)
 CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
 MIN_WORDS = 4  # fewer words of text than this say nothing of a service (a broken message, « Bonjour »)
 
 
 def routing_text(mail: MailMessage) -> str:
     """Subject + the mail's own words, at most MAX_CHARS characters, on one line."""
-    subject = UNREADABLE.sub(" ", REPLY_PREFIX.sub("", mail.subject or "")).strip()
+    subject = " ".join(UNREADABLE.sub(" ", REPLY_PREFIX.sub("", mail.subject or "")).split())
     body = UNREADABLE.sub(" ", mail.body or "")
     if end := END_OF_OWN_WORDS.search(body):
         body = body[:end.start()]
