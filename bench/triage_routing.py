@@ -164,11 +164,13 @@ def main() -> None:
     parser.add_argument("--compare-count", type=int, default=2000)
     args = parser.parse_args()
     embedder = bundled_embedder()
-    data = learning(args.learn_count, embedder) if args.learn_count else None
-    if data is not None:
-        triage_time(data, embedder)
-    if args.compare_count:
-        accuracy(args.compare_count, embedder)
+    with tempfile.TemporaryDirectory(prefix="plume-bench-routing-") as work:  # exports and learnings: removed after
+        tempfile.tempdir = work
+        data = learning(args.learn_count, embedder) if args.learn_count else None
+        if data is not None:
+            triage_time(data, embedder)
+        if args.compare_count:
+            accuracy(args.compare_count, embedder)
 
 
 if __name__ == "__main__":
