@@ -22,7 +22,9 @@ LAYERS = [
     {"app"},                                                      # the Litestar application
     {"api", "evaluation"},                                        # HTTP controllers; `plume eval`'s measuring
     {"services"},                                                 # every service, built once and injected
-    {"tasks", "mailbox"},                                         # writing tasks; the IMAP worker calling them
+    {"mailbox"},                                                  # the IMAP worker, calling the tasks
+    {"routing"},                                                  # which service handles a mail (triage)
+    {"tasks"},                                                    # the writing tasks
     {"search", "ops"},                                            # the commune's documents; usage, backup
     {"documents", "inference", "mail", "word_addin"},             # letters, engines, e-mail parsing
     {"language", "security"},                                     # language tools; tokens, audit, limits
@@ -32,20 +34,21 @@ LAYERS = [
 # What each package imports, exactly, today.
 ALLOWED: dict[str, set[str]] = {
     "__main__": {"cli"},
-    "cli": {"plume", "app", "config", "documents", "evaluation", "inference", "mail", "mailbox", "ops", "search",
-            "security", "tasks", "word_addin"},
+    "cli": {"app", "config", "documents", "evaluation", "inference", "mail", "mailbox", "ops", "plume", "routing",
+            "search", "security", "tasks", "word_addin"},
     "app": {"plume", "api", "config", "mailbox", "security", "services"},
-    "services": {"config", "documents", "inference", "language", "ops", "search", "security", "tasks"},
+    "services": {"config", "documents", "inference", "language", "ops", "routing", "search", "security", "tasks"},
     "api": {"plume", "documents", "errors", "inference", "language", "mail", "ops", "search", "security", "services",
             "tasks", "word_addin"},
-    "evaluation": {"config", "documents", "inference", "language", "mail", "tasks"},
+    "evaluation": {"config", "documents", "inference", "language", "mail", "routing", "tasks"},
     "tasks": {"config", "documents", "errors", "files", "inference", "language", "mail"},
-    "mailbox": {"config", "files", "mail", "security", "tasks"},
+    "mailbox": {"config", "files", "mail", "routing", "security", "tasks"},
     "documents": {"errors", "files", "security"},
     "inference": {"config", "errors"},
     "mail": set(),
     "ops": {"config", "files", "search", "security"},
     "search": {"config", "documents", "inference", "security"},
+    "routing": {"errors", "files", "inference", "mail", "tasks"},
     "word_addin": {"config"},
     "language": set(),
     "security": {"errors", "files"},

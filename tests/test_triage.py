@@ -19,7 +19,7 @@ from tests.fake_upstream import scripted_server, MY_TASKS, good_answer
 
 FIELDS = ("category", "priority", "service", "language", "needs_reply", "deadline")
 KEYS = {"file", "category", "priority", "service", "language", "deadline", "needs_reply", "summary", "reasons",
-        "phishing", "automatic"}
+        "phishing", "automatic", "service_confidence", "decided_by"}  # the last two: issue 23 (tests/test_routing*.py)
 
 
 @pytest.fixture(scope="module")

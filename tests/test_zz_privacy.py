@@ -3,20 +3,29 @@ holds the sample texts' sentences or names. (Outbound connections: tests/test_ou
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 import tempfile
 from pathlib import Path
 
 
-from tests.conftest import SAMPLES, SESSION_START
+from tests.conftest import REPO, SAMPLES, SESSION_START
+
+TRIAGE_HELD_OUT = REPO / "tests" / "data" / "triage" / "heldout" / "emails"
 
 NAMES = ["Ferreira", "Vuilleumier"]  # from samples/cases, also used as needles below
 
 
 def _needles() -> list[str]:
     needles = list(NAMES)
-    for path in sorted((SAMPLES / "texts").glob("*.txt")) + sorted((SAMPLES / "notes").glob("*.txt")):
-        for sentence in re.split(r"(?<=[.!?])\s+", path.read_text(encoding="utf-8")):
+    texts = [p.read_text(encoding="utf-8") for p in sorted((SAMPLES / "texts").glob("*.txt"))
+             + sorted((SAMPLES / "notes").glob("*.txt"))]
+    # The held-out e-mails the routing tests send to a server that learned (tests/test_routing_learn.py).
+    texts += [email.message_from_bytes(p.read_bytes(), policy=email.policy.default).get_content()
+              for p in sorted(TRIAGE_HELD_OUT.glob("*.eml"))]
+    for text in texts:
+        for sentence in re.split(r"(?<=[.!?])\s+", text):
             sentence = " ".join(sentence.split())
             if len(sentence) >= 50:
                 needles.append(sentence[:50])

@@ -9,7 +9,7 @@ handler's parameter named `inference`, `templates`, `actions`, `reference_book`,
 `app.state.services`. Nothing depends on the order in which lifespans run.
 
 A new service: a field here, built in `build` (or in `start` if building it is slow), and a line in
-`dependencies()`; speech and triage routing have their fields waiting.
+`dependencies()`; speech has its field waiting.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from plume.inference.metrics import Metrics
 from plume.inference.service import InferenceService
 from plume.language import apertium, lexicon
 from plume.ops.usage import RequestLedger
+from plume.routing.router import Routing
 from plume.search.collections import CollectionsError
 from plume.search.dense import EmbedderUnavailable
 from plume.search.service import SearchService, build_search_service
@@ -62,9 +63,10 @@ class Services:
     # `search_broken`: declared, but the collections file or the index could not be opened (search 503s).
     search: SearchService | None = None
     search_broken: bool = False
-    # Services to come (transcription, learned triage routing).
+    # Which service handles an e-mail: the commune's directory and what was learned from its folders.
+    triage_routing: Routing | None = None
+    # Services to come (transcription).
     speech: Any = None
-    triage_routing: Any = None
     health_sources: dict[str, Any] = field(default_factory=dict)  # what /health reports, by name
 
     @classmethod
@@ -75,7 +77,8 @@ class Services:
         services = cls(settings=settings, users=UserStore(settings.users_file), audit=audit,
                        ledger=RequestLedger(audit.read), metrics=metrics, models=inference, inference=inference,
                        actions=ActionLibrary(settings.data_dir),
-                       reference_book=ReferenceBook.in_folder(settings.data_dir))
+                       reference_book=ReferenceBook.in_folder(settings.data_dir),
+                       triage_routing=Routing(settings.data_dir))
         services.health_sources.update(models=inference, language=LanguageTools(settings.data_dir))
         return services
 

@@ -22,8 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    description="Fait tourner les tâches d'écriture sur un dossier d'évaluation avec "
                                                "un ou plusieurs modèles et mesure validité, accord avec les valeurs "
                                                "attendues, faits gardés, lisibilité, balises, durées et vitesse.")
-    parser.add_argument("--models", type=Path, help="catalogue des modèles (models.toml ; pas nécessaire pour "
-                                                     "--tasks search seul)")
+    parser.add_argument("--models", type=Path,
+                        help="catalogue des modèles (models.toml) ; sans lui, seuls le tri (sans modèle) et la "
+                             "recherche se mesurent")
+    parser.add_argument("--learned", type=Path, metavar="DONNÉES",
+                        help="tri : le dossier des données où « plume triage learn » a appris (ligne « appris »)")
     parser.add_argument("--model", action="append", default=[], metavar="ID",
                         help="identifiant d'un modèle à évaluer (répétable ; défaut : tous ceux du catalogue)")
     parser.add_argument("--tasks", default=",".join(TASKS),
@@ -52,32 +55,42 @@ def run(args: argparse.Namespace) -> int:
 
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     if "search" in tasks:
-
         code = search_eval(args)
         tasks.remove("search")
         if code or not tasks:
             return code
-    if args.models is None:
-        print("Indiquez le catalogue des modèles : --models models.toml.", file=sys.stderr)
-        return 2
     if unknown := [t for t in tasks if t not in TASKS]:
         print(f"Tâche inconnue : {', '.join(unknown)} (connues : {', '.join(TASKS)}).", file=sys.stderr)
         return 2
     if not args.data.is_dir():
         print(f"Dossier d'évaluation introuvable : {args.data}", file=sys.stderr)
         return 2
-    try:
-        catalog = load_catalog(args.models)
-    except (CatalogError, OSError) as exc:
-        print(str(exc), file=sys.stderr)
+    if args.models is None and tasks != ["triage"]:
+        print("Sans --models, seuls le tri (--tasks triage) et la recherche (--tasks search) peuvent être évalués.",
+              file=sys.stderr)
         return 2
-    if unknown := [m for m in args.model if catalog.get(m) is None]:
-        print(f"Modèle absent du catalogue {args.models} : {', '.join(unknown)}.", file=sys.stderr)
-        return 2
-    report = asyncio.run(evaluate(args.models, args.model, tasks, args.data, REPO,
-                                  progress=None if args.quiet else progress_bar,
-                                  constrained=not args.unconstrained))
-    print(table(report))
+    report = {"models": [], "tasks": {}, "data": str(args.data)}
+    if args.models is not None:
+        try:
+            catalog = load_catalog(args.models)
+        except (CatalogError, OSError) as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        if unknown := [m for m in args.model if catalog.get(m) is None]:
+            print(f"Modèle absent du catalogue {args.models} : {', '.join(unknown)}.", file=sys.stderr)
+            return 2
+        report = asyncio.run(evaluate(args.models, args.model, tasks, args.data, REPO,
+                                      progress=None if args.quiet else progress_bar,
+                                      constrained=not args.unconstrained, learned=args.learned))
+        print(table(report))
+    if "triage" in tasks:  # every way of triaging, field by field (plume.routing.evaluation)
+        from plume.routing import evaluation as routing_evaluation
+
+        rows = routing_evaluation.without_model(args.data, args.learned)
+        rows.update({m: metrics["triage"] for m, metrics in report["tasks"].get("triage", {}).items()
+                     if metrics.get("triage")})
+        report["triage"] = rows
+        print(("\n" if args.models else "") + routing_evaluation.table(rows))
     if args.json:
         args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     if args.html:

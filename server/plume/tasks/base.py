@@ -46,6 +46,7 @@ class TaskServices(Protocol):
     templates: TemplateLibrary | None
     actions: ActionLibrary
     reference_book: ReferenceBook
+    triage_routing: Any  # plume.tasks.triage.Routing, or None: the rules' service list alone
 
 
 class Recorder(Protocol):
