@@ -3,12 +3,14 @@
 1. rules: a sender, domain or phrase IT pinned (services.toml), and probable phishing (the
    rules keep the last word there), certain;
 2. learned: the classifier learned from the clerks' own sorting, when it is sure enough;
-3. model: the model's choice (it read the directory in its prompt), when one answered;
-4. learned, unsure: its best guess, shown « à confirmer » (once the commune's sorting is learned, it
+3. directory, sure: with no learning and no keyword of the rules file, the service whose duties and
+   typical subjects are clearly closest to the mail (it routes far better than the model: docs/triage.md);
+4. model: the model's choice (it read the directory in its prompt), when one answered;
+5. learned, unsure: its best guess, shown « à confirmer » (once the commune's sorting is learned, it
    knows better than keywords: measured on the held-out mails);
-5. rules: a keyword of the rules file (triage_rules.toml) for a service, with no learning;
-6. directory: the service whose duties and typical subjects are closest to the mail;
-7. default: the rules file's default service, when nothing speaks for any.
+6. rules: a keyword of the rules file (triage_rules.toml) for a service, with no learning;
+7. directory, unsure: its best guess, « à confirmer »;
+8. default: the rules file's default service, when nothing speaks for any.
 
 Under the directory's `confirm_below`, the service is shown « à confirmer », never as a certainty.
 The mail's embedding is CPU work: callers run `route` off the event loop.
@@ -110,6 +112,13 @@ class Router:
         if evidence.learned is not None and evidence.learned.max() >= sure:
             top = names[int(evidence.learned.argmax())]
             return top, float(evidence.learned.max()), "learned", "appris du tri des employés"
+        # The directory, when it is sure, before the model: on the held-out mails the directory alone
+        # routes 83 % right and the reference model 25 % (docs/triage.md); the model's choice stands
+        # where the directory hesitates. A keyword of the rules file (IT's words) keeps its place.
+        if evidence.learned is None and result.decided_by != "rules" and evidence.directory is not None \
+                and evidence.similarity >= SIMILARITY_FLOOR and evidence.directory.max() >= sure:
+            top = names[int(evidence.directory.argmax())]
+            return top, float(evidence.directory.max()), "directory", "selon l'annuaire des services"
         if result.decided_by == "model":
             return result.service, support(result.service), "model", "choisi par le modèle"
         if evidence.learned is not None:  # unsure, but the commune's own sorting knows better than keywords
