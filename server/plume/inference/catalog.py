@@ -16,9 +16,10 @@ import msgspec
 
 from plume.inference.engine import Engine, EngineError
 
-Kind = Literal["decoder", "encoder-decoder", "upstream"]
-DEFAULT_RUNTIME = {"decoder": "onnxruntime-genai", "encoder-decoder": "onnxruntime", "upstream": "openai"}
-KINDS: tuple[str, ...] = ("decoder", "encoder-decoder", "upstream")
+Kind = Literal["decoder", "encoder-decoder", "upstream", "speech"]
+DEFAULT_RUNTIME = {"decoder": "onnxruntime-genai", "encoder-decoder": "onnxruntime", "upstream": "openai",
+                   "speech": "ctranslate2"}
+KINDS: tuple[str, ...] = ("decoder", "encoder-decoder", "upstream", "speech")
 
 
 class CatalogError(ValueError):
@@ -32,6 +33,16 @@ class GenerationDefaults(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     num_beams: int = 1
 
 
+class SpeechDefaults(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """[models.speech] of a kind = "speech" entry (Whisper through faster-whisper; docs/transcription.md)."""
+
+    workers: int = 1  # transcriptions running at once on this model (its own slots in the scheduler)
+    cpu_threads: int = 0  # CPU threads of one transcription; 0 = half the CPUs, so text tasks keep the rest
+    compute_type: str = ""  # "" = int8 on the CPU, float16 on a GPU
+    beam_size: int = 5
+    temperatures: list[float] = []  # a ladder tried in turn on a doubtful window; [] = Whisper's 0.0, 0.2 … 1.0
+
+
 class ModelEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
     id: str
     kind: Kind
@@ -43,6 +54,7 @@ class ModelEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_
     context_length: int = 4096
     chat_template: str | None = None  # overrides the tokenizer's template
     generation: GenerationDefaults = msgspec.field(default_factory=GenerationDefaults)
+    speech: SpeechDefaults = msgspec.field(default_factory=SpeechDefaults)  # kind = "speech" only
     # kind = "upstream" only: an OpenAI-compatible server.
     url: str = ""
     model: str = ""
@@ -115,6 +127,9 @@ def load_catalog(path: Path | str) -> Catalog:
 
 DECODER_FILES = ("genai_config.json", "tokenizer.json")
 SEQ2SEQ_FILES = ("encoder_model.onnx", "config.json", "tokenizer.json")
+# A CTranslate2 Whisper folder. tokenizer.json is required: without it faster-whisper would fetch one
+# from a model hub, and the server never goes online.
+SPEECH_FILES = ("model.bin", "config.json", "tokenizer.json")
 
 
 def check_files(entry: ModelEntry) -> list[str]:
@@ -128,6 +143,11 @@ def check_files(entry: ModelEntry) -> list[str]:
     if entry.kind == "decoder":
         problems = _missing(folder, DECODER_FILES)
         problems += _check_genai_config(folder)
+    elif entry.kind == "speech":
+        problems = _missing(folder, SPEECH_FILES)
+        if not (folder / "vocabulary.txt").is_file() and not (folder / "vocabulary.json").is_file():
+            problems.append("fichier manquant : vocabulary.txt (ou vocabulary.json)")
+        problems += [f"fichier vide : {p.name}" for p in folder.glob("model.bin") if p.stat().st_size == 0]
     else:
         problems = _missing(folder, SEQ2SEQ_FILES)
         if not (folder / "decoder_model_merged.onnx").exists() and not (folder / "decoder_model.onnx").exists():
@@ -173,6 +193,10 @@ def create_engine(entry: ModelEntry) -> Engine:
 
         return Seq2SeqEngine(entry.folder, model_id=entry.id, context_length=entry.context_length,
                              providers=entry.providers, languages=entry.languages)
+    if entry.kind == "speech":
+        from plume.inference.speech import SpeechEngine
+
+        return SpeechEngine.from_entry(entry)
     from plume.inference.upstream import UpstreamEngine
 
     return UpstreamEngine.from_entry(entry)
