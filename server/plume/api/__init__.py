@@ -5,5 +5,5 @@ factory `lifespan(app)` that starts the capability's service and stores it on `a
 Controllers hold no business logic: they translate HTTP to calls into tasks, documents or inference.
 """
 
-CAPABILITIES = ("health", "templates", "extract", "inference", "text", "drafting", "mail", "admin", "addin",
+CAPABILITIES = ("health", "templates", "extract", "inference", "audio", "text", "drafting", "mail", "admin", "addin",
                 "capabilities", "usage", "review", "docs")

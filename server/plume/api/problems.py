@@ -23,6 +23,7 @@ from plume.inference.errors import (GenerationFailed, GenerationTimeout, InputTo
                                     QueueFull, UnknownModel, UpstreamRefused, UpstreamUnavailable)
 from plume.security.errors import Forbidden, RateLimited, Unauthorized
 from plume.security.roles import Role
+from plume.speech.audio import NotAudio, TooLong
 
 log = logging.getLogger("plume")
 
@@ -95,6 +96,8 @@ STATUS: dict[type[Refusal], int] = {
     GenerationTimeout: 504,
     GenerationFailed: 500,
     DrawingUnavailable: 503,
+    NotAudio: 415,
+    TooLong: 413,
 }
 
 

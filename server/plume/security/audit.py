@@ -30,6 +30,9 @@ class AuditEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
     outcome: str | None = None
     priority: str | None = None
     count: int = 1
+    # Transcriptions: the recording's length and size, never its content or its file name.
+    audio_seconds: float | None = None
+    audio_bytes: int | None = None
 
 
 class AuditLog:

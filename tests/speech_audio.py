@@ -1,0 +1,142 @@
+"""Test recordings, made at test time: French speech synthesized by espeak-ng (Debian package, see
+scripts/system-packages.sh) from texts in the repo, encoded by PyAV in the containers a commune's
+recorders and browsers produce (wav, mp3, m4a, ogg/opus, webm).
+
+Synthetic speech proves the pipeline on real French audio (decoding, windows, pauses, timing, the
+vocabulary prompt); it says little about accuracy on real voices (docs/transcription.md).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import wave
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from tests.conftest import REPO
+
+SPEECH = REPO / "tests" / "data" / "samples" / "speech"
+SEANCE = SPEECH / "seance-conseil-general.txt"
+VOICES = ("fr+m3", "fr+f2", "fr", "fr+m1", "fr+f3", "fr+m4")
+TURN_PAUSE_S = 2.0
+CONTAINERS = {  # suffix: (FFmpeg format, codec, sample rate)
+    "wav": ("wav", "pcm_s16le", 22050),
+    "mp3": ("mp3", "libmp3lame", 22050),
+    "m4a": ("ipod", "aac", 22050),
+    "ogg": ("ogg", "libopus", 48000),
+    "webm": ("webm", "libopus", 48000),
+}
+
+
+def espeak_available() -> bool:
+    return shutil.which("espeak-ng") is not None
+
+
+@dataclass
+class Recording:
+    samples: np.ndarray  # int16 mono
+    rate: int
+    turns: list[tuple[float, float, str]]  # (start, end, spoken text) of each paragraph
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.rate
+
+    @property
+    def text(self) -> str:
+        return " ".join(t for _, _, t in self.turns)
+
+
+def turns_of(path: Path) -> list[tuple[str, str]]:
+    """(speaker, words) for each paragraph of a script: « Name : words »; # lines are comments."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", "\n".join(lines)) if p.strip()]
+    return [(who.strip(), " ".join(said.split())) for who, _, said in (p.partition(" : ") for p in paragraphs)]
+
+
+def speak(text: str, voice: str = "fr", rate_wpm: int = 150) -> tuple[np.ndarray, int]:
+    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate_wpm), "--stdout", text], capture_output=True,
+                         check=True, timeout=120).stdout
+    with wave.open(io.BytesIO(wav)) as w:
+        return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16), w.getframerate()
+
+
+def synthesize(script: Path, rate_wpm: int = 120, pause_s: float = TURN_PAUSE_S, limit: int | None = None) -> Recording:
+    """Each paragraph in its speaker's voice, `pause_s` of silence between paragraphs."""
+    voices: dict[str, str] = {}
+    pieces, turns, at, rate = [], [], 0.0, 22050
+    for who, said in turns_of(script)[:limit]:
+        voice = voices.setdefault(who, VOICES[len(voices) % len(VOICES)])
+        samples, rate = speak(said, voice, rate_wpm)
+        turns.append((at, at + len(samples) / rate, said))
+        pieces += [samples, np.zeros(int(rate * pause_s), np.int16)]
+        at += len(samples) / rate + pause_s
+    return Recording(np.concatenate(pieces), rate, turns)
+
+
+def encode(recording: Recording, suffix: str, path: Path) -> Path:
+    """The recording in a container, as a recorder or a browser would write it."""
+    import av
+
+    fmt, codec, rate = CONTAINERS[suffix]
+    samples = _resampled(recording.samples, recording.rate, rate)
+    with av.open(str(path), "w", format=fmt) as container:
+        stream = container.add_stream(codec, rate=rate, layout="mono")
+        frame_size = stream.codec_context.frame_size or 1024
+        pts = 0
+        for start in range(0, len(samples), frame_size):
+            chunk = samples[start:start + frame_size]
+            frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = rate, pts, Fraction(1, rate)
+            pts += len(chunk)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def _resampled(samples: np.ndarray, source: int, target: int) -> np.ndarray:
+    if source == target:
+        return samples
+    positions = np.arange(int(len(samples) * target / source)) * source / target
+    return np.interp(positions, np.arange(len(samples)), samples.astype(np.float32)).astype(np.int16)
+
+
+def words(text: str) -> list[str]:
+    """Words for comparing transcripts: lower case, no punctuation, apostrophes split."""
+    return re.findall(r"[\w-]+", text.lower().replace("’", "'").replace("'", " "))
+
+
+# -- models --------------------------------------------------------------------------------------------------
+
+TINY_SPEECH_ID = "tiny-whisper"
+
+
+def tiny_speech_catalog(folder: Path, *, with_text_models: bool = False, workers: int = 1) -> Path:
+    """A catalog with the tiny random Whisper (built here by onnx_models/build_tiny_speech.py, in about a
+    second) and, when asked, the repo's tiny text models (absolute paths)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_tiny_speech", REPO / "onnx_models" / "build_tiny_speech.py")
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    model = builder.build(folder / TINY_SPEECH_ID)
+    # One temperature, no fallback ladder: a random model fails every quality threshold, and six tries
+    # per 30-second window would only make the tests slow.
+    entry = (f'[[models]]\nid = "{TINY_SPEECH_ID}"\npath = "{model}"\nkind = "speech"\ntasks = ["transcribe"]\n'
+             f'languages = ["fr", "de"]\nproviders = ["cpu"]\ncontext_length = 448\n'
+             f'[models.speech]\nworkers = {workers}\ncpu_threads = 1\nbeam_size = 1\ntemperatures = [0.0]\n')
+    text = ""
+    if with_text_models:
+        tiny = (REPO / "onnx_models" / "tiny" / "models.toml").read_text(encoding="utf-8")
+        text = re.sub(r'path = "([^"]+)"', lambda m: f'path = "{REPO / "onnx_models" / "tiny" / m[1]}"', tiny) + "\n"
+    catalog = folder / "models.toml"
+    catalog.write_text(text + entry, encoding="utf-8")
+    return catalog
