@@ -80,11 +80,12 @@ def synthesize(script: Path, rate_wpm: int = 120, pause_s: float = TURN_PAUSE_S,
     return Recording(np.concatenate(pieces), rate, turns)
 
 
-def encode(recording: Recording, suffix: str, path: Path) -> Path:
-    """The recording in a container, as a recorder or a browser would write it."""
+def encode(recording: Recording, suffix: str, path: Path, rate: int | None = None) -> Path:
+    """The recording in a container, as a recorder or a browser would write it (at `rate` if given)."""
     import av
 
-    fmt, codec, rate = CONTAINERS[suffix]
+    fmt, codec, default_rate = CONTAINERS[suffix]
+    rate = rate or default_rate
     samples = _resampled(recording.samples, recording.rate, rate)
     with av.open(str(path), "w", format=fmt) as container:
         stream = container.add_stream(codec, rate=rate, layout="mono")
@@ -140,3 +141,51 @@ def tiny_speech_catalog(folder: Path, *, with_text_models: bool = False, workers
     catalog = folder / "models.toml"
     catalog.write_text(text + entry, encoding="utf-8")
     return catalog
+
+
+# -- fixtures (import them into a test module to use them) ------------------------------------------------------
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def speech_cache(tmp_path_factory) -> Path:
+    """Recordings synthesized once per session, shared by the test modules that import the fixtures."""
+    folder = tmp_path_factory.getbasetemp() / "speech-recordings"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def seance(speech_cache) -> tuple[Recording, Path]:
+    """The 10-minute council meeting (tests/data/samples/speech), as an mp3 like a recorder's."""
+    from tests.conftest import require_tool
+
+    require_tool(espeak_available(), "espeak-ng")
+    recording = synthesize(SEANCE)
+    path = speech_cache / "seance.mp3"
+    if not path.exists():
+        encode(recording, "mp3", path)
+    return recording, path
+
+
+@pytest.fixture(scope="session")
+def half_seance(speech_cache) -> tuple[Recording, Path]:
+    """The meeting's first five minutes or so (its first 15 turns): three windows of audio."""
+    from tests.conftest import require_tool
+
+    require_tool(espeak_available(), "espeak-ng")
+    recording = synthesize(SEANCE, limit=15)
+    path = speech_cache / "half-seance.mp3"
+    if not path.exists():
+        encode(recording, "mp3", path)
+    return recording, path
+
+
+@pytest.fixture(scope="session")
+def short_recording(speech_cache) -> Recording:
+    """The meeting's first two turns, about 50 seconds."""
+    from tests.conftest import require_tool
+
+    require_tool(espeak_available(), "espeak-ng")
+    return synthesize(SEANCE, limit=2)

@@ -39,7 +39,7 @@ class SpeechDefaults(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, o
     workers: int = 1  # transcriptions running at once on this model (its own slots in the scheduler)
     cpu_threads: int = 0  # CPU threads of one transcription; 0 = half the CPUs, so text tasks keep the rest
     compute_type: str = ""  # "" = int8 on the CPU, float16 on a GPU
-    beam_size: int = 5
+    beam_size: int = 0  # 0 = 5 on a GPU (Whisper's default), 1 on the CPU (greedy: 3x faster, measured)
     temperatures: list[float] = []  # a ladder tried in turn on a doubtful window; [] = Whisper's 0.0, 0.2 … 1.0
 
 

@@ -63,7 +63,7 @@ class SpeechEngine(Engine):
     kind = "speech"
 
     def __init__(self, folder: Path, *, model_id: str, providers: list[str], languages: list[str],
-                 workers: int = 1, cpu_threads: int = 0, compute_type: str = "", beam_size: int = 5,
+                 workers: int = 1, cpu_threads: int = 0, compute_type: str = "", beam_size: int = 0,
                  temperatures: list[float] | None = None) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # belt and braces: nothing below may go online
         from faster_whisper import WhisperModel
@@ -72,9 +72,11 @@ class SpeechEngine(Engine):
         self.context_length = 448  # Whisper's decoder window, in tokens
         self.max_batch = max(1, workers)  # the scheduler's slots for this engine
         self.languages = list(languages) or ["fr"]
-        self.beam_size = max(1, beam_size)
         self.temperatures = list(temperatures or WHISPER_TEMPERATURES)
         self.device = _device(providers)
+        # Beam search costs about three times greedy decoding on the CPU (bench/speech.py): there the
+        # default is greedy; on a GPU Whisper's own default of 5.
+        self.beam_size = beam_size if beam_size > 0 else (5 if self.device == "cuda" else 1)
         self.compute_type = compute_type or ("float16" if self.device == "cuda" else "int8")
         self.cpu_threads = cpu_threads or max(1, _cpus() // 2)
         try:

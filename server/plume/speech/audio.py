@@ -117,16 +117,22 @@ def windows(path: Path, *, start_s: float = 0.0, window_s: float = WINDOW_S,
     """The recording from `start_s` on, in windows of about `window_s` seconds of 16 kHz mono float32.
     Raises NotAudio when nothing can be decoded, TooLong once past `max_duration_s` (a container can
     under-declare its duration)."""
-    buffer = np.zeros(0, np.float32)
+    blocks: list[np.ndarray] = []  # joined only when a window is cut: appending to an array would copy it each time
+    held = 0
     offset = start_s
     for block in _decoded(path, start_s, max_duration_s):
-        buffer = np.concatenate([buffer, block])
+        blocks.append(block)
+        held += len(block)
+        if held < (window_s + CUT_SEARCH_S) * SAMPLE_RATE:
+            continue
+        buffer = np.concatenate(blocks)
         while len(buffer) >= (window_s + CUT_SEARCH_S) * SAMPLE_RATE:
             cut = quiet_cut(buffer, window_s)
             yield Window(samples=buffer[:cut], start_s=offset, last=False)
             offset += cut / SAMPLE_RATE
             buffer = buffer[cut:]
-    yield Window(samples=buffer, start_s=offset, last=True)
+        blocks, held = [buffer], len(buffer)
+    yield Window(samples=np.concatenate(blocks) if blocks else np.zeros(0, np.float32), start_s=offset, last=True)
 
 
 def quiet_cut(samples: np.ndarray, window_s: float) -> int:

@@ -26,7 +26,8 @@ from typing import Any
 import anyio
 
 from plume.inference.base import ModelUnavailable
-from plume.inference.errors import GenerationTimeout, InferenceRefusal, QueueFull
+from plume.errors import Refusal
+from plume.inference.errors import GenerationTimeout, QueueFull
 from plume.inference.speech import SpeechOptions, segments_of
 from plume.speech import audio
 from plume.speech.jobs import ACTIVE, DONE, FAILED, RUNNING, STOPPED, JobRecord, JobStore, TimedSegment
@@ -172,15 +173,13 @@ class TranscriptionService:
             self._finish(record, running, STOPPED if running.stop else DONE)
         except asyncio.CancelledError:
             raise  # shutdown: the job stays on disk as it is, and resumes at the next start
-        except (audio.NotAudio, audio.TooLong) as exc:
-            self._finish(record, running, FAILED, exc.detail, exc.code)
         except GenerationTimeout:
             self._finish(record, running, FAILED, "La transcription a dépassé le temps maximal et a été arrêtée ; le "
                          "texte transcrit jusque-là est gardé. Le service informatique peut augmenter "
                          "« transcription_timeout_s ».", "timeout")
         except ModelUnavailable as exc:
             self._finish(record, running, FAILED, str(exc), "model-unavailable")
-        except InferenceRefusal as exc:
+        except Refusal as exc:  # not audio after all, too long, the recording gone, a refusal of the scheduler
             self._finish(record, running, FAILED, exc.detail, exc.code)
         except Exception as exc:  # noqa: BLE001 - reported on the job; only the type is logged
             log.error("transcription %s failed: %s", record.id, type(exc).__name__)
@@ -194,6 +193,8 @@ class TranscriptionService:
         if not slot.loaded.is_set():
             await slot.loaded.wait()
         slot = self.inference.slot_for_model(record.model, task=TASK)  # raises if it failed to load
+        if not self.store.audio_path(record).exists():
+            raise AudioGone()
         done = self.store.rewind(record) if record.processed_s else []
         tail = " ".join(s.text for s in done[-10:])[-TAIL_CHARS:]
         vocabulary = await anyio.to_thread.run_sync(prompt_for, self.vocabulary_file, record.prompt)
@@ -211,7 +212,9 @@ class TranscriptionService:
                 tail = f"{tail} {segment.text}"[-TAIL_CHARS:]
             if running.stop:
                 return  # stopped mid-window: what it gave is kept, the rest is not transcribed
-            record.processed_s = min(window.end_s, record.duration_s) if window.last else window.end_s
+            record.processed_s = window.end_s
+            if window.last:  # what was decoded, where the container's figure was a little short (AAC padding)
+                record.duration_s = max(record.duration_s, window.end_s)
             self.store.save(record)
             self._publish(record.id, "progress", progress(record))
             if window.last:
@@ -274,7 +277,15 @@ class TranscriptionService:
                          audio_bytes=record.audio_bytes)
 
 
-OUTCOME_STATUS = {"not-audio": 415, "audio-too-long": 413, "timeout": 504, "model-unavailable": 503}
+class AudioGone(Refusal):
+    code = "audio-gone"
+
+    def __init__(self) -> None:
+        super().__init__("L'enregistrement de cette transcription n'est plus sur le serveur (effacé pendant un arrêt) : "
+                         "la transcription ne peut pas reprendre. Le texte transcrit jusque-là est gardé.")
+
+
+OUTCOME_STATUS = {"audio-gone": 410, "not-audio": 415, "audio-too-long": 413, "timeout": 504, "model-unavailable": 503}
 
 
 def progress(record: JobRecord, at_s: float | None = None) -> dict[str, Any]:
