@@ -150,6 +150,7 @@ def test_too_long_a_recording_is_refused_with_the_limit(srv, tmp_path):
         answer = upload(client, path)
     assert answer.status_code == 413, answer.text
     assert "durée maximale de 15 minutes" in answer.json()["detail"]
+    assert "x-plume-job" not in answer.headers  # refused on reading the file, before any job was made
 
 
 def _raw_request(server, head: str) -> socket.socket:
