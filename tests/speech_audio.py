@@ -18,7 +18,9 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from plume.speech.evaluation import script_turns
 from tests.conftest import REPO
 
 SPEECH = REPO / "tests" / "data" / "samples" / "speech"
@@ -53,13 +55,6 @@ class Recording:
         return " ".join(t for _, _, t in self.turns)
 
 
-def turns_of(path: Path) -> list[tuple[str, str]]:
-    """(speaker, words) for each paragraph of a script: « Name : words »; # lines are comments."""
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", "\n".join(lines)) if p.strip()]
-    return [(who.strip(), " ".join(said.split())) for who, _, said in (p.partition(" : ") for p in paragraphs)]
-
-
 def speak(text: str, voice: str = "fr", rate_wpm: int = 150) -> tuple[np.ndarray, int]:
     wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate_wpm), "--stdout", text], capture_output=True,
                          check=True, timeout=120).stdout
@@ -71,7 +66,7 @@ def synthesize(script: Path, rate_wpm: int = 120, pause_s: float = TURN_PAUSE_S,
     """Each paragraph in its speaker's voice, `pause_s` of silence between paragraphs."""
     voices: dict[str, str] = {}
     pieces, turns, at, rate = [], [], 0.0, 22050
-    for who, said in turns_of(script)[:limit]:
+    for who, said in script_turns(script)[:limit]:
         voice = voices.setdefault(who, VOICES[len(voices) % len(VOICES)])
         samples, rate = speak(said, voice, rate_wpm)
         turns.append((at, at + len(samples) / rate, said))
@@ -110,11 +105,6 @@ def _resampled(samples: np.ndarray, source: int, target: int) -> np.ndarray:
     return np.interp(positions, np.arange(len(samples)), samples.astype(np.float32)).astype(np.int16)
 
 
-def words(text: str) -> list[str]:
-    """Words for comparing transcripts: lower case, no punctuation, apostrophes split."""
-    return re.findall(r"[\w-]+", text.lower().replace("’", "'").replace("'", " "))
-
-
 # -- models --------------------------------------------------------------------------------------------------
 
 TINY_SPEECH_ID = "tiny-whisper"
@@ -134,10 +124,7 @@ def tiny_speech_catalog(folder: Path, *, with_text_models: bool = False, workers
     entry = (f'[[models]]\nid = "{TINY_SPEECH_ID}"\npath = "{model}"\nkind = "speech"\ntasks = ["transcribe"]\n'
              f'languages = ["fr", "de"]\nproviders = ["cpu"]\ncontext_length = 448\n'
              f'[models.speech]\nworkers = {workers}\ncpu_threads = 1\nbeam_size = 1\ntemperatures = [0.0]\n')
-    text = ""
-    if with_text_models:
-        tiny = (REPO / "onnx_models" / "tiny" / "models.toml").read_text(encoding="utf-8")
-        text = re.sub(r'path = "([^"]+)"', lambda m: f'path = "{REPO / "onnx_models" / "tiny" / m[1]}"', tiny) + "\n"
+    text = tiny_text_models() if with_text_models else ""
     catalog = folder / "models.toml"
     catalog.write_text(text + entry, encoding="utf-8")
     return catalog
@@ -145,7 +132,6 @@ def tiny_speech_catalog(folder: Path, *, with_text_models: bool = False, workers
 
 # -- fixtures (import them into a test module to use them) ------------------------------------------------------
 
-import pytest  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -189,3 +175,9 @@ def short_recording(speech_cache) -> Recording:
 
     require_tool(espeak_available(), "espeak-ng")
     return synthesize(SEANCE, limit=2)
+
+
+def tiny_text_models() -> str:
+    """The repo's tiny text models' catalog entries, with absolute paths (to go in another catalog)."""
+    tiny = (REPO / "onnx_models" / "tiny" / "models.toml").read_text(encoding="utf-8")
+    return re.sub(r'path = "([^"]+)"', lambda m: f'path = "{REPO / "onnx_models" / "tiny" / m[1]}"', tiny) + "\n"

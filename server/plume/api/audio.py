@@ -290,14 +290,11 @@ async def _events(service: TranscriptionService, job_id: str, first: dict[str, A
 
     if first is not None:
         yield message("job", first)
-    last_end = None
     async for kind, value in service.watch(job_id):
         if kind == "segment":
-            new_paragraph = last_end is None or value.start - last_end >= formats.PAUSE_S
-            last_end = value.end
             yield message("segment", {"type": "transcript.text.delta", "delta": value.text, "id": value.id,
                                       "start": value.start, "end": value.end, "text": value.text,
-                                      "paragraph": new_paragraph})
+                                      "paragraph": value.paragraph or value.id == 0})
         elif kind == "progress":
             yield message("progress", value)
         elif kind == "end":

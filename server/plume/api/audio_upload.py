@@ -8,6 +8,7 @@ framework's body limit off and parses with python-multipart's streaming parser i
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,7 +119,8 @@ class _Parts:
             filename = options.get(b"filename", b"").decode("utf-8", "replace").lower()
             self.upload.suffix = m.group(0) if (m := SUFFIX.search(filename)) else ""
             self.upload.path = self.folder / "upload"
-            self._sink = open(self.upload.path, "wb")  # noqa: SIM115 - closed in _end or close()
+            fd = os.open(self.upload.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # the server's account only
+            self._sink = os.fdopen(fd, "wb")  # closed in _end or close()
         elif len(self.upload.fields) >= MAX_FIELDS:
             self.refusal = Problem(422, "Trop de champs dans le formulaire.", code="validation")
 

@@ -26,23 +26,37 @@ from plume.inference.engine import CancelToken, Chunk, Engine, EngineError, Gene
 SAMPLE_RATE = 16_000  # what Whisper reads
 PROMPT_CHARS = 900  # Whisper keeps the last 223 tokens of a prompt: more text would only be cut
 WHISPER_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # retried in turn when a window looks wrong
+PAUSE_S = 1.5  # a silence this long starts a paragraph (a change of speaker, often)
+# Only silences this long are left out of what Whisper listens to (a break, a vote being counted):
+# Whisper invents words in long silences. Shorter pauses stay in, as in the recording: cut out and
+# joined (faster-whisper's own VAD filter, 2 s), they made Whisper run sentences of two speakers into
+# one segment. The paragraphs come from the detector's pauses, not from Whisper's timestamps, which
+# Whisper base rounds to whole seconds and often runs over a pause (measured on the synthetic meeting).
+LONG_SILENCE_S = 8.0
+CLIP_PAD_S = 0.4
 
 
 class SpeechOptions(msgspec.Struct, kw_only=True, frozen=True):
-    """How to transcribe one window. `prompt`: the commune's vocabulary and the text just before."""
+    """How to transcribe one window. `prompt`: the commune's vocabulary and the text just before.
+    `speech`: where the window has speech, (start, end) in seconds, from a voice-activity detector
+    (plume.speech.audio.speech_regions); None to let Whisper listen to all of it. `silence_before_s`:
+    the silence that ended the previous window (a pause cut in two by the window's edge)."""
 
     language: str
     prompt: str = ""
     temperature: float | None = None  # None: the catalog's fallback ladder (Whisper's 0.0, 0.2, … 1.0)
-    vad: bool = True  # skip silences (Silero VAD, bundled with faster-whisper): fewer invented words
+    speech: tuple[tuple[float, float], ...] | None = None
+    silence_before_s: float = 0.0
 
 
 class Segment(msgspec.Struct, kw_only=True):
-    """A stretch of speech, times in seconds from the start of the window (the caller shifts them)."""
+    """A stretch of speech, times in seconds from the start of the window (the caller shifts them).
+    `paragraph`: a pause comes before it."""
 
     start: float
     end: float
     text: str
+    paragraph: bool = False
     tokens: list[int] = []
     temperature: float = 0.0
     avg_logprob: float = 0.0
@@ -84,6 +98,10 @@ class SpeechEngine(Engine):
                                       cpu_threads=self.cpu_threads, num_workers=self.max_batch, local_files_only=True)
         except (RuntimeError, ValueError, OSError) as exc:
             raise EngineError(f"le modèle Whisper n'a pas pu être chargé ({type(exc).__name__})") from exc
+        expected, read = self.model.model.n_mels, self.model.feature_extractor.mel_filters.shape[0]
+        if expected != read:  # large-v3 and turbo listen to 128 mel bands, said by preprocessor_config.json
+            raise EngineError(f"le modèle attend {expected} bandes de fréquence et en recevrait {read} : copiez son "
+                              "preprocessor_config.json dans son dossier (docs/models.md, « Transcription »)")
         self.provider = f"{self.device}/{self.compute_type}"
 
     @classmethod
@@ -99,14 +117,24 @@ class SpeechEngine(Engine):
         """Segments of one window of 16 kHz mono float32 samples, as they are decoded. Stops at the
         next Whisper window (30 s of audio) once `cancel` is set."""
         duration = len(samples) / SAMPLE_RATE
+        if options.speech is not None and not options.speech:
+            return  # nothing said in this window
         temperature = self.temperatures if options.temperature is None else [options.temperature]
         segments, _ = self.model.transcribe(
             samples, language=options.language, beam_size=self.beam_size, temperature=temperature,
-            initial_prompt=options.prompt[-PROMPT_CHARS:] or None, vad_filter=options.vad,
+            initial_prompt=options.prompt[-PROMPT_CHARS:] or None, vad_filter=False,
+            clip_timestamps=clips(options.speech, duration) if options.speech else "0",
             condition_on_previous_text=True)
+        breaks = pauses(options.speech, options.silence_before_s) if options.speech is not None else None
+        previous_mid, previous_end = 0.0, None
         for segment in segments:  # lazy: each step decodes the next 30-second window
             start = min(max(segment.start, 0.0), duration)
-            piece = Segment(start=start, end=min(max(segment.end, start), duration), text=segment.text.strip(),
+            end = min(max(segment.end, start), duration)
+            mid = (start + end) / 2
+            paragraph = (any(previous_mid < p <= mid for p in breaks) if breaks is not None
+                         else previous_end is None or start - previous_end >= PAUSE_S)
+            previous_mid, previous_end = mid, end
+            piece = Segment(start=start, end=end, text=segment.text.strip(), paragraph=paragraph,
                             tokens=list(segment.tokens), temperature=float(segment.temperature or 0.0),
                             avg_logprob=float(segment.avg_logprob), compression_ratio=float(segment.compression_ratio),
                             no_speech_prob=float(segment.no_speech_prob))
@@ -120,7 +148,7 @@ class SpeechEngine(Engine):
         import numpy as np
 
         tone = (0.1 * np.sin(np.arange(2 * SAMPLE_RATE) * 2 * np.pi * 220 / SAMPLE_RATE)).astype(np.float32)
-        options = SpeechOptions(language=self.languages[0], temperature=0.0, vad=False)
+        options = SpeechOptions(language=self.languages[0], temperature=0.0)
         return sum(len(s.tokens) for chunk in self.transcribe(tone, options, CancelToken())
                    for s in segments_of(chunk.text))
 
@@ -137,6 +165,27 @@ class SpeechEngine(Engine):
 
     def close(self) -> None:
         self.model = None
+
+
+def clips(speech: tuple[tuple[float, float], ...], duration: float) -> list[float]:
+    """What Whisper listens to: the speech, joined across pauses shorter than LONG_SILENCE_S, with a
+    margin; as faster-whisper's `clip_timestamps` (start, end, start, end…)."""
+    joined: list[list[float]] = []
+    for start, end in speech:
+        if joined and start - joined[-1][1] < LONG_SILENCE_S:
+            joined[-1][1] = end
+        else:
+            joined.append([start, end])
+    return [round(x, 2) for start, end in joined for x in (max(0.0, start - CLIP_PAD_S), min(duration, end + CLIP_PAD_S))]
+
+
+def pauses(speech: tuple[tuple[float, float], ...], silence_before_s: float = 0.0) -> list[float]:
+    """The middle of each silence of PAUSE_S or more between stretches of speech; a paragraph starts
+    with the first segment past it. One cut in two by the window's start counts with its first half."""
+    found = [(end + start) / 2 for (_, end), (start, _) in zip(speech, speech[1:]) if start - end >= PAUSE_S]
+    if speech and silence_before_s + speech[0][0] >= PAUSE_S:
+        found.insert(0, max(1e-3, speech[0][0] / 2))
+    return found
 
 
 def _device(providers: list[str]) -> str:

@@ -60,8 +60,12 @@ class Window:
     last: bool
 
     @property
+    def duration_s(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
+
+    @property
     def end_s(self) -> float:
-        return self.start_s + len(self.samples) / SAMPLE_RATE
+        return self.start_s + self.duration_s
 
 
 def probe(path: Path, max_duration_s: float) -> AudioInfo:
@@ -150,6 +154,15 @@ def quiet_cut(samples: np.ndarray, window_s: float) -> int:
     energy = np.square(region[:frames * frame].reshape(frames, frame)).mean(axis=1)
     quiet = np.flatnonzero(energy <= max(float(energy.min()) * 4, 1e-8))
     return start + int(quiet[-1]) * frame + frame // 2
+
+
+def speech_regions(samples: np.ndarray, min_pause_s: float = 1.5) -> tuple[tuple[float, float], ...]:
+    """Where a window has speech, (start, end) in seconds, apart wherever it pauses `min_pause_s` or
+    more: Silero's voice-activity model, which faster-whisper bundles (ONNX, run by onnxruntime)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    found = get_speech_timestamps(samples, VadOptions(min_silence_duration_ms=int(min_pause_s * 1000), speech_pad_ms=0))
+    return tuple((c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in found)
 
 
 def _decoded(path: Path, start_s: float, max_duration_s: float) -> Iterator[np.ndarray]:

@@ -1,5 +1,5 @@
 """A transcript in OpenAI's response formats (json, text, srt, vtt, verbose_json), with Plume's
-paragraphs: a pause of at least PAUSE_S between two segments starts a new paragraph.
+paragraphs: a segment that follows a pause (plume.inference.speech.pauses) starts a new one.
 
 No diarization model can be installed on the commune's server (they are gated on a model hub or need
 PyTorch), so Plume does not say who speaks: the paragraphs follow the pauses, and `transcript` writes
@@ -16,7 +16,6 @@ import msgspec
 
 from plume.speech.jobs import TimedSegment
 
-PAUSE_S = 1.5
 SPEAKER = "Intervenant"
 FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 MEDIA_TYPES = {"json": "application/json", "verbose_json": "application/json", "text": "text/plain; charset=utf-8",
@@ -32,12 +31,12 @@ class Paragraph(msgspec.Struct, kw_only=True):
     text: str
 
 
-def paragraphs(segments: Sequence[TimedSegment], pause_s: float = PAUSE_S) -> list[Paragraph]:
+def paragraphs(segments: Sequence[TimedSegment]) -> list[Paragraph]:
     found: list[Paragraph] = []
     for segment in segments:
         if not segment.text:
             continue
-        if found and segment.start - found[-1].end < pause_s:
+        if found and not segment.paragraph:
             last = found[-1]
             last.text, last.end = f"{last.text} {segment.text}", segment.end
         else:

@@ -34,6 +34,7 @@ class TimedSegment(msgspec.Struct, kw_only=True):
     start: float
     end: float
     text: str
+    paragraph: bool = False  # a pause comes before it: a new paragraph starts here
     tokens: list[int] = []
     temperature: float = 0.0
     avg_logprob: float = 0.0

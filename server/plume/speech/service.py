@@ -200,14 +200,23 @@ class TranscriptionService:
         vocabulary = await anyio.to_thread.run_sync(prompt_for, self.vocabulary_file, record.prompt)
         reader = audio.windows(self.store.audio_path(record), start_s=record.processed_s,
                                max_duration_s=self.settings.max_audio_duration_s)
-        next_id = len(done)
+        try:
+            await self._read(record, running, slot.engine, reader, len(done), vocabulary, tail)
+        finally:
+            reader.close()  # closes the recording (PyAV) when the job stops before its end
+
+    async def _read(self, record: JobRecord, running: Running, engine: Any, reader: Any, next_id: int,
+                    vocabulary: str, tail: str) -> None:
+        silence_before = 0.0
         while not running.stop:
             window = await anyio.to_thread.run_sync(next, reader, None)
             if window is None:
                 return
+            speech = await anyio.to_thread.run_sync(audio.speech_regions, window.samples)
             options = SpeechOptions(language=record.language, prompt=f"{vocabulary} {tail}".strip(),
-                                    temperature=record.temperature)
-            async for segment in self._window(record, running, slot.engine, window, options, next_id):
+                                    temperature=record.temperature, speech=speech, silence_before_s=silence_before)
+            silence_before = window.duration_s - speech[-1][1] if speech else silence_before + window.duration_s
+            async for segment in self._window(record, running, engine, window, options, next_id):
                 next_id += 1
                 tail = f"{tail} {segment.text}"[-TAIL_CHARS:]
             if running.stop:
@@ -227,7 +236,8 @@ class TranscriptionService:
         try:
             async for chunk in self.inference.scheduler.chunks(job):
                 found = [TimedSegment(id=next_id + i, start=round(window.start_s + s.start, 2),
-                                      end=round(window.start_s + s.end, 2), text=s.text, tokens=s.tokens,
+                                      end=round(window.start_s + s.end, 2), text=s.text, paragraph=s.paragraph,
+                                      tokens=s.tokens,
                                       temperature=s.temperature, avg_logprob=s.avg_logprob,
                                       compression_ratio=s.compression_ratio, no_speech_prob=s.no_speech_prob)
                          for i, s in enumerate(segments_of(chunk.text))]
