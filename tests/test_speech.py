@@ -353,6 +353,16 @@ def test_audit_and_log_hold_durations_and_sizes_never_words_or_names(srv, short_
     assert not list((srv.data / "transcriptions" / job_id).glob("audio*"))
 
 
+def test_the_sidebars_learn_from_the_capabilities_whether_they_can_offer_it(srv, modelless_server):
+    with srv.client() as client:
+        offered = client.get("/v1/capabilities").json()["tasks"]["transcribe"]
+    assert offered["available"] and offered["engines"] == [TINY_SPEECH_ID]
+    assert offered["max_audio_bytes"] == MAX_AUDIO_BYTES and "webm" in offered["formats"]
+    with modelless_server.client() as client:
+        absent = client.get("/v1/capabilities").json()["tasks"]["transcribe"]
+    assert not absent["available"] and "transcription" in absent["reason"] and "Transkription" in absent["reason_de"]
+
+
 def test_without_a_speech_model_the_answer_is_503_with_the_command_that_installs_one(modelless_server):
     with modelless_server.client("admin") as client:
         answer = client.post(ROUTE, files={"file": ("a.wav", b"RIFF")})

@@ -38,6 +38,10 @@ NO_TEMPLATES = ("Aucun modèle de lettre n'est disponible sur ce serveur. Le ser
                 "responsable des modèles peut en ajouter.")
 NO_TEMPLATES_DE = ("Auf diesem Server ist keine Briefvorlage verfügbar. Die Informatik oder die für die Vorlagen "
                    "zuständige Person kann welche hinzufügen.")
+NO_TRANSCRIPTION = ("La transcription d'enregistrements n'est pas disponible sur ce serveur : aucun modèle de "
+                    "transcription n'y est installé. Le service informatique peut en ajouter un.")
+NO_TRANSCRIPTION_DE = ("Die Transkription von Aufnahmen ist auf diesem Server nicht verfügbar: Es ist kein "
+                       "Transkriptionsmodell installiert. Die Informatik kann eines hinzufügen.")
 NO_ACTIONS = "Les actions de la commune demandent un modèle de langue, qui n'est pas installé sur ce serveur."
 NO_ACTIONS_DE = "Die Aktionen der Gemeinde brauchen ein Sprachmodell, das auf diesem Server nicht installiert ist."
 
@@ -80,6 +84,14 @@ def translation(inference: Any) -> dict[str, Any]:
                   languages=names, languages_de=dict(LANGUAGE_NAMES_DE))
 
 
+def transcription(inference: Any, settings: Any) -> dict[str, Any]:
+    """Recordings → transcript (docs/transcription.md): the speech models, and the limits of an upload."""
+    model = inference.model_for("transcribe") if inference.has_model("transcribe") else None
+    return _entry(model is not None, [model] if model else [], NO_TRANSCRIPTION, NO_TRANSCRIPTION_DE,
+                  formats=["wav", "mp3", "m4a", "ogg", "webm", "flac"], max_audio_bytes=settings.max_audio_bytes,
+                  max_audio_duration_s=settings.max_audio_duration_s)
+
+
 def _templates(request: Request) -> tuple[list[Any], bool]:
     library = request.app.state.get("templates")
     if library is None:
@@ -118,6 +130,7 @@ def capabilities_of(request: Request) -> dict[str, Any]:
     shown = actions.listed(library.all(), request.user.role, model is not None) if library else {}
     tasks["actions"] = _entry(model is not None, [model] if model else [], NO_ACTIONS, NO_ACTIONS_DE,
                               count=len(shown))
+    tasks["transcribe"] = transcription(inference, request.app.state.settings)
     if request.user.role.allows(Role.ADMIN):
         for name, entry in tasks.items():
             if name == "proofread":
