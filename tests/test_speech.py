@@ -368,3 +368,26 @@ def test_without_a_speech_model_the_answer_is_503_with_the_command_that_installs
         answer = client.post(ROUTE, files={"file": ("a.wav", b"RIFF")})
     assert answer.status_code == 503
     assert "--kind speech --tasks transcribe" in answer.json()["install_command"]
+
+
+def test_plume_eval_measures_the_word_error_rate_on_recordings_and_on_synthesized_texts(tmp_path, speech_only,
+                                                                                      short_recording):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    data = tmp_path / "eval" / "speech"
+    data.mkdir(parents=True)
+    (data / "ouverture.txt").write_text("# enregistrée\n\nPrésidente : " + short_recording.turns[0][2] + "\n",
+                                        encoding="utf-8")
+    encode(short_recording, "mp3", data / "ouverture.mp3")
+    (data / "cloture.txt").write_text("Présidente : La séance est levée.\n", encoding="utf-8")  # spoken by espeak-ng
+    done = subprocess.run([sys.executable, "-m", "plume", "eval", "--models", str(speech_only), "--tasks", "transcribe",
+                           "--data", str(data.parent), "--json", str(tmp_path / "eval.json"), "--quiet"],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    row = next(line.split() for line in done.stdout.splitlines() if line.startswith("transcribe"))
+    assert row[:4] == ["transcribe", TINY_SPEECH_ID, "2", "1"]  # two items, one of them synthetic
+    measured = json.loads((tmp_path / "eval.json").read_text())["tasks"]["transcribe"][TINY_SPEECH_ID]
+    assert measured["wer"] > 0.9 and measured["rtf"] > 0 and measured["errors"] == 0  # a random model: all wrong
