@@ -14,7 +14,6 @@ windows, jobs, progress, cancellation, restart — never quality: its output is 
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 

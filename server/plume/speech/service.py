@@ -25,8 +25,8 @@ from typing import Any
 
 import anyio
 
-from plume.inference.base import ModelUnavailable
 from plume.errors import Refusal
+from plume.inference.base import ModelUnavailable
 from plume.inference.errors import GenerationTimeout, QueueFull
 from plume.inference.speech import SpeechOptions, segments_of
 from plume.speech import audio
