@@ -9,6 +9,8 @@
 #                                                    (started by the tests; the system service is not needed)
 #   poppler-utils                                    reading rendered PDFs (tables inside the margins)
 #   libcairo2                                        CairoSVG draws the Swiss QR-bill's payment part (server too)
+#   espeak-ng                                        French speech synthesized at test time: the recordings
+#                                                    the transcription tests send (no recorded speech here)
 set -euo pipefail
 packages=(
   libreoffice-writer-nogui python3-uno libreoffice-script-provider-python
@@ -21,6 +23,7 @@ packages=(
   dovecot-imapd
   poppler-utils
   libcairo2
+  espeak-ng
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -25,7 +25,7 @@ LAYERS = [
     {"mailbox"},                                                  # the IMAP worker, calling the tasks
     {"routing"},                                                  # which service handles a mail (triage)
     {"tasks"},                                                    # the writing tasks
-    {"search", "ops"},                                            # the commune's documents; usage, backup
+    {"search", "speech", "ops"},                                  # the commune's documents; recordings; usage, backup
     {"documents", "inference", "mail", "word_addin"},             # letters, engines, e-mail parsing
     {"language", "security"},                                     # language tools; tokens, audit, limits
     {"plume", "config", "errors", "files"},                       # version, settings, refusals, atomic writes
@@ -35,11 +35,12 @@ LAYERS = [
 ALLOWED: dict[str, set[str]] = {
     "__main__": {"cli"},
     "cli": {"app", "config", "documents", "evaluation", "inference", "mail", "mailbox", "ops", "plume", "routing",
-            "search", "security", "tasks", "word_addin"},
+            "search", "security", "speech", "tasks", "word_addin"},
     "app": {"plume", "api", "config", "mailbox", "security", "services"},
-    "services": {"config", "documents", "inference", "language", "ops", "routing", "search", "security", "tasks"},
-    "api": {"plume", "documents", "errors", "inference", "language", "mail", "ops", "search", "security", "services",
-            "tasks", "word_addin"},
+    "services": {"config", "documents", "inference", "language", "ops", "routing", "search", "security", "speech",
+                 "tasks"},
+    "api": {"documents", "errors", "inference", "language", "mail", "ops", "plume", "search", "security", "services",
+            "speech", "tasks", "word_addin"},
     "evaluation": {"config", "documents", "inference", "language", "mail", "routing", "tasks"},
     "tasks": {"config", "documents", "errors", "files", "inference", "language", "mail"},
     "mailbox": {"config", "files", "mail", "routing", "security", "tasks"},
@@ -48,6 +49,7 @@ ALLOWED: dict[str, set[str]] = {
     "mail": set(),
     "ops": {"config", "files", "search", "security"},
     "search": {"config", "documents", "inference", "security"},
+    "speech": {"errors", "files", "inference"},
     "routing": {"errors", "files", "inference", "mail", "tasks"},
     "word_addin": {"config"},
     "language": set(),

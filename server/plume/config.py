@@ -83,6 +83,13 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     template_max_output_chars: int = 20_000_000
     template_prepare_timeout_s: float = 20.0
     template_prepare_memory_mb: int = 1024
+    # Recordings to transcribe (docs/transcription.md): upload size, duration, what is kept and how
+    # long, the time limit of each two-minute window of audio (waiting in the queue included).
+    max_audio_bytes: int = 1024 * 1024 * 1024
+    max_audio_duration_s: float = 4 * 3600.0
+    audio_retention_hours: float = 0.0
+    transcript_retention_hours: float = 24.0
+    transcription_timeout_s: float = 900.0
     # How the sidebars put results into the text, locked for everyone when set by IT:
     # "tracked" (changes to accept or reject), "replace" or "after"; "" = each clerk chooses.
     review_mode: Literal["", "tracked", "replace", "after"] = ""

@@ -9,7 +9,7 @@ handler's parameter named `inference`, `templates`, `actions`, `reference_book`,
 `app.state.services`. Nothing depends on the order in which lifespans run.
 
 A new service: a field here, built in `build` (or in `start` if building it is slow), and a line in
-`dependencies()`; speech has its field waiting.
+`dependencies()`.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from plume.search.collections import CollectionsError
 from plume.search.dense import EmbedderUnavailable
 from plume.search.service import SearchService, build_search_service
 from plume.security.audit import AuditLog
+from plume.speech.service import TranscriptionService
 from plume.security.safezip import ZipLimits
 from plume.security.tokens import UserStore
 from plume.tasks.actions import ActionLibrary
@@ -65,8 +66,8 @@ class Services:
     search_broken: bool = False
     # Which service handles an e-mail: the commune's directory and what was learned from its folders.
     triage_routing: Routing | None = None
-    # Services to come (transcription).
-    speech: Any = None
+    # Recordings → transcripts, as jobs that survive a restart (plume.speech), on the models' scheduler.
+    speech: TranscriptionService | None = None
     health_sources: dict[str, Any] = field(default_factory=dict)  # what /health reports, by name
 
     @classmethod
@@ -79,6 +80,7 @@ class Services:
                        actions=ActionLibrary(settings.data_dir),
                        reference_book=ReferenceBook.in_folder(settings.data_dir),
                        triage_routing=Routing(settings.data_dir))
+        services.speech = TranscriptionService(settings, inference, audit)
         services.health_sources.update(models=inference, language=LanguageTools(settings.data_dir))
         return services
 
@@ -88,8 +90,10 @@ class Services:
         self.health_sources["templates"] = self.templates
         await self._start_search()
         await self.models.start()
+        await self.speech.start()  # resumes the transcriptions a stop interrupted
 
     async def stop(self) -> None:
+        await self.speech.stop()
         await self.models.stop()
         if self.search is not None:
             self.search.store.close()
@@ -127,6 +131,7 @@ class Services:
             "reference_book": Provide(lambda: self.reference_book, sync_to_thread=False),
             "ledger": Provide(lambda: self.ledger, sync_to_thread=False),
             "search": Provide(lambda: self.search, sync_to_thread=False),
+            "speech": Provide(lambda: self.speech, sync_to_thread=False),
         }
 
 

@@ -16,7 +16,10 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from plume.evaluation import TASKS
+    from plume.evaluation import TASKS as TEXT_TASKS
+    from plume.speech.evaluation import TASKS as SPEECH_TASKS
+
+    TASKS = (*TEXT_TASKS, *SPEECH_TASKS)
 
     parser = subparsers.add_parser("eval", help="évaluer des modèles du catalogue sur les tâches d'écriture",
                                    description="Fait tourner les tâches d'écriture sur un dossier d'évaluation avec "
@@ -33,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"tâches, séparées par des virgules ({','.join(TASKS)}, search)")
     parser.add_argument("--data", type=Path, default=REPO / "tests" / "data" / "samples",
                         help="dossier d'évaluation (structure des exemples : cases/, emails/, texts/, notes/, "
-                             "regulations/)")
+                             "regulations/, speech/)")
     parser.add_argument("--html", type=Path, help="écrire un rapport HTML (un graphique par tâche)")
     parser.add_argument("--json", type=Path, help="écrire les mesures en JSON")
     parser.add_argument("--unconstrained", action="store_true",
@@ -50,8 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from plume.evaluation import TASKS, evaluate
-    from plume.inference.catalog import CatalogError, load_catalog
+    from plume.evaluation import TASKS
+    from plume.speech import evaluation as speech
 
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     if "search" in tasks:
@@ -59,8 +62,9 @@ def run(args: argparse.Namespace) -> int:
         tasks.remove("search")
         if code or not tasks:
             return code
-    if unknown := [t for t in tasks if t not in TASKS]:
-        print(f"Tâche inconnue : {', '.join(unknown)} (connues : {', '.join(TASKS)}).", file=sys.stderr)
+    if unknown := [t for t in tasks if t not in (*TASKS, *speech.TASKS)]:
+        print(f"Tâche inconnue : {', '.join(unknown)} (connues : {', '.join((*TASKS, *speech.TASKS))}).",
+              file=sys.stderr)
         return 2
     if not args.data.is_dir():
         print(f"Dossier d'évaluation introuvable : {args.data}", file=sys.stderr)
@@ -69,20 +73,9 @@ def run(args: argparse.Namespace) -> int:
         print("Sans --models, seuls le tri (--tasks triage) et la recherche (--tasks search) peuvent être évalués.",
               file=sys.stderr)
         return 2
-    report = {"models": [], "tasks": {}, "data": str(args.data)}
-    if args.models is not None:
-        try:
-            catalog = load_catalog(args.models)
-        except (CatalogError, OSError) as exc:
-            print(str(exc), file=sys.stderr)
-            return 2
-        if unknown := [m for m in args.model if catalog.get(m) is None]:
-            print(f"Modèle absent du catalogue {args.models} : {', '.join(unknown)}.", file=sys.stderr)
-            return 2
-        report = asyncio.run(evaluate(args.models, args.model, tasks, args.data, REPO,
-                                      progress=None if args.quiet else progress_bar,
-                                      constrained=not args.unconstrained, learned=args.learned))
-        print(table(report))
+    report = _models_report(args, [t for t in tasks if t in TASKS])
+    if report is None:
+        return 2
     if "triage" in tasks:  # every way of triaging, field by field (plume.routing.evaluation)
         from plume.routing import evaluation as routing_evaluation
 
@@ -91,11 +84,45 @@ def run(args: argparse.Namespace) -> int:
                      if metrics.get("triage")})
         report["triage"] = rows
         print(("\n" if args.models else "") + routing_evaluation.table(rows))
+    if "transcribe" in tasks:  # word error rate and speed of the speech models (plume/speech/evaluation.py)
+        transcribed = speech.evaluate(args.models, args.model, args.data,
+                                      progress=None if args.quiet else progress_bar)
+        report["tasks"]["transcribe"] = transcribed
+        report["models"] = list(dict.fromkeys([*report["models"], *transcribed]))
+        print(speech.table(transcribed))
     if args.json:
         args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     if args.html:
-        args.html.write_text(html(report), encoding="utf-8")
+        text_report = {**report, "tasks": {k: v for k, v in report["tasks"].items() if k != "transcribe"}}
+        page = html(text_report)
+        if "transcribe" in report["tasks"]:
+            page = page.replace("</body></html>", speech.html_section(report["tasks"]["transcribe"]) + "</body></html>")
+        args.html.write_text(page, encoding="utf-8")
     return 0
+
+
+def _models_report(args: argparse.Namespace, text_tasks: list[str]) -> dict[str, Any] | None:
+    """The writing tasks run by each model of the catalog (None: a bad catalog or model id, said)."""
+    from plume.evaluation import evaluate
+    from plume.inference.catalog import CatalogError, load_catalog
+
+    report: dict[str, Any] = {"models": [], "tasks": {}, "data": str(args.data), "constrained": not args.unconstrained}
+    if args.models is None:
+        return report
+    try:
+        catalog = load_catalog(args.models)
+    except (CatalogError, OSError) as exc:
+        print(str(exc), file=sys.stderr)
+        return None
+    if unknown := [m for m in args.model if catalog.get(m) is None]:
+        print(f"Modèle absent du catalogue {args.models} : {', '.join(unknown)}.", file=sys.stderr)
+        return None
+    if text_tasks:
+        report = asyncio.run(evaluate(args.models, args.model, text_tasks, args.data, REPO,
+                                      progress=None if args.quiet else progress_bar,
+                                      constrained=not args.unconstrained, learned=args.learned))
+        print(table(report))
+    return report
 
 
 def fmt(metric: str, value: Any) -> str:
