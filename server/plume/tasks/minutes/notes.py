@@ -66,6 +66,7 @@ VOTE_COUNTS = {
 }
 CLOSING = re.compile(r"(?:\bfin\b|séance levée|clôture|levée de la séance)[^\d\n]{0,20}(?P<t>\d{1,2}\s*[h:]\s*\d{0,2})",
                      re.I)
+SPOKEN_CLOSING = re.compile(r"séance (?:est )?levée|lève la séance|clôture de la séance|clos la séance", re.I)
 NEXT = re.compile(r"prochaine séance[^\d\n]{0,20}(?P<rest>.{0,40})", re.I)
 TIMESTAMP = re.compile(r"^\s*\[(?P<ts>\d{1,2}:\d{2}(?::\d{2})?)\]\s*(?P<who>[^:]{1,60}?)\s*:\s*(?P<text>.*)$")
 ORDINAL_POINT = re.compile(r"\b(?P<ord>premier|deuxième|second|troisième|quatrième|cinquième|sixième|septième|"
@@ -229,8 +230,13 @@ def _tail(line: str, minutes: Minutes, reference: date) -> bool:
 
 
 def read_transcript(lines: list[str]) -> Minutes:
+    """Turns « [hh:mm:ss] Qui : ce qui est dit » into the agenda points they announce. The opening
+    words before the first point (greetings, quorum) are left to the heading; a transcript in which
+    no point is recognised (a recording, where « Deuxième point » may come out garbled) keeps every
+    turn under an unnumbered « Notes de séance »: nothing said is dropped."""
     minutes = Minutes()
     current: AgendaItem | None = None
+    opening: list[str] = []
     for line in lines:
         m = TIMESTAMP.match(line)
         if not m:
@@ -250,7 +256,9 @@ def read_transcript(lines: list[str]) -> Minutes:
             current = AgendaItem(number=number, title=title[:1].upper() + title[1:] if title else f"Point {number}")
             minutes.items.append(current)
         elif current is None and not minutes.items:
-            continue  # opening words before the first point (quorum, greetings)
+            opening.append(f"{who} : {without_fillers(said)}")  # before the first point (quorum, greetings)
+            _closing(minutes, said)
+            continue
         elif current is None or current.vote is not None:
             number = (minutes.items[-1].number if minutes.items else 0) + 1
             current = AgendaItem(number=number, title=f"Point {number}")
@@ -263,10 +271,19 @@ def read_transcript(lines: list[str]) -> Minutes:
                 current.title = what[:1].upper() + what[1:]
         else:
             current.notes.append(f"{who} : {without_fillers(said)}")
-        if m2 := CLOSING.search(said):
-            times = find_times(m2["t"])
-            minutes.closing_time = times[0].value if times else None
+        _closing(minutes, said)
+    if not minutes.items and opening:
+        minutes.items.append(AgendaItem(number=UNNUMBERED, title="Notes de séance", notes=opening))
     return minutes
+
+
+def _closing(minutes: Minutes, said: str) -> None:
+    """« La séance est levée à 21 h 15 », or spoken: « … levée à vingt et une heures quinze »."""
+    if m := CLOSING.search(said):
+        times = find_times(m["t"])
+        minutes.closing_time = times[0].value if times else None
+    elif SPOKEN_CLOSING.search(said) and (spoken := spoken_time(said)):
+        minutes.closing_time = spoken
 
 
 def _first_time(text: str) -> str | None:
