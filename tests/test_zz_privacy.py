@@ -43,8 +43,11 @@ def _written_files(base: Path) -> list[Path]:
             files += [p for p in data.rglob("*") if p.is_file() and "templates" not in p.relative_to(data).parts]
     temp = Path(tempfile.gettempdir())
     for entry in temp.glob("plume*"):
-        if entry.stat().st_mtime >= SESSION_START and not str(entry).startswith(str(base)):
-            files += [entry] if entry.is_file() else [p for p in entry.rglob("*") if p.is_file()]
+        try:
+            if entry.stat().st_mtime >= SESSION_START and not str(entry).startswith(str(base)):
+                files += [entry] if entry.is_file() else [p for p in entry.rglob("*") if p.is_file()]
+        except FileNotFoundError:  # removed by its process while the sweep walked
+            continue
     return files
 
 
@@ -53,7 +56,10 @@ def _hits(base: Path) -> tuple[int, list[str]]:
     files = _written_files(base)
     hits = []
     for path in files:
-        text = path.read_bytes().decode("utf-8", "replace")
+        try:
+            text = path.read_bytes().decode("utf-8", "replace")
+        except FileNotFoundError:  # a temporary file its process removed while the sweep walked
+            continue
         hits += [f"{path}: {n[:30]}…" for n in needles if n in text]
     return len(files), hits
 
