@@ -65,6 +65,9 @@ class View:
     def status(self, message: str) -> None:
         self.model("Status").Text = message  # a read-only text box that wraps and scrolls: never cut off
 
+    def status_text(self) -> str:
+        return self.model("Status").Text
+
     def busy(self, on: bool) -> None:
         if self.has("Progress"):
             self.model("Progress").ProgressValue = 50 if on else 0
@@ -141,11 +144,15 @@ class SidebarPanel(unohelper.Base, XToolPanel, XSidebarPanel, runner.Reporter):
             return
         pending, self.pending = self.pending, None
         self.view.busy(False)
-        self.view.status(message)
+        # The status line changes once: to what the panel says of the answer (« Remarques : 3 »), else
+        # to `message` (« Terminé. »). Never « Terminé. » first and the real word a moment later.
+        working = self.view.status_text()
         self.answered(pending, ok, message, data)
+        if self.view.status_text() == working:
+            self.view.status(message)
 
     def answered(self, pending, ok: bool, message: str, data: dict) -> None:
-        """What the panel does with an answer, once its status line says `message`."""
+        """What the panel does with an answer; its status line says `message` unless this changes it."""
 
     # -- XToolPanel, XSidebarPanel --------------------------------------------------------------
 
