@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tomllib
 from email.message import EmailMessage
-from pathlib import Path
 
 import imapclient
 import pytest
