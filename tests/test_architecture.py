@@ -39,7 +39,7 @@ ALLOWED: dict[str, set[str]] = {
     "api": {"plume", "documents", "errors", "inference", "language", "mail", "ops", "search", "security", "services",
             "tasks", "word_addin"},
     "evaluation": {"config", "documents", "inference", "language", "mail", "tasks"},
-    "tasks": {"config", "documents", "errors", "files", "inference", "language", "mail"},
+    "tasks": {"config", "documents", "errors", "files", "inference", "language", "mail", "search"},
     "mailbox": {"config", "files", "mail", "security", "tasks"},
     "documents": {"errors", "files", "security"},
     "inference": {"config", "errors"},

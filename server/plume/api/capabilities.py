@@ -41,6 +41,8 @@ def capabilities_of(role: Role, services: Services, user: str | None = None) -> 
         if task is EXTRACT:  # rendering is the templates routes' capability, listed beside extraction
             tasks["render"] = render(offer, services.settings.soffice)
     tasks["search"] = search_capability(services.search, str(role), user)
+    if not tasks["search"]["available"]:  # answers come from the same collections
+        tasks["answer"].update({key: tasks["search"][key] for key in ("available", "reason", "reason_de")})
     if role.allows(Role.ADMIN):
         tasks["search"]["install"] = "plume serve --collections collections.toml (docs/search.md)"
     # The review mode IT locked for the sidebars (config `review_mode`), or none: each clerk chooses.

@@ -22,6 +22,7 @@ from plume.inference.base import Inference, ModelUnavailable
 if TYPE_CHECKING:
     from plume.config import Settings
     from plume.documents.library import TemplateInfo, TemplateLibrary
+    from plume.search.service import SearchService
     from plume.tasks.actions import ActionLibrary
     from plume.tasks.reference_book import ReferenceBook
 
@@ -46,6 +47,8 @@ class TaskServices(Protocol):
     templates: TemplateLibrary | None
     actions: ActionLibrary
     reference_book: ReferenceBook
+    search: SearchService | None  # the commune's documents (tasks/sources.py); None when not configured
+    search_broken: bool
 
 
 class Recorder(Protocol):
