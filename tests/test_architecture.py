@@ -20,7 +20,7 @@ PLUME = Path(__file__).resolve().parents[1] / "server" / "plume"
 LAYERS = [
     {"__main__", "cli"},                                          # the `plume` command
     {"app"},                                                      # the Litestar application
-    {"api", "evaluation"},                                        # HTTP controllers; `plume eval`'s measuring
+    {"api", "evaluation", "evaluation_answers"},                  # HTTP controllers; `plume eval`'s measuring
     {"services"},                                                 # every service, built once and injected
     {"tasks", "mailbox"},                                         # writing tasks; the IMAP worker calling them
     {"search", "ops"},                                            # the commune's documents; usage, backup
@@ -32,13 +32,14 @@ LAYERS = [
 # What each package imports, exactly, today.
 ALLOWED: dict[str, set[str]] = {
     "__main__": {"cli"},
-    "cli": {"plume", "app", "config", "documents", "evaluation", "inference", "mail", "mailbox", "ops", "search",
-            "security", "tasks", "word_addin"},
+    "cli": {"plume", "app", "config", "documents", "evaluation", "evaluation_answers", "inference", "mail", "mailbox",
+            "ops", "search", "security", "tasks", "word_addin"},
     "app": {"plume", "api", "config", "mailbox", "security", "services"},
     "services": {"config", "documents", "inference", "language", "ops", "search", "security", "tasks"},
     "api": {"plume", "documents", "errors", "inference", "language", "mail", "ops", "search", "security", "services",
             "tasks", "word_addin"},
     "evaluation": {"config", "documents", "inference", "language", "mail", "tasks"},
+    "evaluation_answers": {"config", "evaluation", "inference", "language", "search", "tasks"},
     "tasks": {"config", "documents", "errors", "files", "inference", "language", "mail", "search"},
     "mailbox": {"config", "files", "mail", "security", "tasks"},
     "documents": {"errors", "files", "security"},

@@ -95,7 +95,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     search_weights: dict[str, float] = msgspec.field(default_factory=dict)
     # The answer route's relevance threshold on the first hit's fused score (docs/search.md, « Answers »):
     # below it, « nothing found ». Set on the dev questions for the default embedders and weights.
-    search_answer_min_score: float = 0.906
+    search_answer_min_score: float = 0.903
 
     @property
     def users_file(self) -> Path:
