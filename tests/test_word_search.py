@@ -143,3 +143,13 @@ def test_in_german_passages_only_are_labelled_as_such_and_a_collection_can_be_le
     assert hit(pane, "chiens.docx", "art. 11").locator("button").inner_text() == "Zitat einfügen"
     pane.screenshot("rechercher-passages-allemand")
 
+
+def test_without_a_speech_model_transcription_is_greyed_with_the_servers_reason(site, open_pane):
+    server, _ = site
+    with server.client() as client:
+        reason = client.get("/v1/capabilities").json()["tasks"]["transcribe"]["reason"]
+    pane = open_pane(server)
+    assert pane.page.inner_text("#task option[value=transcrire]") == "Transcrire un enregistrement (indisponible)"
+    pane.tab("transcrire")
+    assert pane.page.inner_text("#panel-transcrire [data-availability]") == reason
+    assert pane.page.is_disabled("#transcribe-run")
