@@ -5,8 +5,8 @@
  * sentence instead (nothing found; passages only, without a model).
  *
  * Searching and answering are two buttons, not one: a search answers in a tenth of a second, an
- * answer from the model takes seconds to a minute on the commune's CPU server, and often the article
- * is all the clerk wants. What goes into the document is the server's own words (a hit's
+ * answer has the model read every passage (seconds per passage for the reference model on a CPU
+ * server, docs/search.md), and often the article is all the clerk wants. What goes into the document is the server's own words (a hit's
  * `quotation`, the answer's `insert`), so both sidebars insert the same thing. */
 (function () {
   "use strict";

@@ -66,14 +66,17 @@
     showResult(t("transcribe.waiting"), 0, "");
     setReady(false);
     for (var attempt = 0; ; attempt++) {
+      var lost = new window.PlumeApi.PlumeError("unreachable");   // a stream that ends without its end
       try {
         var end = await events(signal, progress);
         if (end) return finished(end.job.status, end.transcript);
       } catch (error) {
         if (error.kind === "cancelled") return stop(progress);
         if (error.job && error.job.result) finished(error.job.status, error.job.result.transcript);
-        if (error.kind !== "unreachable" || attempt >= RECONNECTS) throw error;
+        if (error.kind !== "unreachable") throw error;   // the job failed: what it did is shown
+        lost = error;
       }
+      if (attempt >= RECONNECTS) throw lost;
       await new Promise(function (resolve) { setTimeout(resolve, 1000 * (attempt + 1)); });   // then replayed
     }
   }
