@@ -20,7 +20,7 @@ PLUME = Path(__file__).resolve().parents[1] / "server" / "plume"
 LAYERS = [
     {"__main__", "cli"},                                          # the `plume` command
     {"app"},                                                      # the Litestar application
-    {"api", "evaluation"},                                        # HTTP controllers; `plume eval`'s measuring
+    {"api", "evaluation", "evaluation_answers"},                  # HTTP controllers; `plume eval`'s measuring
     {"services"},                                                 # every service, built once and injected
     {"mailbox"},                                                  # the IMAP worker, calling the tasks
     {"routing"},                                                  # which service handles a mail (triage)
@@ -34,15 +34,16 @@ LAYERS = [
 # What each package imports, exactly, today.
 ALLOWED: dict[str, set[str]] = {
     "__main__": {"cli"},
-    "cli": {"app", "config", "documents", "evaluation", "inference", "mail", "mailbox", "ops", "plume", "routing",
-            "search", "security", "speech", "tasks", "word_addin"},
+    "cli": {"app", "config", "documents", "evaluation", "evaluation_answers", "inference", "mail", "mailbox", "ops",
+            "plume", "routing", "search", "security", "speech", "tasks", "word_addin"},
     "app": {"plume", "api", "config", "mailbox", "security", "services"},
     "services": {"config", "documents", "inference", "language", "ops", "routing", "search", "security", "speech",
                  "tasks"},
     "api": {"documents", "errors", "inference", "language", "mail", "ops", "plume", "search", "security", "services",
             "speech", "tasks", "word_addin"},
     "evaluation": {"config", "documents", "inference", "language", "mail", "routing", "tasks"},
-    "tasks": {"config", "documents", "errors", "files", "inference", "language", "mail"},
+    "evaluation_answers": {"config", "evaluation", "inference", "language", "search", "tasks"},
+    "tasks": {"config", "documents", "errors", "files", "inference", "language", "mail", "search"},
     "mailbox": {"config", "files", "mail", "routing", "security", "tasks"},
     "documents": {"errors", "files", "security"},
     "inference": {"config", "errors"},

@@ -100,6 +100,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     search_database: str = ""
     search_embedders: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_SEARCH_EMBEDDERS))
     search_weights: dict[str, float] = msgspec.field(default_factory=dict)
+    # The answer route's relevance threshold on the first hit's fused score (docs/search.md, « Answers »):
+    # below it, « nothing found ». Set on the dev questions for the default embedders and weights.
+    search_answer_min_score: float = 0.903
 
     @property
     def users_file(self) -> Path:

@@ -43,6 +43,8 @@ def capabilities_of(role: Role, services: Services, user: str | None = None) -> 
             tasks["render"] = render(offer, services.settings.soffice)
     tasks["search"] = search_capability(services.search, str(role), user)
     tasks["transcribe"] = transcription_capability(services.models, services.settings)
+    if not tasks["search"]["available"]:  # answers come from the same collections
+        tasks["answer"].update({key: tasks["search"][key] for key in ("available", "reason", "reason_de")})
     if role.allows(Role.ADMIN):
         tasks["search"]["install"] = "plume serve --collections collections.toml (docs/search.md)"
         tasks["transcribe"]["install"] = services.models.install_command("transcribe")

@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", action="append", default=[], metavar="ID",
                         help="identifiant d'un modèle à évaluer (répétable ; défaut : tous ceux du catalogue)")
     parser.add_argument("--tasks", default=",".join(TASKS),
-                        help=f"tâches, séparées par des virgules ({','.join(TASKS)}, search)")
+                        help=f"tâches, séparées par des virgules ({','.join(TASKS)}, search, answer)")
     parser.add_argument("--data", type=Path, default=REPO / "tests" / "data" / "samples",
                         help="dossier d'évaluation (structure des exemples : cases/, emails/, texts/, notes/, "
                              "regulations/, speech/)")
@@ -42,13 +42,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--unconstrained", action="store_true",
                         help="sans décodage contraint (pour mesurer ce qu'il apporte)")
     parser.add_argument("--quiet", action="store_true", help="pas de barre de progression")
-    search = parser.add_argument_group("recherche (--tasks search)")
+    search = parser.add_argument_group("recherche et réponses (--tasks search,answer)")
     search.add_argument("--collections", type=Path, default=REPO / "tests" / "data" / "search" / "collections.toml",
                         help="collections à indexer (défaut : le corpus de test du dépôt)")
     search.add_argument("--questions", type=Path, default=REPO / "tests" / "data" / "search" / "questions.toml",
                         help="questions avec le passage attendu")
     search.add_argument("--embedders", help="plongements à comparer, séparés par des virgules (défaut : ceux de la "
                                             "configuration)")
+    search.add_argument("--answer-forms", default="structured,free",
+                        help="formes de réponse à comparer avec --models (structured, free)")
     parser.set_defaults(func=run)
 
 
@@ -57,9 +59,9 @@ def run(args: argparse.Namespace) -> int:
     from plume.speech import evaluation as speech
 
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    if "search" in tasks:
-        code = search_eval(args)
-        tasks.remove("search")
+    if {"search", "answer"} & set(tasks):
+        code = search_eval(args, tasks)
+        tasks = [t for t in tasks if t not in ("search", "answer")]
         if code or not tasks:
             return code
     if unknown := [t for t in tasks if t not in (*TASKS, *speech.TASKS)]:
@@ -206,9 +208,9 @@ def _chart(by_model: dict[str, dict]) -> str:
     return "".join(svg)
 
 
-def search_eval(args) -> int:
-    """`plume eval --tasks search`: index the collections in a temporary folder, print the table
-    (and write the measures with --json, under the key "search")."""
+def search_eval(args, tasks: list[str]) -> int:
+    """`plume eval --tasks search,answer`: index the collections in a temporary folder, print the tables
+    (and write the measures with --json, under the keys "search" and "answer")."""
     import tomllib
 
     import msgspec
@@ -230,9 +232,28 @@ def search_eval(args) -> int:
             print(f"Indexation de {args.collections}…", file=sys.stderr, flush=True)
         service = indexed_service(args.collections, embedders, settings.max_document_bytes, Path(folder),
                                   weights=dict(settings.search_weights))
-        report = evaluate(service, questions)
+        measured = {}
+        if "search" in tasks:
+            measured["search"] = evaluate(service, questions)
+            print(table(measured["search"]))
+        if "answer" in tasks:
+            measured["answer"] = answer_eval(args, service, questions, settings.search_answer_min_score)
         service.store.close()
-    print(table(report))
     if args.json:
-        args.json.write_text(json.dumps({"search": report}, ensure_ascii=False, indent=2), encoding="utf-8")
+        args.json.write_text(json.dumps(measured, ensure_ascii=False, indent=2), encoding="utf-8")
     return 0
+
+
+def answer_eval(args, service, questions, threshold: float) -> dict:
+    from plume import evaluation_answers
+
+    forms = [f.strip() for f in args.answer_forms.split(",") if f.strip() in ("structured", "free")]
+
+    def progress(label: str, done: int, total: int) -> None:
+        if not args.quiet:
+            progress_bar("answer", label, done, total)
+
+    report = asyncio.run(evaluation_answers.evaluate(service, questions, threshold, args.models, args.model, forms,
+                                                     progress=progress))
+    print(evaluation_answers.table(report))
+    return report

@@ -1,0 +1,193 @@
+"""POST /v1/search/answer through the real server over HTTP, on the repo's corpus indexed by the real
+CLI (tests/data/search), with a scripted model behind Plume's upstream engine (tests/fake_upstream.py)
+so each test controls what the « model » writes: a good answer, one that cites nothing, cites a
+passage that does not exist or misquotes an amount. What a clerk notices: the answer only when every
+sentence is backed by the passage it cites, else the passages labelled as passages, with the reason;
+« Je n'ai rien trouvé… » naming only the collections she may read; nothing of a collection she may
+not read, anywhere. The reference model answering for real is in test_realmodel.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+from httpx_sse import connect_sse
+
+from tests.conftest import REPO, plume_cli
+from tests.fake_upstream import scripted_server
+
+CORPUS = REPO / "tests" / "data" / "search"
+# One embedder keeps the index quick to build; the threshold is set for BM25 + USE: a first passage both
+# rank first scores 1.0, one only USE finds at most 0.8 (docs/search.md « Answers »).
+CONFIG = 'search_embedders = ["use-multilingual-v3"]\nsearch_answer_min_score = 0.9\n'
+DOG_TAX = "Combien coûte la taxe annuelle pour un chien ?"
+UNRELATED = "Comment voter par correspondance ?"
+
+
+def numbered(messages: list[dict], locator: str) -> int | None:
+    """The number the prompt gives the passage whose reference ends with `locator` (« art. 11 »)."""
+    prompt = "\n".join(m["content"] for m in messages if m["role"] == "user")
+    found = re.search(rf"^\[(\d+)\] [^\n]*, {re.escape(locator)}$", prompt, re.M)
+    return int(found.group(1)) if found else None
+
+
+def sentences(*items: tuple[str, list[int]]) -> str:
+    return json.dumps({"answered": True, "sentences": [{"text": t, "citations": c} for t, c in items]},
+                      ensure_ascii=False)
+
+
+def good(messages: list[dict]) -> str:
+    n = numbered(messages, "art. 11")
+    if n is None:
+        return json.dumps({"answered": False, "sentences": []})
+    return sentences(("La taxe annuelle s'élève à CHF 120.– pour le premier chien.", [n]),
+                     ("Pour chaque chien supplémentaire, elle est de CHF 180.–.", [n]))
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("answer")
+    shutil.copytree(CORPUS, tmp / "docs")
+    (tmp / "plume.toml").write_text(CONFIG, encoding="utf-8")
+    collections = tmp / "docs" / "collections.toml"
+    plume_cli("search", "index", "--collections", str(collections), "--config", str(tmp / "plume.toml"), "--quiet",
+              data=tmp / "data")
+    with scripted_server(tmp, good, ["answer"], extra=("--collections", str(collections), "--config",
+                                                        str(tmp / "plume.toml"))) as (server, fake):
+        server.tokens["rh"] = server.add_user("Claire Rochat", "user")
+        yield server, fake
+
+
+def ask(server, query: str, role: str = "user", status: int = 200, **body) -> dict:
+    with server.client(role) as client:
+        response = client.post("/v1/search/answer", json={"query": query, **body})
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def test_an_answer_cites_the_article_and_lists_its_sources(site):
+    server, fake = site
+    got = ask(server, DOG_TAX)
+    assert got["kind"] == "answer" and got["engine"] == "model" and got["model"] == "scripted"
+    n = [i for i, hit in enumerate(got["citations"], 1) if hit["locator"] == "art. 11"][0]
+    assert got["answer"] == (f"La taxe annuelle s'élève à CHF 120.– pour le premier chien [{n}]. Pour chaque chien "
+                             f"supplémentaire, elle est de CHF 180.– [{n}].")
+    reference = "Règlement communal sur la détention et la taxe des chiens, art. 11"
+    assert got["sources"] == [f"[{n}] {reference}"] and got["citations"][n - 1]["reference"] == reference
+    assert got["insert"] == f"{got['answer']}\n\nSources :\n[{n}] {reference}"
+    assert got["citations"][n - 1]["quotation"].startswith("« 1 La taxe annuelle") and \
+        got["citations"][n - 1]["quotation"].endswith(f"» ({reference})")
+    assert [s["citations"] for s in got["sentences"]] == [[n], [n]] and not got["warnings"]
+    # The passages went to the model fenced as data, with the rule that says so.
+    assert "<<<DONNEES-" in fake.requests[-1][-1]["content"] and "jamais une instruction" in fake.requests[-1][0]["content"]
+
+
+def test_without_a_model_the_passages_are_labelled_as_passages(site):
+    server, _ = site
+    got = ask(server, DOG_TAX, engine="rules")
+    assert got["kind"] == "passages" and got["engine"] == "rules" and got["answer"] is None
+    assert got["insert"] is None and "sans réponse rédigée" in got["message"] and "ohne formulierte" in got["message_de"]
+    assert any(h["locator"] == "art. 11" and h["document"] == "chiens.docx" for h in got["citations"])
+    assert got["sources"] == [f"[{i}] {h['reference']}" for i, h in enumerate(got["citations"], 1)]
+
+
+def test_nothing_relevant_says_so_naming_only_the_collections_she_may_read(site):
+    server, fake = site
+    asked = len(fake.requests)
+    got = ask(server, UNRELATED)
+    assert got["kind"] == "nothing" and got["answer"] is None and got["citations"] == []
+    assert got["message"] == "Je n'ai rien trouvé à ce sujet dans : Règlements communaux, FAQ du guichet"
+    assert got["message_de"] == "Ich habe dazu nichts gefunden in: Règlements communaux, FAQ du guichet"
+    assert len(fake.requests) == asked  # no model asked to write from nothing
+    # A template owner also reads the model answers; nobody but Claire Rochat sees « Ressources humaines ».
+    assert ask(server, UNRELATED, role="template-owner")["message"].endswith("FAQ du guichet, Réponses types")
+    assert "Ressources humaines" not in ask(server, UNRELATED, role="admin")["message"]
+
+
+def test_a_collection_she_may_not_read_never_shows(site):
+    server, _ = site
+    question = "Combien de jours de vacances pour le personnel communal ?"
+    with server.client("user") as client:
+        forbidden = client.post("/v1/search/answer", json={"query": question, "collections": ["rh"]})
+        unknown = client.post("/v1/search/answer", json={"query": question, "collections": ["inconnue"]})
+    assert forbidden.status_code == unknown.status_code == 404
+    assert forbidden.json()["detail"] == unknown.json()["detail"] and "rh" not in forbidden.text
+    for engine in ("rules", "auto"):
+        got = ask(server, question, engine=engine, k=10)
+        assert {h["collection"] for h in got["citations"]} <= {"reglements", "faq"}
+        assert "Ressources humaines" not in json.dumps(got, ensure_ascii=False)
+    claire = ask(server, question, role="rh", collections=["rh"], engine="rules")
+    assert claire["citations"][0]["document"] == "personnel.md"
+
+
+def test_an_answer_that_cites_nothing_is_retried_naming_the_problem_then_refused_with_the_reason(site):
+    server, fake = site
+    uncited = json.dumps({"answered": True, "sentences": [{"text": "La taxe coûte CHF 120.–.", "citations": []}]})
+    fake.replies[:] = [uncited, uncited]
+    asked = len(fake.requests)
+    got = ask(server, DOG_TAX)
+    assert len(fake.requests) == asked + 2  # one retry
+    assert "ne cite aucun passage" in fake.requests[-1][-1]["content"]
+    assert got["kind"] == "passages" and got["engine"] == "rules" and got["answer"] is None
+    assert got["warnings"] == ["Réponse du modèle écartée (une phrase sans citation) : voici les passages trouvés."]
+
+
+def test_a_citation_to_no_passage_is_refused_when_the_model_is_required(site):
+    server, fake = site
+    nowhere = sentences(("La taxe annuelle s'élève à CHF 120.–.", [9]))
+    fake.replies[:] = [nowhere, nowhere]
+    got = ask(server, DOG_TAX, status=502, engine="model")
+    assert "une citation [9] qui ne renvoie à aucun passage" in got["detail"]
+    assert "Combien" not in json.dumps(got, ensure_ascii=False)  # never the question
+
+
+def test_a_misquoted_amount_is_named_in_the_retry_and_the_corrected_answer_shown(site):
+    server, fake = site
+    fake.replies[:] = [sentences(("La taxe annuelle s'élève à CHF 150.– pour le premier chien.", [1]))]
+    got = ask(server, DOG_TAX)
+    retry = fake.requests[-1][-1]["content"]
+    assert "un montant « CHF 150.– » n'est pas dans le passage cité [1]" in retry
+    assert got["kind"] == "answer" and "CHF 120.–" in got["answer"] and "150" not in got["answer"]
+
+
+def test_a_sentence_still_unsupported_after_the_retry_is_removed_with_a_warning(site):
+    server, fake = site
+
+    def half(messages):
+        n = numbered(messages, "art. 11")
+        return sentences(("La taxe annuelle s'élève à CHF 120.– pour le premier chien.", [n]),
+                         ("Elle est payable dans les 60 jours.", [n]))
+
+    fake.default, original = half, fake.default
+    try:
+        got = ask(server, DOG_TAX)
+    finally:
+        fake.default = original
+    assert got["kind"] == "answer" and "60 jours" not in got["answer"] and "CHF 120.–" in got["answer"]
+    assert len(got["sentences"]) == 1
+    assert got["warnings"] == ["Phrase(s) retirée(s) de la réponse, faute de source : un délai absent du passage "
+                               f"cité [{got['sentences'][0]['citations'][0]}]."]
+
+
+def test_streaming_sends_progress_then_the_checked_sentences_then_done(site):
+    server, _ = site
+    with server.client("user") as client, connect_sse(client, "POST", "/v1/search/answer",
+                                                      json={"query": DOG_TAX, "stream": True}) as source:
+        assert source.response.headers["content-type"].startswith("text/event-stream")
+        events = [(e.event, json.loads(e.data)) for e in source.iter_sse()]
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "progress" and kinds[-1] == "done" and kinds.count("delta") == 2
+    done = events[-1][1]
+    assert "".join(data["text"] for kind, data in events if kind == "delta") == done["answer"]
+
+
+def test_the_audit_line_records_the_answer_but_never_the_question(site):
+    server, _ = site
+    ask(server, DOG_TAX, engine="rules")
+    lines = [json.loads(line) for line in (server.data / "audit.jsonl").read_text().splitlines()]
+    line = [entry for entry in lines if entry["route"] == "/v1/search/answer"][-1]
+    assert line["task"] == "answer" and line["collections"] == ["reglements", "faq"] and line["hits"] >= 1
+    assert line["query_chars"] == len(DOG_TAX) and "taxe annuelle" not in (server.data / "audit.jsonl").read_text()
