@@ -64,7 +64,7 @@ class Client:
 
     def post_recording(self, path: str, recording: str, fields: dict, on_sent, stopped):
         """POST a recording as multipart/form-data (field `file`), read from disk block by block, never
-        whole in memory: `on_sent(bytes so far, total)` as it goes; Cancelled-like None once `stopped()`.
+        whole in memory: `on_sent(bytes so far, total)` as it goes; None once `stopped()` (abandoned).
         The file goes under a neutral name: its own name (often a person's) never leaves the machine."""
         body = _Multipart(recording, fields, on_sent, stopped)
         request = self._prepare("POST", path, None)

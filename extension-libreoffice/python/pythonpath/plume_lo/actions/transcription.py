@@ -25,6 +25,7 @@ from plume_lo.client import Client, PlumeError, problem_of, quote
 ROUTE = "/v1/audio/transcriptions"
 ACTIVE = ("queued", "running")
 RECONNECTS = 5  # a dropped stream is opened again this many times in a row before giving up
+QUIET_STREAMS = 20  # streams silent for the client's timeout (3 min) in a row: the queue may be long
 
 
 def checked_recording(path: str, formats: list, max_bytes: int, language: str = "fr") -> None:
@@ -104,12 +105,12 @@ class Transcribe(Listing):
     def _follow(self, client: Client, job) -> dict:
         """The job's events until it ends; a dropped connection is opened again (segments replayed)."""
         path = f"{ROUTE}/{quote(self.job_id)}"
-        failures, processed = 0, 0.0
+        failures, quiet, processed = 0, 0, 0.0
         while True:
             segments: list = []
             try:
                 for event, data in client.events(path, lambda: job is not None and job.cancelled):
-                    failures = 0
+                    failures = quiet = 0
                     if event == "segment" and isinstance(data, dict):
                         segments.append(str(data.get("text") or "").strip())
                         self._report(job, None, segments)
@@ -119,6 +120,9 @@ class Transcribe(Listing):
                     elif event in ("done", "error") and isinstance(data, dict):
                         return _ended(event, data, processed)
             except PlumeError as error:
+                if error.key == "timeout" and error.status is None and quiet < QUIET_STREAMS:
+                    quiet += 1
+                    continue  # a quiet stream: the job waits its turn in the server's queue
                 if error.status is not None or failures >= RECONNECTS:
                     raise  # the server answered (the job is gone, the token refused…): said as it is
                 failures += 1

@@ -113,9 +113,10 @@ class TranscribePanel(SidebarPanel):
 
     def stop(self) -> None:
         """Once the server has the job, Stop asks it to stop and keeps what is done; during the upload,
-        Stop abandons it (nothing was transcribed: nothing is kept)."""
+        Stop abandons it (nothing was transcribed: nothing is kept). Pressed again while the server has
+        not answered, Stop stops waiting: the job stays on the server, found again at the next opening."""
         action = self.job.action if self.running() else None
-        if isinstance(action, Transcribe) and action.job_id:
+        if isinstance(action, Transcribe) and action.job_id and not action.stopping:
             action.stop()
             self.view.status(self.view.say("stopping"))
         else:
@@ -129,10 +130,16 @@ class TranscribePanel(SidebarPanel):
     # -- answers ----------------------------------------------------------------------------------------
 
     def following(self, state) -> None:
-        if self.alive and self.pending == "transcribe" and self.running() and isinstance(state, dict):
-            if getattr(self.job.action, "stopping", False):
-                state = {**state, "phase": "stopping"}  # « Arrêt demandé… » stays said until the job ends
-            self.view.following(state)
+        if not (self.alive and self.pending == "transcribe" and self.running() and isinstance(state, dict)):
+            return
+        if getattr(self.job.action, "stopping", False):
+            state = {**state, "phase": "stopping"}  # « Arrêt demandé… » stays said until the job ends
+        self.view.following(state)
+        if not self.running() and self.ended is not None:
+            # LibreOffice ran the job's end while this progress was being shown (a control's update
+            # handles pending events): the end is shown again, over the progress that came before it.
+            self.view.busy(False)
+            self.view.show_transcript(self.ended)
 
     def answered(self, pending, ok, message, data):
         if pending == "insert" and ok:  # in the document: the job leaves the server
