@@ -105,6 +105,10 @@ class SidebarPanel(unohelper.Base, XToolPanel, XSidebarPanel, runner.Reporter):
         """`fn()` when an item of the list box `name` is chosen."""
         self.view.control(name).addItemListener(listeners.Chosen(fn))
 
+    def on_enter(self, name: str, fn) -> None:
+        """`fn()` when Enter is pressed in the text box `name`."""
+        self.view.control(name).addKeyListener(listeners.EnterPressed(fn))
+
     def on_shown(self, fn) -> None:
         """`fn()` each time the panel is shown again."""
         self.window.addWindowListener(listeners.Shown(fn))
