@@ -131,3 +131,15 @@ def test_a_recorded_transcript_with_no_point_recognised_loses_nothing():
     assert [item.title for item in pv.items] == ["Notes de séance"]
     assert "conduites d'eau de la rue du Collège" in text and "Bonsoir à toutes et à tous" in text
     assert (pv.start_time, pv.closing_time) == ("19:00", "21:15")
+
+
+def test_a_transcript_under_its_title_line_keeps_the_date_and_names_its_points_plainly():
+    """The sidebar inserts the transcript under « Séance du … »: the date counts, and « Deuxième point
+    de l'ordre du jour, la demande de crédit » is titled « La demande de crédit »."""
+    from plume.tasks.minutes.notes import read_notes
+
+    pv = read_notes("Séance du Conseil général du 16 novembre 2026\n\n"
+                    "[00:00:01] Présidente : Bonsoir, il est dix-neuf heures, j'ouvre la séance.\n\n"
+                    "[00:00:40] Présidente : Deuxième point de l'ordre du jour, la demande de crédit pour l'eau.")
+    assert (pv.date, pv.body, pv.start_time) == ("2026-11-16", "Conseil général", "19:00")
+    assert [(item.number, item.title) for item in pv.items] == [(2, "La demande de crédit pour l'eau")]
