@@ -58,6 +58,7 @@ def site(tmp_path_factory):
     with scripted_server(tmp, good, ["answer"], extra=("--collections", str(collections), "--config",
                                                         str(tmp / "plume.toml"))) as (server, fake):
         server.tokens["rh"] = server.add_user("Claire Rochat", "user")
+        server.site = tmp  # for the command line's tests: the same index, catalog and settings
         yield server, fake
 
 
@@ -191,3 +192,90 @@ def test_the_audit_line_records_the_answer_but_never_the_question(site):
     line = [entry for entry in lines if entry["route"] == "/v1/search/answer"][-1]
     assert line["task"] == "answer" and line["collections"] == ["reglements", "faq"] and line["hits"] >= 1
     assert line["query_chars"] == len(DOG_TAX) and "taxe annuelle" not in (server.data / "audit.jsonl").read_text()
+
+
+# -- writing from the commune's documents -----------------------------------------------------------------------
+
+
+def test_a_fact_sheet_from_a_document_of_a_collection(site):
+    server, _ = site
+    with server.client("user") as client:
+        got = client.post("/v1/text/factsheet", json={"source": {"collection": "reglements", "document": "chiens.docx"}})
+        forbidden = client.post("/v1/text/factsheet", json={"source": {"collection": "rh", "document": "personnel.md"}})
+        unknown = client.post("/v1/text/factsheet", json={"source": {"collection": "inconnue", "document": "x.md"}})
+        missing = client.post("/v1/text/factsheet", json={"source": {"collection": "reglements", "document": "x.md"}})
+    assert got.status_code == 200, got.text
+    sheet = got.json()["sheet"]
+    assert sheet["title"] == "Règlement communal sur la détention et la taxe des chiens"
+    assert {"text": "La taxe annuelle s'élève à CHF 120.– pour le premier chien.", "reference": "art. 11 al. 1"} \
+        in sheet["amounts"]
+    assert forbidden.status_code == unknown.status_code == missing.status_code == 404
+    assert forbidden.json()["detail"] == unknown.json()["detail"] and "personnel" not in forbidden.text
+
+
+def test_an_acknowledgement_names_the_applicable_article_when_asked(site):
+    server, _ = site
+    mail = {"from": "Paul Robert <paul.robert@example.ch>", "subject": "Recours contre la taxe des chiens",
+            "body": "Bonjour,\nJe conteste la décision sur la taxe de mon chien et je souhaite faire recours. "
+                    "Quel est le délai ?\nPaul Robert", "engine": "rules"}
+    with server.client("user") as client:
+        plain = client.post("/v1/mail/acknowledge", json=mail).json()
+        cited = client.post("/v1/mail/acknowledge", json={**mail, "cite": True}).json()
+        forbidden = client.post("/v1/mail/acknowledge", json={**mail, "cite": True, "collections": ["rh"]})
+    assert "Disposition applicable" not in plain["text"]
+    source = cited["applicable_source"]
+    assert source["collection"] in ("reglements", "faq") and source["reference"] in cited["text"]
+    assert cited["applicable"] in cited["text"] and cited["applicable"].startswith("Disposition applicable : ")
+    assert forbidden.status_code == 404
+
+
+# -- plume search faq ----------------------------------------------------------------------------------------------
+
+
+def faq(server, *extra: str) -> dict:
+    tmp = server.site
+    out = plume_cli("search", "faq", "--collections", str(tmp / "docs" / "collections.toml"), "--collection", "faq",
+                    "--config", str(tmp / "plume.toml"), "--format", "json", "--quiet", *extra, data=tmp / "data")
+    return json.loads(out.stdout)
+
+
+GUICHET = "Questions fréquentes — Guichet communal, Quand le guichet est-il ouvert ?"
+
+
+def test_the_faq_proposes_the_questions_the_collection_answers_with_their_source(site):
+    server, _ = site
+    got = faq(server, "--limit", "20")
+    assert got["engine"] == "rules" and got["items"]
+    by_question = {item["question"]: item for item in got["items"]}
+    guichet = by_question["Quand le guichet est-il ouvert ?"]
+    assert guichet["kind"] == "passage" and "Le jeudi, il ferme à 18 heures." in guichet["answer"]
+    assert guichet["sources"] == [f"[1] {GUICHET}"] and guichet["answer"].endswith(f"({GUICHET})")
+    assert all(hit["collection"] == "faq" for item in got["items"] for hit in item["citations"])
+    scores = [item["score"] for item in got["items"]]
+    assert scores == sorted(scores, reverse=True) and min(scores) >= 0.9  # past the answer route's threshold
+
+
+def test_the_faq_with_a_model_keeps_only_checked_answers(site):
+    server, fake = site
+
+    def scripted(messages):
+        if "foire aux questions" in messages[0]["content"]:
+            return json.dumps({"question": "Le guichet communal est ouvert jusqu'à quelle heure le jeudi ?"})
+        n = numbered(messages, "Quand le guichet est-il ouvert ?")  # FAQ passages are cited by their heading
+        if n is None:
+            return json.dumps({"answered": False, "sentences": []})
+        return sentences(("Le jeudi, le guichet ferme à 18 heures.", [n]), ("Il ouvre à 7 heures.", [n]))
+
+    fake.default, original = scripted, fake.default
+    try:
+        got = faq(server, "--with-model", "--models", str(server.site / "models.toml"))
+    finally:
+        fake.default = original
+    assert got["engine"] == "scripted"
+    answered = [item for item in got["items"] if item["kind"] == "answer"]
+    assert len(answered) == 1, got["items"]
+    item = answered[0]
+    n = int(item["sources"][0][1])
+    assert item["question"] == "Le guichet communal est ouvert jusqu'à quelle heure le jeudi ?"
+    assert item["answer"] == f"Le jeudi, le guichet ferme à 18 heures [{n}]."  # « 7 heures » is in no passage: removed
+    assert item["sources"] == [f"[{n}] {GUICHET}"]
