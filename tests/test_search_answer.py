@@ -232,9 +232,9 @@ def test_an_acknowledgement_names_the_applicable_article_when_asked(site):
 # -- plume search faq ----------------------------------------------------------------------------------------------
 
 
-def faq(server, *extra: str) -> dict:
+def faq(server, *extra: str, collection: str = "faq") -> dict:
     tmp = server.site
-    out = plume_cli("search", "faq", "--collections", str(tmp / "docs" / "collections.toml"), "--collection", "faq",
+    out = plume_cli("search", "faq", "--collections", str(tmp / "docs" / "collections.toml"), "--collection", collection,
                     "--config", str(tmp / "plume.toml"), "--format", "json", "--quiet", *extra, data=tmp / "data")
     return json.loads(out.stdout)
 
@@ -253,6 +253,17 @@ def test_the_faq_proposes_the_questions_the_collection_answers_with_their_source
     assert all(hit["collection"] == "faq" for item in got["items"] for hit in item["citations"])
     scores = [item["score"] for item in got["items"]]
     assert scores == sorted(scores, reverse=True) and min(scores) >= 0.9  # past the answer route's threshold
+
+
+def test_the_faq_keeps_only_questions_that_find_their_own_passage(site):
+    server, _ = site
+    got = faq(server, "--limit", "500", collection="reglements")
+    with server.client("admin") as client:
+        passages = {c["id"]: c["passages"] for c in client.get("/v1/collections").json()["collections"]}
+        assert 10 < len(got["items"]) < passages["reglements"]  # some articles' headings do not find them
+        for item in got["items"]:  # each question, searched, finds its own passage first
+            first = client.post("/v1/search", json={"query": item["question"], "collections": ["reglements"], "k": 1})
+            assert first.json()["hits"][0]["reference"] == item["citations"][0]["reference"], item["question"]
 
 
 def test_the_faq_with_a_model_keeps_only_checked_answers(site):
