@@ -290,3 +290,43 @@ def test_the_faq_with_a_model_keeps_only_checked_answers(site):
     assert item["question"] == "Le guichet communal est ouvert jusqu'à quelle heure le jeudi ?"
     assert item["answer"] == f"Le jeudi, le guichet ferme à 18 heures [{n}]."  # « 7 heures » is in no passage: removed
     assert item["sources"] == [f"[{n}] {GUICHET}"]
+
+
+# -- plume eval --tasks answer ---------------------------------------------------------------------------------------
+
+
+def test_plume_eval_counts_supported_answers_and_questions_left_unanswered(tmp_path, monkeypatch):
+    from tests.fake_upstream import FakeUpstream
+
+    (tmp_path / "docs").mkdir()
+    shutil.copy(CORPUS / "reglements" / "salles.txt", tmp_path / "docs")
+    (tmp_path / "collections.toml").write_text('[[collections]]\nid = "docs"\ntitle = "Salles"\npath = "docs"\n'
+                                               'read = ["user"]\n', encoding="utf-8")
+    (tmp_path / "questions.toml").write_text(
+        '[[questions]]\nid = "caution"\ntext = "Combien faut-il verser de caution pour louer une salle ?"\n'
+        'expected = [{ collection = "docs", document = "salles.txt", article = "8" }]\n'
+        '[[questions]]\nid = "impots"\ntext = "Délai pour la déclaration d\'impôts ?"\nexpected = []\n',
+        encoding="utf-8")
+    (tmp_path / "plume.toml").write_text("search_answer_min_score = 0.5\n", encoding="utf-8")  # the model judges
+    monkeypatch.setenv("PLUME_CONFIG", str(tmp_path / "plume.toml"))
+
+    def scripted(messages):
+        n = numbered(messages, "art. 8")
+        if "impôts" in messages[-1]["content"] or n is None:
+            return json.dumps({"answered": False, "sentences": []})
+        return sentences(("Une caution de CHF 500.– est versée à la réservation.", [n]))
+
+    fake = FakeUpstream(scripted)
+    try:
+        out = plume_cli("eval", "--tasks", "answer", "--collections", str(tmp_path / "collections.toml"),
+                        "--questions", str(tmp_path / "questions.toml"), "--embedders", "use-multilingual-v3",
+                        "--models", str(fake.catalog(tmp_path / "models.toml", ["answer"])), "--answer-forms",
+                        "structured", "--json", str(tmp_path / "m.json"), "--quiet").stdout
+    finally:
+        fake.stop()
+    assert "toutes phrases appuyées, 1er essai" in out and "sans réponse laissées sans réponse" in out
+    measured = json.loads((tmp_path / "m.json").read_text())["answer"]["models"]["scripted"]["structured"]["dev"]
+    assert measured["asked"] == 2 and measured["written"] == 1  # the other: « nothing », the model judged
+    assert measured["supported_first_try"] == 1.0
+    assert measured["right_source"] == 1.0 and measured["answerable_answered"] == 1.0
+    assert measured["unanswerable_left"] == 1.0 and measured["refused"] == 0.0

@@ -6,11 +6,12 @@ Measured, for dev and holdout apart:
 - the relevance threshold alone (what the rules path does): the share of unanswerable questions left
   unanswered (« Je n'ai rien trouvé… ») and of answerable ones wrongly refused, at the configured
   `search_answer_min_score`, and the threshold the dev questions alone would set;
-- with a model (`--models`), per answer form (structured JSON or free text, tasks/answer_model.py):
-  the share of model answers whose every sentence passes the checker at the first try, and after the
-  one retry without any sentence removed; answers refused; answers citing the expected passage; and
-  the share of unanswerable questions left unanswered (threshold, or the model judging the passages
-  do not answer).
+- with a model (`--models`), per answer form (structured JSON or free text, tasks/answer_model.py),
+  over the answers the model wrote (not those where it judged the passages do not answer): the share
+  whose every sentence passes the checker at the first try, and after the one retry with no sentence
+  removed; the share refused; then the share of answerable questions answered, of answers citing the
+  expected passage, and of unanswerable questions left unanswered (threshold, or the model judging
+  the passages do not answer).
 
 The checker (language/citations.py) verifies citations and figures (amounts, dates, times, time
 limits, article numbers, other numbers) against the cited passages; it cannot verify meaning.
@@ -144,14 +145,16 @@ class _Watching:
 def _model_shares(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
     answerable = [o for o in outcomes if o["answerable"]]
     unanswerable = [o for o in outcomes if not o["answerable"]]
-    written = [o for o in outcomes if "first_supported" in o]  # the model was asked
+    asked = [o for o in outcomes if "first_supported" in o]  # past the threshold: the model was asked
+    written = [o for o in asked if o["kind"] in ("answer", "refused")]  # it wrote an answer (not « nothing »)
     answers = [o for o in answerable if o["kind"] == "answer"]
     seconds = [o["seconds"] for o in outcomes if "seconds" in o]
     return {
-        "asked": len(written),
+        "asked": len(asked),
+        "written": len(written),
         "supported_first_try": _share(sum(o["first_supported"] for o in written), len(written)),
-        "supported_without_removal": _share(sum(o["kind"] == "answer" and not o["removed"] for o in written
-                                                if o["kind"] == "answer"), len(written)),
+        "supported_without_removal": _share(sum(o["kind"] == "answer" and not o["removed"] for o in written),
+                                            len(written)),
         "refused": _share(sum(o["kind"] == "refused" for o in written), len(written)),
         "answerable_answered": _share(len(answers), len(answerable)),
         "right_source": _share(sum(o["right_source"] for o in answers), len(answers)),
@@ -169,8 +172,9 @@ def table(report: dict[str, Any]) -> str:
              _row("avec réponse refusées à tort", gate, "answerable_refused")]
     for name, by_form in report.get("models", {}).items():
         for form, measured in by_form.items():
-            lines += ["", f"modèle {name}, forme {form} ({measured['dev']['asked']} + {measured['holdout']['asked']} "
-                          "réponses demandées)"]
+            lines += ["", f"modèle {name}, forme {form} (réponses demandées : {measured['dev']['asked']} dev, "
+                          f"{measured['holdout']['asked']} holdout ; écrites : {measured['dev']['written']}, "
+                          f"{measured['holdout']['written']})"]
             for key, label in (("supported_first_try", "toutes phrases appuyées, 1er essai"),
                                ("supported_without_removal", "appuyées après le 2e essai, rien retiré"),
                                ("refused", "réponses refusées"), ("answerable_answered", "questions avec réponse répondues"),
