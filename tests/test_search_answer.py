@@ -39,6 +39,11 @@ def sentences(*items: tuple[str, list[int]]) -> str:
                       ensure_ascii=False)
 
 
+def judging(messages: list[dict]) -> bool:
+    """The yes/no asked before writing when `search_answer_judge` is on (tasks/answer_model.py)."""
+    return "Tu vérifies si des passages" in messages[0]["content"]
+
+
 def good(messages: list[dict]) -> str:
     n = numbered(messages, "art. 11")
     if n is None:
@@ -312,8 +317,8 @@ def test_plume_eval_counts_supported_answers_and_questions_left_unanswered(tmp_p
 
     def scripted(messages):
         n = numbered(messages, "art. 8")
-        if "impôts" in messages[-1]["content"] or n is None:
-            return json.dumps({"answered": False, "sentences": []})
+        if judging(messages):
+            return json.dumps({"answers": "impôts" not in messages[-1]["content"]})
         return sentences(("Une caution de CHF 500.– est versée à la réservation.", [n]))
 
     fake = FakeUpstream(scripted)
@@ -321,12 +326,14 @@ def test_plume_eval_counts_supported_answers_and_questions_left_unanswered(tmp_p
         out = plume_cli("eval", "--tasks", "answer", "--collections", str(tmp_path / "collections.toml"),
                         "--questions", str(tmp_path / "questions.toml"), "--embedders", "use-multilingual-v3",
                         "--models", str(fake.catalog(tmp_path / "models.toml", ["answer"])), "--answer-forms",
-                        "structured", "--json", str(tmp_path / "m.json"), "--quiet").stdout
+                        "judged", "--json", str(tmp_path / "m.json"), "--quiet").stdout
     finally:
         fake.stop()
     assert "toutes phrases appuyées, 1er essai" in out and "sans réponse laissées sans réponse" in out
-    measured = json.loads((tmp_path / "m.json").read_text())["answer"]["models"]["scripted"]["structured"]["dev"]
+    measured = json.loads((tmp_path / "m.json").read_text())["answer"]["models"]["scripted"]["judged"]["dev"]
     assert measured["asked"] == 2 and measured["written"] == 1  # the other: « nothing », the model judged
+    impots = json.loads((tmp_path / "m.json").read_text())["answer"]["models"]["scripted"]["judged"]["questions"]["impots"]
+    assert impots["kind"] == "nothing" and impots["judged_no"] is True  # the yes/no said the passages do not answer
     assert measured["supported_first_try"] == 1.0
     assert measured["right_source"] == 1.0 and measured["answerable_answered"] == 1.0
     assert measured["unanswerable_left"] == 1.0 and measured["refused"] == 0.0

@@ -6,7 +6,8 @@ Measured, for dev and holdout apart:
 - the relevance threshold alone (what the rules path does): the share of unanswerable questions left
   unanswered (« Je n'ai rien trouvé… ») and of answerable ones wrongly refused, at the configured
   `search_answer_min_score`, and the threshold the dev questions alone would set;
-- with a model (`--models`), per answer form (structured JSON or free text, tasks/answer_model.py),
+- with a model (`--models`), per variant (`structured`: what the server does by default; `judged`: a
+  yes/no on the passages first, `search_answer_judge`; `free`: free text; tasks/answer_model.py),
   over the answers the model wrote (not those where it judged the passages do not answer): the share
   whose every sentence passes the checker at the first try, and after the one retry with no sentence
   removed; the share refused; then the share of answerable questions answered, of answers citing the
@@ -76,10 +77,17 @@ def _share(count: int, total: int) -> float | None:
     return round(count / total, 3) if total else None
 
 
+# What `--answer-forms` compares: "structured" is what the server does by default; "judged" adds the yes/no
+# before writing (setting `search_answer_judge`); "free" is free text.
+VARIANTS: dict[str, tuple[answer_model.Form, bool]] = {"judged": ("structured", True),
+                                                        "structured": ("structured", False), "free": ("free", False)}
+
+
 async def model_report(inference: Inference, questions: Sequence[Question], hits: dict[str, list[Hit]],
-                       threshold: float, form: answer_model.Form,
+                       threshold: float, variant: str,
                        progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """One model, one answer form: each question whose first hit passes the threshold is answered."""
+    """One model, one variant: each question whose first hit passes the threshold is answered."""
+    form, judged = VARIANTS[variant]
     from plume.language.detect import language_or_french
 
     outcomes: dict[str, dict[str, Any]] = {}
@@ -90,32 +98,30 @@ async def model_report(inference: Inference, questions: Sequence[Question], hits
         if found:
             started = time.perf_counter()
             outcome.update(await _answer(inference, task, question, found,
-                                         language_or_french(question.text, among=LANGUAGES), form))
+                                         language_or_french(question.text, among=LANGUAGES), form, judged))
             outcome["seconds"] = round(time.perf_counter() - started, 1)
         outcomes[question.id] = outcome
         if progress:
             progress(done, len(questions))
-    return {"form": form, **{subset: _model_shares([o for o in outcomes.values() if o["set"] == subset])
+    return {"variant": variant, **{subset: _model_shares([o for o in outcomes.values() if o["set"] == subset])
                              for subset in SUBSETS}, "questions": outcomes}
 
 
 async def _answer(inference: Inference, task: str, question: Question, hits: list[Hit], language: str,
-                  form: answer_model.Form) -> dict[str, Any]:
+                  form: answer_model.Form, judged: bool) -> dict[str, Any]:
     first: list[bool] = []
 
-    async def complete(*args: Any, **kwargs: Any):  # watches the first attempt's answer
-        completion = await inference.complete(*args, **kwargs)
+    def observe(output: str) -> None:  # the first attempt's answer, before any retry
         if not first:
-            first.append(_supported_at_first(completion.text, hits, form))
-        return completion
+            first.append(_supported_at_first(output, hits, form))
 
-    watched = _Watching(inference, complete)
     try:
-        written = await answer_model.write(watched, task, question.text, hits, language, form=form)
+        written = await answer_model.write(inference, task, question.text, hits, language, form=form, judged=judged,
+                                           observe=observe)
     except InvalidModelOutput:
         return {"kind": "refused", "first_supported": bool(first and first[0])}
     if not written.answered:
-        return {"kind": "nothing", "first_supported": False}
+        return {"kind": "nothing", "first_supported": False, "judged_no": written.attempts == 0}
     cited = {n for s in written.sentences for n in s.citations}
     right = any(matches(hits[n - 1], e) for n in cited for e in question.expected)
     return {"kind": "answer", "first_supported": bool(first and first[0]), "attempts": written.attempts,
@@ -129,17 +135,6 @@ def _supported_at_first(output: str, hits: list[Hit], form: answer_model.Form) -
         return False
     passages = [answer_model.passage_for_check(h) for h in hits]
     return answered and bool(sentences) and not check_answer(sentences, passages).problems
-
-
-class _Watching:
-    """The inference, with `complete` replaced (the evaluation looks at each answer as it comes)."""
-
-    def __init__(self, inference: Inference, complete: Callable) -> None:
-        self._inference = inference
-        self.complete = complete
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inference, name)
 
 
 def _model_shares(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
@@ -172,7 +167,7 @@ def table(report: dict[str, Any]) -> str:
              _row("avec réponse refusées à tort", gate, "answerable_refused")]
     for name, by_form in report.get("models", {}).items():
         for form, measured in by_form.items():
-            lines += ["", f"modèle {name}, forme {form} (réponses demandées : {measured['dev']['asked']} dev, "
+            lines += ["", f"modèle {name}, variante {form} (réponses demandées : {measured['dev']['asked']} dev, "
                           f"{measured['holdout']['asked']} holdout ; écrites : {measured['dev']['written']}, "
                           f"{measured['holdout']['written']})"]
             for key, label in (("supported_first_try", "toutes phrases appuyées, 1er essai"),
@@ -192,7 +187,7 @@ def _row(label: str, measured: dict[str, Any], key: str) -> str:
 
 async def evaluate(service: SearchService, questions: Sequence[Question], threshold: float,
                    models_file: Path | None = None, model_ids: Sequence[str] = (),
-                   forms: Sequence[answer_model.Form] = ("structured", "free"),
+                   forms: Sequence[str] = ("structured",),
                    progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
     import anyio
 

@@ -11,7 +11,7 @@ Two forms, compared by `plume eval --tasks answer` on the reference model (docs/
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -43,6 +43,19 @@ STRUCTURED = ("Réponds uniquement par un objet JSON {{\"answered\": true, \"sen
               "passages ne répondent pas à la question : {{\"answered\": false, \"sentences\": []}}. ")
 
 
+# The yes/no before writing (setting `search_answer_judge`, off by default): the reference model answered
+# « no » to every question, answerable or not (docs/search.md « Answers »); a larger model may judge better.
+JUDGE = ("Tu vérifies si des passages des documents d'une commune répondent à une question. Réponds true seulement si "
+         "l'un des passages dit directement ce que la question demande ; false s'ils parlent d'autre chose. Réponds "
+         "uniquement par un objet JSON {\"answers\": true} ou {\"answers\": false}. ")
+JUDGE_SCHEMA = closed_schema({"type": "object", "properties": {"answers": {"type": "boolean"}},
+                              "required": ["answers"]})
+
+
+class _Judged(msgspec.Struct):
+    answers: bool
+
+
 class UnsupportedAnswer(InvalidModelOutput):
     """The model's answer had no sentence left that its passages support, twice. `reason` is ours
     (kinds and citation numbers, never a value or the user's words), so the person may read it."""
@@ -71,9 +84,13 @@ def passage_for_check(hit: Hit) -> str:
     return f"{hit.reference}\n{hit.heading}\n{hit.text}"
 
 
-def messages(question: str, hits: Sequence[Hit], language: str, form: Form) -> list[Message]:
+def _question_and_passages(question: str, hits: Sequence[Hit]) -> str:
     numbered = "\n\n".join(f"[{i}] {hit.reference}\n{_clip(hit.text)}" for i, hit in enumerate(hits, 1))
-    fenced, rule = fence(f"Question : {question}\n\nPassages :\n\n{numbered}")
+    return f"Question : {question}\n\nPassages :\n\n{numbered}"
+
+
+def messages(question: str, hits: Sequence[Hit], language: str, form: Form) -> list[Message]:
+    fenced, rule = fence(_question_and_passages(question, hits))
     system = SYSTEM.format(language=LANGUAGE_NAMES.get(language, "français"))
     system += (STRUCTURED.format() if form == "structured" else FREE) + rule
     return [Message("system", system), Message("user", fenced)]
@@ -127,9 +144,26 @@ def _with_marks(text: str, citations: list[int]) -> str:
     return f"{text.rstrip('.!? ')} [{', '.join(map(str, dict.fromkeys(citations)))}]{end}"
 
 
+async def judge(inference: Inference, model_task: str, question: str, hits: Sequence[Hit], *,
+                user: str | None = None) -> bool:
+    """Whether a passage says what the question asks: a constrained yes/no before writing (a model that
+    writes from passages on another subject still cites figures they hold, which the checks let through)."""
+    fenced, rule = fence(_question_and_passages(question, hits))
+    completion = await inference.complete(model_task, [Message("system", JUDGE + rule), Message("user", fenced)],
+                                          max_tokens=12, temperature=0.0, user=user, json_schema=JUDGE_SCHEMA)
+    try:
+        return bool(msgspec.convert(extract_json(completion.text), _Judged, strict=False).answers)
+    except (ValueError, msgspec.ValidationError):
+        return True  # unreadable: the answer's own checks still stand
+
+
 async def write(inference: Inference, model_task: str, question: str, hits: Sequence[Hit], language: str, *,
-                form: Form = FORM, user: str | None = None) -> Written:
-    """The checked answer; raises InvalidModelOutput (UnsupportedAnswer) when nothing supported is left."""
+                form: Form = FORM, user: str | None = None, judged: bool = False,
+                observe: Callable[[str], None] | None = None) -> Written:
+    """The checked answer; raises InvalidModelOutput (UnsupportedAnswer) when nothing supported is left.
+    `observe(output)` sees each raw answer (the evaluation measures the first try)."""
+    if judged and not await judge(inference, model_task, question, hits, user=user):
+        return Written([], answered=False, attempts=0)
     history = messages(question, hits, language, form)
     passages = [passage_for_check(hit) for hit in hits]
     options = {"json_schema": schema(len(hits))} if form == "structured" else {}
@@ -137,6 +171,8 @@ async def write(inference: Inference, model_task: str, question: str, hits: Sequ
     for attempt in (1, 2):
         completion = await inference.complete(model_task, history, max_tokens=MAX_TOKENS, temperature=0.0, user=user,
                                               **options)
+        if observe is not None:
+            observe(completion.text)
         try:
             answered, sentences = read(completion.text, form)
         except (ValueError, msgspec.ValidationError) as exc:
