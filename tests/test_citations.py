@@ -42,3 +42,9 @@ def test_citations_must_be_there_and_point_to_a_passage():
     assert [p.kind for p in checked.problems] == ["no-citation", "unknown-citation"]
     assert [s.text for s in checked.supported] == ["La taxe coûte CHF 120.–. [1]"]
     assert split_sentences("Selon l'art. 11 al. 2, le deuxième chien coûte plus [1, 2].")[0].citations == [1, 2]
+
+
+def test_a_sentence_citing_passages_that_hold_none_of_its_figures_names_them():
+    checked = check_answer("La taxe est de CHF 120.– [1, 2]. Elle existe [1, 2].", PASSAGES)
+    assert [(p.kind, p.sentence) for p in checked.problems] == [("idle-citation", 0)]
+    assert checked.problems[0].public == "une citation [2] qui n'appuie aucun chiffre de sa phrase"

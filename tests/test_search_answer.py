@@ -159,6 +159,17 @@ def test_a_misquoted_amount_is_named_in_the_retry_and_the_corrected_answer_shown
     assert got["kind"] == "answer" and "CHF 120.–" in got["answer"] and "150" not in got["answer"]
 
 
+def test_citing_every_passage_keeps_only_those_that_hold_the_figures(site):
+    server, fake = site
+    asked = len(fake.requests)
+    fake.replies[:] = [sentences(("La taxe annuelle s'élève à CHF 120.– pour le premier chien.", [1, 2, 3, 4, 5]))]
+    got = ask(server, DOG_TAX)
+    n = [i for i, hit in enumerate(got["citations"], 1) if hit["locator"] == "art. 11"][0]
+    assert got["answer"] == f"La taxe annuelle s'élève à CHF 120.– pour le premier chien [{n}]."
+    assert got["sources"] == [f"[{n}] {got['citations'][n - 1]['reference']}"]
+    assert len(fake.requests) == asked + 1  # repaired, not retried
+
+
 def test_a_sentence_still_unsupported_after_the_retry_is_removed_with_a_warning(site):
     server, fake = site
 

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from plume.inference.base import Inference
-from plume.language.citations import check_answer
 from plume.search.evaluate import Question, matches
 from plume.search.service import Hit, SearchService
 from plume.tasks import answer_model
@@ -134,7 +133,7 @@ def _supported_at_first(output: str, hits: list[Hit], form: answer_model.Form) -
     except ValueError:
         return False
     passages = [answer_model.passage_for_check(h) for h in hits]
-    return answered and bool(sentences) and not check_answer(sentences, passages).problems
+    return answered and bool(sentences) and not answer_model.checked_answer(sentences, passages).problems
 
 
 def _model_shares(outcomes: list[dict[str, Any]]) -> dict[str, Any]:

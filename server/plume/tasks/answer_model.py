@@ -18,7 +18,7 @@ from typing import Literal
 import msgspec
 
 from plume.inference.base import Inference, Message
-from plume.language.citations import Checked, Sentence, check_answer, cited, split_sentences
+from plume.language.citations import Checked, Sentence, check_answer, cited, split_sentences, without_citations
 from plume.search.service import Hit
 from plume.tasks.common import InvalidModelOutput, closed_schema, extract_json, fence
 
@@ -182,9 +182,9 @@ async def write(inference: Inference, model_task: str, question: str, hits: Sequ
             continue
         if not answered:
             return Written([], answered=False, attempts=attempt)
-        checked = check_answer(sentences, passages)
+        checked = checked_answer(sentences, passages)
         if not checked.problems:
-            return Written(sentences, attempts=attempt)
+            return Written(checked.sentences, attempts=attempt)
         if attempt == 2:
             return _kept_or_refused(model_task, checked)
         error = "; ".join(p.for_model for p in checked.problems[:4])
@@ -194,8 +194,28 @@ async def write(inference: Inference, model_task: str, question: str, hits: Sequ
     raise InvalidModelOutput(model_task, error)
 
 
+def checked_answer(sentences: list[Sentence], passages: list[str]) -> Checked:
+    """The checks, with idle citations (a passage holding none of its sentence's figures) dropped from
+    their sentence: it stays, backed by the passages that do hold them — a repair, not a retry."""
+    return _without_idle_citations(check_answer(sentences, passages))
+
+
 def _kept_or_refused(model_task: str, checked: Checked) -> Written:
+    """After the retry: sentences that still fail removed; nothing left: refused."""
     reasons = list(dict.fromkeys(p.public for p in checked.problems))
     if not checked.supported:
         raise UnsupportedAnswer(model_task, "; ".join(p.for_model for p in checked.problems[:4]), ", ".join(reasons))
     return Written(checked.supported, removed=reasons, attempts=2)
+
+
+def _without_idle_citations(checked: Checked) -> Checked:
+    idle: dict[int, set[int]] = {}
+    for problem in checked.problems:
+        if problem.kind == "idle-citation":
+            idle.setdefault(problem.sentence, set()).add(int(cited(problem.public)[0]))
+    sentences = []
+    for i, sentence in enumerate(checked.sentences):
+        kept = [n for n in sentence.citations if n not in idle.get(i, set())]
+        sentences.append(sentence if kept == sentence.citations else
+                         Sentence(text=_with_marks(without_citations(sentence.text), kept), citations=kept))
+    return Checked(sentences, [p for p in checked.problems if p.kind != "idle-citation"])
