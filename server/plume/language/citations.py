@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from plume.language.readers import (MONTHS, find_amounts, find_dates, find_times, number_from_words)
+from plume.language.readers import find_amounts, find_dates, find_times, number_from_words
 from plume.language.sentences import sentences
 
 CITATION = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
@@ -200,5 +200,5 @@ def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-__all__ = ["CITATION", "Checked", "MONTHS", "Problem", "Sentence", "check_answer", "cited", "split_sentences",
-           "unsupported_facts", "without_citations"]
+__all__ = ["CITATION", "DURATION", "Checked", "Problem", "Sentence", "check_answer", "cited", "figures",
+           "idle_citations", "split_sentences", "unsupported_facts", "without_citations"]
