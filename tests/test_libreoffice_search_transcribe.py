@@ -18,7 +18,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import REPO, free_port, plume_cli, require_tool, start_modelless, start_server

@@ -39,6 +39,11 @@ def sentences(*items: tuple[str, list[int]]) -> str:
                       ensure_ascii=False)
 
 
+def judging(messages: list[dict]) -> bool:
+    """The yes/no asked before writing when `search_answer_judge` is on (tasks/answer_model.py)."""
+    return "Tu vérifies si des passages" in messages[0]["content"]
+
+
 def good(messages: list[dict]) -> str:
     n = numbered(messages, "art. 11")
     if n is None:
@@ -58,6 +63,7 @@ def site(tmp_path_factory):
     with scripted_server(tmp, good, ["answer"], extra=("--collections", str(collections), "--config",
                                                         str(tmp / "plume.toml"))) as (server, fake):
         server.tokens["rh"] = server.add_user("Claire Rochat", "user")
+        server.site = tmp  # for the command line's tests: the same index, catalog and settings
         yield server, fake
 
 
@@ -153,6 +159,17 @@ def test_a_misquoted_amount_is_named_in_the_retry_and_the_corrected_answer_shown
     assert got["kind"] == "answer" and "CHF 120.–" in got["answer"] and "150" not in got["answer"]
 
 
+def test_citing_every_passage_keeps_only_those_that_hold_the_figures(site):
+    server, fake = site
+    asked = len(fake.requests)
+    fake.replies[:] = [sentences(("La taxe annuelle s'élève à CHF 120.– pour le premier chien.", [1, 2, 3, 4, 5]))]
+    got = ask(server, DOG_TAX)
+    n = [i for i, hit in enumerate(got["citations"], 1) if hit["locator"] == "art. 11"][0]
+    assert got["answer"] == f"La taxe annuelle s'élève à CHF 120.– pour le premier chien [{n}]."
+    assert got["sources"] == [f"[{n}] {got['citations'][n - 1]['reference']}"]
+    assert len(fake.requests) == asked + 1  # repaired, not retried
+
+
 def test_a_sentence_still_unsupported_after_the_retry_is_removed_with_a_warning(site):
     server, fake = site
 
@@ -191,3 +208,143 @@ def test_the_audit_line_records_the_answer_but_never_the_question(site):
     line = [entry for entry in lines if entry["route"] == "/v1/search/answer"][-1]
     assert line["task"] == "answer" and line["collections"] == ["reglements", "faq"] and line["hits"] >= 1
     assert line["query_chars"] == len(DOG_TAX) and "taxe annuelle" not in (server.data / "audit.jsonl").read_text()
+
+
+# -- writing from the commune's documents -----------------------------------------------------------------------
+
+
+def test_a_fact_sheet_from_a_document_of_a_collection(site):
+    server, _ = site
+    with server.client("user") as client:
+        got = client.post("/v1/text/factsheet", json={"source": {"collection": "reglements", "document": "chiens.docx"}})
+        forbidden = client.post("/v1/text/factsheet", json={"source": {"collection": "rh", "document": "personnel.md"}})
+        unknown = client.post("/v1/text/factsheet", json={"source": {"collection": "inconnue", "document": "x.md"}})
+        missing = client.post("/v1/text/factsheet", json={"source": {"collection": "reglements", "document": "x.md"}})
+    assert got.status_code == 200, got.text
+    sheet = got.json()["sheet"]
+    assert sheet["title"] == "Règlement communal sur la détention et la taxe des chiens"
+    assert {"text": "La taxe annuelle s'élève à CHF 120.– pour le premier chien.", "reference": "art. 11 al. 1"} \
+        in sheet["amounts"]
+    assert forbidden.status_code == unknown.status_code == missing.status_code == 404
+    assert forbidden.json()["detail"] == unknown.json()["detail"] and "personnel" not in forbidden.text
+
+
+def test_an_acknowledgement_names_the_applicable_article_when_asked(site):
+    server, _ = site
+    mail = {"from": "Paul Robert <paul.robert@example.ch>", "subject": "Recours contre la taxe des chiens",
+            "body": "Bonjour,\nJe conteste la décision sur la taxe de mon chien et je souhaite faire recours. "
+                    "Quel est le délai ?\nPaul Robert", "engine": "rules"}
+    with server.client("user") as client:
+        plain = client.post("/v1/mail/acknowledge", json=mail).json()
+        cited = client.post("/v1/mail/acknowledge", json={**mail, "cite": True}).json()
+        forbidden = client.post("/v1/mail/acknowledge", json={**mail, "cite": True, "collections": ["rh"]})
+    assert "Disposition applicable" not in plain["text"]
+    source = cited["applicable_source"]
+    assert source["collection"] in ("reglements", "faq") and source["reference"] in cited["text"]
+    assert cited["applicable"] in cited["text"] and cited["applicable"].startswith("Disposition applicable : ")
+    assert forbidden.status_code == 404
+
+
+# -- plume search faq ----------------------------------------------------------------------------------------------
+
+
+def faq(server, *extra: str, collection: str = "faq") -> dict:
+    tmp = server.site
+    out = plume_cli("search", "faq", "--collections", str(tmp / "docs" / "collections.toml"), "--collection", collection,
+                    "--config", str(tmp / "plume.toml"), "--format", "json", "--quiet", *extra, data=tmp / "data")
+    return json.loads(out.stdout)
+
+
+GUICHET = "Questions fréquentes — Guichet communal, Quand le guichet est-il ouvert ?"
+
+
+def test_the_faq_proposes_the_questions_the_collection_answers_with_their_source(site):
+    server, _ = site
+    got = faq(server, "--limit", "20")
+    assert got["engine"] == "rules" and got["items"]
+    by_question = {item["question"]: item for item in got["items"]}
+    guichet = by_question["Quand le guichet est-il ouvert ?"]
+    assert guichet["kind"] == "passage" and "Le jeudi, il ferme à 18 heures." in guichet["answer"]
+    assert guichet["sources"] == [f"[1] {GUICHET}"] and guichet["answer"].endswith(f"({GUICHET})")
+    assert all(hit["collection"] == "faq" for item in got["items"] for hit in item["citations"])
+    scores = [item["score"] for item in got["items"]]
+    assert scores == sorted(scores, reverse=True) and min(scores) >= 0.9  # past the answer route's threshold
+
+
+def test_the_faq_keeps_only_questions_that_find_their_own_passage(site):
+    server, _ = site
+    got = faq(server, "--limit", "500", collection="reglements")
+    with server.client("admin") as client:
+        passages = {c["id"]: c["passages"] for c in client.get("/v1/collections").json()["collections"]}
+        assert 10 < len(got["items"]) < passages["reglements"]  # some articles' headings do not find them
+        for item in got["items"]:  # each question, searched, finds its own passage first
+            first = client.post("/v1/search", json={"query": item["question"], "collections": ["reglements"], "k": 1})
+            assert first.json()["hits"][0]["reference"] == item["citations"][0]["reference"], item["question"]
+
+
+def test_the_faq_with_a_model_keeps_only_checked_answers(site):
+    server, fake = site
+
+    def scripted(messages):
+        if "foire aux questions" in messages[0]["content"]:
+            return json.dumps({"question": "Le guichet communal est ouvert jusqu'à quelle heure le jeudi ?"})
+        n = numbered(messages, "Quand le guichet est-il ouvert ?")  # FAQ passages are cited by their heading
+        if n is None:
+            return json.dumps({"answered": False, "sentences": []})
+        return sentences(("Le jeudi, le guichet ferme à 18 heures.", [n]), ("Il ouvre à 7 heures.", [n]))
+
+    fake.default, original = scripted, fake.default
+    try:
+        got = faq(server, "--with-model", "--models", str(server.site / "models.toml"))
+    finally:
+        fake.default = original
+    assert got["engine"] == "scripted"
+    answered = [item for item in got["items"] if item["kind"] == "answer"]
+    assert len(answered) == 1, got["items"]
+    item = answered[0]
+    n = int(item["sources"][0][1])
+    assert item["question"] == "Le guichet communal est ouvert jusqu'à quelle heure le jeudi ?"
+    assert item["answer"] == f"Le jeudi, le guichet ferme à 18 heures [{n}]."  # « 7 heures » is in no passage: removed
+    assert item["sources"] == [f"[{n}] {GUICHET}"]
+
+
+# -- plume eval --tasks answer ---------------------------------------------------------------------------------------
+
+
+def test_plume_eval_counts_supported_answers_and_questions_left_unanswered(tmp_path, monkeypatch):
+    from tests.fake_upstream import FakeUpstream
+
+    (tmp_path / "docs").mkdir()
+    shutil.copy(CORPUS / "reglements" / "salles.txt", tmp_path / "docs")
+    (tmp_path / "collections.toml").write_text('[[collections]]\nid = "docs"\ntitle = "Salles"\npath = "docs"\n'
+                                               'read = ["user"]\n', encoding="utf-8")
+    (tmp_path / "questions.toml").write_text(
+        '[[questions]]\nid = "caution"\ntext = "Combien faut-il verser de caution pour louer une salle ?"\n'
+        'expected = [{ collection = "docs", document = "salles.txt", article = "8" }]\n'
+        '[[questions]]\nid = "impots"\ntext = "Délai pour la déclaration d\'impôts ?"\nexpected = []\n',
+        encoding="utf-8")
+    (tmp_path / "plume.toml").write_text("search_answer_min_score = 0.5\n", encoding="utf-8")  # the model judges
+    monkeypatch.setenv("PLUME_CONFIG", str(tmp_path / "plume.toml"))
+
+    def scripted(messages):
+        n = numbered(messages, "art. 8")
+        if judging(messages):
+            return json.dumps({"answers": "impôts" not in messages[-1]["content"]})
+        return sentences(("Une caution de CHF 500.– est versée à la réservation.", [n]))
+
+    fake = FakeUpstream(scripted)
+    try:
+        out = plume_cli("eval", "--tasks", "answer", "--collections", str(tmp_path / "collections.toml"),
+                        "--questions", str(tmp_path / "questions.toml"), "--embedders", "use-multilingual-v3",
+                        "--models", str(fake.catalog(tmp_path / "models.toml", ["answer"])), "--answer-forms",
+                        "judged", "--json", str(tmp_path / "m.json"), "--quiet").stdout
+    finally:
+        fake.stop()
+    assert "toutes phrases appuyées, 1er essai" in out and "sans réponse laissées sans réponse" in out
+    measured = json.loads((tmp_path / "m.json").read_text())["answer"]["models"]["scripted"]["judged"]["dev"]
+    assert measured["asked"] == 2 and measured["written"] == 1  # the other: « nothing », the model judged
+    impots = json.loads((tmp_path / "m.json").read_text())["answer"]["models"]["scripted"]["judged"]["questions"]["impots"]
+    assert impots["kind"] == "nothing" and impots["judged_no"] is True  # the yes/no said the passages do not answer
+    assert measured["supported_first_try"] == 1.0
+    assert measured["right_source"] == 1.0 and measured["answerable_answered"] == 1.0
+    assert measured["unanswerable_left"] == 1.0 and measured["refused"] == 0.0

@@ -103,6 +103,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # The answer route's relevance threshold on the first hit's fused score (docs/search.md, « Answers »):
     # below it, « nothing found ». Set on the dev questions for the default embedders and weights.
     search_answer_min_score: float = 0.903
+    # Ask the model whether the passages answer at all before it writes (a second call); off: the
+    # reference model said « no » to every question. Measure a larger one: plume eval --answer-forms judged,structured.
+    search_answer_judge: bool = False
 
     @property
     def users_file(self) -> Path:

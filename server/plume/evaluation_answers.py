@@ -6,11 +6,13 @@ Measured, for dev and holdout apart:
 - the relevance threshold alone (what the rules path does): the share of unanswerable questions left
   unanswered (« Je n'ai rien trouvé… ») and of answerable ones wrongly refused, at the configured
   `search_answer_min_score`, and the threshold the dev questions alone would set;
-- with a model (`--models`), per answer form (structured JSON or free text, tasks/answer_model.py):
-  the share of model answers whose every sentence passes the checker at the first try, and after the
-  one retry without any sentence removed; answers refused; answers citing the expected passage; and
-  the share of unanswerable questions left unanswered (threshold, or the model judging the passages
-  do not answer).
+- with a model (`--models`), per variant (`structured`: what the server does by default; `judged`: a
+  yes/no on the passages first, `search_answer_judge`; `free`: free text; tasks/answer_model.py),
+  over the answers the model wrote (not those where it judged the passages do not answer): the share
+  whose every sentence passes the checker at the first try, and after the one retry with no sentence
+  removed; the share refused; then the share of answerable questions answered, of answers citing the
+  expected passage, and of unanswerable questions left unanswered (threshold, or the model judging
+  the passages do not answer).
 
 The checker (language/citations.py) verifies citations and figures (amounts, dates, times, time
 limits, article numbers, other numbers) against the cited passages; it cannot verify meaning.
@@ -25,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from plume.inference.base import Inference
-from plume.language.citations import check_answer
 from plume.search.evaluate import Question, matches
 from plume.search.service import Hit, SearchService
 from plume.tasks import answer_model
@@ -75,10 +76,17 @@ def _share(count: int, total: int) -> float | None:
     return round(count / total, 3) if total else None
 
 
+# What `--answer-forms` compares: "structured" is what the server does by default; "judged" adds the yes/no
+# before writing (setting `search_answer_judge`); "free" is free text.
+VARIANTS: dict[str, tuple[answer_model.Form, bool]] = {"judged": ("structured", True),
+                                                        "structured": ("structured", False), "free": ("free", False)}
+
+
 async def model_report(inference: Inference, questions: Sequence[Question], hits: dict[str, list[Hit]],
-                       threshold: float, form: answer_model.Form,
+                       threshold: float, variant: str,
                        progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """One model, one answer form: each question whose first hit passes the threshold is answered."""
+    """One model, one variant: each question whose first hit passes the threshold is answered."""
+    form, judged = VARIANTS[variant]
     from plume.language.detect import language_or_french
 
     outcomes: dict[str, dict[str, Any]] = {}
@@ -89,32 +97,30 @@ async def model_report(inference: Inference, questions: Sequence[Question], hits
         if found:
             started = time.perf_counter()
             outcome.update(await _answer(inference, task, question, found,
-                                         language_or_french(question.text, among=LANGUAGES), form))
+                                         language_or_french(question.text, among=LANGUAGES), form, judged))
             outcome["seconds"] = round(time.perf_counter() - started, 1)
         outcomes[question.id] = outcome
         if progress:
             progress(done, len(questions))
-    return {"form": form, **{subset: _model_shares([o for o in outcomes.values() if o["set"] == subset])
+    return {"variant": variant, **{subset: _model_shares([o for o in outcomes.values() if o["set"] == subset])
                              for subset in SUBSETS}, "questions": outcomes}
 
 
 async def _answer(inference: Inference, task: str, question: Question, hits: list[Hit], language: str,
-                  form: answer_model.Form) -> dict[str, Any]:
+                  form: answer_model.Form, judged: bool) -> dict[str, Any]:
     first: list[bool] = []
 
-    async def complete(*args: Any, **kwargs: Any):  # watches the first attempt's answer
-        completion = await inference.complete(*args, **kwargs)
+    def observe(output: str) -> None:  # the first attempt's answer, before any retry
         if not first:
-            first.append(_supported_at_first(completion.text, hits, form))
-        return completion
+            first.append(_supported_at_first(output, hits, form))
 
-    watched = _Watching(inference, complete)
     try:
-        written = await answer_model.write(watched, task, question.text, hits, language, form=form)
+        written = await answer_model.write(inference, task, question.text, hits, language, form=form, judged=judged,
+                                           observe=observe)
     except InvalidModelOutput:
         return {"kind": "refused", "first_supported": bool(first and first[0])}
     if not written.answered:
-        return {"kind": "nothing", "first_supported": False}
+        return {"kind": "nothing", "first_supported": False, "judged_no": written.attempts == 0}
     cited = {n for s in written.sentences for n in s.citations}
     right = any(matches(hits[n - 1], e) for n in cited for e in question.expected)
     return {"kind": "answer", "first_supported": bool(first and first[0]), "attempts": written.attempts,
@@ -127,31 +133,22 @@ def _supported_at_first(output: str, hits: list[Hit], form: answer_model.Form) -
     except ValueError:
         return False
     passages = [answer_model.passage_for_check(h) for h in hits]
-    return answered and bool(sentences) and not check_answer(sentences, passages).problems
-
-
-class _Watching:
-    """The inference, with `complete` replaced (the evaluation looks at each answer as it comes)."""
-
-    def __init__(self, inference: Inference, complete: Callable) -> None:
-        self._inference = inference
-        self.complete = complete
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inference, name)
+    return answered and bool(sentences) and not answer_model.checked_answer(sentences, passages).problems
 
 
 def _model_shares(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
     answerable = [o for o in outcomes if o["answerable"]]
     unanswerable = [o for o in outcomes if not o["answerable"]]
-    written = [o for o in outcomes if "first_supported" in o]  # the model was asked
+    asked = [o for o in outcomes if "first_supported" in o]  # past the threshold: the model was asked
+    written = [o for o in asked if o["kind"] in ("answer", "refused")]  # it wrote an answer (not « nothing »)
     answers = [o for o in answerable if o["kind"] == "answer"]
     seconds = [o["seconds"] for o in outcomes if "seconds" in o]
     return {
-        "asked": len(written),
+        "asked": len(asked),
+        "written": len(written),
         "supported_first_try": _share(sum(o["first_supported"] for o in written), len(written)),
-        "supported_without_removal": _share(sum(o["kind"] == "answer" and not o["removed"] for o in written
-                                                if o["kind"] == "answer"), len(written)),
+        "supported_without_removal": _share(sum(o["kind"] == "answer" and not o["removed"] for o in written),
+                                            len(written)),
         "refused": _share(sum(o["kind"] == "refused" for o in written), len(written)),
         "answerable_answered": _share(len(answers), len(answerable)),
         "right_source": _share(sum(o["right_source"] for o in answers), len(answers)),
@@ -169,8 +166,9 @@ def table(report: dict[str, Any]) -> str:
              _row("avec réponse refusées à tort", gate, "answerable_refused")]
     for name, by_form in report.get("models", {}).items():
         for form, measured in by_form.items():
-            lines += ["", f"modèle {name}, forme {form} ({measured['dev']['asked']} + {measured['holdout']['asked']} "
-                          "réponses demandées)"]
+            lines += ["", f"modèle {name}, variante {form} (réponses demandées : {measured['dev']['asked']} dev, "
+                          f"{measured['holdout']['asked']} holdout ; écrites : {measured['dev']['written']}, "
+                          f"{measured['holdout']['written']})"]
             for key, label in (("supported_first_try", "toutes phrases appuyées, 1er essai"),
                                ("supported_without_removal", "appuyées après le 2e essai, rien retiré"),
                                ("refused", "réponses refusées"), ("answerable_answered", "questions avec réponse répondues"),
@@ -188,7 +186,7 @@ def _row(label: str, measured: dict[str, Any], key: str) -> str:
 
 async def evaluate(service: SearchService, questions: Sequence[Question], threshold: float,
                    models_file: Path | None = None, model_ids: Sequence[str] = (),
-                   forms: Sequence[answer_model.Form] = ("structured", "free"),
+                   forms: Sequence[str] = ("structured",),
                    progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
     import anyio
 

@@ -49,8 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="questions avec le passage attendu")
     search.add_argument("--embedders", help="plongements à comparer, séparés par des virgules (défaut : ceux de la "
                                             "configuration)")
-    search.add_argument("--answer-forms", default="structured,free",
-                        help="formes de réponse à comparer avec --models (structured, free)")
+    search.add_argument("--answer-forms", default="structured",
+                        help="variantes de réponse à comparer avec --models : structured (ce que fait le serveur : "
+                             "JSON contraint), judged (oui/non d'abord), free (texte libre) ; défaut structured")
     parser.set_defaults(func=run)
 
 
@@ -247,7 +248,7 @@ def search_eval(args, tasks: list[str]) -> int:
 def answer_eval(args, service, questions, threshold: float) -> dict:
     from plume import evaluation_answers
 
-    forms = [f.strip() for f in args.answer_forms.split(",") if f.strip() in ("structured", "free")]
+    forms = [f.strip() for f in args.answer_forms.split(",") if f.strip() in evaluation_answers.VARIANTS]
 
     def progress(label: str, done: int, total: int) -> None:
         if not args.quiet:

@@ -1,6 +1,7 @@
 """Checking an answer written from numbered passages: every sentence ends with its citations
 ([1], [2] or [1, 2]), every citation points to a passage, and every amount, date, time, time limit,
-article number and other figure a sentence states is written in a passage it cites.
+article number and other figure a sentence states is written in a passage it cites — and, when it
+cites several, each of them holds at least one of its figures.
 
 What it can verify: that the figures of a sentence come from its own sources (values compared, not
 spellings: « CHF 120.– » = « 120 francs », « 22h » = « 22 heures », « trente jours » = « 30 jours »,
@@ -16,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from plume.language.readers import (MONTHS, find_amounts, find_dates, find_times, number_from_words)
+from plume.language.readers import find_amounts, find_dates, find_times, number_from_words
 from plume.language.sentences import sentences
 
 CITATION = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
@@ -43,7 +44,8 @@ class Sentence:
 @dataclass
 class Problem:
     sentence: int             # index in the answer's sentences
-    kind: str                 # "no-citation" | "unknown-citation" | "amount" | "date" | "time" | "deadline" | "article" | "number"
+    kind: str                 # "no-citation" | "unknown-citation" | "amount" | "date" | "time" | "deadline" | "article"
+    #                           | "number" | "idle-citation" (cites a passage holding none of the sentence's figures)
     public: str               # French, for the person: names the kind and the citation, never a value
     for_model: str            # French, for the retry prompt: may quote the model's own words
 
@@ -105,11 +107,28 @@ def sentence_problems(index: int, sentence: Sentence, passages: list[str]) -> li
                         f"la citation [{unknown[0]}] ne renvoie à aucun passage (il y en a {len(passages)})")]
     sources = " ".join(passages[n - 1] for n in sentence.citations)
     marks = "".join(f"[{n}]" for n in sentence.citations)
+    text = without_citations(sentence.text)
     problems = []
-    for kind, written in unsupported_facts(without_citations(sentence.text), sources):
+    for kind, written in unsupported_facts(text, sources):
         problems.append(Problem(index, kind, f"{WHAT[kind]} absent du passage cité {marks}",
                                 f"{WHAT[kind]} « {written} » n'est pas dans le passage cité {marks}"))
+    if not problems and len(sentence.citations) > 1:
+        problems += [Problem(index, "idle-citation", f"une citation [{n}] qui n'appuie aucun chiffre de sa phrase",
+                             f"la phrase « {_short(sentence.text)} » cite [{n}], qui ne contient aucun de ses "
+                             "chiffres : ne cite que les passages qui les contiennent")
+                     for n in idle_citations(text, sentence.citations, passages)]
     return problems
+
+
+def idle_citations(text: str, citations: list[int], passages: list[str]) -> list[int]:
+    """The citations of a sentence with figures whose passage holds none of them (a sentence citing
+    every passage would otherwise pass on their union). A sentence without figures: none."""
+    idle = []
+    for n in citations:
+        found = figures(text, passages[n - 1])
+        if found and not any(ok for _, _, ok in found):
+            idle.append(n)
+    return idle
 
 
 WHAT = {"amount": "un montant", "date": "une date", "time": "une heure", "deadline": "un délai",
@@ -117,24 +136,28 @@ WHAT = {"amount": "un montant", "date": "une date", "time": "une heure", "deadli
 
 
 def unsupported_facts(sentence: str, sources: str) -> list[tuple[str, str]]:
-    """(kind, as written) for each figure of `sentence` that `sources` does not state. Each figure is
-    looked at once, by the first reader that claims it (an amount's digits are not also a number)."""
-    missing: list[tuple[str, str]] = []
+    """(kind, as written) for each figure of `sentence` that `sources` does not state."""
+    return [(kind, written) for kind, written, ok in figures(sentence, sources) if not ok]
+
+
+def figures(sentence: str, sources: str) -> list[tuple[str, str, bool]]:
+    """(kind, as written, stated by `sources`) for each figure of `sentence`. Each figure is looked at
+    once, by the first reader that claims it (an amount's digits are not also a number)."""
+    found: list[tuple[str, str, bool]] = []
     claimed: list[range] = []
 
     def claim(kind: str, start: int, end: int, written: str, ok: bool) -> None:
         if any(start in r for r in claimed):
             return
         claimed.append(range(start, end))
-        if not ok:
-            missing.append((kind, written))
+        found.append((kind, written, ok))
 
     known_amounts = {round(a.value, 2) for a in find_amounts(sources)}
     for amount in find_amounts(sentence):
         claim("amount", amount.start, amount.end, amount.text, round(amount.value, 2) in known_amounts)
     known_dates = [_day(d.value, d.text) for d in find_dates(sources)]
-    for found in find_dates(sentence):
-        claim("date", found.start, found.end, found.text, _same_day(_day(found.value, found.text), known_dates))
+    for d in find_dates(sentence):
+        claim("date", d.start, d.end, d.text, _same_day(_day(d.value, d.text), known_dates))
     known_times = {t.value for t in find_times(sources)}
     for t in find_times(sentence):  # before time limits: « 22 heures » is the hour of « 22h »
         claim("time", t.start, t.end, t.text, t.value in known_times)
@@ -147,7 +170,7 @@ def unsupported_facts(sentence: str, sources: str) -> list[tuple[str, str]]:
     known_numbers = {_digits(m.group(0)) for m in DIGITS.finditer(sources)}
     for m in DIGITS.finditer(sentence):
         claim("number", m.start(), m.end(), m.group(0), _digits(m.group(0)) in known_numbers)
-    return missing
+    return found
 
 
 def _day(value: date, written: str) -> tuple[int, int, int | None]:
@@ -177,5 +200,5 @@ def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-__all__ = ["CITATION", "Checked", "MONTHS", "Problem", "Sentence", "check_answer", "cited", "split_sentences",
-           "unsupported_facts", "without_citations"]
+__all__ = ["CITATION", "DURATION", "Checked", "Problem", "Sentence", "check_answer", "cited", "figures",
+           "idle_citations", "split_sentences", "unsupported_facts", "without_citations"]

@@ -125,7 +125,7 @@ class AnswerTask(TaskBase):
         task = model_task(job.inference)
         try:
             written = await answer_model.write(job.inference, task, job.request.query, asked.hits, asked.language,
-                                               user=job.user)
+                                               user=job.user, judged=job.call.services.settings.search_answer_judge)
         except answer_model.UnsupportedAnswer as refused:
             asked.failure = refused.reason
             raise

@@ -11,14 +11,14 @@ Two forms, compared by `plume eval --tasks answer` on the reference model (docs/
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import msgspec
 
 from plume.inference.base import Inference, Message
-from plume.language.citations import Checked, Sentence, check_answer, cited, split_sentences
+from plume.language.citations import Checked, Sentence, check_answer, cited, split_sentences, without_citations
 from plume.search.service import Hit
 from plume.tasks.common import InvalidModelOutput, closed_schema, extract_json, fence
 
@@ -41,6 +41,19 @@ FREE = ("Termine chaque phrase par ses citations entre crochets, avant le point,
 STRUCTURED = ("Réponds uniquement par un objet JSON {{\"answered\": true, \"sentences\": [{{\"text\": \"...\", "
               "\"citations\": [1]}}]}}, où citations donne les numéros des passages qui justifient la phrase. Si les "
               "passages ne répondent pas à la question : {{\"answered\": false, \"sentences\": []}}. ")
+
+
+# The yes/no before writing (setting `search_answer_judge`, off by default): the reference model answered
+# « no » to every question, answerable or not (docs/search.md « Answers »); a larger model may judge better.
+JUDGE = ("Tu vérifies si des passages des documents d'une commune répondent à une question. Réponds true seulement si "
+         "l'un des passages dit directement ce que la question demande ; false s'ils parlent d'autre chose. Réponds "
+         "uniquement par un objet JSON {\"answers\": true} ou {\"answers\": false}. ")
+JUDGE_SCHEMA = closed_schema({"type": "object", "properties": {"answers": {"type": "boolean"}},
+                              "required": ["answers"]})
+
+
+class _Judged(msgspec.Struct):
+    answers: bool
 
 
 class UnsupportedAnswer(InvalidModelOutput):
@@ -71,9 +84,13 @@ def passage_for_check(hit: Hit) -> str:
     return f"{hit.reference}\n{hit.heading}\n{hit.text}"
 
 
-def messages(question: str, hits: Sequence[Hit], language: str, form: Form) -> list[Message]:
+def _question_and_passages(question: str, hits: Sequence[Hit]) -> str:
     numbered = "\n\n".join(f"[{i}] {hit.reference}\n{_clip(hit.text)}" for i, hit in enumerate(hits, 1))
-    fenced, rule = fence(f"Question : {question}\n\nPassages :\n\n{numbered}")
+    return f"Question : {question}\n\nPassages :\n\n{numbered}"
+
+
+def messages(question: str, hits: Sequence[Hit], language: str, form: Form) -> list[Message]:
+    fenced, rule = fence(_question_and_passages(question, hits))
     system = SYSTEM.format(language=LANGUAGE_NAMES.get(language, "français"))
     system += (STRUCTURED.format() if form == "structured" else FREE) + rule
     return [Message("system", system), Message("user", fenced)]
@@ -127,9 +144,26 @@ def _with_marks(text: str, citations: list[int]) -> str:
     return f"{text.rstrip('.!? ')} [{', '.join(map(str, dict.fromkeys(citations)))}]{end}"
 
 
+async def judge(inference: Inference, model_task: str, question: str, hits: Sequence[Hit], *,
+                user: str | None = None) -> bool:
+    """Whether a passage says what the question asks: a constrained yes/no before writing (a model that
+    writes from passages on another subject still cites figures they hold, which the checks let through)."""
+    fenced, rule = fence(_question_and_passages(question, hits))
+    completion = await inference.complete(model_task, [Message("system", JUDGE + rule), Message("user", fenced)],
+                                          max_tokens=12, temperature=0.0, user=user, json_schema=JUDGE_SCHEMA)
+    try:
+        return bool(msgspec.convert(extract_json(completion.text), _Judged, strict=False).answers)
+    except (ValueError, msgspec.ValidationError):
+        return True  # unreadable: the answer's own checks still stand
+
+
 async def write(inference: Inference, model_task: str, question: str, hits: Sequence[Hit], language: str, *,
-                form: Form = FORM, user: str | None = None) -> Written:
-    """The checked answer; raises InvalidModelOutput (UnsupportedAnswer) when nothing supported is left."""
+                form: Form = FORM, user: str | None = None, judged: bool = False,
+                observe: Callable[[str], None] | None = None) -> Written:
+    """The checked answer; raises InvalidModelOutput (UnsupportedAnswer) when nothing supported is left.
+    `observe(output)` sees each raw answer (the evaluation measures the first try)."""
+    if judged and not await judge(inference, model_task, question, hits, user=user):
+        return Written([], answered=False, attempts=0)
     history = messages(question, hits, language, form)
     passages = [passage_for_check(hit) for hit in hits]
     options = {"json_schema": schema(len(hits))} if form == "structured" else {}
@@ -137,6 +171,8 @@ async def write(inference: Inference, model_task: str, question: str, hits: Sequ
     for attempt in (1, 2):
         completion = await inference.complete(model_task, history, max_tokens=MAX_TOKENS, temperature=0.0, user=user,
                                               **options)
+        if observe is not None:
+            observe(completion.text)
         try:
             answered, sentences = read(completion.text, form)
         except (ValueError, msgspec.ValidationError) as exc:
@@ -146,9 +182,9 @@ async def write(inference: Inference, model_task: str, question: str, hits: Sequ
             continue
         if not answered:
             return Written([], answered=False, attempts=attempt)
-        checked = check_answer(sentences, passages)
+        checked = checked_answer(sentences, passages)
         if not checked.problems:
-            return Written(sentences, attempts=attempt)
+            return Written(checked.sentences, attempts=attempt)
         if attempt == 2:
             return _kept_or_refused(model_task, checked)
         error = "; ".join(p.for_model for p in checked.problems[:4])
@@ -158,8 +194,28 @@ async def write(inference: Inference, model_task: str, question: str, hits: Sequ
     raise InvalidModelOutput(model_task, error)
 
 
+def checked_answer(sentences: list[Sentence], passages: list[str]) -> Checked:
+    """The checks, with idle citations (a passage holding none of its sentence's figures) dropped from
+    their sentence: it stays, backed by the passages that do hold them — a repair, not a retry."""
+    return _without_idle_citations(check_answer(sentences, passages))
+
+
 def _kept_or_refused(model_task: str, checked: Checked) -> Written:
+    """After the retry: sentences that still fail removed; nothing left: refused."""
     reasons = list(dict.fromkeys(p.public for p in checked.problems))
     if not checked.supported:
         raise UnsupportedAnswer(model_task, "; ".join(p.for_model for p in checked.problems[:4]), ", ".join(reasons))
     return Written(checked.supported, removed=reasons, attempts=2)
+
+
+def _without_idle_citations(checked: Checked) -> Checked:
+    idle: dict[int, set[int]] = {}
+    for problem in checked.problems:
+        if problem.kind == "idle-citation":
+            idle.setdefault(problem.sentence, set()).add(int(cited(problem.public)[0]))
+    sentences = []
+    for i, sentence in enumerate(checked.sentences):
+        kept = [n for n in sentence.citations if n not in idle.get(i, set())]
+        sentences.append(sentence if kept == sentence.citations else
+                         Sentence(text=_with_marks(without_citations(sentence.text), kept), citations=kept))
+    return Checked(sentences, [p for p in checked.problems if p.kind != "idle-citation"])

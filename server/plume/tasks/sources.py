@@ -67,6 +67,28 @@ def nothing_found(collections: Sequence[Collection], language: str = "fr") -> st
     return NOTHING_FOUND.get(language, NOTHING_FOUND["fr"]).format(titles=titles)
 
 
+APPLICABLE = {"fr": "Disposition applicable : {reference}{deadline}.", "de": "Massgebende Bestimmung: {reference}{deadline}.",
+              "it": "Disposizione applicabile: {reference}{deadline}.", "en": "Applicable provision: {reference}{deadline}."}
+DEADLINE = {"fr": " (délai : {d})", "de": " (Frist: {d})", "it": " (termine: {d})", "en": " (time limit: {d})"}
+
+
+async def applicable(call: Call, query: str, ids: Sequence[str] | None) -> Hit | None:
+    """The passage of a collection the caller may read that applies to `query`, when the methods agree
+    on it enough to cite it (the answer route's threshold); else None, never a guess."""
+    hits = relevant(call, await find(call, query, readable(call, ids), 3))
+    return hits[0] if hits else None
+
+
+def applicable_line(hit: Hit, language: str) -> str:
+    """« Disposition applicable : Règlement …, art. 15 (délai : 30 jours). »: the reference, and the time
+    limit the passage states, as it states it (the first one)."""
+    from plume.language.citations import DURATION
+
+    deadline = DURATION.search(hit.text)
+    note = DEADLINE.get(language, DEADLINE["fr"]).format(d=deadline.group(0)) if deadline else ""
+    return APPLICABLE.get(language, APPLICABLE["fr"]).format(reference=hit.reference, deadline=note)
+
+
 async def document_text(call: Call, collection_id: str, name: str) -> tuple[str, str]:
     """(title, text) of one indexed document the caller may read, rebuilt from its passages: each
     heading line once (an article cut between its alinéas is one article again), then its text."""
