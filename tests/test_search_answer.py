@@ -348,3 +348,42 @@ def test_plume_eval_counts_supported_answers_and_questions_left_unanswered(tmp_p
     assert measured["supported_first_try"] == 1.0
     assert measured["right_source"] == 1.0 and measured["answerable_answered"] == 1.0
     assert measured["unanswerable_left"] == 1.0 and measured["refused"] == 0.0
+
+
+def test_a_letter_drafted_from_case_notes_names_the_applicable_article_when_asked(site):
+    server, _ = site
+    notes = {"text": "Madame Léa Rochat, rue du Temple 5, 2400 Le Locle, conteste la taxe de son chien et demande "
+                     "le délai de recours.", "engine": "rules"}
+    with server.client("user") as client:
+        plain = client.post("/v1/templates/reponse-reclamation/extract", json=notes).json()
+        cited = client.post("/v1/templates/reponse-reclamation/extract", json={**notes, "cite": True}).json()
+        forbidden = client.post("/v1/templates/reponse-reclamation/extract",
+                                json={**notes, "cite": True, "collections": ["rh"]})
+    assert "applicable" not in plain
+    assert cited["applicable"].startswith("Disposition applicable : ")
+    assert cited["applicable_source"]["reference"] in cited["applicable"]
+    assert forbidden.status_code == 404
+
+
+def test_a_template_with_a_legal_basis_field_gets_the_cited_article():
+    """The template's « base_legale » field takes the reference when the notes left it empty; a value
+    the notes gave is kept; without a sure passage nothing is cited."""
+    from plume.search.service import Hit
+    from plume.tasks.extract import Extraction, FieldSpec, with_citation
+
+    fields = [FieldSpec(name="nom", type="text", label="Nom", required=True, choices=[]),
+              FieldSpec(name="base_legale", type="text", label="Base légale", required=False, choices=[])]
+    hit = Hit(collection="reglements", document="chiens.docx", title="Règlement sur les chiens", heading="Art. 15",
+              locator="art. 15", page=None, text="Le recours s'exerce dans les 30 jours.", score=1.0,
+              similarity=0.9, reference="Règlement sur les chiens, art. 15", quotation="…")
+    def found(**values):
+        return Extraction(values=values, missing=[] if "base_legale" in values else ["base_legale"], uncertain=[],
+                          engine="rules")
+
+    empty = with_citation(found(nom="Rochat"), fields, hit)
+    given = with_citation(found(nom="Rochat", base_legale="art. 3"), fields, hit)
+    unsure = with_citation(found(nom="Rochat"), fields, None)
+    assert empty["values"]["base_legale"] == "Règlement sur les chiens, art. 15" and empty["missing"] == []
+    assert "(délai : 30 jours)" in empty["applicable"]
+    assert given["values"]["base_legale"] == "art. 3"
+    assert "base_legale" not in unsure["values"] and "applicable" not in unsure
