@@ -10,6 +10,8 @@
 #   poppler-utils                                    reading rendered PDFs (tables inside the margins)
 #   libcairo2                                        CairoSVG, the baseline of bench/qrbill_drawing.py (the server
 #                                                    draws the QR-bill with pyvips' own libvips)
+#   espeak-ng                                        French speech synthesized at test time: the recordings
+#                                                    the transcription tests send (no recorded speech here)
 set -euo pipefail
 packages=(
   libreoffice-writer-nogui python3-uno libreoffice-script-provider-python
@@ -22,6 +24,7 @@ packages=(
   dovecot-imapd
   poppler-utils
   libcairo2
+  espeak-ng
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -70,12 +70,14 @@ class FakeUpstream:
 
 
 @contextmanager
-def scripted_server(tmp: Path, default: Callable[[list[dict]], str], tasks: list[str], delay: float = 0.0):
-    """A real Plume server whose only model is a FakeUpstream: yields (server, fake)."""
+def scripted_server(tmp: Path, default: Callable[[list[dict]], str], tasks: list[str], delay: float = 0.0,
+                    extra: tuple[str, ...] = ()):
+    """A real Plume server whose only model is a FakeUpstream: yields (server, fake). `extra`: more
+    arguments of `plume serve` (--collections…)."""
     from tests.conftest import start_server
 
     fake = FakeUpstream(default, delay)
-    srv = start_server(tmp, "--models", str(fake.catalog(tmp / "models.toml", tasks)))
+    srv = start_server(tmp, "--models", str(fake.catalog(tmp / "models.toml", tasks)), *extra)
     try:
         wait_model_ready(srv)
         yield srv, fake

@@ -20,10 +20,12 @@ PLUME = Path(__file__).resolve().parents[1] / "server" / "plume"
 LAYERS = [
     {"__main__", "cli"},                                          # the `plume` command
     {"app"},                                                      # the Litestar application
-    {"api", "evaluation"},                                        # HTTP controllers; `plume eval`'s measuring
+    {"api", "evaluation", "evaluation_answers"},                  # HTTP controllers; `plume eval`'s measuring
     {"services"},                                                 # every service, built once and injected
-    {"tasks", "mailbox"},                                         # writing tasks; the IMAP worker calling them
-    {"search", "ops"},                                            # the commune's documents; usage, backup
+    {"mailbox"},                                                  # the IMAP worker, calling the tasks
+    {"routing"},                                                  # which service handles a mail (triage)
+    {"tasks"},                                                    # the writing tasks
+    {"search", "speech", "ops"},                                  # the commune's documents; recordings; usage, backup
     {"documents", "inference", "mail", "word_addin"},             # letters, engines, e-mail parsing
     {"language", "security"},                                     # language tools; tokens, audit, limits
     {"plume", "config", "errors", "files", "workers", "tempdirs"},  # version, settings, refusals, writes, lanes, tmp
@@ -32,20 +34,24 @@ LAYERS = [
 # What each package imports, exactly, today.
 ALLOWED: dict[str, set[str]] = {
     "__main__": {"cli"},
-    "cli": {"plume", "app", "config", "documents", "evaluation", "inference", "mail", "mailbox", "ops", "search",
-            "security", "tasks", "word_addin"},
+    "cli": {"app", "config", "documents", "evaluation", "evaluation_answers", "inference", "mail", "mailbox", "ops",
+            "plume", "routing", "search", "security", "speech", "tasks", "word_addin"},
     "app": {"plume", "api", "config", "mailbox", "security", "services"},
-    "services": {"config", "documents", "inference", "language", "ops", "search", "security", "tasks", "tempdirs"},
-    "api": {"plume", "documents", "errors", "inference", "language", "mail", "ops", "search", "security", "services",
-            "tasks", "word_addin", "workers"},
-    "evaluation": {"config", "documents", "inference", "language", "mail", "tasks"},
-    "tasks": {"config", "documents", "errors", "files", "inference", "language", "mail", "workers"},
-    "mailbox": {"config", "files", "mail", "security", "tasks"},
+    "services": {"config", "documents", "inference", "language", "ops", "routing", "search", "security", "speech",
+                 "tasks", "tempdirs"},
+    "api": {"documents", "errors", "inference", "language", "mail", "ops", "plume", "search", "security", "services",
+            "speech", "tasks", "word_addin", "workers"},
+    "evaluation": {"config", "documents", "inference", "language", "mail", "routing", "tasks"},
+    "evaluation_answers": {"config", "evaluation", "inference", "language", "search", "tasks"},
+    "tasks": {"config", "documents", "errors", "files", "inference", "language", "mail", "search", "workers"},
+    "mailbox": {"config", "files", "mail", "routing", "security", "tasks"},
     "documents": {"errors", "files", "security"},
     "inference": {"config", "errors"},
     "mail": set(),
     "ops": {"config", "files", "search", "security"},
     "search": {"config", "documents", "inference", "security"},
+    "speech": {"errors", "files", "inference"},
+    "routing": {"errors", "files", "inference", "mail", "tasks"},
     "word_addin": {"config"},
     "language": set(),
     "security": {"errors", "files"},

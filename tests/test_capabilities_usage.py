@@ -37,8 +37,9 @@ def test_modelless_capabilities_offer_apertium_targets_only_and_no_command_to_a_
     assert "docx" in tasks["minutes"]["formats"] and tasks["acknowledge"]["languages"] == ["fr", "de", "it", "en"]
     for name, entry in tasks.items():
         assert "install" not in entry
-        # All works but the actions, which need a model, and search, which needs collections (docs/search.md).
-        assert entry["reason"] is None or name in ("actions", "search")
+        # All works but the actions and the transcription of recordings, which need a model, and search and
+        # its answers, which need collections (docs/search.md).
+        assert entry["reason"] is None or name in ("actions", "transcribe", "search", "answer")
     assert "plume models" not in str(tasks)
 
 

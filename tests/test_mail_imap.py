@@ -591,7 +591,8 @@ def test_a_stop_request_ends_a_long_pass_between_two_messages(server, settings, 
 
 def test_plume_serve_watches_the_mailbox_and_uses_the_model(server, settings, samples, tmp_path):
     """`plume serve` with [[mail]] runs the watcher beside the API; with a model installed for triage,
-    the model's service and category become the keywords (a scripted model, over real HTTP)."""
+    the model's category becomes a keyword, and the service the one the directory is sure of (it comes
+    before the model's in the order of trust: plume.routing.router), over real HTTP with a scripted model."""
     from tests.conftest import start_server
     from tests.fake_upstream import MY_TASKS, FakeUpstream, good_answer, wait_model_ready
 
@@ -613,11 +614,11 @@ def test_plume_serve_watches_the_mailbox_and_uses_the_model(server, settings, sa
         while time.monotonic() < deadline and "Plume/trie" not in flags:
             time.sleep(0.5)
             flags = [f for m in mailbox_listing(server)["INBOX"] for f in m["flags"]]
-        # The scripted model answers « réclamation » / « chancellerie »; the rules alone say « voirie ».
-        assert "Plume/chancellerie" in flags and "Plume/reclamation" in flags, flags
-        # The draft names the service the model chose, like the keyword.
+        # The scripted model answers « réclamation » / « chancellerie »; the directory is sure of « voirie ».
+        assert "Plume/voirie" in flags and "Plume/reclamation" in flags and "Plume/chancellerie" not in flags, flags
+        # The draft names the service that handles the mail, like the keyword.
         (draft,) = mailbox_listing(server)["Drafts"]
-        assert "Chancellerie communale" in draft["msg"].get_content()
+        assert "Chancellerie communale" not in draft["msg"].get_content()
         assert any("Tu tries le courrier" in r[0]["content"] for r in fake.requests)
     finally:
         plume.stop()
@@ -735,8 +736,10 @@ def test_cli_once_with_a_model(server, settings, samples):
     assert once.returncode == 0, once.stderr
     found = by_id(mailbox_listing(server))
     ids = sample_ids(samples)
-    # The scripted model says « chancellerie »; on the phishing message the rules keep the last word.
-    assert "Plume/chancellerie" in found[ids["03-reclamation-dechets.eml"]][1]["flags"]
+    # The scripted model says « réclamation » / « chancellerie », the directory is sure of « voirie »; on the
+    # phishing message the rules keep the last word.
+    flags = found[ids["03-reclamation-dechets.eml"]][1]["flags"]
+    assert "Plume/voirie" in flags and "Plume/reclamation" in flags, flags
     assert "Plume/hameconnage" in found[ids["06-phishing.eml"]][1]["flags"]
     assert found[ids["06-phishing.eml"]][0] == "Quarantaine"
 

@@ -114,3 +114,32 @@ def test_model_discussion_streamed(scripted, samples):
     assert done["minutes"]["items"][1]["vote"]["yes"] == 31  # the votes stay the rules' counts
     assert "<<<DONNEES-" in fake.requests[0][-1]["content"]
     assert refused.status_code == 502
+
+
+def test_a_recorded_transcript_with_no_point_recognised_loses_nothing():
+    """A recording's transcript (plume.speech: « [hh:mm:ss] Intervenant : … ») where Whisper garbled
+    every « Deuxième point »: every turn stays, under « Notes de séance », and the spoken closing
+    time is read."""
+    from plume.tasks.minutes.notes import read_notes
+    from plume.tasks.minutes.text import minutes_text
+
+    transcript = ("[00:00:01] Présidente : Bonsoir à toutes et à tous, il est dix-neuf heures, j'ouvre la séance.\n\n"
+                  "[00:00:40] Intervenant : La demande de crédit pour les conduites d'eau de la rue du Collège.\n\n"
+                  "[00:09:00] Présidente : L'ordre du jour est épuisé. La séance est levée à vingt et une heures quinze.")
+    pv = read_notes(transcript)
+    text = minutes_text(pv)
+    assert [item.title for item in pv.items] == ["Notes de séance"]
+    assert "conduites d'eau de la rue du Collège" in text and "Bonsoir à toutes et à tous" in text
+    assert (pv.start_time, pv.closing_time) == ("19:00", "21:15")
+
+
+def test_a_transcript_under_its_title_line_keeps_the_date_and_names_its_points_plainly():
+    """The sidebar inserts the transcript under « Séance du … »: the date counts, and « Deuxième point
+    de l'ordre du jour, la demande de crédit » is titled « La demande de crédit »."""
+    from plume.tasks.minutes.notes import read_notes
+
+    pv = read_notes("Séance du Conseil général du 16 novembre 2026\n\n"
+                    "[00:00:01] Présidente : Bonsoir, il est dix-neuf heures, j'ouvre la séance.\n\n"
+                    "[00:00:40] Présidente : Deuxième point de l'ordre du jour, la demande de crédit pour l'eau.")
+    assert (pv.date, pv.body, pv.start_time) == ("2026-11-16", "Conseil général", "19:00")
+    assert [(item.number, item.title) for item in pv.items] == [(2, "La demande de crédit pour l'eau")]

@@ -94,6 +94,22 @@ def test_backup_and_restore_bring_back_users_and_templates(tmp_path):
     assert plume_cli("restore", str(bad), data=new_data, check=False).returncode == 1
 
 
+def test_backup_carries_what_the_commune_taught_plume(tmp_path):
+    """The triage rules, the service directory, the folder map, the actions, the jargon lexicon and
+    what `plume triage learn` learned are the commune's own work: a restore brings them back."""
+    data = tmp_path / "data"
+    taught = {"triage_rules.toml": "# règles\n", "services.toml": "confirm_below = 0.5\n",
+              "mail-folders.toml": "[services]\n", "actions.toml": "[actions]\n", "jargon_fr.toml": "# termes\n",
+              "routing/learned.npz": "poids"}
+    for name, content in taught.items():
+        (data / name).parent.mkdir(parents=True, exist_ok=True)
+        (data / name).write_text(content, encoding="utf-8")
+    plume_cli("backup", str(tmp_path / "b.tar.gz"), "--templates", str(tmp_path / "t"), data=data)
+    plume_cli("restore", str(tmp_path / "b.tar.gz"), "--templates", str(tmp_path / "t2"), data=tmp_path / "new")
+    for name, content in taught.items():
+        assert (tmp_path / "new" / name).read_text(encoding="utf-8") == content, name
+
+
 def _french_failure(result, code: int, *words: str) -> None:
     out = result.stdout + result.stderr
     assert result.returncode == code, out

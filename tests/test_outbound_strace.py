@@ -1,7 +1,8 @@
 """No connection leaves the server, checked where native libraries cannot hide: the system calls.
 
 The real `plume serve` runs under strace (`-f`: every process and thread) with the tiny models
-loaded and used (a chat completion on tiny-llm, a translation on tiny-mt, a letter rendered), and
+loaded and used (a chat completion on tiny-llm, a translation on tiny-mt, a recording transcribed by
+the tiny Whisper through faster-whisper and its voice-activity model, a letter rendered), and
 with ORT_DISABLE_TELEMETRY=0 inherited, as a stray setting would be. Any connect/sendto to a
 non-loopback address, and any DNS query, fails the test (tests/netguard/detector.py).
 
@@ -25,6 +26,7 @@ import pytest
 
 from tests.conftest import REPO, TINY_MODELS, require_tool, start_server
 from tests.netguard.detector import RESOLVER_SOCKETS, attempts, read_attempts, stop_traced, strace_prefix
+from tests.speech_audio import TINY_SPEECH_ID, Recording, encode, espeak_available, speak, tiny_speech_catalog
 
 pytestmark = pytest.mark.skipif(not TINY_MODELS.exists(), reason="tiny models not built")
 
@@ -161,13 +163,23 @@ def _wait_models_ready(srv, timeout: float = 90) -> None:
         while time.monotonic() < deadline:
             status = {m["id"]: m["status"] for m in client.get("/v1/models").json()["data"]}
             if all(s != "loading" for s in status.values()):
-                assert status == {"tiny-llm": "ready", "tiny-mt": "ready"}, status
+                assert status == {"tiny-llm": "ready", "tiny-mt": "ready", TINY_SPEECH_ID: "ready"}, status
                 return
             time.sleep(0.2)
     raise AssertionError("models still loading")
 
 
-def _use_every_engine(srv) -> None:
+@pytest.fixture
+def catalog_with_speech(tmp_path) -> Path:
+    """The tiny models, the tiny Whisper, and a recording for it (French synthesized by espeak-ng)."""
+    require_tool(espeak_available(), "espeak-ng")
+    catalog = tiny_speech_catalog(tmp_path / "models", with_text_models=True)
+    samples, rate = speak("Le Conseil général du Locle a adopté le budget de la commune.")
+    encode(Recording(samples, rate, []), "mp3", catalog.parent / "phrase.mp3")
+    return catalog
+
+
+def _use_every_engine(srv, recording: Path) -> None:
     with srv.client("user") as client:
         chat = client.post("/v1/chat/completions", json={
             "model": "tiny-llm", "messages": [{"role": "user", "content": "Bonjour"}], "max_tokens": 8})
@@ -182,20 +194,24 @@ def _use_every_engine(srv) -> None:
         values = {f["name"]: f["example"] for f in fields if f.get("example") is not None}
         render = client.post("/v1/templates/attestation-domicile/render", json={"values": values, "format": "docx"})
         assert render.status_code == 200, render.text
+        transcription = client.post("/v1/audio/transcriptions", files={"file": ("phrase.mp3", recording.read_bytes())})
+        assert transcription.status_code == 200, transcription.text
 
 
 @needs_strace
-def test_server_with_models_loaded_and_used_sends_nothing_out(tmp_path):
+def test_server_with_models_loaded_and_used_sends_nothing_out(tmp_path, catalog_with_speech):
     log, home = tmp_path / "strace.log", tmp_path / "home"
     env = _environment(home, ORT_DISABLE_TELEMETRY="0")  # a stray setting must not turn telemetry on
     env.update(dict.fromkeys(CI_MARKERS))  # start_server adds the test's environment back: unset them there
-    srv = start_server(tmp_path, "--models", str(TINY_MODELS), wrapper=strace_prefix(log), env=env)
+    env["HF_HUB_OFFLINE"] = None  # faster-whisper must stay offline by Plume's own doing, not the suite's
+    srv = start_server(tmp_path, "--models", str(catalog_with_speech), wrapper=strace_prefix(log), env=env)
+    recording = catalog_with_speech.parent / "phrase.mp3"
     try:
         _wait_models_ready(srv)
         ready = time.monotonic()
-        _use_every_engine(srv)
+        _use_every_engine(srv, recording)
         time.sleep(max(0.0, ready + OBSERVE_S - time.monotonic()))
-        _use_every_engine(srv)
+        _use_every_engine(srv, recording)
     finally:
         stop_traced(srv.process)
     found, lines = read_attempts(log)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import time
 import warnings
@@ -27,7 +28,7 @@ import msgspec
 import pytest
 from httpx_sse import connect_sse
 
-from tests.conftest import REPO, SAMPLES, start_server
+from tests.conftest import REPO, SAMPLES, plume_cli, start_server
 
 pytestmark = [pytest.mark.realmodel, pytest.mark.timeout(1800)]
 
@@ -48,11 +49,22 @@ def reference_catalog() -> Path:
     return Path(done.stdout.strip().splitlines()[-1])
 
 
+# The search corpus, for answers from the commune's documents: one embedder keeps indexing short, and the
+# answer route's threshold is set for it (tests/test_search_answer.py).
+SEARCH_CONFIG = 'search_embedders = ["use-multilingual-v3"]\nsearch_answer_min_score = 0.9\n'
+
+
 @pytest.fixture(scope="module")
 def real(tmp_path_factory):
     catalog = reference_catalog()
-    server = start_server(tmp_path_factory.mktemp("realmodel"), "--models", str(catalog),
-                          env={"PLUME_REQUEST_TIMEOUT_S": "1500"})
+    tmp = tmp_path_factory.mktemp("realmodel")
+    shutil.copytree(REPO / "tests" / "data" / "search", tmp / "docs")
+    (tmp / "plume.toml").write_text(SEARCH_CONFIG, encoding="utf-8")
+    collections = str(tmp / "docs" / "collections.toml")
+    plume_cli("search", "index", "--collections", collections, "--config", str(tmp / "plume.toml"), "--quiet",
+              data=tmp / "data")
+    server = start_server(tmp, "--models", str(catalog), "--collections", collections, "--config",
+                          str(tmp / "plume.toml"), env={"PLUME_REQUEST_TIMEOUT_S": "1500"})
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
@@ -199,6 +211,26 @@ def test_translation_fr_en_keeps_numbers_and_dates(real):
     # Amounts and counts stay as they are; a date may be written the English way (November 16,
     # 2026), so of a date only its day and year must be there.
     assert digits(re.sub(DATE, "", text)) | {"16", "2026"} <= digits(got["text"]), got["text"]
+
+
+# -- answers from the commune's documents -------------------------------------------------------------------------
+
+
+def test_an_answer_from_the_documents_cites_passages_that_state_what_it_says(real):
+    from plume.language.citations import check_answer, split_sentences
+
+    got = post(real, "/v1/search/answer", {"query": "Combien coûte la taxe annuelle pour un chien ?"})
+    assert got["kind"] == "answer" and got["engine"] == "model" and got["model"] == MODEL, got
+    clean(got["answer"])
+    hits = got["citations"]
+    sentences = split_sentences(got["answer"])
+    assert sentences and all(s.citations and all(1 <= n <= len(hits) for n in s.citations) for s in sentences)
+    # Checked again here, on what came over the wire: every figure is in a passage its sentence cites.
+    passages = [f"{h['reference']}\n{h['heading']}\n{h['text']}" for h in hits]
+    assert not check_answer(sentences, passages).problems, got["answer"]
+    cited = {hits[n - 1]["locator"] for s in sentences for n in s.citations}
+    assert "art. 11" in cited, (got["answer"], cited)  # the article that states the tax
+    assert digits(got["answer"]) - {str(n) for n in range(1, len(hits) + 1)} <= digits(" ".join(passages))
 
 
 # -- chat completions ---------------------------------------------------------------------------------------------

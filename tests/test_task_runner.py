@@ -113,7 +113,7 @@ def runner(inference: Any = None, *, stream: bool = False, limit: int = 1000, te
     records: list[dict] = []
     settings = SimpleNamespace(max_text_chars=limit, data_dir=tmp_path)
     services = SimpleNamespace(settings=settings, inference=inference or NoInference(), templates=templates,
-                               actions=None, reference_book=None)
+                               actions=None, reference_book=None, triage_routing=None)
     call = Call(services, user="anne", record=lambda **fields: records.append(fields))
     return TaskRunner(call, stream=stream), records
 

@@ -19,7 +19,7 @@ from tests.fake_upstream import scripted_server, MY_TASKS, good_answer
 
 FIELDS = ("category", "priority", "service", "language", "needs_reply", "deadline")
 KEYS = {"file", "category", "priority", "service", "language", "deadline", "needs_reply", "summary", "reasons",
-        "phishing", "automatic"}
+        "phishing", "automatic", "service_confidence", "decided_by"}  # the last two: issue 23 (tests/test_routing*.py)
 
 
 @pytest.fixture(scope="module")
@@ -144,11 +144,17 @@ def test_model_classifies_within_the_lists_and_injection_stays_fenced(scripted, 
     with srv.client() as client:
         plain = client.post("/v1/mail/triage", json={
             "eml": (samples / "emails/01-attestation-domicile.eml").read_text(encoding="utf-8")}).json()
+        vague = client.post("/v1/mail/triage", json={
+            "from": "anne@example.ch", "subject": "Question", "body": "Bonjour, pourriez-vous me rappeler ? Merci."}).json()
         fake.requests.clear()
         injected = client.post("/v1/mail/triage", json={
             "eml": (samples / "emails/07-injection.eml").read_text(encoding="utf-8")}).json()
-    # The model's choice (from the commune's lists) is applied, its summary is used.
-    assert (plain["engine"], plain["category"], plain["service"]) == ("scripted", "réclamation", "chancellerie")
+    # The model's category (from the commune's lists) is applied, its summary is used; the service is
+    # the directory's, sure of itself, over the model's « chancellerie » (issue 23: order of trust).
+    assert (plain["engine"], plain["category"]) == ("scripted", "réclamation")
+    assert (plain["service"], plain["decided_by"]) == ("contrôle des habitants", "directory")
+    # Where the directory hesitates, the model's service stands, shown « à confirmer » when nothing backs it.
+    assert (vague["service"], vague["decided_by"]) == ("chancellerie", "model"), vague["reasons"]
     assert plain["priority"] == "high"  # the category's priority from the rules file
     assert plain["summary"] == "L'expéditeur pose une question à l'administration."
     # The injection attempt: the rules keep the classification, and the model never saw the passage.

@@ -3,20 +3,29 @@ holds the sample texts' sentences or names. (Outbound connections: tests/test_ou
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 import tempfile
 from pathlib import Path
 
 
-from tests.conftest import SAMPLES, SESSION_START
+from tests.conftest import REPO, SAMPLES, SESSION_START
+
+TRIAGE_HELD_OUT = REPO / "tests" / "data" / "triage" / "heldout" / "emails"
 
 NAMES = ["Ferreira", "Vuilleumier"]  # from samples/cases, also used as needles below
 
 
 def _needles() -> list[str]:
     needles = list(NAMES)
-    for path in sorted((SAMPLES / "texts").glob("*.txt")) + sorted((SAMPLES / "notes").glob("*.txt")):
-        for sentence in re.split(r"(?<=[.!?])\s+", path.read_text(encoding="utf-8")):
+    texts = [p.read_text(encoding="utf-8") for p in sorted((SAMPLES / "texts").glob("*.txt"))
+             + sorted((SAMPLES / "notes").glob("*.txt"))]
+    # The held-out e-mails the routing tests send to a server that learned (tests/test_routing_learn.py).
+    texts += [email.message_from_bytes(p.read_bytes(), policy=email.policy.default).get_content()
+              for p in sorted(TRIAGE_HELD_OUT.glob("*.eml"))]
+    for text in texts:
+        for sentence in re.split(r"(?<=[.!?])\s+", text):
             sentence = " ".join(sentence.split())
             if len(sentence) >= 50:
                 needles.append(sentence[:50])
@@ -34,8 +43,11 @@ def _written_files(base: Path) -> list[Path]:
             files += [p for p in data.rglob("*") if p.is_file() and "templates" not in p.relative_to(data).parts]
     temp = Path(tempfile.gettempdir())
     for entry in temp.glob("plume*"):
-        if entry.stat().st_mtime >= SESSION_START and not str(entry).startswith(str(base)):
-            files += [entry] if entry.is_file() else [p for p in entry.rglob("*") if p.is_file()]
+        try:
+            if entry.stat().st_mtime >= SESSION_START and not str(entry).startswith(str(base)):
+                files += [entry] if entry.is_file() else [p for p in entry.rglob("*") if p.is_file()]
+        except FileNotFoundError:  # removed by its process while the sweep walked
+            continue
     return files
 
 
@@ -44,7 +56,10 @@ def _hits(base: Path) -> tuple[int, list[str]]:
     files = _written_files(base)
     hits = []
     for path in files:
-        text = path.read_bytes().decode("utf-8", "replace")
+        try:
+            text = path.read_bytes().decode("utf-8", "replace")
+        except FileNotFoundError:  # a temporary file its process removed while the sweep walked
+            continue
         hits += [f"{path}: {n[:30]}…" for n in needles if n in text]
     return len(files), hits
 

@@ -88,6 +88,13 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     template_max_output_chars: int = 20_000_000
     template_prepare_timeout_s: float = 20.0
     template_prepare_memory_mb: int = 1024
+    # Recordings to transcribe (docs/transcription.md): upload size, duration, what is kept and how
+    # long, the time limit of each two-minute window of audio (waiting in the queue included).
+    max_audio_bytes: int = 1024 * 1024 * 1024
+    max_audio_duration_s: float = 4 * 3600.0
+    audio_retention_hours: float = 0.0
+    transcript_retention_hours: float = 24.0
+    transcription_timeout_s: float = 900.0
     # How the sidebars put results into the text, locked for everyone when set by IT:
     # "tracked" (changes to accept or reject), "replace" or "after"; "" = each clerk chooses.
     review_mode: Literal["", "tracked", "replace", "after"] = ""
@@ -98,6 +105,12 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     search_database: str = ""
     search_embedders: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_SEARCH_EMBEDDERS))
     search_weights: dict[str, float] = msgspec.field(default_factory=dict)
+    # The answer route's relevance threshold on the first hit's fused score (docs/search.md, « Answers »):
+    # below it, « nothing found ». Set on the dev questions for the default embedders and weights.
+    search_answer_min_score: float = 0.903
+    # Ask the model whether the passages answer at all before it writes (a second call); off: the
+    # reference model said « no » to every question. Measure a larger one: plume eval --answer-forms judged,structured.
+    search_answer_judge: bool = False
 
     @property
     def users_file(self) -> Path:

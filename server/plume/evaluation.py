@@ -22,6 +22,7 @@ import time
 import tomllib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -159,15 +160,11 @@ def _mails(data: Path):
         yield parse_message(path.read_bytes(), path.name), expected.get(path.name, {})
 
 
-def _triage(data: Path, repo: Path):
-    from plume.tasks.triage import load_rules, triage
+def _triage(data: Path, repo: Path, learned: Path | None = None):
+    """The whole triage chain with the model (plume.routing.evaluation, which adds per-field figures)."""
+    from plume.routing.evaluation import items_with_model
 
-    rules = load_rules()
-    for mail, expected in _mails(data):
-        async def item(inference, mail=mail, expected=expected):
-            got = await triage(mail, rules, inference)
-            return {"agree": _agreement(expected, lambda k: getattr(got, k, None))}
-        yield item
+    yield from items_with_model(data, learned)
 
 
 def _acknowledge(data: Path, repo: Path):
@@ -307,8 +304,8 @@ def summarise(items: list[dict], calls: Calls, latencies: list[float], errors: i
 
 
 async def evaluate(models_file: Path, model_ids: list[str], tasks: list[str], data: Path, repo: Path,
-                   progress: Callable[[str, str, int, int], None] | None = None, constrained: bool = True
-                   ) -> dict[str, Any]:
+                   progress: Callable[[str, str, int, int], None] | None = None, constrained: bool = True,
+                   learned: Path | None = None) -> dict[str, Any]:
     """{"models": [...], "tasks": {task: {model: metrics}}} for these models and tasks over `data`."""
     from plume.config import load_settings
     from plume.inference.service import InferenceService
@@ -328,7 +325,7 @@ async def evaluate(models_file: Path, model_ids: list[str], tasks: list[str], da
                 slot.engine.guidance = constrained
             if progress:
                 progress(task, model_id, done - 1, len(plan))
-            results[task][model_id] = await _run_task(Metered(service, model_id), task, data, repo)
+            results[task][model_id] = await _run_task(Metered(service, model_id), task, data, repo, learned)
         if progress and plan:
             progress("", "", len(plan), len(plan))
         return {"models": chosen, "tasks": results, "data": str(data), "constrained": constrained}
@@ -336,9 +333,11 @@ async def evaluate(models_file: Path, model_ids: list[str], tasks: list[str], da
         await service.stop()
 
 
-async def _run_task(inference: Metered, task: str, data: Path, repo: Path) -> dict[str, Any]:
+async def _run_task(inference: Metered, task: str, data: Path, repo: Path, learned: Path | None = None
+                    ) -> dict[str, Any]:
     items, latencies, errors = [], [], 0
-    for item in RUNNERS[task](data, repo):
+    runner = partial(_triage, learned=learned) if task == "triage" else RUNNERS[task]  # what `triage learn` learned
+    for item in runner(data, repo):
         start = time.perf_counter()
         try:
             items.append(await item(inference))
@@ -348,4 +347,9 @@ async def _run_task(inference: Metered, task: str, data: Path, repo: Path) -> di
             errors += 1
             print(f"\n{task} : un élément a échoué ({type(exc).__name__})", file=sys.stderr)
         latencies.append(time.perf_counter() - start)
-    return summarise(items, inference.calls, latencies, errors)
+    summary = summarise(items, inference.calls, latencies, errors)
+    if task == "triage":  # agreement per field, per language, « à confirmer » (plume.routing.evaluation)
+        from plume.routing.evaluation import summary as triage_summary
+
+        summary["triage"] = triage_summary([i for i in items if "fields" in i], latencies)
+    return summary

@@ -9,7 +9,7 @@ handler's parameter named `inference`, `templates`, `actions`, `reference_book`,
 `app.state.services`. Nothing depends on the order in which lifespans run.
 
 A new service: a field here, built in `build` (or in `start` if building it is slow), and a line in
-`dependencies()`; speech and triage routing have their fields waiting.
+`dependencies()`.
 """
 
 from __future__ import annotations
@@ -33,10 +33,12 @@ from plume.inference.metrics import Metrics
 from plume.inference.service import InferenceService
 from plume.language import apertium, lexicon, warm
 from plume.ops.usage import RequestLedger
+from plume.routing.router import Routing
 from plume.search.collections import CollectionsError
 from plume.search.dense import EmbedderUnavailable
 from plume.search.service import SearchService, build_search_service
 from plume.security.audit import AuditLog
+from plume.speech.service import TranscriptionService
 from plume.security.safezip import ZipLimits
 from plume.security.tokens import UserStore
 from plume.tasks.actions import ActionLibrary
@@ -65,9 +67,10 @@ class Services:
     # `search_broken`: declared, but the collections file or the index could not be opened (search 503s).
     search: SearchService | None = None
     search_broken: bool = False
-    # Services to come (transcription, learned triage routing).
-    speech: Any = None
-    triage_routing: Any = None
+    # Which service handles an e-mail: the commune's directory and what was learned from its folders.
+    triage_routing: Routing | None = None
+    # Recordings → transcripts, as jobs that survive a restart (plume.speech), on the models' scheduler.
+    speech: TranscriptionService | None = None
     health_sources: dict[str, Any] = field(default_factory=dict)  # what /health reports, by name
     temp: TempRoot | None = None  # the server's own temporary folder (plume/tempdirs.py)
 
@@ -79,7 +82,9 @@ class Services:
         services = cls(settings=settings, users=UserStore(settings.users_file), audit=audit,
                        ledger=RequestLedger(audit.read), metrics=metrics, models=inference, inference=inference,
                        actions=ActionLibrary(settings.data_dir),
-                       reference_book=ReferenceBook.in_folder(settings.data_dir))
+                       reference_book=ReferenceBook.in_folder(settings.data_dir),
+                       triage_routing=Routing(settings.data_dir))
+        services.speech = TranscriptionService(settings, inference, audit)
         services.health_sources.update(models=inference, language=LanguageTools(settings.data_dir))
         services.temp = TempRoot(settings.data_dir)
         return services
@@ -94,8 +99,10 @@ class Services:
         self.health_sources["templates"] = self.templates
         await self._start_search()
         await self.models.start()
+        await self.speech.start()  # resumes the transcriptions a stop interrupted
 
     async def stop(self) -> None:
+        await self.speech.stop()
         await self.models.stop()
         if self.search is not None:
             self.search.store.close()
@@ -141,6 +148,7 @@ class Services:
             "reference_book": Provide(lambda: self.reference_book, sync_to_thread=False),
             "ledger": Provide(lambda: self.ledger, sync_to_thread=False),
             "search": Provide(lambda: self.search, sync_to_thread=False),
+            "speech": Provide(lambda: self.speech, sync_to_thread=False),
         }
 
 

@@ -76,9 +76,9 @@ class Office:
         office.run({"registry": True}, timeout=90)  # waits until soffice accepts connections
         return office
 
-    def run(self, scenario: dict, timeout: float = 120) -> dict:
-        """Run one driver scenario (see driver.py) and return its JSON answer."""
-        done = subprocess.run([SYSTEM_PYTHON, str(DRIVER), str(self.port)], input=json.dumps(scenario),
+    def run(self, scenario: dict, timeout: float = 120, script: Path = DRIVER) -> dict:
+        """Run one driver scenario (see driver.py; or `script`'s, e.g. panel_steps.py) and return its JSON answer."""
+        done = subprocess.run([SYSTEM_PYTHON, str(script), str(self.port)], input=json.dumps(scenario),
                               capture_output=True, text=True, timeout=timeout)
         if done.returncode != 0:
             raise RuntimeError(f"driver failed ({done.returncode}):\n{done.stdout}\n{done.stderr}\n--- soffice log ---\n{self.log.read_text()}")

@@ -14,7 +14,8 @@
  * the replaced text stays as a "Deleted" run, the new text comes as an "Added" run; the tracked
  * changes are read, accepted and rejected through getTrackedChanges() (WordApi 1.6). Text reads
  * show the document without the deleted text, as Word's "Simple Markup" view reads. OOXML goes both ways as a flat pkg:package like Word's getOoxml, and
- * insertFileFromBase64 really unzips the .docx it receives.
+ * insertFileFromBase64 really unzips the .docx it receives. Word's undo list is kept too: each
+ * context.sync() whose writes changed the document is one step (see snapshot), for « one undo step ».
  *
  * Test hooks: window.__word (see the bottom of the file). Options before load:
  * window.__WORD_STANDIN_CONFIG = {displayLanguage, wordApi: "1.3", roamingSettings: true}.
@@ -36,8 +37,16 @@
     newDocuments: [],
     tracking: "Off",        // Word.ChangeTrackingMode of the document
     modes: [],              // every changeTrackingMode the API set, in order, for the tests
-    operations: []          // what reached the document, for the tests: ["insertOoxml", …]
+    operations: [],         // what reached the document, for the tests: ["insertOoxml", …]
+    undo: []                // the document before each undo step (see snapshot)
   };
+
+  /* Undo: the add-in's writes that reach the document in one context.sync() are one entry of Word's
+   * undo list here (what Ctrl+Z takes back at once); a batch that syncs its writes in several round
+   * trips leaves several. Word documents no finer rule for add-ins, so the stand-in takes the
+   * strictest reading: « one undo step » means the writes went in one sync. Moving the selection or
+   * switching change tracking is not an edit of the text and leaves no entry. */
+  function snapshot() { return JSON.stringify(model.paragraphs); }
 
   function run(text, f) {
     f = f || {};
@@ -114,10 +123,15 @@
     return (async function () {
       if (self._closed) throw OfficeError("InvalidObjectPath", "sync() after the batch ended.");
       await new Promise(function (r) { setTimeout(r, 5); });   // a round trip to the host
-      for (var i = 0; i < queue.length; i++) {
-        try { await queue[i](); } catch (error) {
-          throw error.code ? error : OfficeError("GeneralException", String(error && error.message || error));
+      var before = snapshot();
+      try {
+        for (var i = 0; i < queue.length; i++) {
+          try { await queue[i](); } catch (error) {
+            throw error.code ? error : OfficeError("GeneralException", String(error && error.message || error));
+          }
         }
+      } finally {
+        if (snapshot() !== before) model.undo.push(before);   // what reached the document: one undo step
       }
     })();
   };
@@ -296,6 +310,29 @@
       return found;
     };
     return collection;
+  };
+
+  /* WordApi 1.3: the whole range (or its content: the same here, a range being whole paragraphs or
+   * characters inside one). Start, End and After are not in the stand-in. */
+  Range.prototype.getRange = function (location) {
+    location = location || "Whole";
+    checkLocation(location, ["Whole", "Content"]);
+    var self = this;
+    this.context._enqueue(function () { needApi("1.3", "getRange"); });
+    return new Range(this.context, function () { return Object.assign({}, self._locate()); });
+  };
+
+  /* WordApi 1.3: a new range from the start of this one to the end of `other` (or the reverse). */
+  Range.prototype.expandTo = function (other) {
+    var self = this;
+    this.context._enqueue(function () { needApi("1.3", "expandTo"); });
+    return new Range(this.context, function () {
+      var a = self._locate(), b = other._locate();
+      if (sub(a) && sub(b) && a.start === b.start) {
+        return { start: a.start, end: a.start, from: Math.min(a.from, b.from), to: Math.max(a.to, b.to), collapsed: false };
+      }
+      return { start: Math.min(a.start, b.start), end: Math.max(a.end, b.end), collapsed: false };
+    });
   };
 
   Range.prototype.select = function () {
@@ -648,6 +685,14 @@
       model.operations = [];
       model.tracking = "Off";
       model.modes = [];
+      model.undo = [];
+    },
+    /* How many undo steps the add-in's writes left since setParagraphs; undo() takes the last one back (Ctrl+Z). */
+    undoSteps: function () { return model.undo.length; },
+    undo: function () {
+      if (!model.undo.length) return false;
+      model.paragraphs = JSON.parse(model.undo.pop());
+      return true;
     },
     /* the characters [from, to) of paragraph p, as the clerk would select them */
     selectText: function (p, from, to) { model.selection = { start: p, end: p, from: from, to: to, collapsed: false }; },

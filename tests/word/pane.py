@@ -124,12 +124,21 @@ class Pane:
     def reject_all(self) -> None:
         self.page.evaluate("() => window.__word.rejectAll()")
 
+    def undo_steps(self) -> int:
+        """How many undo steps the pane's writes left since set_document (one per sync that changed the text)."""
+        return self.page.evaluate("() => window.__word.undoSteps()")
+
+    def undo(self) -> None:
+        """Ctrl+Z: the last undo step taken back."""
+        assert self.page.evaluate("() => window.__word.undo()"), "nothing to undo"
+
     def new_documents(self) -> list[dict]:
         return self.page.evaluate("() => window.__word.newDocuments()")
 
     # --- the pane ---
     def tab(self, tab_id: str) -> None:
-        """Choose a task in the pane's task menu (modeles, clair, traduire, resumer, pv, fiche, accuse, reglages)."""
+        """Choose a task in the pane's task menu (modeles, clair, traduire, resumer, pv, fiche, accuse, rechercher,
+        transcrire, reglages)."""
         self.page.select_option("#task", tab_id)
 
     def wait_idle(self, timeout: float = 60_000) -> None:

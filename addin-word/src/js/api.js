@@ -46,6 +46,8 @@
     if (options.json !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(options.json);
+    } else if (options.form) {
+      init.body = options.form;   // multipart/form-data: the browser writes the boundary
     }
     var response;
     try {
@@ -73,6 +75,37 @@
     try { return await response.json(); } catch (error) {
       if (isAbort(error)) throw new PlumeError("cancelled");
       throw error;
+    }
+  };
+
+  /* POST a multipart form (a recording, with its fields); the JSON answer. */
+  Client.prototype.upload = async function (path, form, signal) {
+    var response = await this.fetch("POST", path, { form: form, signal: signal });
+    try { return await response.json(); } catch (error) {
+      if (isAbort(error)) throw new PlumeError("cancelled");
+      throw error;
+    }
+  };
+
+  /* GET a stream of Server-Sent Events: `onEvent(name, data)` for each one (data parsed from JSON when
+   * it is JSON). An `error` event is thrown as a PlumeError, with the event's `job` when it has one.
+   * Resolves when the server ends the stream; a connection lost meanwhile is « unreachable ». */
+  Client.prototype.follow = async function (path, signal, onEvent) {
+    var response = await this.fetch("GET", path, { signal: signal, accept: "text/event-stream" });
+    try {
+      await readBlocks(response.body.getReader(), function (block) {
+        eachEvent(block, function (event, payload, parsed) {
+          if (event === "error") {
+            var error = fromProblem((parsed && parsed.status) || 500, parsed);
+            error.job = parsed && parsed.job;
+            throw error;
+          }
+          onEvent(event, parsed === null ? payload : parsed);
+        });
+      });
+    } catch (error) {
+      if (error instanceof PlumeError || !(error instanceof TypeError || isAbort(error))) throw error;
+      throw new PlumeError(isAbort(error) ? "cancelled" : "unreachable", { detail: this.getSettings().serverUrl });
     }
   };
 
@@ -109,24 +142,32 @@
   };
 
   async function readStream(reader, onText) {
-    var decoder = new TextDecoder("utf-8");
-    var state = { text: "", buffer: "" };
-    for (;;) {
-      var chunk = await reader.read();
-      if (chunk.done) break;
-      state.buffer += decoder.decode(chunk.value, { stream: true });
-      var end = state.buffer.lastIndexOf("\n\n");
-      if (end === -1) continue;
-      readEvents(state.buffer.slice(0, end + 2), state, onText);
-      state.buffer = state.buffer.slice(end + 2);
-    }
-    if (state.buffer.trim()) readEvents(state.buffer + "\n\n", state, onText);
+    var state = { text: "" };
+    await readBlocks(reader, function (block) { readEvents(block, state, onText); });
     return state.text;
   }
 
-  /* Parse complete SSE events. Deltas append; a final event ("done", "result", "end") carrying
-   * the whole text replaces it; an "error" event carries a problem document. */
-  function readEvents(block, state, onText) {
+  /* The stream cut at event boundaries: each(block of complete events), as they arrive. The server
+   * (Litestar) ends its lines with \r\n: they are made \n here, before looking for the blank line
+   * that ends an event — except a \r at the very end of what came, whose \n may be in the next piece. */
+  async function readBlocks(reader, each) {
+    var decoder = new TextDecoder("utf-8"), buffer = "";
+    for (;;) {
+      var chunk = await reader.read();
+      if (chunk.done) break;
+      buffer += decoder.decode(chunk.value, { stream: true });
+      var held = /\r$/.test(buffer) ? "\r" : "";
+      buffer = buffer.slice(0, buffer.length - held.length).replace(/\r\n?/g, "\n") + held;
+      var end = buffer.lastIndexOf("\n\n");
+      if (end === -1) continue;
+      each(buffer.slice(0, end + 2));
+      buffer = buffer.slice(end + 2);
+    }
+    if (buffer.trim()) each(buffer + "\n\n");
+  }
+
+  /* Each complete SSE event of `block`: fn(event name, data as sent, data parsed from JSON or null). */
+  function eachEvent(block, fn) {
     block.replace(/\r\n/g, "\n").split("\n\n").forEach(function (raw) {
       if (!raw.trim()) return;
       var event = "message", data = [];
@@ -138,6 +179,14 @@
       if (payload === "[DONE]") return;
       var parsed = null;
       try { parsed = JSON.parse(payload); } catch (e) { parsed = null; }
+      fn(event, payload, parsed);
+    });
+  }
+
+  /* Parse complete SSE events. Deltas append; a final event ("done", "result", "end") carrying
+   * the whole text replaces it; an "error" event carries a problem document. */
+  function readEvents(block, state, onText) {
+    eachEvent(block, function (event, payload, parsed) {
       if (event === "error") throw fromProblem((parsed && parsed.status) || 500, parsed);
       if (event === "progress") return;                      // {stage, part, parts}: no text
       if (event === "restart") { state.text = ""; onText(""); return; }   // a second attempt begins

@@ -114,6 +114,7 @@
       showError(error);
     } finally {
       state.operation = null;
+      $("cancel").textContent = t("common.cancel");
       // Keyboard users go back to the button they pressed, since Cancel is about to hide.
       var onCancel = document.activeElement === $("cancel") || document.activeElement === document.body;
       $("busy").hidden = true;
@@ -123,6 +124,10 @@
   }
 
   function cancel() { if (state.operation) state.operation.abort(); }
+
+  /* While the work under way can be stopped keeping what it did (a transcription), the Cancel button
+   * says so; perform() gives it back its own word at the end. */
+  function cancelSays(key) { $("cancel").textContent = t(key); }
 
   function checkNotCancelled(signal) {
     if (signal.aborted) throw new window.PlumeApi.PlumeError("cancelled");
@@ -150,12 +155,23 @@
   }
 
   /* Put a result in the document as the review mode says (or `mode`), report it used, and tell the
-   * clerk what happened. */
-  async function putResult(result, requestIds, doneKey, mode) {
+   * clerk what happened (and `then`, what was done after, when given: a function returning a sentence). */
+  async function putResult(result, requestIds, doneKey, mode, then) {
     var used = await window.PlumeWord.writeResult(mode || reviewMode(), result, t("review.marker"));
     state.client.reportInserted(requestIds);
-    showMessage(used === "marked" ? "info" : "ok", (t(doneKey) + " " + t("review.done." + used)).trim());
+    var after = then ? await then() : "";
+    showMessage(used === "marked" ? "info" : "ok", [t(doneKey), t("review.done." + used), after].join(" ").trim());
     return used;
+  }
+
+  /* A file from the server (a .docx) as base64, for Word's insertFileFromBase64. */
+  function blobToBase64(blob) {
+    return new Promise(function (resolve, reject) {
+      var reader = new FileReader();
+      reader.onload = function () { resolve(String(reader.result).split(",")[1] || ""); };
+      reader.onerror = function () { reject(reader.error); };
+      reader.readAsDataURL(blob);
+    });
   }
 
   /* ---------- the panels ---------- */
@@ -177,7 +193,8 @@
     $: $, state: state, t: t, tOr: tOr, german: german, translatePage: translatePage,
     showMessage: showMessage, clearMessage: clearMessage, explain: explain, showError: showError,
     userError: userError, stoppedError: stoppedError,
-    perform: perform, cancel: cancel, checkNotCancelled: checkNotCancelled, streamKeeping: streamKeeping,
-    reviewMode: reviewMode, putResult: putResult, panels: panels
+    perform: perform, cancel: cancel, cancelSays: cancelSays, checkNotCancelled: checkNotCancelled,
+    streamKeeping: streamKeeping, reviewMode: reviewMode, putResult: putResult, blobToBase64: blobToBase64,
+    panels: panels
   };
 })();

@@ -122,31 +122,56 @@
   }
 
   /* Put a result in the document as the review mode says. `result` has `text` (plain, one paragraph per
-   * line) and may have `ooxml` (the selection rewritten with its formatting, for translations).
+   * line), or `ooxml` (the selection rewritten with its formatting, for translations), or `docx` (a
+   * whole .docx in base64: a letter or a PV from the commune's template); with `select`, what was
+   * inserted is selected afterwards (e.g. a transcript, for the next step to work on).
+   * Every write is queued before one context.sync(): one undo step in Word.
    * Returns the mode really used: "tracked", "replace", "after", or "marked" (tracked changes asked
    * for but this Word cannot: the result goes after the selection under a clear heading). */
   function writeResult(mode, result, marker) {
     if (mode === "tracked" && !canTrack()) mode = "marked";
     return run(async function (context) {
-      var selection = context.document.getSelection();
-      function replace() {
-        if (result.ooxml) selection.insertOoxml(result.ooxml, "Replace");
-        else selection.insertText(result.text, "Replace");
-      }
+      var selection = context.document.getSelection(), inserted = null;
+      function replace() { inserted = replaceWith(selection, result); }
       if (mode === "tracked") await tracking(context, replace);
       else if (mode === "replace") replace();
       else {
         // After the selection, in reading order: the heading first (if any), then the result.
-        if (result.ooxml) selection.insertOoxml(result.ooxml, "After");
-        else {
-          var anchor = selection;
-          String(result.text).replace(/\r\n?/g, "\n").split("\n").forEach(function (line) { anchor = anchor.insertParagraph(line, "After"); });
-        }
+        inserted = insertAfter(selection, result);
         if (mode === "marked") selection.insertParagraph(marker, "After");
       }
+      if (result.select && inserted) spanning(inserted).select();
       await context.sync();
       return mode;
     });
+  }
+
+  /* The result in place of the range; [first, last] of what it now fills. */
+  function replaceWith(range, result) {
+    var filled = result.docx ? range.insertFileFromBase64(result.docx, "Replace")
+      : result.ooxml ? range.insertOoxml(result.ooxml, "Replace") : range.insertText(result.text, "Replace");
+    return [filled, filled];
+  }
+
+  /* The result in new paragraphs after the range; [first, last] of what they fill.
+   * Range.insertFileFromBase64 takes no "After" (only Replace, Start, End): the .docx fills an empty
+   * paragraph put there first. */
+  function insertAfter(range, result) {
+    var filled;
+    if (result.docx) filled = range.insertParagraph("", "After").getRange("Whole").insertFileFromBase64(result.docx, "Replace");
+    else if (result.ooxml) filled = range.insertOoxml(result.ooxml, "After");
+    if (filled) return [filled, filled];
+    var first = null, anchor = range;
+    String(result.text).replace(/\r\n?/g, "\n").split("\n").forEach(function (line) {
+      anchor = anchor.insertParagraph(line, "After");
+      first = first || anchor;
+    });
+    return [first, anchor];
+  }
+
+  /* One range over [first, last] (WordApi 1.3's expandTo), asked for only when it is to be selected. */
+  function spanning(ends) {
+    return ends[0] === ends[1] ? ends[0] : ends[0].getRange("Whole").expandTo(ends[1].getRange("Whole"));
   }
 
   /* ---------- proofreading: errors found in a range kept across batches ---------- */

@@ -6,5 +6,5 @@ here: plume.services builds them once and handlers receive them by dependency in
 hold no business logic: a task route hands its request to the task runner (api/task_support.py).
 """
 
-CAPABILITIES = ("health", "templates", "extract", "inference", "text", "drafting", "mail", "admin", "addin",
+CAPABILITIES = ("health", "templates", "extract", "inference", "audio", "text", "drafting", "mail", "admin", "addin",
                 "capabilities", "usage", "review", "docs", "search")

@@ -17,6 +17,7 @@ from litestar.di import NamedDependency
 from plume.security.roles import Role
 from plume.search.service import search_capability
 from plume.services import Services
+from plume.speech.service import transcription_capability
 from plume.tasks.base import Offer, capability
 from plume.tasks.extract import NO_TEMPLATES, NO_TEMPLATES_DE
 from plume.tasks.registry import EXTRACT, TASKS
@@ -41,8 +42,12 @@ def capabilities_of(role: Role, services: Services, user: str | None = None) -> 
         if task is EXTRACT:  # rendering is the templates routes' capability, listed beside extraction
             tasks["render"] = render(offer, services.settings.soffice)
     tasks["search"] = search_capability(services.search, str(role), user)
+    tasks["transcribe"] = transcription_capability(services.models, services.settings)
+    if not tasks["search"]["available"]:  # answers come from the same collections
+        tasks["answer"].update({key: tasks["search"][key] for key in ("available", "reason", "reason_de")})
     if role.allows(Role.ADMIN):
         tasks["search"]["install"] = "plume serve --collections collections.toml (docs/search.md)"
+        tasks["transcribe"]["install"] = services.models.install_command("transcribe")
     # The review mode IT locked for the sidebars (config `review_mode`), or none: each clerk chooses.
     locked = services.settings.review_mode
     return {"tasks": tasks, "review": {"mode": locked or "tracked", "locked": bool(locked)}}

@@ -13,6 +13,7 @@ from litestar.params import JSONBody
 
 from plume.api.task_support import Runner, respond
 from plume.tasks.drafts import DraftIn
+from plume.tasks.factsheet import FactSheetIn
 from plume.tasks.registry import FACTSHEET, MINUTES
 
 
@@ -23,7 +24,7 @@ async def minutes(data: JSONBody[DraftIn], runner: Runner) -> Any:
 
 
 @post("/v1/text/factsheet", summary="Fiche explicative à partir d'un règlement", tags=["texte"], status_code=200)
-async def factsheet(data: JSONBody[DraftIn], runner: Runner) -> Any:
+async def factsheet(data: JSONBody[FactSheetIn], runner: Runner) -> Any:
     return respond(await runner.run(FACTSHEET, data))
 
 

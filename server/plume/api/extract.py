@@ -15,7 +15,7 @@ from plume.tasks.registry import EXTRACT
 @post("/v1/templates/{template_id:str}/extract", summary="Remplir les champs d'un modèle à partir de notes",
       tags=["modèles"], status_code=200)
 async def extract_fields(template_id: FromPath[str], data: JSONBody[ExtractIn], runner: Runner) -> dict[str, Any]:
-    return respond(await runner.run(EXTRACT, ExtractRequest(template_id, data.text, data.engine)))
+    return respond(await runner.run(EXTRACT, ExtractRequest(template_id, data.text, data.engine, data.cite, data.collections)))
 
 
 ROUTES = [extract_fields]

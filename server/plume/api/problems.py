@@ -27,6 +27,7 @@ from plume.inference.errors import (GenerationFailed, GenerationTimeout, InputTo
 from plume.security.errors import Forbidden, RateLimited, Unauthorized
 from plume.security.roles import Role
 from plume.tasks.common import InvalidModelOutput
+from plume.speech.audio import NotAudio, TooLong
 
 log = logging.getLogger("plume")
 
@@ -116,6 +117,8 @@ STATUS: dict[type[Refusal], int] = {
     UploadTooLarge: 413,
     UploadNotAModel: 415,
     NoSpaceLeft: 507,
+    NotAudio: 415,
+    TooLong: 413,
 }
 
 

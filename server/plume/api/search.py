@@ -1,6 +1,7 @@
 """Search in the commune's documents (docs/search.md).
 
 POST   /v1/search                                   hits with their exact citation
+POST   /v1/search/answer                            an answer whose every sentence cites a checked passage
 GET    /v1/collections                              the collections the caller may read, with counts
 PUT    /v1/collections/{id}/documents/{name}        an admin adds or replaces a document (raw body)
 DELETE /v1/collections/{id}/documents/{name}        an admin removes one
@@ -12,7 +13,7 @@ of hits and the query's length, never the query.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 import msgspec
@@ -21,18 +22,18 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from plume.api.problems import Problem
+from plume.api.task_support import Runner, respond
 from plume.search.collections import COLLECTION_ID
-from plume.search.service import MAX_K, CollectionInfo, Hit, InvalidDocument, SearchService, UnknownCollection
+from plume.search.service import (BROKEN, MAX_K, NOT_CONFIGURED, CollectionInfo, Hit, InvalidDocument, SearchService,
+                                  UnknownCollection)
 from plume.security.auth import requires
 from plume.security.middleware import note
 from plume.security.roles import Role
 from plume.services import Services
+from plume.tasks.answer import AnswerRequest
+from plume.tasks.registry import ANSWER
 
 MAX_QUERY_CHARS = 2000
-NOT_CONFIGURED = ("La recherche n'est pas configurée sur ce serveur : le service informatique peut déclarer les "
-                  "collections de documents (docs/search.md).")
-BROKEN = ("La recherche est momentanément indisponible : l'index ou le fichier des collections n'a pas pu être "
-          "ouvert. Le service informatique peut consulter le journal du serveur.")
 UNKNOWN = "Cette collection n'existe pas."
 
 
@@ -111,4 +112,11 @@ async def delete_document(request: Request, services: NamedDependency[Services],
         raise Problem(404, "Ce document n'existe pas dans cette collection.", code="not-found")
 
 
-ROUTES = [search, list_collections, put_document, delete_document]
+@post("/v1/search/answer", summary="Répondre à une question depuis les documents de la commune, chaque phrase citée",
+      tags=["recherche"], status_code=200)
+async def answer(data: JSONBody[AnswerRequest], runner: Runner) -> Any:
+    runner.stream = runner.stream or data.stream
+    return respond(await runner.run(ANSWER, data))
+
+
+ROUTES = [search, answer, list_collections, put_document, delete_document]

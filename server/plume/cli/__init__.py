@@ -9,7 +9,8 @@ import sys
 from plume import __version__
 from plume.cli.common import quiet_closed_stdout
 
-COMMAND_GROUPS = ("serve", "users", "templates", "models", "triage", "addin", "ops", "mail", "eval", "search")
+COMMAND_GROUPS = ("serve", "users", "templates", "models", "triage", "triage_learn", "addin", "ops", "mail", "eval",
+                  "search")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:2] == ["triage", "learn"]:  # `plume triage PATH` takes any path: `learn` is its own command
+        argv = ["triage-learn", *argv[2:]]
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

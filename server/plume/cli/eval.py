@@ -16,73 +16,116 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from plume.evaluation import TASKS
+    from plume.evaluation import TASKS as TEXT_TASKS
+    from plume.speech.evaluation import TASKS as SPEECH_TASKS
+
+    TASKS = (*TEXT_TASKS, *SPEECH_TASKS)
 
     parser = subparsers.add_parser("eval", help="évaluer des modèles du catalogue sur les tâches d'écriture",
                                    description="Fait tourner les tâches d'écriture sur un dossier d'évaluation avec "
                                                "un ou plusieurs modèles et mesure validité, accord avec les valeurs "
                                                "attendues, faits gardés, lisibilité, balises, durées et vitesse.")
-    parser.add_argument("--models", type=Path, help="catalogue des modèles (models.toml ; pas nécessaire pour "
-                                                     "--tasks search seul)")
+    parser.add_argument("--models", type=Path,
+                        help="catalogue des modèles (models.toml) ; sans lui, seuls le tri (sans modèle) et la "
+                             "recherche se mesurent")
+    parser.add_argument("--learned", type=Path, metavar="DONNÉES",
+                        help="tri : le dossier des données où « plume triage learn » a appris (ligne « appris »)")
     parser.add_argument("--model", action="append", default=[], metavar="ID",
                         help="identifiant d'un modèle à évaluer (répétable ; défaut : tous ceux du catalogue)")
     parser.add_argument("--tasks", default=",".join(TASKS),
-                        help=f"tâches, séparées par des virgules ({','.join(TASKS)}, search)")
+                        help=f"tâches, séparées par des virgules ({','.join(TASKS)}, search, answer)")
     parser.add_argument("--data", type=Path, default=REPO / "tests" / "data" / "samples",
                         help="dossier d'évaluation (structure des exemples : cases/, emails/, texts/, notes/, "
-                             "regulations/)")
+                             "regulations/, speech/)")
     parser.add_argument("--html", type=Path, help="écrire un rapport HTML (un graphique par tâche)")
     parser.add_argument("--json", type=Path, help="écrire les mesures en JSON")
     parser.add_argument("--unconstrained", action="store_true",
                         help="sans décodage contraint (pour mesurer ce qu'il apporte)")
     parser.add_argument("--quiet", action="store_true", help="pas de barre de progression")
-    search = parser.add_argument_group("recherche (--tasks search)")
+    search = parser.add_argument_group("recherche et réponses (--tasks search,answer)")
     search.add_argument("--collections", type=Path, default=REPO / "tests" / "data" / "search" / "collections.toml",
                         help="collections à indexer (défaut : le corpus de test du dépôt)")
     search.add_argument("--questions", type=Path, default=REPO / "tests" / "data" / "search" / "questions.toml",
                         help="questions avec le passage attendu")
     search.add_argument("--embedders", help="plongements à comparer, séparés par des virgules (défaut : ceux de la "
                                             "configuration)")
+    search.add_argument("--answer-forms", default="structured",
+                        help="variantes de réponse à comparer avec --models : structured (ce que fait le serveur : "
+                             "JSON contraint), judged (oui/non d'abord), free (texte libre) ; défaut structured")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from plume.evaluation import TASKS, evaluate
-    from plume.inference.catalog import CatalogError, load_catalog
+    from plume.evaluation import TASKS
+    from plume.speech import evaluation as speech
 
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    if "search" in tasks:
-
-        code = search_eval(args)
-        tasks.remove("search")
+    if {"search", "answer"} & set(tasks):
+        code = search_eval(args, tasks)
+        tasks = [t for t in tasks if t not in ("search", "answer")]
         if code or not tasks:
             return code
-    if args.models is None:
-        print("Indiquez le catalogue des modèles : --models models.toml.", file=sys.stderr)
-        return 2
-    if unknown := [t for t in tasks if t not in TASKS]:
-        print(f"Tâche inconnue : {', '.join(unknown)} (connues : {', '.join(TASKS)}).", file=sys.stderr)
+    if unknown := [t for t in tasks if t not in (*TASKS, *speech.TASKS)]:
+        print(f"Tâche inconnue : {', '.join(unknown)} (connues : {', '.join((*TASKS, *speech.TASKS))}).",
+              file=sys.stderr)
         return 2
     if not args.data.is_dir():
         print(f"Dossier d'évaluation introuvable : {args.data}", file=sys.stderr)
         return 2
+    if args.models is None and tasks != ["triage"]:
+        print("Sans --models, seuls le tri (--tasks triage) et la recherche (--tasks search) peuvent être évalués.",
+              file=sys.stderr)
+        return 2
+    report = _models_report(args, [t for t in tasks if t in TASKS])
+    if report is None:
+        return 2
+    if "triage" in tasks:  # every way of triaging, field by field (plume.routing.evaluation)
+        from plume.routing import evaluation as routing_evaluation
+
+        rows = routing_evaluation.without_model(args.data, args.learned)
+        rows.update({m: metrics["triage"] for m, metrics in report["tasks"].get("triage", {}).items()
+                     if metrics.get("triage")})
+        report["triage"] = rows
+        print(("\n" if args.models else "") + routing_evaluation.table(rows))
+    if "transcribe" in tasks:  # word error rate and speed of the speech models (plume/speech/evaluation.py)
+        transcribed = speech.evaluate(args.models, args.model, args.data,
+                                      progress=None if args.quiet else progress_bar)
+        report["tasks"]["transcribe"] = transcribed
+        report["models"] = list(dict.fromkeys([*report["models"], *transcribed]))
+        print(speech.table(transcribed))
+    if args.json:
+        args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    if args.html:
+        text_report = {**report, "tasks": {k: v for k, v in report["tasks"].items() if k != "transcribe"}}
+        page = html(text_report)
+        if "transcribe" in report["tasks"]:
+            page = page.replace("</body></html>", speech.html_section(report["tasks"]["transcribe"]) + "</body></html>")
+        args.html.write_text(page, encoding="utf-8")
+    return 0
+
+
+def _models_report(args: argparse.Namespace, text_tasks: list[str]) -> dict[str, Any] | None:
+    """The writing tasks run by each model of the catalog (None: a bad catalog or model id, said)."""
+    from plume.evaluation import evaluate
+    from plume.inference.catalog import CatalogError, load_catalog
+
+    report: dict[str, Any] = {"models": [], "tasks": {}, "data": str(args.data), "constrained": not args.unconstrained}
+    if args.models is None:
+        return report
     try:
         catalog = load_catalog(args.models)
     except (CatalogError, OSError) as exc:
         print(str(exc), file=sys.stderr)
-        return 2
+        return None
     if unknown := [m for m in args.model if catalog.get(m) is None]:
         print(f"Modèle absent du catalogue {args.models} : {', '.join(unknown)}.", file=sys.stderr)
-        return 2
-    report = asyncio.run(evaluate(args.models, args.model, tasks, args.data, REPO,
-                                  progress=None if args.quiet else progress_bar,
-                                  constrained=not args.unconstrained))
-    print(table(report))
-    if args.json:
-        args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    if args.html:
-        args.html.write_text(html(report), encoding="utf-8")
-    return 0
+        return None
+    if text_tasks:
+        report = asyncio.run(evaluate(args.models, args.model, text_tasks, args.data, REPO,
+                                      progress=None if args.quiet else progress_bar,
+                                      constrained=not args.unconstrained, learned=args.learned))
+        print(table(report))
+    return report
 
 
 def fmt(metric: str, value: Any) -> str:
@@ -166,9 +209,9 @@ def _chart(by_model: dict[str, dict]) -> str:
     return "".join(svg)
 
 
-def search_eval(args) -> int:
-    """`plume eval --tasks search`: index the collections in a temporary folder, print the table
-    (and write the measures with --json, under the key "search")."""
+def search_eval(args, tasks: list[str]) -> int:
+    """`plume eval --tasks search,answer`: index the collections in a temporary folder, print the tables
+    (and write the measures with --json, under the keys "search" and "answer")."""
     import tomllib
 
     import msgspec
@@ -190,9 +233,28 @@ def search_eval(args) -> int:
             print(f"Indexation de {args.collections}…", file=sys.stderr, flush=True)
         service = indexed_service(args.collections, embedders, settings.max_document_bytes, Path(folder),
                                   weights=dict(settings.search_weights))
-        report = evaluate(service, questions)
+        measured = {}
+        if "search" in tasks:
+            measured["search"] = evaluate(service, questions)
+            print(table(measured["search"]))
+        if "answer" in tasks:
+            measured["answer"] = answer_eval(args, service, questions, settings.search_answer_min_score)
         service.store.close()
-    print(table(report))
     if args.json:
-        args.json.write_text(json.dumps({"search": report}, ensure_ascii=False, indent=2), encoding="utf-8")
+        args.json.write_text(json.dumps(measured, ensure_ascii=False, indent=2), encoding="utf-8")
     return 0
+
+
+def answer_eval(args, service, questions, threshold: float) -> dict:
+    from plume import evaluation_answers
+
+    forms = [f.strip() for f in args.answer_forms.split(",") if f.strip() in evaluation_answers.VARIANTS]
+
+    def progress(label: str, done: int, total: int) -> None:
+        if not args.quiet:
+            progress_bar("answer", label, done, total)
+
+    report = asyncio.run(evaluation_answers.evaluate(service, questions, threshold, args.models, args.model, forms,
+                                                     progress=progress))
+    print(evaluation_answers.table(report))
+    return report

@@ -31,8 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _models_option(add)
     add.add_argument("folder", type=Path, metavar="DOSSIER", help="dossier du modèle exporté")
     add.add_argument("--id", required=True, help="identifiant du modèle (ex. qwen2.5-7b-instruct-int4)")
-    add.add_argument("--kind", required=True, choices=["decoder", "encoder-decoder"],
-                     help="decoder (LLM, onnxruntime-genai) ou encoder-decoder (traduction, optimum)")
+    add.add_argument("--kind", required=True, choices=["decoder", "encoder-decoder", "speech"],
+                     help="decoder (LLM, onnxruntime-genai), encoder-decoder (traduction, optimum) ou speech "
+                          "(transcription : Whisper au format CTranslate2)")
     add.add_argument("--tasks", required=True, help="tâches servies, séparées par des virgules (ex. chat,summarize)")
     add.add_argument("--languages", default="", help="langues (fr,de) ou, pour la traduction, paires (fr-de,de-fr)")
     add.add_argument("--context-length", type=int, help="longueur de contexte (défaut : celle du modèle)")
@@ -95,12 +96,15 @@ def check_models(args: argparse.Namespace) -> int:
         started = time.monotonic()
         try:
             engine = create_engine(entry)
-            prompt = engine.format_chat([{"role": "user", "content": "Bonjour, pouvez-vous confirmer la réception ?"}])
-            chunks = list(engine.generate(prompt, GenerationParams(max_new_tokens=4), CancelToken()))
-            tokens = sum(c.tokens for c in chunks)
+            if entry.kind == "speech":  # a second of a tone: the model ran, whatever it heard in it
+                tokens = engine.self_check()
+            else:
+                prompt = engine.format_chat([{"role": "user", "content": "Bonjour, pouvez-vous confirmer la réception ?"}])
+                chunks = list(engine.generate(prompt, GenerationParams(max_new_tokens=4), CancelToken()))
+                tokens = sum(c.tokens for c in chunks)
+                if tokens == 0:
+                    raise EngineError("aucun jeton généré")
             engine.close()
-            if tokens == 0:
-                raise EngineError("aucun jeton généré")
         except Exception as exc:  # noqa: BLE001 - report every model, then the exit status
             failures += 1
             print(f"ERREUR  {entry.id}  {exc}")
@@ -160,6 +164,8 @@ def _model_context_length(folder: Path, kind: str) -> int:
     try:
         if kind == "decoder":
             return int(json.loads((folder / "genai_config.json").read_text())["model"]["context_length"])
+        if kind == "speech":
+            return 448  # Whisper's decoder window
         return int(json.loads((folder / "config.json").read_text()).get("max_position_embeddings", 512))
     except (OSError, ValueError, KeyError):
         return 4096

@@ -2,11 +2,14 @@
 
     plume search index --collections collections.toml [--collection ID]
     plume search query "TEXTE" --collections collections.toml [--collection ID] [--k 5] [--format json]
+    plume search faq --collections collections.toml --collection ID [--with-model] [--format json]
 
 `index` reads only what changed since its last run, shows progress on stderr, names each file it
 could not read (exit 0: a bad file never stops the run; 3 when files were found and none could be
 read). A server using the same index sees the new passages at its next search, without a restart.
 `query` searches every collection (or those named) as an administrator would, for IT's checks.
+`faq --collection ID [--with-model] [--format json]` proposes the questions the collection answers best,
+each with its checked answer and citation (plume.tasks.faq), for a template owner to review.
 """
 
 from __future__ import annotations
@@ -34,6 +37,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     query.add_argument("--k", type=int, default=5, help="nombre de passages (défaut 5)")
     query.add_argument("--format", choices=["text", "json"], default="text")
     query.set_defaults(func=run_query)
+    faq = commands.add_parser("faq", help="proposer les questions auxquelles une collection répond le mieux (FAQ à relire)")
+    _common(faq)
+    faq.add_argument("--limit", type=int, default=15, help="nombre de questions (défaut 15)")
+    faq.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    faq.add_argument("--with-model", action="store_true",
+                     help="faire formuler les questions et rédiger les réponses par le modèle du catalogue "
+                          "(--models ; chaque phrase vérifiée)")
+    faq.add_argument("--quiet", action="store_true", help="sans progression")
+    faq.set_defaults(func=run_faq)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -112,4 +124,48 @@ def run_query(args: argparse.Namespace) -> int:
         print(f"   {' '.join(hit.text.split())[:300]}")
     if not hits:
         print("Aucun passage trouvé.")
+    return 0
+
+
+def run_faq(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from plume.tasks import faq
+
+    if not args.collection or len(args.collection) != 1:
+        print("Indiquez une collection : --collection ID.", file=sys.stderr)
+        return 2
+    service = _service(args)
+    collection = service.collections()[args.collection[0]]
+    settings = settings_from(args, collections_file=args.collections_file, models_file=args.models_file)
+
+    def progress(done: int, total: int) -> None:
+        if not args.quiet:
+            print(f"\r  {done}/{total} passages", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    async def build():
+        if not args.with_model:
+            return await faq.build(service, collection, settings.search_answer_min_score, args.limit, None, progress)
+        from plume.inference.service import InferenceService
+
+        models = InferenceService(settings)
+        await models.start()
+        try:
+            for slot in models.slots.values():
+                await slot.loaded.wait()
+            from plume.tasks.answer import model_task
+
+            if not models.has_model(model_task(models)):
+                print("Aucun modèle pour « answer » ni « chat » dans le catalogue (--models).", file=sys.stderr)
+                raise SystemExit(2)
+            return await faq.build(service, collection, settings.search_answer_min_score, args.limit, models, progress)
+        finally:
+            await models.stop()
+
+    result = asyncio.run(build())
+    service.store.close()
+    if args.format == "json":
+        print(json.dumps(msgspec.to_builtins(result), ensure_ascii=False, indent=2))
+    else:
+        print(faq.markdown(result), end="")
     return 0

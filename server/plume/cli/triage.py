@@ -18,7 +18,7 @@ from pathlib import Path
 
 import msgspec
 
-from plume.cli.common import quiet_closed_stdout
+from plume.cli.common import add_settings_options, quiet_closed_stdout, settings_from
 
 NONE_READABLE = 3
 
@@ -36,7 +36,9 @@ LANGUAGES_FR = {"fr": "français", "de": "allemand", "it": "italien", "en": "ang
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "triage", help="trier des courriels (.eml, dossier, mbox, Maildir)",
-        description="Trie des courriels : catégorie, priorité, service, échéance, réponse attendue, résumé et raisons.",
+        description="Trie des courriels : catégorie, priorité, service (avec sa confiance et ce qui l'a décidé), "
+                    "échéance, réponse attendue, résumé et raisons. « plume triage learn » apprend le service à partir "
+                    "des dossiers des employés.",
         epilog="Un message illisible est signalé sur la sortie d'erreur et les autres sont triés. Code de sortie : "
                "0 si au moins un message est trié, 2 si le chemin ou les règles sont introuvables ou invalides, "
                f"{NONE_READABLE} si aucun message n'a pu être lu.")
@@ -46,11 +48,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--rules", type=Path, help="fichier de règles TOML (défaut : celui livré avec Plume)")
     parser.add_argument("--models", type=Path, help="catalogue des modèles (models.toml) pour classer avec un modèle")
     parser.add_argument("--quiet", action="store_true", help="pas de barre de progression")
+    add_settings_options(parser)  # --data: the folder with services.toml and what `plume triage learn` learned
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from plume.mail import iter_mailbox
+    from plume.routing.directory import DirectoryError
+    from plume.routing.router import router_for, with_directory_services
     from plume.tasks.triage import RulesError, load_rules
 
     if not args.path.exists():
@@ -58,9 +63,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         rules = load_rules(args.rules)
-    except RulesError as exc:
+        router = router_for(settings_from(args).data_dir)
+    except (RulesError, DirectoryError) as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    rules = with_directory_services(rules, router.directory)
     skipped: list[str] = []
 
     def skip(name: str, error: Exception) -> None:
@@ -73,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             messages.append(mail)
     except Exception as exc:  # noqa: BLE001 - the mailbox itself is unreadable: keep what was read
         skip(args.path.name, exc)
-    results = asyncio.run(_triage_all(messages, rules, args.models, not args.quiet, skip))
+    results = asyncio.run(_triage_all(messages, rules, args.models, not args.quiet, skip, router))
     rows = [msgspec.to_builtins(r) for r in results]
     _write(_csv(rows) if args.format == "csv" else _json(rows))
     if skipped and not rows:
@@ -122,7 +129,7 @@ def _write(data: bytes) -> None:
         quiet_closed_stdout()
 
 
-async def _triage_all(messages, rules, models_file: Path | None, progress: bool, skip):
+async def _triage_all(messages, rules, models_file: Path | None, progress: bool, skip, router):
     from plume.tasks.common import InvalidModelOutput
     from plume.tasks.triage import triage, triage_by_rules
 
@@ -131,11 +138,12 @@ async def _triage_all(messages, rules, models_file: Path | None, progress: bool,
     try:
         for done, mail in enumerate(messages, start=1):
             try:
-                results.append(await triage(mail, rules, inference))
-            except InvalidModelOutput:
-                result = triage_by_rules(mail, rules)
-                result.reasons.insert(0, "le modèle n'a pas donné de réponse valide : classement par les règles")
-                results.append(result)
+                try:
+                    result = await triage(mail, rules, inference, directory_text=router.directory.prompt_text())
+                except InvalidModelOutput:
+                    result = triage_by_rules(mail, rules)
+                    result.reasons.insert(0, "le modèle n'a pas donné de réponse valide : classement par les règles")
+                results.append(router.route(mail, result, rules))
             except Exception as exc:  # noqa: BLE001 - one message that cannot be sorted never stops the batch
                 skip(mail.file, exc)
             if progress:

@@ -16,11 +16,12 @@ import msgspec
 
 from plume.inference.engine import Engine, EngineError
 
-# "embedding": a sentence encoder for search (inference/embeddings.py OnnxEmbedder), not a task engine.
-Kind = Literal["decoder", "encoder-decoder", "upstream", "embedding"]
+# "embedding": a sentence encoder for search (inference/embeddings.py OnnxEmbedder), not a task engine;
+# "speech": Whisper through faster-whisper / CTranslate2 (inference/speech.py).
+Kind = Literal["decoder", "encoder-decoder", "upstream", "embedding", "speech"]
 DEFAULT_RUNTIME = {"decoder": "onnxruntime-genai", "encoder-decoder": "onnxruntime", "upstream": "openai",
-                   "embedding": "onnxruntime"}
-KINDS: tuple[str, ...] = ("decoder", "encoder-decoder", "upstream", "embedding")
+                   "embedding": "onnxruntime", "speech": "ctranslate2"}
+KINDS: tuple[str, ...] = ("decoder", "encoder-decoder", "upstream", "embedding", "speech")
 
 
 class CatalogError(ValueError):
@@ -34,6 +35,16 @@ class GenerationDefaults(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     num_beams: int = 1
 
 
+class SpeechDefaults(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """[models.speech] of a kind = "speech" entry (Whisper through faster-whisper; docs/transcription.md)."""
+
+    workers: int = 1  # transcriptions running at once on this model (its own slots in the scheduler)
+    cpu_threads: int = 0  # CPU threads of one transcription; 0 = half the CPUs, so text tasks keep the rest
+    compute_type: str = ""  # "" = int8 on the CPU, float16 on a GPU
+    beam_size: int = 0  # 0 = 5 on a GPU (Whisper's default), 1 on the CPU (greedy: 3x faster, measured)
+    temperatures: list[float] = []  # a ladder tried in turn on a doubtful window; [] = Whisper's 0.0, 0.2 … 1.0
+
+
 class ModelEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
     id: str
     kind: Kind
@@ -45,6 +56,7 @@ class ModelEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_
     context_length: int = 4096
     chat_template: str | None = None  # overrides the tokenizer's template
     generation: GenerationDefaults = msgspec.field(default_factory=GenerationDefaults)
+    speech: SpeechDefaults = msgspec.field(default_factory=SpeechDefaults)  # kind = "speech" only
     # kind = "upstream" only: an OpenAI-compatible server.
     url: str = ""
     model: str = ""
@@ -122,6 +134,9 @@ def load_catalog(path: Path | str) -> Catalog:
 DECODER_FILES = ("genai_config.json", "tokenizer.json")
 EMBEDDING_FILES = ("model.onnx", "tokenizer.json")
 SEQ2SEQ_FILES = ("encoder_model.onnx", "config.json", "tokenizer.json")
+# A CTranslate2 Whisper folder. tokenizer.json is required: without it faster-whisper would fetch one
+# from a model hub, and the server never goes online.
+SPEECH_FILES = ("model.bin", "config.json", "tokenizer.json")
 
 
 def check_files(entry: ModelEntry) -> list[str]:
@@ -137,6 +152,11 @@ def check_files(entry: ModelEntry) -> list[str]:
         problems += _check_genai_config(folder)
     elif entry.kind == "embedding":
         problems = _missing(folder, EMBEDDING_FILES)
+    elif entry.kind == "speech":
+        problems = _missing(folder, SPEECH_FILES)
+        if not (folder / "vocabulary.txt").is_file() and not (folder / "vocabulary.json").is_file():
+            problems.append("fichier manquant : vocabulary.txt (ou vocabulary.json)")
+        problems += [f"fichier vide : {p.name}" for p in folder.glob("model.bin") if p.stat().st_size == 0]
     else:
         problems = _missing(folder, SEQ2SEQ_FILES)
         if not (folder / "decoder_model_merged.onnx").exists() and not (folder / "decoder_model.onnx").exists():
@@ -184,6 +204,10 @@ def create_engine(entry: ModelEntry) -> Engine:
 
         return Seq2SeqEngine(entry.folder, model_id=entry.id, context_length=entry.context_length,
                              providers=entry.providers, languages=entry.languages)
+    if entry.kind == "speech":
+        from plume.inference.speech import SpeechEngine
+
+        return SpeechEngine.from_entry(entry)
     from plume.inference.upstream import UpstreamEngine
 
     return UpstreamEngine.from_entry(entry)

@@ -34,7 +34,10 @@ class UniversalSentenceEncoder:
     id = "use-multilingual-v3"
     dimension = 512
 
-    def __init__(self, threads: int = 2) -> None:
+    # One BLAS thread: its micro-batches (384 tokens) are too small for a second thread to pay, and on a
+    # busy machine the second one spins. Measured on 2 shared cores (bench/triage_routing.py): one mail
+    # 9 ms with 1 thread, 89 ms with 2; a batch 4.3 ms a mail with 1, 15 ms with 2.
+    def __init__(self, threads: int = 1) -> None:
         self._threads = threads
         self._model = None
         self._lock = threading.Lock()

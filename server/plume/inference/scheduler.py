@@ -64,6 +64,7 @@ class Job:
     first_token_at: float | None = None
     tokens: int = 0
     state: str = "waiting"  # waiting | running | done
+    timeout_s: float | None = None  # this job's time limit, when not the scheduler's (a window of audio)
 
 
 def engine_slots(engine: Engine) -> int:
@@ -128,10 +129,12 @@ class Scheduler:
 
     def submit(self, *, engine: Engine, task: str, user: str | None, prompt: str | None = None,
                params: GenerationParams | None = None,
-               generate: Callable[[CancelToken], Iterator[Chunk]] | None = None, work: int | None = None) -> Job:
+               generate: Callable[[CancelToken], Iterator[Chunk]] | None = None, work: int | None = None,
+               timeout_s: float | None = None) -> Job:
         """Admit a request or refuse it at once (503 + Retry-After). Call from the event loop.
         Give `prompt` and `params` (batched when the engine batches), or a `generate` callable.
-        `work`: tokens to read and write (default: the prompt's length / 4 and max_new_tokens)."""
+        `work`: tokens to read and write (default: the prompt's length / 4 and max_new_tokens);
+        `timeout_s`: this request's own time limit (default: the scheduler's)."""
         if self.depth >= self.queue_size:
             self.metrics.rejected.labels("queue-full").inc()
             raise QueueFull(self._retry_after())
@@ -140,7 +143,7 @@ class Scheduler:
         if work is None:
             work = len(prompt or "") // 4 + (params.max_new_tokens if params else 0)
         job = Job(user=user or "anonyme", task=task, engine=engine, generate=generate, prompt=prompt, params=params,
-                  loop=asyncio.get_running_loop(), work=work)
+                  loop=asyncio.get_running_loop(), work=work, timeout_s=timeout_s)
         self._admitted += 1
         self._lines.setdefault(job.user, deque()).append(job)
         if not self._dispatch_pending:  # requests submitted in the same loop turn can share a batch
@@ -344,7 +347,8 @@ class Scheduler:
         """The job's chunks as they come (those already waiting are merged into one, which keeps the
         per-token cost low when the engine is faster than the client). Leaving early (client gone,
         error) cancels the generation; passing the time limit cancels it and raises 504."""
-        loop_deadline = job.loop.time() + (job.admitted_at + self.timeout_s - time.monotonic())
+        limit = job.timeout_s or self.timeout_s
+        loop_deadline = job.loop.time() + (job.admitted_at + limit - time.monotonic())
         try:
             while True:
                 try:
@@ -352,7 +356,7 @@ class Scheduler:
                         items = [await job.out.get()]
                 except TimeoutError:
                     self.metrics.rejected.labels("timeout").inc()
-                    raise GenerationTimeout(self.timeout_s) from None
+                    raise GenerationTimeout(limit) from None
                 while not job.out.empty():
                     items.append(job.out.get_nowait())
                 texts, tokens = [], 0

@@ -202,7 +202,7 @@ class InferenceService:
 
     def install_command(self, task: str = "chat") -> str:
         """The command that registers a newly exported model for `task` (docs/models.md says how to export)."""
-        kind = "encoder-decoder" if task == "translate" else "decoder"
+        kind = {"translate": "encoder-decoder", "transcribe": "speech"}.get(task, "decoder")
         return (f"plume models add DOSSIER_DU_MODELE --id ID_DU_MODELE --kind {kind} --tasks {task} "
                 f"--models {self.catalog_file}")
 

@@ -12,6 +12,7 @@ import msgspec
 
 from plume.config import MailAccount
 from plume.mailbox.client import MailConfigError
+from plume.routing.router import to_confirm
 from plume.tasks.triage import Rules, TriageResult
 
 DONE = "trie"            # the keyword that says Plume has handled the message
@@ -20,6 +21,7 @@ ERROR = "erreur"         # a message Plume could not read: the clerk looks at it
 PHISHING = "hameconnage"
 INJECTION = "injection"
 AUTOMATIC = "automatique"  # an absence notice, a delivery failure, a mailing list: no draft
+TO_CONFIRM = "service-a-confirmer"  # the router was not sure of the service: a clerk checks it
 PRIORITY_WORDS = {"urgent": "urgent", "high": "prioritaire", "normal": "normal", "low": "peu-prioritaire"}
 
 
@@ -41,6 +43,8 @@ def keywords_for(result: TriageResult, account: MailAccount, rules: Rules, draft
         words.append(keyword(INJECTION, p))
     if result.automatic:
         words.append(keyword(AUTOMATIC, p))
+    if to_confirm(result):
+        words.append(keyword(TO_CONFIRM, p))
     if drafted:
         words.append(keyword(DRAFTED, p))
     return list(dict.fromkeys(words))
@@ -53,7 +57,8 @@ class FolderRules(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     categories: dict[str, str] = {}
 
     def folder_for(self, result: TriageResult) -> str | None:
-        return self.categories.get(result.category) or self.services.get(result.service)
+        # A service « à confirmer » stays in the inbox: a clerk files it (and learning learns from that).
+        return self.categories.get(result.category) or (None if to_confirm(result) else self.services.get(result.service))
 
 
 def load_folder_rules(path: Path) -> FolderRules:

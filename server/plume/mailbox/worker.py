@@ -36,6 +36,7 @@ from plume.mailbox.client import CONNECTION_ERRORS, MailConfigError, connect, de
 from plume.mailbox.reply import REFERENCE_HEADER, build_reply
 from plume.mailbox.sorting import DONE, ERROR, FolderRules, keyword, keywords_for, load_folder_rules
 from plume.mailbox.state import State, flush_daily, now, state_path
+from plume.routing.router import routed
 from plume.security.audit import AuditLog
 from plume.tasks.acknowledge import ReferenceBook, Suspicious, acknowledge
 from plume.tasks.triage import Rules, RulesError, TriageResult, load_rules, triage_by_rules
@@ -72,7 +73,7 @@ class MailWorker:
     def __init__(self, settings: Settings, account: MailAccount, classify: Classifier | None = None,
                  book: ReferenceBook | None = None) -> None:
         self.settings, self.account = settings, account
-        self.classify = classify or triage_by_rules
+        self.classify = routed(classify or triage_by_rules, settings.data_dir)  # the service: plume.routing
         self.book = book or ReferenceBook(settings.data_dir / "acknowledgement-references.json")
         self.audit = AuditLog(settings.audit_file)
         self.state = State(state_path(settings, account))

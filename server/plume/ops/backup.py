@@ -17,6 +17,12 @@ from plume.config import Settings
 from plume.files import atomic_writer
 
 
+# The commune's own settings of the tasks (triage rules, service directory, jargon lexicon, actions)
+# and what `plume triage learn` learned (weights, never mails).
+COMMUNE_FILES = ("triage_rules.toml", "services.toml", "mail-folders.toml", "actions.toml", "jargon_fr.toml",
+                 "routing/learned.npz")
+
+
 def backup(settings: Settings, target: Path, include_audit: bool = False) -> list[str]:
     # Written beside the target, flushed to disk, then renamed: a full disk, a stop or a power cut
     # never leaves half an archive under the name IT will restore from.
@@ -31,6 +37,10 @@ def _write(settings: Settings, target: BinaryIO, include_audit: bool) -> list[st
         if settings.users_file.exists():
             tar.add(settings.users_file, arcname="data/users.json")
             members.append("data/users.json")
+        for name in COMMUNE_FILES:  # what IT and the clerks' sorting taught Plume about the commune
+            if (settings.data_dir / name).exists():
+                tar.add(settings.data_dir / name, arcname=f"data/{name}")
+                members.append(f"data/{name}")
         uploads = settings.data_dir / "templates"
         if uploads.exists():
             tar.add(uploads, arcname="data/templates")

@@ -28,7 +28,7 @@ from plume.security.audit import AuditEntry
 # Minutes a person saves per successful request, when the configuration does not say otherwise.
 DEFAULT_MINUTES_SAVED = {
     "render": 10, "extract": 5, "plain-language": 15, "translate": 20, "summarize": 20,
-    "minutes": 45, "factsheet": 60, "acknowledge": 5, "triage": 2, "chat": 0, "search": 3,
+    "minutes": 45, "factsheet": 60, "acknowledge": 5, "triage": 2, "chat": 0, "search": 3, "transcribe": 30,
 }
 
 TASK_LABELS = {
@@ -36,6 +36,7 @@ TASK_LABELS = {
     "translate": "Traduction", "summarize": "Résumé", "minutes": "Procès-verbal", "factsheet": "Fiche explicative",
     "acknowledge": "Accusé de réception", "triage": "Tri des courriels", "chat": "Chat (outils locaux)",
     "proofread": "Correction", "search": "Recherche dans les documents",
+    "transcribe": "Transcription d'un enregistrement",
 }
 
 INSERTED_ROUTE = "/v1/usage/inserted"

@@ -23,7 +23,8 @@ from plume.search.dense import embed_queries, embedders_for
 from plume.search.fusion import fuse
 from plume.search.index import IndexReport, Progress, files_of, index_collection, read_isolated
 from plume.search.readers import SUFFIXES, Unreadable
-from plume.search.stores import Store, open_store
+from plume.search.passages import SEPARATOR
+from plume.search.stores import Store, StoredPassage, open_store
 from plume.security.safezip import ZipLimits
 
 CANDIDATES = 50          # per method, before fusion
@@ -42,6 +43,22 @@ class Hit(msgspec.Struct, kw_only=True):
     text: str
     score: float             # fused rank score, 1.0 = first for every method
     similarity: float        # cosine of the first embedder (0 when it did not rank the passage)
+    # What « Insérer la citation » writes, the same in both sidebars (docs/search.md): the reference
+    # « Règlement …, art. 4 al. 2 » and the passage quoted with it.
+    reference: str = ""
+    quotation: str = ""
+
+
+def reference_of(title: str, heading: str, locator: str | None, page: int | None, document: str) -> str:
+    """« Règlement sur la détention des chiens, art. 4 al. 2 » (« , p. 3 » for a PDF); outside articles
+    the last heading names the place (« Questions fréquentes, Quand le guichet est-il ouvert ? »)."""
+    place = locator or (heading.split(SEPARATOR)[-1].strip() if heading else "")
+    parts = [title.strip() or document, place, f"p. {page}" if page else ""]
+    return ", ".join(part for part in parts if part)
+
+
+def quotation_of(text: str, reference: str) -> str:
+    return f"« {text.strip()} » ({reference})"
 
 
 class CollectionInfo(msgspec.Struct, kw_only=True):
@@ -118,10 +135,18 @@ class SearchService:
         # 0.3): `similarity` is the first configured embedder's, so a threshold means one thing.
         primary = next((e.id for e in self.embedders if e.id in rankings), None)
         similarity = dict(rankings.get(primary, []))
-        return [Hit(collection=p.collection, document=p.document, title=p.title, heading=p.heading,
-                    locator=p.locator, page=p.page, text=p.text, score=round(score, 4),
-                    similarity=round(similarity.get(pid, 0.0), 4))
-                for pid, score in fused if (p := stored.get(pid)) is not None]
+        return [self.hit(p, score, similarity.get(pid, 0.0)) for pid, score in fused if (p := stored.get(pid)) is not None]
+
+    @staticmethod
+    def hit(p: StoredPassage, score: float = 0.0, similarity: float = 0.0) -> Hit:
+        reference = reference_of(p.title, p.heading, p.locator, p.page, p.document)
+        return Hit(collection=p.collection, document=p.document, title=p.title, heading=p.heading, locator=p.locator,
+                   page=p.page, text=p.text, score=round(score, 4), similarity=round(similarity, 4),
+                   reference=reference, quotation=quotation_of(p.text, reference))
+
+    def document(self, collection: Collection, name: str) -> list[Hit]:
+        """The passages of one document of `collection` (already checked for the caller), in order."""
+        return [self.hit(p) for p in self.store.document_passages(collection.id, name)]
 
     def rankings(self, query: str, collections: Sequence[Collection],
                  methods: Sequence[str] | None = None) -> dict[str, list[tuple[int, float]]]:
@@ -210,6 +235,10 @@ def build_search_service(settings: Settings) -> SearchService:
                          weights=dict(settings.search_weights))
 
 
+NOT_CONFIGURED = ("La recherche n'est pas configurée sur ce serveur : le service informatique peut déclarer les "
+                  "collections de documents (docs/search.md).")
+BROKEN = ("La recherche est momentanément indisponible : l'index ou le fichier des collections n'a pas pu être "
+          "ouvert. Le service informatique peut consulter le journal du serveur.")
 NO_SEARCH = ("La recherche dans les documents de la commune n'est pas disponible : aucune collection ne vous est "
              "ouverte sur ce serveur. Le service informatique peut en déclarer.")
 NO_SEARCH_DE = ("Die Suche in den Dokumenten der Gemeinde ist nicht verfügbar: Auf diesem Server ist Ihnen keine "

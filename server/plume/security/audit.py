@@ -35,6 +35,9 @@ class AuditEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
     collections: list[str] | None = None
     hits: int | None = None
     query_chars: int | None = None
+    # Transcriptions: the recording's length and size, never its content or its file name.
+    audio_seconds: float | None = None
+    audio_bytes: int | None = None
 
 
 class AuditLog:

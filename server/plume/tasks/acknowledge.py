@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import anyio
 import msgspec
@@ -24,10 +24,13 @@ from plume.inference.base import Inference, Message
 from plume.inference.errors import GenerationFailed
 from plume.language.detect import language_or_french
 from plume.mail.parse import MailMessage
+from plume.search.collections import COLLECTION_ID
+from plume.search.service import Hit
 from plume.tasks.base import Call, Event, Job, Letter, Offer, TaskBase
 from plume.tasks.common import InvalidModelOutput, complete_structured, fence
 from plume.tasks.mail_in import MailIn, commune_rules, read_mail, with_mail_warnings
 from plume.tasks.reference_book import ReferenceBook, message_key, reference_for
+from plume.tasks.sources import applicable, applicable_line
 from plume.tasks.triage import Rules, TriageResult, strip_injection, triage_by_rules
 
 TASK = "acknowledge"
@@ -82,6 +85,8 @@ class Acknowledgement(msgspec.Struct, kw_only=True):
     warnings: list[str]
     engine: str
     language: str = "fr"     # the language of `text`: the sender's (fr, de, it, en), else French
+    applicable: str | None = None  # « Disposition applicable : … » when asked (`cite`) and a collection holds it
+    applicable_source: Hit | None = None  # the passage it cites
 
     def sender_name_is_person(self) -> bool:
         # "Imprimerie du Jura SA" or an address alone is no person's first and last name.
@@ -192,6 +197,7 @@ def acknowledge_text(ack: Acknowledgement, commune_name: str = "") -> str:
         lines.append(w["summary"].format(summary=ack.summary))
     lines += [
         w["service"].format(service=ack.service, days=ack.delay_days),
+        *([ack.applicable] if ack.applicable else []),
         w["recall"].format(reference=ack.reference),
         "",
         w["closing"].format(civility=ack.civility),
@@ -218,11 +224,16 @@ def _one_sentence(value: _Summary) -> None:
 
 async def acknowledge(mail: MailMessage, rules: Rules, inference: Inference | None = None, *,
                       user: str | None = None, commune_name: str = "", today: date | None = None,
-                      book: ReferenceBook | None = None, language: str | None = None) -> Acknowledgement:
-    """`language` (one of LANGUAGES) overrides the sender's language detected on the message. The
-    rules' part (reading the message, numbering it in the reference book, which writes to disk) runs
-    in a worker thread, never on the event loop."""
+                      book: ReferenceBook | None = None, language: str | None = None,
+                      cited: Hit | None = None) -> Acknowledgement:
+    """`language` (one of LANGUAGES) overrides the sender's language detected on the message; `cited`:
+    the passage of the commune's documents that applies, named in its own sentence. The rules' part
+    (reading the message, numbering it in the reference book, which writes to disk) runs in a worker
+    thread, never on the event loop."""
     ack = await workers.run("text", _by_rules, mail, rules, today, book, language)
+    if cited is not None:
+        ack.applicable_source = cited
+        ack.applicable = applicable_line(cited, ack.language)
     if inference is not None:
         body, _ = strip_injection(mail.body, rules)
         fenced, rule = fence(f"Objet : {mail.subject}\n\n{body[:6000]}")
@@ -330,6 +341,8 @@ class AcknowledgeIn(MailIn, kw_only=True):
     language: Literal["fr", "de", "it", "en"] | None = None
     # Values the clerk adds or corrects for the letter (e.g. the postal address), by template field name.
     values: dict[str, Any] = {}
+    cite: bool = False  # name the applicable article of the commune's documents, when a collection holds it
+    collections: list[Annotated[str, msgspec.Meta(pattern=COLLECTION_ID)]] | None = None  # default: all readable
 
 
 class AcknowledgeTask(TaskBase):
@@ -354,8 +367,10 @@ class AcknowledgeTask(TaskBase):
     @staticmethod
     async def _acknowledged(job: Job, inference: Inference | None) -> dict[str, Any]:
         (mail, rules), services = job.data, job.call.services
+        cited = await applicable(job.call, f"{mail.subject}\n{mail.body[:600]}", job.request.collections) \
+            if job.request.cite else None
         ack = await acknowledge(mail, rules, inference, user=job.user, commune_name=commune_name(services.templates),
-                                book=services.reference_book, language=job.request.language)
+                                book=services.reference_book, language=job.request.language, cited=cited)
         return with_mail_warnings(msgspec.to_builtins(ack), mail)
 
     async def letter(self, job: Job, result: dict[str, Any]) -> Letter | None:

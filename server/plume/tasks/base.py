@@ -22,6 +22,7 @@ from plume.inference.base import Inference, ModelUnavailable
 if TYPE_CHECKING:
     from plume.config import Settings
     from plume.documents.library import TemplateInfo, TemplateLibrary
+    from plume.search.service import SearchService
     from plume.tasks.actions import ActionLibrary
     from plume.tasks.reference_book import ReferenceBook
 
@@ -46,6 +47,9 @@ class TaskServices(Protocol):
     templates: TemplateLibrary | None
     actions: ActionLibrary
     reference_book: ReferenceBook
+    triage_routing: Any  # plume.tasks.triage.Routing, or None: the rules' service list alone
+    search: SearchService | None  # the commune's documents (tasks/sources.py); None when not configured
+    search_broken: bool
 
 
 class Recorder(Protocol):

@@ -25,7 +25,9 @@ from plume.inference.base import Inference, Message
 from plume.language import breaks
 from plume.tasks.base import Call, Engine, Event, Job, Offer, TaskBase, capability
 from plume.tasks.common import complete_structured, fence
+from plume.search.service import Hit
 from plume.tasks.letters import TemplatesUnavailable
+from plume.tasks.sources import applicable, applicable_line
 from plume.tasks.facts import NUMBER_WORD, find_amounts, find_dates, number_from_words
 
 TASK = "extract"
@@ -323,6 +325,10 @@ NO_TEMPLATES_DE = ("Auf diesem Server ist keine Briefvorlage verfügbar. Die Inf
 class ExtractIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     text: str
     engine: Engine = "auto"
+    # Name the applicable article of the commune's documents when a collection holds it (docs/search.md):
+    # `applicable` in the answer, and in the letter's « base_legale » field when the template has one.
+    cite: bool = False
+    collections: list[str] | None = None
 
     def __post_init__(self) -> None:
         self.text = breaks.normalise(self.text)
@@ -335,6 +341,8 @@ class ExtractRequest:
     template_id: str
     text: str
     engine: Engine = "auto"
+    cite: bool = False
+    collections: list[str] | None = None
 
 
 class ExtractTask(TaskBase):
@@ -352,15 +360,37 @@ class ExtractTask(TaskBase):
         info = await anyio.to_thread.run_sync(templates.get, request.template_id)
         fields = [FieldSpec(name=f.name, type=f.type, label=f.label, required=f.required,
                             choices=list(f.choices or [])) for f in info.fields]
-        return Job(request, call, engine=request.engine, data=fields)
+        cited = await applicable(call, request.text[:1200], request.collections) if request.cite else None
+        return Job(request, call, engine=request.engine, data=(fields, cited))
 
     async def rules(self, job: Job) -> dict[str, Any]:
-        return msgspec.to_builtins(await extract(job.request.text, job.data, None, user=job.user, nlp=french_pipeline))
+        fields, cited = job.data
+        return with_citation(await extract(job.request.text, fields, None, user=job.user, nlp=french_pipeline),
+                             fields, cited)
 
     async def model(self, job: Job, stream: bool) -> AsyncIterator[Event]:
-        found = await extract(job.request.text, job.data, job.inference, user=job.user, nlp=french_pipeline)
-        yield "result", msgspec.to_builtins(found)
+        fields, cited = job.data
+        found = await extract(job.request.text, fields, job.inference, user=job.user, nlp=french_pipeline)
+        yield "result", with_citation(found, fields, cited)
 
     def describe(self, offer: Offer) -> dict[str, Any]:
         engines = super().describe(offer)["engines"]
         return capability(bool(offer.templates), engines, NO_TEMPLATES, NO_TEMPLATES_DE, templates=len(offer.templates))
+
+
+LEGAL_BASIS_FIELD = "base_legale"  # a template's field for the article a letter rests on
+
+
+def with_citation(found: Any, fields: list[FieldSpec], cited: Hit | None) -> dict[str, Any]:
+    """The values, with the applicable article when one was asked and found: `applicable` (its line)
+    and `applicable_source` (the passage), and the template's « base_legale » field when it has one
+    and the notes left it empty. Nothing is cited when no passage is sure enough."""
+    result = msgspec.to_builtins(found)
+    if cited is None:
+        return result
+    result["applicable"] = applicable_line(cited, "fr")
+    result["applicable_source"] = msgspec.to_builtins(cited)
+    if any(f.name == LEGAL_BASIS_FIELD for f in fields) and not result["values"].get(LEGAL_BASIS_FIELD):
+        result["values"][LEGAL_BASIS_FIELD] = cited.reference
+        result["missing"] = [m for m in result.get("missing", []) if m != LEGAL_BASIS_FIELD]
+    return result

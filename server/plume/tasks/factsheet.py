@@ -1,5 +1,6 @@
 """A communal regulation → a public fact sheet in plain language, every statement with its legal
-reference (art. N al. M).
+reference (art. N al. M). The regulation is the text sent, or a document of a collection the caller
+may read (`"source": {"collection", "document"}`, as a search hit names it).
 
 Without a model: the articles, and the amounts, deadlines, who is concerned, what to do and whom
 to contact, each as the regulation's own sentence with its reference. Each rule appears once, under
@@ -20,10 +21,11 @@ import msgspec
 
 from plume.errors import InvalidRequest
 from plume.inference.base import Inference, Message
-from plume.tasks.base import Call, Event, Job
+from plume.tasks.base import Call, Event, Job, TextTooLong
 from plume.tasks.common import complete_structured, fence
 from plume.tasks.drafts import DraftIn, DraftTask
 from plume.tasks.facts import RELATIVE_DEADLINE, find_amounts, find_dates
+from plume.tasks.sources import document_text
 
 TASK = "factsheet"
 TEMPLATE_ID = "fiche-explicative"
@@ -256,13 +258,32 @@ class NoArticles(InvalidRequest):
     code = "no-articles"
 
 
+class DocumentSource(msgspec.Struct, forbid_unknown_fields=True):
+    """A document of a collection (a search hit's `collection` and `document`), instead of a pasted text."""
+
+    collection: str
+    document: str
+
+
+class FactSheetIn(DraftIn, kw_only=True):
+    text: str = ""
+    source: DocumentSource | None = None
+
+
 class FactSheetTask(DraftTask):
     """POST /v1/text/factsheet: the regulation's own sentences filed by rules, or the model's plain sheet."""
 
     name = TASK
     template_id = TEMPLATE_ID
 
-    async def prepare(self, request: DraftIn, call: Call) -> Job:
+    request_type = FactSheetIn
+
+    async def prepare(self, request: FactSheetIn, call: Call) -> Job:
+        if request.source is not None:  # a collection the caller may not read: 404, as an unknown one
+            _, request.text = await document_text(call, request.source.collection, request.source.document)
+            if len(request.text) > call.services.settings.max_text_chars:
+                raise TextTooLong(call.services.settings.max_text_chars)
+            call.record(collections=[request.source.collection])
         job = await super().prepare(request, call)
         job.data = read_facts(request.text)
         if not job.data.articles:

@@ -7,6 +7,7 @@ lines in api/ that hands its request to the runner.
 from __future__ import annotations
 
 from plume.tasks.acknowledge import AcknowledgeTask
+from plume.tasks.answer import AnswerTask
 from plume.tasks.actions import ActionTask
 from plume.tasks.base import Task
 from plume.tasks.extract import ExtractTask
@@ -28,6 +29,7 @@ TRIAGE = TriageTask()
 EXTRACT = ExtractTask()
 PROOFREAD = ProofreadTask()
 ACTIONS = ActionTask()
+ANSWER = AnswerTask()
 
 TASKS: tuple[Task, ...] = (TRANSLATE, PLAIN_LANGUAGE, SUMMARIZE, MINUTES, FACTSHEET, ACKNOWLEDGE, TRIAGE, EXTRACT,
-                           PROOFREAD, ACTIONS)
+                           PROOFREAD, ACTIONS, ANSWER)

@@ -13,9 +13,10 @@ import unicodedata
 from collections.abc import AsyncIterator
 from datetime import date
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
+import anyio
 import msgspec
 
 from plume import workers
@@ -47,6 +48,10 @@ class TriageResult(msgspec.Struct, kw_only=True):
     reasons: list[str]
     phishing: list[str]
     automatic: str = ""  # why a machine sent it (absence notice, delivery failure, list…); "" for a person
+    # How sure Plume is of the service (0-1) and what decided it: rules | learned | directory | model |
+    # default (plume.routing sets both; below, what the rules and the model alone can say).
+    service_confidence: float = 0.0
+    decided_by: str = "default"
 
 
 # --------------------------------------------------------------------------------------- helpers
@@ -180,7 +185,8 @@ def triage_by_rules(mail: MailMessage, rules: Rules) -> TriageResult:
         reasons += [f"signe d'hameçonnage : {s}" for s in signs]
         return TriageResult(file=mail.file, category=rules.phishing.category, priority=rules.phishing.priority,
                             service=rules.phishing.service, language=language, deadline=None, needs_reply=False,
-                            summary=summary_line(mail), reasons=reasons, phishing=signs)
+                            summary=summary_line(mail), reasons=reasons, phishing=signs, service_confidence=1.0,
+                            decided_by="rules")
 
     category, words = _best(rules.categories, subject, folded)
     if category:
@@ -203,7 +209,8 @@ def triage_by_rules(mail: MailMessage, rules: Rules) -> TriageResult:
         reasons.append(f"{AUTOMATIC} ({mail.automatic}) : pas de réponse à préparer")
     return TriageResult(file=mail.file, category=category.name, priority=priority, service=service_name,
                         language=language, deadline=deadline, needs_reply=needs_reply,
-                        summary=summary_line(mail), reasons=reasons, phishing=signs, automatic=mail.automatic)
+                        summary=summary_line(mail), reasons=reasons, phishing=signs, automatic=mail.automatic,
+                        service_confidence=0.5 if service else 0.0, decided_by="rules" if service else "default")
 
 
 AUTOMATIC = "message automatique"
@@ -245,7 +252,7 @@ def answer_schema(rules: Rules) -> type:
     ])
 
 
-def triage_messages(mail: MailMessage, rules: Rules) -> list[Message]:
+def triage_messages(mail: MailMessage, rules: Rules, directory_text: str = "") -> list[Message]:
     # Passages that address an assistant never reach the model; the rest is fenced as data.
     body, _ = strip_injection(mail.body, rules)
     fenced, rule = fence(f"De : {mail.sender}\nObjet : {mail.subject}\n\n{body[:6000]}")
@@ -257,17 +264,19 @@ def triage_messages(mail: MailMessage, rules: Rules) -> list[Message]:
         f"Catégories : {', '.join(c.name for c in rules.categories)}. "
         f"Services : {', '.join(s.name for s in rules.services)}. " + rule
     )
+    if directory_text:  # the commune's directory (plume.routing): who handles what
+        system += f"\nQui traite quoi dans cette commune :\n{directory_text}"
     return [Message("system", system), Message("user", fenced)]
 
 
 async def triage(mail: MailMessage, rules: Rules, inference: Inference | None = None,
-                 user: str | None = None) -> TriageResult:
+                 user: str | None = None, directory_text: str = "") -> TriageResult:
     """Rules always; the model refines category, service, reply and summary when one is installed."""
     result = await workers.run("text", triage_by_rules, mail, rules)
     if inference is None or not inference.has_model(TASK):
         return result
     try:
-        answer, completion = await complete_structured(inference, TASK, triage_messages(mail, rules),
+        answer, completion = await complete_structured(inference, TASK, triage_messages(mail, rules, directory_text),
                                                        answer_schema(rules), user=user, max_tokens=200)
     except GenerationFailed as exc:  # the engine broke on this message: no answer, like an invalid one
         raise InvalidModelOutput(TASK, "erreur du moteur") from exc
@@ -281,6 +290,7 @@ async def triage(mail: MailMessage, rules: Rules, inference: Inference | None = 
         result.reasons = _restated(result.reasons, "catégorie", result.category, answer.category, completion.model)
         result.reasons = _restated(result.reasons, "service", result.service, answer.service, completion.model)
         result.category, result.service, result.needs_reply = answer.category, answer.service, answer.needs_reply
+        result.service_confidence, result.decided_by = 0.5, "model"
         result.priority = _model_priority(result, category, rules)
         if mail.automatic:  # the headers say a machine wrote it, whatever the text looks like
             result.priority, result.needs_reply = "low", False
@@ -308,8 +318,25 @@ def _model_priority(result: TriageResult, category: Category | None, rules: Rule
     return priority
 
 
+class ServiceRouter(Protocol):
+    """Which service handles a mail, from all the commune has (plume.routing.router.Router)."""
+
+    def prompt_text(self) -> str: ...
+
+    def rules_with_services(self, rules: Rules) -> Rules: ...
+
+    def route(self, mail: MailMessage, result: TriageResult, rules: Rules) -> TriageResult: ...
+
+
+class Routing(Protocol):
+    """The routing service (plume.routing.router.Routing): the router as the commune's files are now."""
+
+    def router(self) -> ServiceRouter: ...
+
+
 class TriageTask(TaskBase):
-    """POST /v1/mail/triage: the commune's rules always; a model refines category, service and summary."""
+    """POST /v1/mail/triage: the commune's rules always; a model refines category, service and summary;
+    the routing service (its directory, what it learned from the clerks' folders) decides the service."""
 
     name = TASK
     request_type = MailIn
@@ -319,7 +346,12 @@ class TriageTask(TaskBase):
 
     async def prepare(self, request: MailIn, call: Call) -> Job:
         mail = await workers.run("text", read_mail, request)
-        return Job(request, call, engine=request.engine, data=(mail, commune_rules(call.services.settings.data_dir)))
+        rules = commune_rules(call.services.settings.data_dir)
+        routing: Routing | None = call.services.triage_routing
+        router = await anyio.to_thread.run_sync(routing.router) if routing is not None else None  # embeds: CPU
+        if router is not None:
+            rules = router.rules_with_services(rules)
+        return Job(request, call, engine=request.engine, data=(mail, rules, router))
 
     async def rules(self, job: Job) -> dict[str, Any]:
         return await self._triaged(job, None)
@@ -329,8 +361,11 @@ class TriageTask(TaskBase):
 
     @staticmethod
     async def _triaged(job: Job, inference: Inference | None) -> dict[str, Any]:
-        mail, rules = job.data
-        result = await triage(mail, rules, inference, user=job.user)
+        mail, rules, router = job.data
+        directory = router.prompt_text() if router is not None else ""
+        result = await triage(mail, rules, inference, user=job.user, directory_text=directory)
+        if router is not None:
+            await anyio.to_thread.run_sync(router.route, mail, result, rules)  # embedding: CPU work
         engine = inference.model_for(TASK) if inference is not None else "rules"
         return with_mail_warnings({**msgspec.to_builtins(result), "engine": engine}, mail)
 

@@ -65,15 +65,6 @@
     });
   }
 
-  function blobToBase64(blob) {
-    return new Promise(function (resolve, reject) {
-      var reader = new FileReader();
-      reader.onload = function () { resolve(String(reader.result).split(",")[1] || ""); };
-      reader.onerror = function () { reject(reader.error); };
-      reader.readAsDataURL(blob);
-    });
-  }
-
   /* The letter as .docx from the server: at the selection ("selection") or in a new document ("new"). */
   function renderLetter(target) {
     if (!template) return P.showMessage("error", t("error.noTemplate"));
@@ -89,7 +80,7 @@
         throw error;
       }
       var requestId = client.lastRequestId, warning = client.lastWarning;
-      var base64 = await blobToBase64(blob);
+      var base64 = await P.blobToBase64(blob);
       P.checkNotCancelled(signal);
       if (target === "new") await window.PlumeWord.openNewDocument(base64);
       else await window.PlumeWord.insertDocxAtSelection(base64);

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass
 
 from plume_lo import i18n
@@ -56,6 +58,42 @@ class Client:
 
     def post_file(self, path: str, body: dict) -> bytes:
         return self._request("POST", path, body)
+
+    def delete(self, path: str) -> None:
+        self._request("DELETE", path)
+
+    def post_recording(self, path: str, recording: str, fields: dict, on_sent, stopped):
+        """POST a recording as multipart/form-data (field `file`), read from disk block by block, never
+        whole in memory: `on_sent(bytes so far, total)` as it goes; None once `stopped()` (abandoned).
+        The file goes under a neutral name: its own name (often a person's) never leaves the machine."""
+        body = _Multipart(recording, fields, on_sent, stopped)
+        request = self._prepare("POST", path, None)
+        request.data = body
+        request.add_header("Content-Type", f"multipart/form-data; boundary={body.boundary}")
+        request.add_header("Content-Length", str(body.length))
+        try:
+            with self._errors():
+                with _opener().open(request, timeout=self.timeout) as response:
+                    self.last_request_id = response.headers.get("X-Plume-Request-Id") or ""
+                    whole = response.read()
+        except PlumeError:
+            if body.stopped_early:
+                return None
+            raise
+        finally:
+            body.close()
+        return json.loads(whole)
+
+    def events(self, path: str, stopped):
+        """GET a Server-Sent Events stream: yields (event, payload) as they come, until the server ends
+        it or `stopped()` is true. A dropped connection raises PlumeError (the caller may open it again)."""
+        request = self._prepare("GET", path, None, "text/event-stream")
+        with self._errors():
+            with _opener().open(request, timeout=self.timeout) as response:
+                for event, payload in _messages(response):
+                    if stopped():
+                        return
+                    yield event, payload
 
     def report_inserted(self, request_ids) -> None:
         """Tell the server these results went into a document (POST /v1/usage/inserted).
@@ -133,13 +171,11 @@ def _opener() -> urllib.request.OpenerDirector:
                                        urllib.request.HTTPSHandler(context=ssl.create_default_context()))
 
 
-def _read_events(response, on_text, stopped) -> dict | None:
-    """`delta` {text} adds to the text, `restart` starts it again, `done` ends with the whole answer,
-    `error` carries a problem; `progress` and unknown events are skipped."""
-    text, event, data = "", "message", []
+def _messages(response):
+    """The (event, payload) messages of a Server-Sent Events stream, one at a time as they come. Hand
+    written: the standard library has no SSE reader, and LibreOffice's Python on Windows has no pip."""
+    event, data = "message", []
     for raw in response:  # one line at a time, as the server sends them
-        if stopped():
-            return None
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
         if line.startswith("event:"):
             event = line[6:].strip()
@@ -150,21 +186,79 @@ def _read_events(response, on_text, stopped) -> dict | None:
                 payload = json.loads("\n".join(data))
             except ValueError:
                 payload = {}
-            if event == "delta":
-                text += str(payload.get("text") or "") if isinstance(payload, dict) else ""
-                on_text(text)
-            elif event == "restart":
-                text = ""
-                on_text(text)
-            elif event == "done":
-                return payload if isinstance(payload, dict) else {"text": text}
-            elif event == "error":
-                payload = payload if isinstance(payload, dict) else {}
-                raise _problem_of(int(payload.get("status") or 500), payload, "")
+            yield event, payload
             event, data = "message", []
+
+
+def _read_events(response, on_text, stopped) -> dict | None:
+    """`delta` {text} adds to the text, `restart` starts it again, `done` ends with the whole answer,
+    `error` carries a problem; `progress` and unknown events are skipped."""
+    text = ""
+    for event, payload in _messages(response):
+        if stopped():
+            return None
+        if event == "delta":
+            text += str(payload.get("text") or "") if isinstance(payload, dict) else ""
+            on_text(text)
+        elif event == "restart":
+            text = ""
+            on_text(text)
+        elif event == "done":
+            return payload if isinstance(payload, dict) else {"text": text}
+        elif event == "error":
+            raise problem_of(payload)
     if stopped():
         return None
     raise PlumeError("bad_answer")  # the stream ended without its `done` event
+
+
+def problem_of(payload) -> PlumeError:
+    """An `error` event's problem ({"status", "detail"…}) as the matching message."""
+    payload = payload if isinstance(payload, dict) else {}
+    return _problem_of(int(payload.get("status") or 500), payload, "")
+
+
+class _Multipart:
+    """A multipart/form-data body read by http.client block by block: the fields, then the recording
+    streamed from disk. Hand written: the standard library builds no multipart body."""
+
+    BLOCK = 256 * 1024
+
+    def __init__(self, recording: str, fields: dict, on_sent, stopped) -> None:
+        self.boundary = "plume-" + uuid.uuid4().hex
+        suffix = os.path.splitext(recording)[1].lower()
+        head = "".join(f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+                       for name, value in fields.items())
+        head += (f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; filename="enregistrement{suffix}"'
+                 f'\r\nContent-Type: application/octet-stream\r\n\r\n')
+        self.head, self.tail = head.encode("utf-8"), f"\r\n--{self.boundary}--\r\n".encode()
+        self.size = os.path.getsize(recording)
+        self.length = len(self.head) + self.size + len(self.tail)
+        self.file = open(recording, "rb")
+        self.on_sent, self.stopped = on_sent, stopped
+        self.sent, self.stopped_early = 0, False
+        self.parts = [self.head, None, self.tail]  # None: the file's place
+
+    def read(self, size: int = -1) -> bytes:
+        if self.stopped():
+            self.stopped_early = True
+            raise OSError("stopped by the clerk")  # breaks the upload; the server then deletes what came
+        while self.parts:
+            part = self.parts[0]
+            if part is None:
+                block = self.file.read(self.BLOCK)
+                if block:
+                    self.sent += len(block)
+                    self.on_sent(self.sent, self.size)
+                    return block
+                self.parts.pop(0)
+                continue
+            self.parts.pop(0)
+            return part
+        return b""
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def _problem(exc: urllib.error.HTTPError) -> PlumeError:

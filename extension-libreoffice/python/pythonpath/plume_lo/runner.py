@@ -27,7 +27,9 @@ class Reporter:
     def progress(self, message: str) -> None:  # pragma: no cover - interface
         pass
 
-    # Optional: `writing(text)`, the text a model has written so far (a few times a second at most).
+    # Optional: `writing(text)`, the text a model has written so far (a few times a second at most);
+    # or `following(state)`, the state of a long job as its action reports it (a transcription's
+    # percent and text so far), as often.
 
     def finished(self, ok: bool, message: str, data: dict) -> None:  # pragma: no cover - interface
         pass
@@ -70,12 +72,13 @@ class Job:
         """Called by the worker as a streamed result grows: kept for Stop, and shown to the clerk, who
         can then stop when she has enough."""
         self.written = value
-        writing = getattr(self.reporter, "writing", None)
-        text = _so_far(value)
-        if writing is None or not text or time.monotonic() - self._shown_at < 0.25:
+        show = getattr(self.reporter, "following", None)
+        if show is None:
+            show, value = getattr(self.reporter, "writing", None), _so_far(value)
+        if show is None or not value or time.monotonic() - self._shown_at < 0.25:
             return
         self._shown_at = time.monotonic()
-        on_main_thread(self.ctx, lambda: None if self.done or self.cancelled else writing(text))
+        on_main_thread(self.ctx, lambda: None if self.done or self.cancelled else show(value))
 
     def cancel(self) -> None:
         """Stop: the answer, when it comes, is dropped. What the model already wrote is kept (when the

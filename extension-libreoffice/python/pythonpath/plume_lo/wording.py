@@ -95,3 +95,52 @@ def visible(suggestion: str) -> str:
     """A non-breaking space shown as such, so the clerk sees what the suggestion changes."""
     return suggestion.replace("\u00a0", "\u2423").replace("\u202f", "\u2423")
 
+
+
+# -- search and transcription ---------------------------------------------------------------------------
+
+HEADING_SEPARATOR = "›"  # the server's heading path, « Chapitre II › Art. 12 Montant »
+
+
+def hit_line(language: str, number: int, hit: dict) -> str:
+    """A hit as the list shows it: « 3. art. 11, p. 2 — Règlement … » (the place first, so that a long
+    title cut by the list never hides it); outside articles, the heading it stands under."""
+    heading = str(hit.get("heading") or "")
+    place = hit.get("locator") or heading.split(HEADING_SEPARATOR)[-1].strip()
+    page = i18n.text(language, "page", page=hit["page"]) if hit.get("page") else ""
+    where = ", ".join(part for part in (place, page) if part)
+    title = str(hit.get("title") or hit.get("document") or "")
+    return f"{number}. {where} — {title}" if where else f"{number}. {title}"
+
+
+def passage_text(hit: dict) -> str:
+    """What the passage box shows of a hit: its full reference, the headings above it, then its text."""
+    heading = str(hit.get("heading") or "")
+    return "\n".join([str(hit.get("reference") or ""), *([heading] if heading else []), "", str(hit.get("text") or "")])
+
+
+def answer_text(language: str, answer: dict) -> str:
+    """The answer box: what « Insérer la réponse » writes (the answer and its sources); otherwise the
+    server's message (passages only, nothing found) in the clerk's language, with the sources listed."""
+    if answer.get("kind") == "answer":
+        return str(answer.get("insert") or answer.get("answer") or "")
+    message = str(answer.get("message_de" if language == "de" else "message") or answer.get("message") or "")
+    sources = [str(s) for s in answer.get("sources") or []]
+    return "\n".join([message, "", *sources]) if sources else message
+
+
+def size_words(language: str, count: int) -> str:
+    """« 586 ko », « 1 Go » (« 1 GB »): binary units, as the server words its own limits."""
+    units = ("o", "ko", "Mo", "Go") if language == "fr" else ("B", "KB", "MB", "GB")
+    value, unit = float(count), 0
+    while value >= 1024 and unit < len(units) - 1:
+        value, unit = value / 1024, unit + 1
+    text = f"{value:.1f}".rstrip("0").rstrip(".")
+    return f"{text.replace('.', ',') if language == 'fr' else text} {units[unit]}"
+
+
+def duration_words(seconds) -> str:
+    """« 1 min 05 s », « 45 s »: how much of a recording was transcribed."""
+    seconds = int(round(float(seconds or 0)))
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"

@@ -95,6 +95,11 @@ def selected_text(doc) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def selection_range(doc):
+    """The first selected range that holds text, or None (a mere cursor)."""
+    return next((r for r in _text_ranges(doc) if r.getString()), None)
+
+
 def checked_range(doc):
     """What « Corriger » checks: the selection (the first range), or the whole text when nothing is
     selected; with a cursor at its start, from which the server's offsets are counted."""
@@ -310,6 +315,41 @@ def insert_text(doc, content: str, after_selection: bool = True) -> None:
     for line in content.split("\n"):
         text.insertControlCharacter(cursor, PARAGRAPH_BREAK, False)
         text.insertString(cursor, line, False)
+
+
+def put_text(doc, content: str, mode: str) -> None:
+    """New text from Plume (a citation, an answer, a transcript) as the review mode says, lines as
+    paragraphs: in place of the selection, or at the cursor when nothing is selected (tracked or not:
+    call inside `review`); or, with AFTER, in new paragraphs after the selection, which stays as it is."""
+    if mode == AFTER:
+        insert_text(doc, content)
+        return
+    ranges = _text_ranges(doc)
+    selected = ranges[0] if ranges else doc.getCurrentController().getViewCursor()
+    text = selected.getText()
+    backwards = text.compareRegionStarts(selected.getStart(), selected.getEnd()) < 0
+    old = text.createTextCursorByRange(selected)
+    at = text.createTextCursorByRange(selected.getEnd() if backwards else selected.getStart())
+    # Before the old text, so that `old` moves along and still holds exactly it; "\r" starts a paragraph
+    # (Writer's insertString; "\n" would be a line break inside one).
+    text.insertString(at, content.replace("\r\n", "\n").replace("\n", "\r"), False)
+    if old.getString():
+        old.setString("")  # under record-changes: struck through, for the clerk to accept
+
+
+def insert_document_after(doc, data: bytes, anchor=None, suffix: str = ".odt") -> None:
+    """Insert a rendered document in new paragraphs after the paragraph where `anchor` ends (the end of
+    the text when None); the temporary file is deleted right after."""
+    text = doc.getText() if anchor is None else anchor.getText()
+    cursor = text.createTextCursorByRange(text.getEnd() if anchor is None else anchor.getEnd())
+    cursor.gotoEndOfParagraph(False)
+    from com.sun.star.text.ControlCharacter import PARAGRAPH_BREAK
+    text.insertControlCharacter(cursor, PARAGRAPH_BREAK, False)
+    path = _temp_file(data, suffix)
+    try:
+        cursor.insertDocumentFromURL(uno.systemPathToFileUrl(path), ())
+    finally:
+        os.unlink(path)
 
 
 def insert_document(doc, data: bytes, suffix: str = ".odt") -> None:

@@ -63,6 +63,9 @@ class Store(Protocol):
 
     def passages(self, ids: Sequence[int]) -> dict[int, StoredPassage]: ...
 
+    def document_passages(self, collection: str, path: str) -> list[StoredPassage]:
+        """The passages of one document, in the document's order (empty when it is not indexed)."""
+
     def counts(self) -> dict[str, tuple[int, int]]: ...
 
     def generation(self) -> int: ...

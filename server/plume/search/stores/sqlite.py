@@ -179,6 +179,13 @@ class SqliteStore:
             f"JOIN documents d ON d.id = p.document_id WHERE p.id IN ({marks})", list(ids))
         return {row[0]: StoredPassage(*row) for row in rows}
 
+    def document_passages(self, collection: str, path: str) -> list[StoredPassage]:
+        rows = self._connection().execute(
+            "SELECT p.id, p.collection, d.path, d.title, p.heading, p.locator, p.page, p.text FROM passages p "
+            "JOIN documents d ON d.id = p.document_id WHERE d.collection = ? AND d.path = ? ORDER BY p.id",
+            (collection, path))
+        return [StoredPassage(*row) for row in rows]
+
     def counts(self) -> dict[str, tuple[int, int]]:
         rows = self._connection().execute(
             "SELECT d.collection, COUNT(DISTINCT d.id), COUNT(p.id) FROM documents d "

@@ -5,6 +5,7 @@ numbering, votes (yes / no / abstentions, unanimity), "divers", closing time and
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import date
 
@@ -66,10 +67,12 @@ VOTE_COUNTS = {
 }
 CLOSING = re.compile(r"(?:\bfin\b|séance levée|clôture|levée de la séance)[^\d\n]{0,20}(?P<t>\d{1,2}\s*[h:]\s*\d{0,2})",
                      re.I)
+SPOKEN_CLOSING = re.compile(r"séance (?:est )?levée|lève la séance|clôture de la séance|clos la séance", re.I)
 NEXT = re.compile(r"prochaine séance[^\d\n]{0,20}(?P<rest>.{0,40})", re.I)
 TIMESTAMP = re.compile(r"^\s*\[(?P<ts>\d{1,2}:\d{2}(?::\d{2})?)\]\s*(?P<who>[^:]{1,60}?)\s*:\s*(?P<text>.*)$")
 ORDINAL_POINT = re.compile(r"\b(?P<ord>premier|deuxième|second|troisième|quatrième|cinquième|sixième|septième|"
-                           r"huitième|neuvième|dixième|dernier)\s+point\b[\s,:]*(?P<title>[^.?!]*)", re.I)
+                           r"huitième|neuvième|dixième|dernier)\s+point\b[\s,:]*"
+                           r"(?:de\s+l['’]ordre\s+du\s+jour\b[\s,:]*)?(?P<title>[^.?!]*)", re.I)
 ORDINALS = {"premier": 1, "deuxième": 2, "second": 2, "troisième": 3, "quatrième": 4, "cinquième": 5, "sixième": 6,
             "septième": 7, "huitième": 8, "neuvième": 9, "dixième": 10}
 
@@ -168,7 +171,9 @@ def read_notes(text: str, reference: date | None = None) -> Minutes:
     reference = reference or date.today()
     lines = [line.rstrip() for line in text.splitlines() if line.strip()]
     if sum(bool(TIMESTAMP.match(line)) for line in lines) >= max(2, len(lines) // 2):
-        return read_transcript(lines)
+        minutes = Minutes()  # the title line above a transcript (« Séance du 16 novembre… ») still counts
+        _header(list(itertools.takewhile(lambda line: not TIMESTAMP.match(line), lines)), minutes, reference)
+        return read_transcript(lines, minutes)
     minutes = Minutes()
     read_by_header = _header(lines, minutes, reference)
     current: AgendaItem | None = None
@@ -228,9 +233,14 @@ def _tail(line: str, minutes: Minutes, reference: date) -> bool:
     return bool(closing or following)
 
 
-def read_transcript(lines: list[str]) -> Minutes:
-    minutes = Minutes()
+def read_transcript(lines: list[str], minutes: Minutes | None = None) -> Minutes:
+    """Turns « [hh:mm:ss] Qui : ce qui est dit » into the agenda points they announce. The opening
+    words before the first point (greetings, quorum) are left to the heading; a transcript in which
+    no point is recognised (a recording, where « Deuxième point » may come out garbled) keeps every
+    turn under an unnumbered « Notes de séance »: nothing said is dropped."""
+    minutes = minutes or Minutes()
     current: AgendaItem | None = None
+    opening: list[str] = []
     for line in lines:
         m = TIMESTAMP.match(line)
         if not m:
@@ -250,7 +260,9 @@ def read_transcript(lines: list[str]) -> Minutes:
             current = AgendaItem(number=number, title=title[:1].upper() + title[1:] if title else f"Point {number}")
             minutes.items.append(current)
         elif current is None and not minutes.items:
-            continue  # opening words before the first point (quorum, greetings)
+            opening.append(f"{who} : {without_fillers(said)}")  # before the first point (quorum, greetings)
+            _closing(minutes, said)
+            continue
         elif current is None or current.vote is not None:
             number = (minutes.items[-1].number if minutes.items else 0) + 1
             current = AgendaItem(number=number, title=f"Point {number}")
@@ -263,10 +275,19 @@ def read_transcript(lines: list[str]) -> Minutes:
                 current.title = what[:1].upper() + what[1:]
         else:
             current.notes.append(f"{who} : {without_fillers(said)}")
-        if m2 := CLOSING.search(said):
-            times = find_times(m2["t"])
-            minutes.closing_time = times[0].value if times else None
+        _closing(minutes, said)
+    if not minutes.items and opening:
+        minutes.items.append(AgendaItem(number=UNNUMBERED, title="Notes de séance", notes=opening))
     return minutes
+
+
+def _closing(minutes: Minutes, said: str) -> None:
+    """« La séance est levée à 21 h 15 », or spoken: « … levée à vingt et une heures quinze »."""
+    if m := CLOSING.search(said):
+        times = find_times(m["t"])
+        minutes.closing_time = times[0].value if times else None
+    elif SPOKEN_CLOSING.search(said) and (spoken := spoken_time(said)):
+        minutes.closing_time = spoken
 
 
 def _first_time(text: str) -> str | None:

@@ -65,6 +65,9 @@ class View:
     def status(self, message: str) -> None:
         self.model("Status").Text = message  # a read-only text box that wraps and scrolls: never cut off
 
+    def status_text(self) -> str:
+        return self.model("Status").Text
+
     def busy(self, on: bool) -> None:
         if self.has("Progress"):
             self.model("Progress").ProgressValue = 50 if on else 0
@@ -101,6 +104,10 @@ class SidebarPanel(unohelper.Base, XToolPanel, XSidebarPanel, runner.Reporter):
     def on_choice(self, name: str, fn) -> None:
         """`fn()` when an item of the list box `name` is chosen."""
         self.view.control(name).addItemListener(listeners.Chosen(fn))
+
+    def on_enter(self, name: str, fn) -> None:
+        """`fn()` when Enter is pressed in the text box `name`."""
+        self.view.control(name).addKeyListener(listeners.EnterPressed(fn))
 
     def on_shown(self, fn) -> None:
         """`fn()` each time the panel is shown again."""
@@ -141,11 +148,15 @@ class SidebarPanel(unohelper.Base, XToolPanel, XSidebarPanel, runner.Reporter):
             return
         pending, self.pending = self.pending, None
         self.view.busy(False)
-        self.view.status(message)
+        # The status line changes once: to what the panel says of the answer (« Remarques : 3 »), else
+        # to `message` (« Terminé. »). Never « Terminé. » first and the real word a moment later.
+        working = self.view.status_text()
         self.answered(pending, ok, message, data)
+        if self.view.status_text() == working:
+            self.view.status(message)
 
     def answered(self, pending, ok: bool, message: str, data: dict) -> None:
-        """What the panel does with an answer, once its status line says `message`."""
+        """What the panel does with an answer; its status line says `message` unless this changes it."""
 
     # -- XToolPanel, XSidebarPanel --------------------------------------------------------------
 

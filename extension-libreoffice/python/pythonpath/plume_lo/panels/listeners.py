@@ -7,7 +7,8 @@ depends on how LibreOffice delivers events.
 from __future__ import annotations
 
 import unohelper
-from com.sun.star.awt import XActionListener, XItemListener, XWindowListener
+from com.sun.star.awt import XActionListener, XItemListener, XKeyListener, XWindowListener
+from com.sun.star.awt.Key import RETURN
 from com.sun.star.lang import XEventListener
 
 
@@ -32,6 +33,23 @@ class Chosen(unohelper.Base, XItemListener):
 
     def itemStateChanged(self, event):
         self.fn()
+
+    def disposing(self, event):
+        pass
+
+
+class EnterPressed(unohelper.Base, XKeyListener):
+    """Enter pressed in a text box (a question: Enter runs the search)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def keyPressed(self, event):
+        if event.KeyCode == RETURN:
+            self.fn()
+
+    def keyReleased(self, event):
+        pass
 
     def disposing(self, event):
         pass
