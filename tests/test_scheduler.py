@@ -16,6 +16,7 @@ from plume.inference.errors import GenerationTimeout, QueueFull
 from plume.inference.engine import CancelToken, Chunk, Engine, GenerationParams
 from plume.inference.metrics import Metrics
 from plume.inference.scheduler import Scheduler
+from plume.inference import turns
 
 
 class PacedEngine(Engine):
@@ -239,3 +240,31 @@ def test_a_short_request_goes_first_while_long_ones_read_their_prompts():
     short_first = asyncio.run(scenario(True))
     assert waited >= 0.5, waited
     assert short_first < waited / 4, (short_first, waited)
+
+
+def test_long_requests_that_waited_long_do_not_keep_the_lead_over_every_new_paragraph(monkeypatch):
+    """Waiting raises a long request's priority so it is never starved; that wait counts from its last
+    unit of compute. Counted from its start, summaries running for a while all outranked every new
+    paragraph until they ended. Aging sped up 100-fold so that the scene takes a second."""
+    monkeypatch.setattr(turns, "AGING_TOKENS_PER_S", 5000.0)
+
+    async def scenario() -> float:
+        engine = ChunkedEngine(step_s=0.005, max_batch=4)
+        scheduler = Scheduler(queue_size=20, timeout_s=60, metrics=Metrics(), interactive_first=True)
+        long = [scheduler.submit(engine=engine, task="summarize", user=f"u{i}", work=1920 + 40,
+                                 generate=lambda cancel: engine.generate("1920", GenerationParams(max_new_tokens=40),
+                                                                         cancel)) for i in range(4)]
+        await asyncio.sleep(1.0)  # the summaries have waited, each has had units since
+        started = time.perf_counter()
+        short = scheduler.submit(engine=engine, task="plain-language", user="clerk", work=128 + 20,
+                                 generate=lambda cancel: engine.generate("128", GenerationParams(max_new_tokens=20),
+                                                                         cancel))
+        stream = scheduler.chunks(short)
+        await anext(stream)
+        first_token = time.perf_counter() - started
+        await stream.aclose()
+        await asyncio.gather(*(drain(scheduler, job) for job in long))
+        return first_token
+
+    # Alone the summaries take about 3 s in turns; the paragraph needs 2 chunks and one step.
+    assert asyncio.run(scenario()) < 0.5

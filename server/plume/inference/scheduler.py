@@ -4,14 +4,12 @@
   that a request is refused at once with 503 and `Retry-After`, never queued without limit.
 - Fair: each user has their own line; when an engine slot frees up, the user served least recently
   goes first (round-robin): one person's twenty summaries do not starve a colleague's translation.
-- Batched: an engine runs up to `max_batch` generations at once, on worker threads; for an engine
-  with `generate_batch` (GenAIEngine) each is a static batch of the waiting requests with the same
-  sampling settings, up to `batch_size` (8). An upstream server batches by itself.
-- Interactive first (`interactive_first`, turns.py): the generations running on a local engine take
-  turns, unit of compute by unit, the one with the least work left first; a short request may start
-  on up to SHORT_RESERVE slots beyond the engine's own; only short requests are batched (a batch
-  reads its prompts in one unit, which no turn could interrupt).
-- Engines are blocking generators on worker threads, their chunks bridged to the event loop. Time
+- Batched: up to `max_batch` generations at once per engine, on worker threads; with `generate_batch`
+  (GenAIEngine), static batches of waiting requests with the same sampling, up to `batch_size` (8).
+- Interactive first (`interactive_first`, turns.py): a local engine's generations take turns, the
+  one with the least work left first; a short request may start on SHORT_RESERVE extra slots; only
+  short requests are batched (a batch reads its prompts in one unit, which no turn interrupts).
+- Engines are blocking generators on worker threads, their chunks bridged to the event loop; time
   limit and client disconnect set the request's CancelToken, checked between decoding steps.
 """
 

@@ -9,8 +9,11 @@ Now the generations of one engine take turns. A generation asks for a turn befor
 compute — a chunk of its prompt (64 tokens, onnx_genai.PREFILL_CHUNK) or one decoding step — and
 between two units the waiting generation with the least work left goes first: a short request
 waits at most one unit of a long one. Work left is what the request still has to read and write,
-in tokens; waiting lowers that figure by AGING_TOKENS_PER_S each second, so a long request is
-never starved (a 2,000-token summary overtakes a fresh one-paragraph request after about 40 s).
+in tokens; each second a generation waits since its last unit lowers that figure by
+AGING_TOKENS_PER_S, so a long request is never starved (a 2,000-token summary that had no unit for
+about 40 s overtakes a fresh one-paragraph request). The wait counts from the last unit, not from
+the start: counted from the start, eight summaries that had all waited 40 s kept the lead over every
+new paragraph until they ended (a clerk's first token after 85 s and more, bench/interactive.py).
 Fair per user as before: who starts is still the scheduler's round-robin (scheduler.py); turns only
 order what has started.
 """
@@ -60,6 +63,7 @@ class ComputeTurns:
             yield
         finally:
             ticket.remaining = max(0, ticket.remaining - work)
+            ticket.since = time.monotonic()  # its wait starts again
             with self._changed:
                 self._busy = False
                 self._changed.notify_all()
