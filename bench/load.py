@@ -14,7 +14,11 @@ Retry-After). Prints requests, lost, torn, 5xx other than 503, then p50 / p99 / 
 template. Exit status 1 when anything was lost, torn or answered 5xx (other than the bounded queue's
 503). `--server-pid-file` writes the server's pid (for `py-spy dump --pid`).
 
-Usage: .venv/bin/python bench/load.py [--seconds 600] [--clients 40]
+`--pause S`: each clerk reads for about S seconds (drawn from 0 to 2 S) after each answer. Without it
+(the default) the clerks send without pausing: the server is saturated, and a request's time is
+mostly its wait behind the 39 others on 2 cores (Little's law), whatever its own work.
+
+Usage: .venv/bin/python bench/load.py [--seconds 600] [--clients 40] [--pause 0]
 """
 
 from __future__ import annotations
@@ -56,8 +60,9 @@ class Result:
 
 
 class Load:
-    def __init__(self, server, templates: list[dict], until: float, timeout: float) -> None:
+    def __init__(self, server, templates: list[dict], until: float, timeout: float, pause: float = 0.0) -> None:
         self.server, self.templates, self.until, self.timeout = server, templates, until, timeout
+        self.pause = pause
         self.results: list[Result] = []
         self.texts = sorted((SAMPLES / "texts").glob("*.txt"))
         self.emails = sorted((SAMPLES / "emails").glob("*.eml"))
@@ -97,6 +102,8 @@ class Load:
                 else:
                     await self.render(client, self.templates[(index * 3 + n) % len(self.templates)],
                                       "odt" if n % 3 == 0 else "docx")
+                if self.pause:
+                    await asyncio.sleep(random.uniform(0, 2 * self.pause))
 
     async def render(self, client: httpx.AsyncClient, template: dict, fmt: str) -> None:
         values = {f["name"]: f["example"] for f in template["fields"] if f.get("example") is not None}
@@ -169,7 +176,7 @@ def _line(label: str, results: list[Result]) -> str:
             f"max {worst:>7.0f} ms")
 
 
-def report(results: list[Result], clients: int, seconds: float, queue: int) -> int:
+def report(results: list[Result], clients: int, seconds: float, queue: int, pause: float = 0.0) -> int:
     lost = [r for r in results if r.status == 0]
     torn = [r for r in results if not r.whole]
     errors = [r for r in results if r.status >= 500 and r.status != 503]
@@ -177,7 +184,8 @@ def report(results: list[Result], clients: int, seconds: float, queue: int) -> i
     for r in results:
         if 400 <= r.status < 500:
             refused[f"{r.kind} {r.status}"] += 1
-    print(f"{clients} clients, {seconds:.0f} s, queue size {queue}: {len(results)} requests, {len(lost)} lost, "
+    paced = f", a pause of about {pause:g} s after each answer" if pause else ", no pause"
+    print(f"{clients} clients{paced}, {seconds:.0f} s, queue size {queue}: {len(results)} requests, {len(lost)} lost, "
           f"{len(torn)} torn, {len(errors)} errors 5xx other than 503, "
           f"{sum(1 for r in results if r.status == 503)} answered 503 + Retry-After")
     if refused:
@@ -211,18 +219,19 @@ async def main(args: argparse.Namespace) -> int:
             await asyncio.sleep(1)
         with server.client("user") as c:
             templates = [c.get(f"/v1/templates/{t['id']}").json() for t in c.get("/v1/templates").json()]
-        load = Load(server, templates, time.monotonic() + args.seconds, args.timeout)
+        load = Load(server, templates, time.monotonic() + args.seconds, args.timeout, args.pause)
         clerks = args.clients - 3  # the others: one PDF clerk, two template owners
         await asyncio.gather(*(load.clerk(i) for i in range(clerks)), load.pdf_clerk(), load.owner(0), load.owner(1))
     finally:
         server.stop()
-    return report(load.results, args.clients, args.seconds, args.queue)
+    return report(load.results, args.clients, args.seconds, args.queue, args.pause)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--clients", type=int, default=40)
+    parser.add_argument("--pause", type=float, default=0.0, help="a clerk's mean pause after each answer, seconds")
     parser.add_argument("--queue", type=int, default=8, help="server queue size (small, to show the 503s)")
     parser.add_argument("--timeout", type=float, default=60, help="a request unanswered after this is lost")
     parser.add_argument("--server-pid-file", help="write the server's pid there (for py-spy)")

