@@ -6,7 +6,7 @@ token: with eight summaries running, a one-paragraph request waited about 40 s f
 first for a free slot, then for its share of the cores.
 
 Now the generations of one engine take turns. A generation asks for a turn before each unit of
-compute — a chunk of its prompt (64 tokens, onnx_genai.PREFILL_CHUNK) or one decoding step — and
+compute — a chunk of its prompt (32 tokens, onnx_genai.PREFILL_CHUNK) or one decoding step — and
 between two units the waiting generation with the least work left goes first: a short request
 waits at most one unit of a long one. Work left is what the request still has to read and write,
 in tokens; each second a generation waits since its last unit lowers that figure by
@@ -26,6 +26,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 AGING_TOKENS_PER_S = 50.0
+# onnxruntime-genai holds Python's lock (the GIL) through a unit: 1.6 s for a 64-token chunk of the
+# reference model's prompt, 76 ms for a decoding step, measured on the 2-core machine. Units back to
+# back left the event loop one slice of the lock per unit, and a paragraph's request, which needs a
+# few dozen slices before its prompt is read (routing, checks, a worker thread), waited 40 s behind
+# eight summaries (bench/interactive.py). After each unit the engine rests for a short gap, a share
+# of the unit's time, during which the rest of the server runs.
+GAP_SHARE = 0.02
+MAX_GAP_S = 0.02
 
 
 class Ticket:
@@ -59,10 +67,12 @@ class ComputeTurns:
             finally:
                 self._waiting.remove(ticket)
             self._busy = True
+        started = time.monotonic()
         try:
             yield
         finally:
             ticket.remaining = max(0, ticket.remaining - work)
+            time.sleep(min(MAX_GAP_S, GAP_SHARE * (time.monotonic() - started)))  # still its turn: no unit runs
             ticket.since = time.monotonic()  # its wait starts again
             with self._changed:
                 self._busy = False
