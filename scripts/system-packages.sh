@@ -8,7 +8,8 @@
 #   Dovecot                                          a real IMAP server for the mailbox worker's tests
 #                                                    (started by the tests; the system service is not needed)
 #   poppler-utils                                    reading rendered PDFs (tables inside the margins)
-#   libcairo2                                        CairoSVG draws the Swiss QR-bill's payment part (server too)
+#   libcairo2                                        CairoSVG, the baseline of bench/qrbill_drawing.py (the server
+#                                                    draws the QR-bill with pyvips' own libvips)
 #   espeak-ng                                        French speech synthesized at test time: the recordings
 #                                                    the transcription tests send (no recorded speech here)
 set -euo pipefail

@@ -73,8 +73,11 @@ def start_server(tmp: Path, *extra: str, env: dict[str, str] | None = None, user
     """Start `plume serve` on a free port with its own data folder; wait until /health answers.
 
     The per-user rate limit is off unless `env` sets PLUME_RATE_LIMIT_PER_MINUTE: the suite sends
-    far more requests per minute than a person would."""
-    env = {"PLUME_RATE_LIMIT_PER_MINUTE": "0", **(env or {})}
+    far more requests per minute than a person would. The language tools load when a test first uses
+    them unless `env` sets PLUME_WARM_UP=1: loading them at each of the suite's ~70 starts would cost
+    3–10 s of CPU each. Uploads are not converted by LibreOffice unless `env` sets
+    PLUME_PDF_CHECK_AT_UPLOAD=1 (a LibreOffice process of 2–5 s for each of the suite's uploads)."""
+    env = {"PLUME_RATE_LIMIT_PER_MINUTE": "0", "PLUME_WARM_UP": "0", "PLUME_PDF_CHECK_AT_UPLOAD": "0", **(env or {})}
     port = free_port()
     data = tmp / "data"
     log = tmp / "server.log"

@@ -28,7 +28,7 @@ LAYERS = [
     {"search", "speech", "ops"},                                  # the commune's documents; recordings; usage, backup
     {"documents", "inference", "mail", "word_addin"},             # letters, engines, e-mail parsing
     {"language", "security"},                                     # language tools; tokens, audit, limits
-    {"plume", "config", "errors", "files"},                       # version, settings, refusals, atomic writes
+    {"plume", "config", "errors", "files", "workers", "tempdirs"},  # version, settings, refusals, writes, lanes, tmp
 ]
 
 # What each package imports, exactly, today.
@@ -38,12 +38,12 @@ ALLOWED: dict[str, set[str]] = {
             "plume", "routing", "search", "security", "speech", "tasks", "word_addin"},
     "app": {"plume", "api", "config", "mailbox", "security", "services"},
     "services": {"config", "documents", "inference", "language", "ops", "routing", "search", "security", "speech",
-                 "tasks"},
+                 "tasks", "tempdirs"},
     "api": {"documents", "errors", "inference", "language", "mail", "ops", "plume", "search", "security", "services",
-            "speech", "tasks", "word_addin"},
+            "speech", "tasks", "word_addin", "workers"},
     "evaluation": {"config", "documents", "inference", "language", "mail", "routing", "tasks"},
     "evaluation_answers": {"config", "evaluation", "inference", "language", "search", "tasks"},
-    "tasks": {"config", "documents", "errors", "files", "inference", "language", "mail", "search"},
+    "tasks": {"config", "documents", "errors", "files", "inference", "language", "mail", "search", "workers"},
     "mailbox": {"config", "files", "mail", "routing", "security", "tasks"},
     "documents": {"errors", "files", "security"},
     "inference": {"config", "errors"},
@@ -59,6 +59,8 @@ ALLOWED: dict[str, set[str]] = {
     "config": set(),
     "errors": set(),
     "files": set(),
+    "workers": set(),
+    "tempdirs": set(),
 }
 
 # Imports that still go up today, each with what removes it. The lead empties this when merging.

@@ -16,6 +16,7 @@ from plume.inference.errors import GenerationTimeout, QueueFull
 from plume.inference.engine import CancelToken, Chunk, Engine, GenerationParams
 from plume.inference.metrics import Metrics
 from plume.inference.scheduler import Scheduler
+from plume.inference import turns
 
 
 class PacedEngine(Engine):
@@ -192,3 +193,101 @@ def test_requests_arriving_together_share_one_batch_with_the_real_engine():
     # Batched rows decode exactly as alone; each row keeps its own token limit.
     assert texts[0] == texts[1] == texts[3] == alone
     assert tokens[2] <= 5 and alone.startswith(texts[2])
+
+
+class ChunkedEngine(PacedEngine):
+    """Reads its prompt in chunks of 64 "tokens" then writes, each unit in the request's turn, like
+    GenAIEngine. `prompt` is the number of prompt tokens, as text."""
+
+    takes_turns = True
+
+    def generate(self, prompt: str, params: GenerationParams, cancel: CancelToken):
+        with self.lock:
+            self.started.append(prompt)
+        for _ in range(0, int(prompt), 64):
+            with cancel.turn(64):
+                time.sleep(self.step_s * 4)
+        for i in range(params.max_new_tokens):
+            if cancel.cancelled:
+                return
+            with cancel.turn(1):
+                time.sleep(self.step_s)
+            yield Chunk(f"w{i} ", 1)
+
+
+def test_a_short_request_goes_first_while_long_ones_read_their_prompts():
+    """Four colleagues' long summaries hold the engine's four slots; a one-paragraph request arriving
+    after them gets its first token within a few units of compute, not after a summary ends."""
+    async def scenario(interactive_first: bool) -> float:
+        engine = ChunkedEngine(step_s=0.005, max_batch=4)
+        scheduler = Scheduler(queue_size=20, timeout_s=60, metrics=Metrics(), interactive_first=interactive_first)
+        started = time.perf_counter()
+        long = [scheduler.submit(engine=engine, task="summarize", user=f"u{i}", work=1920 + 40,
+                                 generate=lambda cancel: engine.generate("1920", GenerationParams(max_new_tokens=40),
+                                                                         cancel)) for i in range(4)]
+        await asyncio.sleep(0.1)
+        short = scheduler.submit(engine=engine, task="plain-language", user="clerk", work=128 + 20,
+                                 generate=lambda cancel: engine.generate("128", GenerationParams(max_new_tokens=20),
+                                                                         cancel))
+        stream = scheduler.chunks(short)
+        await anext(stream)
+        first_token = time.perf_counter() - started - 0.1
+        await stream.aclose()
+        await asyncio.gather(*(drain(scheduler, job) for job in long))
+        return first_token
+
+    waited = asyncio.run(scenario(False))  # as before: behind the summaries, for a free slot
+    short_first = asyncio.run(scenario(True))
+    assert waited >= 0.5, waited
+    assert short_first < waited / 4, (short_first, waited)
+
+
+def test_long_requests_that_waited_long_do_not_keep_the_lead_over_every_new_paragraph(monkeypatch):
+    """Waiting raises a long request's priority so it is never starved; that wait counts from its last
+    unit of compute. Counted from its start, summaries running for a while all outranked every new
+    paragraph until they ended. Aging sped up 100-fold so that the scene takes a second."""
+    monkeypatch.setattr(turns, "AGING_TOKENS_PER_S", 5000.0)
+
+    async def scenario() -> float:
+        engine = ChunkedEngine(step_s=0.005, max_batch=4)
+        scheduler = Scheduler(queue_size=20, timeout_s=60, metrics=Metrics(), interactive_first=True)
+        long = [scheduler.submit(engine=engine, task="summarize", user=f"u{i}", work=1920 + 40,
+                                 generate=lambda cancel: engine.generate("1920", GenerationParams(max_new_tokens=40),
+                                                                         cancel)) for i in range(4)]
+        await asyncio.sleep(1.0)  # the summaries have waited, each has had units since
+        started = time.perf_counter()
+        short = scheduler.submit(engine=engine, task="plain-language", user="clerk", work=128 + 20,
+                                 generate=lambda cancel: engine.generate("128", GenerationParams(max_new_tokens=20),
+                                                                         cancel))
+        stream = scheduler.chunks(short)
+        await anext(stream)
+        first_token = time.perf_counter() - started
+        await stream.aclose()
+        await asyncio.gather(*(drain(scheduler, job) for job in long))
+        return first_token
+
+    # Alone the summaries take about 3 s in turns; the paragraph needs 2 chunks and one step.
+    assert asyncio.run(scenario()) < 0.5
+
+
+def test_the_engine_rests_between_two_units_so_that_the_rest_of_the_server_runs():
+    """onnxruntime-genai holds Python's lock through each unit; back to back, units left the event loop
+    one slice per unit. After each unit a gap (2 % of its time) passes before the next one starts."""
+    shared = turns.ComputeTurns()
+    spans: list[tuple[float, float]] = []
+
+    def generation(ticket: turns.Ticket) -> None:
+        for _ in range(5):
+            with shared.turn(ticket, 1):
+                started = time.monotonic()
+                time.sleep(0.1)
+                spans.append((started, time.monotonic()))
+
+    threads = [threading.Thread(target=generation, args=(turns.Ticket(100),)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    spans.sort()
+    gaps = [later[0] - earlier[1] for earlier, later in zip(spans, spans[1:])]
+    assert min(gaps) >= 0.0015, gaps

@@ -1,10 +1,12 @@
 """The Swiss QR-bill on `relance-facture`, through the real server: the payment part's QR code, read
-back by a decoder (zxing-cpp) from the .docx, the .odt and LibreOffice's PDF, holds the bill built
-by qrbill from the same values; a bad IBAN or reference is a French 422 naming the field."""
+back by a decoder (zxing-cpp) from the .docx (its SVG and its PNG copy), the .odt (its SVG) and from
+LibreOffice's PDF of each, holds the bill built by qrbill from the same values; a bad IBAN or
+reference is a French 422 naming the field."""
 
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 import tomllib
@@ -45,15 +47,39 @@ def render(server, fmt: str, **changes):
                                 json={"values": {**VALUES, **changes}, "format": fmt})
 
 
-@pytest.mark.parametrize(("fmt", "picture"), [("docx", "word/media/plume-qrbill.png"),
-                                              ("odt", "Pictures/plume-qrbill.png")])
-def test_payment_part_qr_code_decodes_to_the_bill(server, fmt, picture):
-    response = render(server, fmt)
-    assert response.status_code == 200, response.text
-    png = zipfile.ZipFile(io.BytesIO(response.content)).read(picture)
+def raster(svg: bytes) -> bytes:
+    """An SVG drawn as a PNG by librsvg (pyvips), at 200 dpi, for the decoder."""
+    import pyvips
+
+    return pyvips.Image.svgload_buffer(svg, scale=200 / 72).extract_band(0).pngsave_buffer()
+
+
+def test_docx_holds_the_payment_part_as_word_holds_an_svg_picture(server):
+    """The .docx: the SVG drawing, named in the picture the way Word 2016+ names one (`asvg:svgBlip`,
+    [MS-ODRAWXML]), beside its PNG copy for readers without SVG; both decode to the bill."""
+    archive = zipfile.ZipFile(io.BytesIO(render(server, "docx").content))
+    svg, png = archive.read("word/media/plume-qrbill.svg"), archive.read("word/media/plume-qrbill.png")
+    assert svg.lstrip().startswith((b"<?xml", b"<svg")) and decode(raster(svg)) == [expected()]
     assert decode(png) == [expected()]
-    with Image.open(io.BytesIO(png)) as image:  # 210 mm wide at 300 dpi: the standard's size
-        assert image.width == 2480
+    with Image.open(io.BytesIO(png)) as image:  # 210 mm wide at 200 dpi
+        assert image.width == 1654
+    body = archive.read("word/document.xml").decode()
+    rels = archive.read("word/_rels/document.xml.rels").decode()
+    blip = re.search(r'<a:blip r:embed="(\w+)"[^>]*>.*?</a:blip>', body, re.DOTALL)
+    svg_rel = re.search(r'<asvg:svgBlip xmlns:asvg="http://schemas.microsoft.com/office/drawing/2016/SVG/main" '
+                        r'r:embed="(\w+)"/>', blip.group(0)).group(1)
+    assert f'Id="{svg_rel}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image" ' \
+           f'Target="media/plume-qrbill.svg"' in rels
+    assert f'Id="{blip.group(1)}"' in rels and "media/plume-qrbill.png" in rels
+    assert 'Extension="svg" ContentType="image/svg+xml"' in archive.read("[Content_Types].xml").decode()
+
+
+def test_odt_holds_the_payment_part_as_svg(server):
+    archive = zipfile.ZipFile(io.BytesIO(render(server, "odt").content))
+    assert decode(raster(archive.read("Pictures/plume-qrbill.svg"))) == [expected()]
+    assert 'xlink:href="Pictures/plume-qrbill.svg"' in archive.read("content.xml").decode()
+    assert 'manifest:full-path="Pictures/plume-qrbill.svg" manifest:media-type="image/svg+xml"' in \
+        archive.read("META-INF/manifest.xml").decode()
 
 
 def test_creditor_reference_with_a_plain_iban(server):

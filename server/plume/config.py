@@ -72,9 +72,14 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # Inference scheduling.
     queue_size: int = 32
     request_timeout_s: float = 120.0
+    interactive_first: bool = True  # short requests' turns first on a local model (docs/inference.md)
     # Minutes a person saves per task, for the usage report.
     minutes_saved: dict[str, float] = msgspec.field(default_factory=dict)
     soffice: str = "soffice"
+    pdf_check_at_upload: bool = True      # LibreOffice opens each uploaded model once: a warning if it cannot
+    # Load the language tools (spaCy, Grammalecte, wordfreq…) in the background when the server starts,
+    # rather than when the first clerk's request needs them (docs/configuration.md).
+    warm_up: bool = True
     # IMAP mailboxes triaged in place by `plume mail` (and by `plume serve` when listed).
     mail: list[MailAccount] = msgspec.field(default_factory=list)
     # Letter models: budgets of one render, and of preparing/checking a model (its own process).

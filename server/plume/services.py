@@ -14,10 +14,13 @@ A new service: a field here, built in `build` (or in `start` if building it is s
 
 from __future__ import annotations
 
+import gc
+import logging
+import threading
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-import logging
 
 import anyio
 from litestar.di import NamedDependency, Provide
@@ -29,11 +32,11 @@ from plume.documents.library import TemplateLibrary
 from plume.inference.base import Inference
 from plume.inference.metrics import Metrics
 from plume.inference.service import InferenceService
-from plume.language import apertium, lexicon
+from plume.language import apertium, lexicon, warm
 from plume.ops.usage import RequestLedger
 from plume.routing.router import Routing
 from plume.search.collections import CollectionsError
-from plume.search.dense import EmbedderUnavailable
+from plume.search.dense import EmbedderUnavailable, embed_queries
 from plume.search.service import SearchService, build_search_service
 from plume.security.audit import AuditLog
 from plume.speech.service import TranscriptionService
@@ -41,6 +44,7 @@ from plume.security.safezip import ZipLimits
 from plume.security.tokens import UserStore
 from plume.tasks.actions import ActionLibrary
 from plume.tasks.reference_book import ReferenceBook
+from plume.tempdirs import TempRoot
 
 # A route handler's parameter for the inference service: typed by its protocol, which Litestar cannot
 # check at run time (and a test may inject a scripted one), so the injected value is not validated.
@@ -69,6 +73,7 @@ class Services:
     # Recordings → transcripts, as jobs that survive a restart (plume.speech), on the models' scheduler.
     speech: TranscriptionService | None = None
     health_sources: dict[str, Any] = field(default_factory=dict)  # what /health reports, by name
+    temp: TempRoot | None = None  # the server's own temporary folder (plume/tempdirs.py)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -82,13 +87,18 @@ class Services:
                        triage_routing=Routing(settings.data_dir))
         services.speech = TranscriptionService(settings, inference, audit)
         services.health_sources.update(models=inference, language=LanguageTools(settings.data_dir))
+        services.temp = TempRoot(settings.data_dir)
         return services
 
     async def start(self) -> None:
+        if self.temp is not None:  # before anything makes a temporary file: the fork server's folder goes there too
+            self.temp.enter()
         self.templates = await anyio.to_thread.run_sync(self._template_library)  # off the event loop
         self.templates.remove_torn_uploads()
         self.health_sources["templates"] = self.templates
         await self._start_search()
+        if self.settings.warm_up:  # in the background: the server answers meanwhile
+            threading.Thread(target=self._warm_up, name="plume-warm-up", daemon=True).start()
         await self.models.start()
         await self.speech.start()  # resumes the transcriptions a stop interrupted
 
@@ -97,6 +107,8 @@ class Services:
         await self.models.stop()
         if self.search is not None:
             self.search.store.close()
+        if self.temp is not None:
+            self.temp.leave()
 
     async def _start_search(self) -> None:
         if not self.settings.collections_file:
@@ -109,6 +121,24 @@ class Services:
             own = isinstance(exc, (CollectionsError, EmbedderUnavailable))
             log.error("search unavailable: %s", exc if own else type(exc).__name__)
 
+    def _warm_up(self) -> None:
+        warm.warm_up(self.settings.data_dir)
+        self._warm_embedders()
+        self.health_sources["language"].warm = True
+        gc.freeze()  # what the tools loaded (spaCy's pipeline…) joins what the collector skips (app.py)
+
+    def _warm_embedders(self) -> None:
+        """The search's embedders and the triage's router (it embeds the services' directory): loaded
+        on first use, the first search after a start took 21 s on the busy 2-core machine."""
+        steps = [("router", self.triage_routing.router)] if self.triage_routing is not None else []
+        if self.search is not None:
+            steps += [(e.id, partial(embed_queries, e, ["bonjour"])) for e in self.search.embedders]
+        for name, step in steps:
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - never fatal: tried again, with its own error, when used
+                log.warning("%s not loaded at start: %s", name, type(exc).__name__)
+
     def _template_library(self) -> TemplateLibrary:
         settings = self.settings
         return TemplateLibrary(
@@ -118,6 +148,7 @@ class Services:
             limits=ZipLimits(max_entries=settings.max_zip_entries, max_inflated_bytes=settings.max_zip_inflated_bytes),
             max_document_bytes=settings.max_document_bytes,
             budgets=TemplateBudgets.from_settings(settings),
+            pdf_check_at_upload=settings.pdf_check_at_upload,
         )
 
     def dependencies(self) -> dict[str, Provide]:
@@ -140,10 +171,12 @@ class LanguageTools:
 
     def __init__(self, data_dir) -> None:
         self.data_dir = data_dir
+        self.warm = False  # loaded at start (settings.warm_up), else as requests need them
 
     def health(self) -> dict[str, Any]:
         return {
             "status": "ok",
+            "loaded_at_start": self.warm,
             "apertium": sorted(f"{a}-{b}" for a, b in apertium.pairs()),
             "jargon_terms": len(lexicon.for_data_dir(self.data_dir)),
         }

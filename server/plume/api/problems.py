@@ -17,7 +17,8 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from plume.documents import FormatUnavailable
 from plume.documents.budget import BudgetExceeded, SizeBudgetExceeded
-from plume.documents.library import NoSpaceLeft, PdfUnavailable, UploadNotAModel, UploadRefused, UploadTooLarge
+from plume.documents.library import (NoSpaceLeft, PdfRefused, PdfUnavailable, UploadNotAModel, UploadRefused,
+                                     UploadTooLarge)
 from plume.documents.qrbill import DrawingUnavailable
 from plume.errors import InvalidRequest, Misconfigured, NotFound, Refusal, TooLarge, Unavailable
 from plume.inference.base import ModelUnavailable
@@ -111,6 +112,7 @@ STATUS: dict[type[Refusal], int] = {
     SizeBudgetExceeded: 413,
     FormatUnavailable: 422,
     PdfUnavailable: 503,
+    PdfRefused: 422,
     UploadRefused: 422,
     UploadTooLarge: 413,
     UploadNotAModel: 415,

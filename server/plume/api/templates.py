@@ -14,6 +14,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from plume import workers
 from plume.api.problems import Problem
 from plume.documents.library import RenderedDocument, TemplateInfo, TemplateLibrary, TemplateVersion
 from plume.security.auth import requires
@@ -46,6 +47,7 @@ class UploadResult(msgspec.Struct, kw_only=True):
     revision: int
     files: list[str]
     template: TemplateInfo
+    warnings: list[str] = msgspec.field(default_factory=list)  # e.g. LibreOffice cannot make its PDF
 
 
 @get("/v1/templates", summary="Liste des modèles de lettres", tags=["modèles"])
@@ -70,9 +72,10 @@ async def template_versions(template_id: FromPath[str],
 async def render_template(request: Request, template_id: FromPath[str], data: JSONBody[RenderRequest],
                           templates: NamedDependency[TemplateLibrary]) -> Response[bytes]:
     note(request, task="template-render", template=template_id)
-    # In a worker thread: the event loop keeps answering while a letter is filled.
-    document: RenderedDocument = await anyio.to_thread.run_sync(templates.render, template_id, data.values,
-                                                                data.format, data.language)
+    # In a worker thread of its lane: the event loop keeps answering while a letter is filled, and PDF
+    # renders (LibreOffice, seconds each) wait in a lane of their own, never for the threads of the others.
+    document: RenderedDocument = await workers.run("pdf" if data.format == "pdf" else "render", templates.render,
+                                                   template_id, data.values, data.format, data.language)
     return Response(document.content, media_type=document.media_type, headers=document.headers())
 
 
@@ -101,10 +104,11 @@ async def upload_template(request: Request, template_id: FromPath[str],
                           code="upload-refused")
         images.append((part.filename or "", await part.read()))
     user = getattr(request.user, "name", None)
-    version = await anyio.to_thread.run_sync(templates.upload, template_id, file_name, data, manifest_bytes, user,
-                                             language, images)
+    version = await workers.run("upload", templates.upload, template_id, file_name, data, manifest_bytes, user,
+                                language, images)
     info = await anyio.to_thread.run_sync(templates.get, template_id)
-    return UploadResult(id=template_id, revision=version.revision, files=version.files, template=info)
+    return UploadResult(id=template_id, revision=version.revision, files=version.files, template=info,
+                        warnings=version.warnings)
 
 
 ROUTES = [list_templates, get_template, template_versions, render_template, upload_template]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 from pathlib import Path
 
 from plume.cli.common import add_settings_options, settings_from
@@ -30,6 +32,10 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args, host=args.host, port=args.port, templates_dir=args.templates_dir,
                              models_file=args.models_file, collections_file=args.collections_file)
     _first_admin(settings)
+    # uvicorn shuts the application down on SIGTERM, then raises SIGTERM again, which ended the
+    # process before Python's exit handlers ran (multiprocessing's fork server folder stayed in the
+    # temporary folder, plume/tempdirs.py): that second SIGTERM is a normal exit.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -34,6 +34,11 @@ IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 # A picture file of a template: a plain name in its folder (no folder part, no leading dot).
 IMAGE_NAME = re.compile(r"[\w][\w.-]{0,120}")
 _MAGIC = {"PNG": b"\x89PNG\r\n\x1a\n", "JPEG": b"\xff\xd8\xff"}
+# Fields whose value the server draws itself, as SVG (the QR-bill, plume.documents.qrbill.QRBILL_FIELD):
+# their placeholder gets the vector drawing, in .odt alone, in .docx beside the PNG copy. Pictures
+# sent by clients stay PNG or JPEG only.
+VECTOR_FIELDS = frozenset({"qrbill"})
+EMPTY_SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>'  # until a value replaces it
 _PLACEHOLDER = re.compile(r"^\s*\{\{\s*([A-Za-z_]\w*)\s*\}\}\s*$")
 
 
@@ -47,6 +52,7 @@ class Image:
     format: str          # PNG or JPEG
     width: int           # pixels
     height: int
+    vector: bytes | None = None  # the same picture as SVG, for a placeholder in VECTOR_FIELDS
 
     def __bool__(self) -> bool:
         return True
@@ -157,13 +163,20 @@ def docx_placeholders(source: str, part_name: str, entries: dict[str, bytes],
     """Rewrite the part's placeholder pictures; return the source and {picture path in zip: field}.
 
     Each field gets its own picture file (`word/media/plume-<field>.<ext>`) and relationship: word
-    processors share one file between identical placeholders, which must not share a value."""
+    processors share one file between identical placeholders, which must not share a value. A field
+    in VECTOR_FIELDS also gets `word/media/plume-<field>.svg`, named in the picture as Word names an
+    SVG (`asvg:svgBlip`, Office 2016+), the PNG staying for readers without SVG."""
     media: dict[str, str] = {}
     if "<w:drawing>" not in source:
         return source, media
     rels_name = posixpath.join(posixpath.dirname(part_name), "_rels", posixpath.basename(part_name) + ".rels")
     targets = _relationships(entries, part_name)
     new_rels: dict[str, str] = {}
+
+    def relate(field: str, path: str, rel_id: str) -> str:
+        media[path] = field
+        new_rels[rel_id] = posixpath.relpath(path, posixpath.dirname(part_name))
+        return rel_id
 
     def rewrite(match: re.Match) -> str:
         drawing = match.group(0)
@@ -176,10 +189,12 @@ def docx_placeholders(source: str, part_name: str, entries: dict[str, bytes],
         original = targets[blip.group(1)]
         path = f"word/media/plume-{field}{posixpath.splitext(original)[1]}"
         added.setdefault(path, entries[original])
-        media[path] = field
-        rel_id = f"rIdPlume{field}"
-        new_rels[rel_id] = posixpath.relpath(path, posixpath.dirname(part_name))
+        rel_id = relate(field, path, f"rIdPlume{field}")
         drawing = drawing.replace(blip.group(0), blip.group(0).replace(f'"{blip.group(1)}"', f'"{rel_id}"'))
+        if field in VECTOR_FIELDS:
+            svg = f"word/media/plume-{field}.svg"
+            added.setdefault(svg, EMPTY_SVG)
+            drawing = _with_svg_blip(drawing, relate(field, svg, f"rIdPlume{field}Svg"))
         drawing = drawing.replace(docpr.group(0), _ATTR.sub(
             lambda a: f'{a.group(1)}="{field}"' if _placeholder_name(a.group(2)) else a.group(0), docpr.group(0)))
         drawing = _EXTENT.sub(lambda e: (f'<{e.group(1)} cx="{{{{ {field}.fit_w({e.group(2)}, {e.group(3)}) }}}}" '
@@ -189,7 +204,42 @@ def docx_placeholders(source: str, part_name: str, entries: dict[str, bytes],
     source = _DRAWING.sub(rewrite, source)
     if new_rels:
         added[rels_name] = _with_relationships(added.get(rels_name) or entries[rels_name], new_rels)
+    if any(path.endswith(".svg") for path in media):
+        added["[Content_Types].xml"] = _with_svg_type(added.get("[Content_Types].xml")
+                                                      or entries["[Content_Types].xml"])
     return source, media
+
+
+_SVG_BLIP_EXT = "{96DAC541-7B7A-43D3-8B79-37D633B846F1}"  # [MS-ODRAWXML] 2.3.1.x: the SVG picture extension
+_ASVG = "http://schemas.microsoft.com/office/drawing/2016/SVG/main"
+_WHOLE_BLIP = re.compile(r"<a:blip\b[^>]*?(?:/>|>.*?</a:blip>)", re.DOTALL)
+
+
+def _with_svg_blip(drawing: str, rel_id: str) -> str:
+    """The picture's `<a:blip>` with the SVG extension Word 2016+ draws instead of the PNG."""
+    ext = f'<a:ext uri="{_SVG_BLIP_EXT}"><asvg:svgBlip xmlns:asvg="{_ASVG}" r:embed="{rel_id}"/></a:ext>'
+
+    def add(match: re.Match) -> str:
+        blip = match.group(0)
+        if blip.endswith("/>"):
+            return f"{blip[:-2]}><a:extLst>{ext}</a:extLst></a:blip>"
+        if "</a:extLst>" in blip:
+            return blip.replace("</a:extLst>", f"{ext}</a:extLst>", 1)
+        return blip.replace("</a:blip>", f"<a:extLst>{ext}</a:extLst></a:blip>")
+
+    return _WHOLE_BLIP.sub(add, drawing, count=1)
+
+
+_CONTENT_TYPES = "http://schemas.openxmlformats.org/package/2006/content-types"
+
+
+def _with_svg_type(types: bytes) -> bytes:
+    from plume.security.safezip import parse_xml
+
+    root = parse_xml(types)
+    if not any(d.get("Extension", "").lower() == "svg" for d in root.iter(f"{{{_CONTENT_TYPES}}}Default")):
+        etree.SubElement(root, f"{{{_CONTENT_TYPES}}}Default", Extension="svg", ContentType="image/svg+xml")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 _PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -244,8 +294,12 @@ def odt_placeholders(root: etree._Element, entries: dict[str, bytes], added: dic
         original = picture.get(f"{{{XLINK}}}href") if picture is not None else None
         if field is None or original not in entries or not width or not height:
             continue
-        path = f"Pictures/plume-{field}{posixpath.splitext(original)[1]}"
-        added.setdefault(path, entries[original])
+        if field in VECTOR_FIELDS:  # LibreOffice draws an SVG picture itself (and keeps it vector in a PDF)
+            path = f"Pictures/plume-{field}.svg"
+            added.setdefault(path, EMPTY_SVG)
+        else:
+            path = f"Pictures/plume-{field}{posixpath.splitext(original)[1]}"
+            added.setdefault(path, entries[original])
         picture.set(f"{{{XLINK}}}href", path)
         media[path] = field
         if label is not None:
@@ -269,7 +323,7 @@ def odt_manifest(entries: dict[str, bytes], added: dict[str, bytes], media: dict
 
     root = parse_xml(entries["META-INF/manifest.xml"])
     for path in media:
-        media_type = "image/png" if path.endswith(".png") else "image/jpeg"
+        media_type = {".png": "image/png", ".svg": "image/svg+xml"}.get(posixpath.splitext(path)[1], "image/jpeg")
         etree.SubElement(root, f"{{{_MANIFEST}}}file-entry", {f"{{{_MANIFEST}}}full-path": path,
                                                                f"{{{_MANIFEST}}}media-type": media_type})
     added["META-INF/manifest.xml"] = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
@@ -285,9 +339,15 @@ def _wrap(element: etree._Element, before: str, after: str) -> None:
 
 
 def media_entries(images: dict[str, str], context: dict[str, Any], entries: dict[str, bytes]) -> dict[str, bytes]:
-    """Each placeholder's file: the value's picture, or the placeholder's own when there is none."""
+    """Each placeholder's file: the value's picture (its SVG for an .svg file), or the placeholder's own
+    when there is none."""
     result = {}
     for path, field in images.items():
         value = context.get(field)
-        result[path] = value.data if isinstance(value, Image) else entries[path]
+        if not isinstance(value, Image):
+            result[path] = entries[path]
+        elif path.endswith(".svg"):
+            result[path] = value.vector or EMPTY_SVG
+        else:
+            result[path] = value.data
     return result

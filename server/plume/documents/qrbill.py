@@ -1,10 +1,18 @@
 """The Swiss QR-bill payment part, for templates whose template.toml has a `[qrbill]` table.
 
 `qrbill` (the maintained library that follows SIX's Swiss Payment Standards) checks the account,
-reference, amount and addresses and draws the payment part with its QR code as SVG; CairoSVG turns
-it into a PNG at 300 dpi. The picture is the value of `qrbill` in the letter: the model holds a
-placeholder picture whose alternative text is `{{ qrbill }}` (see images.py), 21 × 10.5 cm at the
-bottom of a page. A field the bill refuses is a French 422 naming that field.
+reference, amount and addresses and draws the payment part with its QR code as SVG. The letter gets
+that drawing itself, as vector graphics: the .odt holds the SVG (LibreOffice draws it, and its PDF
+keeps it vector), the .docx holds it as Word 2016+ holds an SVG picture (`asvg:svgBlip`) beside a PNG
+copy for the readers that have no SVG (LibreOffice 7 opening a .docx, older Word), drawn by librsvg
+(pyvips) at 200 dpi. The picture is the value of `qrbill` in the letter: the model holds a placeholder
+picture whose alternative text is `{{ qrbill }}` (see images.py), 21 × 10.5 cm at the bottom of a
+page. A field the bill refuses is a French 422 naming that field.
+
+Drawing used to cost 200–600 ms of Python per letter (CairoSVG turning the SVG into a 300 dpi PNG),
+holding the interpreter's lock: under 40 clients these letters queued for 20 s and more (issue 24).
+Now: the SVG (qrbill's layout; the QR code's modules written as one path of runs, see `_QrPath`) and
+the PNG copy in C, which releases the lock (bench/qrbill_drawing.py measures both ways).
 
     [qrbill]
     account = "iban"            # field names in this template
@@ -19,17 +27,22 @@ The creditor is the commune (commune.toml: nom, adresse, npa_localite) unless cr
 
 from __future__ import annotations
 
+import functools
 import io
+import itertools
 import re
 from typing import Any
+
+import qrcode
+from qrbill import QRBill
 
 from plume.documents.images import Image
 from plume.documents.manifest import QRBILL_LANGUAGES, Manifest, QrBillSpec
 from plume.errors import Refusal
 
-QRBILL_FIELD = "qrbill"
+QRBILL_FIELD = "qrbill"  # also in images.VECTOR_FIELDS: its placeholder gets the vector drawing
 QRBILL_LANGUAGE_KEY = "[qrbill] language"
-DPI = 300
+FALLBACK_DPI = 200  # the PNG copy in a .docx, for readers without SVG: the QR code at 5.6 px per module
 _PLACE = re.compile(r"^\s*(\d{4,5})\s+(.+?)\s*$")
 
 
@@ -55,14 +68,9 @@ def _address(name: str, street: str, place: str, field: str) -> dict[str, str] |
 
 def build(spec: QrBillSpec, context: dict[str, Any]) -> Any:
     """The qrbill.QRBill for these values, or QrBillRefused naming the field at fault."""
-    from qrbill import QRBill
-
-    from plume.documents.formatting import plain_environment
-
-    env = plain_environment()
 
     def text(pattern: str) -> str:
-        return env.from_string(pattern).render(context) if pattern else ""
+        return _pattern(pattern).render(context) if pattern else ""
 
     account = str(context.get(spec.account) or "").replace(" ", "")
     reference = str(context.get(spec.reference) or "").replace(" ", "") if spec.reference else ""
@@ -72,7 +80,7 @@ def build(spec: QrBillSpec, context: dict[str, Any]) -> Any:
     debtor = _address(text(spec.debtor_name), text(spec.debtor_street), text(spec.debtor_place),
                       _field_of(spec.debtor_place, context))
     try:
-        return QRBill(account=account, creditor=creditor, debtor=debtor,
+        return _Bill(account=account, creditor=creditor, debtor=debtor,
                       amount=None if amount in (None, "") else str(amount),
                       reference_number=reference or None, language=spec.language)
     except ValueError as exc:
@@ -129,6 +137,14 @@ def _refusal(message: str, spec: QrBillSpec, context: dict[str, Any]) -> QrBillR
     return QrBillRefused("commune", "adresse du créancier (commune.toml) incomplète pour le bulletin de versement.")
 
 
+@functools.lru_cache(maxsize=256)
+def _pattern(pattern: str) -> Any:
+    """A [qrbill] pattern ("{{ prenom }} {{ nom }}"), compiled once (compiling took 4 ms a letter)."""
+    from plume.documents.formatting import plain_environment
+
+    return plain_environment().from_string(pattern)
+
+
 def _field_of(pattern: str, context: dict[str, Any]) -> str:
     """The field a pattern takes its text from; of several ("{{ prenom }} {{ nom }}"), the one with the
     longest value, the likeliest to shorten. "commune" for commune.toml's values or none."""
@@ -139,35 +155,65 @@ def _field_of(pattern: str, context: dict[str, Any]) -> str:
 
 
 class DrawingUnavailable(Refusal):
-    """The server lacks the Cairo library: IT's to install, not the clerk's to fix (503)."""
+    """The server lacks the drawing library (pyvips): IT's to install, not the clerk's to fix (503)."""
 
     code = "qrbill-unavailable"
 
 
 def payment_part(spec: QrBillSpec, context: dict[str, Any]) -> Image:
-    """The payment part (receipt + payment part, 210 mm wide) drawn by qrbill, as a 300 dpi PNG.
-
-    CairoSVG draws it; the pixels are saved by Pillow in grey levels with light compression (the
-    page is black on white): a third faster and half the size of CairoSVG's own colour PNG."""
-    try:
-        from cairosvg.parser import Tree
-        from cairosvg.surface import PNGSurface
-    except (ImportError, OSError) as exc:  # cairocffi finds no libcairo on this server
-        raise DrawingUnavailable("Le bulletin de versement QR ne peut pas être dessiné : la bibliothèque Cairo "
-                                 "manque sur le serveur (paquet Debian libcairo2).") from exc
-    from PIL import Image as PILImage
-
+    """The payment part (receipt + payment part, 210 mm wide): qrbill's SVG, and its PNG copy."""
     bill = build(spec, context)
     svg = io.StringIO()
     bill.as_svg(svg)
-    surface = PNGSurface(Tree(bytestring=svg.getvalue().encode("utf-8")), None, DPI, background_color="white").cairo
-    surface.flush()
-    width, height = surface.get_width(), surface.get_height()
-    pixels = PILImage.frombuffer("RGBA", (width, height), bytes(surface.get_data()), "raw", "BGRA",
-                                 surface.get_stride(), 1)
-    png = io.BytesIO()
-    pixels.convert("L").save(png, "PNG", compress_level=1, dpi=(DPI, DPI))
-    return Image(data=png.getvalue(), format="PNG", width=width, height=height)
+    vector = svg.getvalue().encode("utf-8")
+    png, width, height = _raster(vector, FALLBACK_DPI)
+    return Image(data=png, format="PNG", width=width, height=height, vector=vector)
+
+
+def _raster(svg: bytes, dpi: int) -> tuple[bytes, int, int]:
+    """The SVG as a grey PNG at `dpi`, drawn by librsvg inside libvips (C, outside Python's lock)."""
+    try:
+        import pyvips
+    except (ImportError, OSError) as exc:  # the wheel's libvips does not load on this server
+        raise DrawingUnavailable("Le bulletin de versement QR ne peut pas être dessiné : la bibliothèque pyvips "
+                                 "manque sur le serveur.") from exc
+    # librsvg reads the SVG's millimetres at 72 dpi; `scale` brings them to `dpi`. Band 0 of the
+    # grey-on-white drawing is its grey level.
+    picture = pyvips.Image.svgload_buffer(svg, scale=dpi / 72).extract_band(0)
+    return picture.pngsave_buffer(compression=1), picture.width, picture.height
+
+
+class _QrPath:
+    """The QR code as qrbill's `draw_bill` reads qrcode's SvgPathImage (a `<path d=…>` in module
+    units, and `width` in modules), written as one rectangle per run of dark modules in a row: the
+    same picture as qrcode's drawer, which draws each of the ~2,000 modules alone (a third of
+    qrbill's drawing time)."""
+
+    def __init__(self, modules: list[list[bool]]) -> None:
+        self.width = len(modules)
+        runs = []
+        for y, row in enumerate(modules):
+            x = 0
+            for dark, run in itertools.groupby(row):
+                length = len(list(run))
+                if dark:
+                    runs.append(f"M{x},{y}H{x + length}V{y + 1}H{x}z")
+                x += length
+        self._path = "".join(runs)
+
+    def save(self, out: io.BytesIO) -> None:
+        out.write(f'<svg xmlns="http://www.w3.org/2000/svg"><path d="{self._path}"/></svg>'.encode("ascii"))
+
+
+class _Bill(QRBill):
+    """qrbill.QRBill whose QR code is qrcode's own (same data, error level M, no border, best mask),
+    handed to the layout as `_QrPath`."""
+
+    def qr_image(self) -> _QrPath:
+        code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+        code.add_data(self.qr_data())
+        code.make(fit=True)
+        return _QrPath(code.modules)
 
 
 def qrbill_context(manifest: Manifest, context: dict[str, Any]) -> dict[str, Any]:

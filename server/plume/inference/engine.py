@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 
 import msgspec
 
@@ -36,10 +37,19 @@ class Chunk(msgspec.Struct):
 
 class CancelToken:
     """Set by the scheduler when the client went away or the time limit passed; engines check it
-    between decoding steps so the generation really stops."""
+    between decoding steps so the generation really stops.
 
-    def __init__(self) -> None:
+    It also carries the request's compute turns (turns.py): a local engine computes each unit of
+    work (a chunk of the prompt, a decoding step) inside `turn(tokens)`. Outside the scheduler, and
+    for engines that share nothing, a turn is immediate."""
+
+    def __init__(self, turns: Callable[[int], AbstractContextManager] | None = None) -> None:
         self._event = threading.Event()
+        self.turns = turns  # set by the scheduler when the request starts
+
+    def turn(self, work: int = 1) -> AbstractContextManager:
+        """Wait for this request's turn to compute `work` tokens' worth; hold it for the block."""
+        return self.turns(work) if self.turns is not None else nullcontext()
 
     def cancel(self) -> None:
         self._event.set()
@@ -56,6 +66,9 @@ class EngineError(RuntimeError):
 class Engine(ABC):
     model_id: str
     context_length: int
+    # Computes each unit of work inside `cancel.turn(...)`, so that its generations may run side by
+    # side and take turns (turns.py); the others run at most `max_batch` at once.
+    takes_turns: bool = False
 
     @abstractmethod
     def count_tokens(self, text: str) -> int: ...

@@ -27,6 +27,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 
 # catalog provider name -> onnxruntime-genai provider name ("cpu" = no provider appended)
 GENAI_PROVIDERS = {"cuda": "cuda", "dml": "dml", "webgpu": "webgpu", "cpu": None}
-PREFILL_CHUNK = 64  # prompt tokens read per onnxruntime-genai call (see OnnxGenaiEngine._generator)
+PREFILL_CHUNK = 32  # prompt tokens read per onnxruntime-genai call (0.8 s on the reference model, 2 cores; see _generator)
 
 
 def cpu_threads() -> int:
@@ -51,6 +52,7 @@ def cpu_threads() -> int:
 
 
 class GenAIEngine(Engine):
+    takes_turns = True  # every prompt chunk and decoding step in its request's turn
     def __init__(self, folder: Path | str, *, model_id: str, context_length: int | None = None,
                  providers: Sequence[str] = ("cuda", "cpu"), chat_template: str | None = None,
                  max_batch: int = 8) -> None:
@@ -171,8 +173,9 @@ class GenAIEngine(Engine):
         try:
             # Constrained decoding (a JSON schema) needs onnxruntime-genai's guidance, which the plain
             # onnxruntime batch does not have: such prompts each get their own generator.
-            steps = self._genai_steps(encoded, params, stopped) if len(encoded) == 1 or params.json_schema \
-                else self._batch_decoder().decode(encoded, params, stopped, self.context_length)
+            # All rows of a batch share one turn (the scheduler gives them the batch's).
+            steps = self._genai_steps(encoded, params, stopped, cancels) if len(encoded) == 1 or params.json_schema \
+                else self._batch_decoder().decode(encoded, params, stopped, self.context_length, turn=cancels[0].turn)
             for step in steps:
                 yield [None if token is None or stopped(i) else self._next(i, token, streams, finished)
                        for i, token in enumerate(step)]
@@ -184,19 +187,21 @@ class GenAIEngine(Engine):
             raise EngineError(f"« {self.model_id} » : échec de la génération ({exc})") from exc
         yield [None if cancels[i].cancelled else s.flush() for i, s in enumerate(streams)]
 
-    def _genai_steps(self, prompts: list[list[int]], params: GenerationParams,
-                     stopped: Callable[[int], bool]) -> Iterator[list[int | None]]:
-        """One onnxruntime-genai generator per prompt, stepped in turn."""
-        generators = [self._generator([p], params, min(len(p) + params.max_new_tokens, self.context_length))
-                      for p in prompts]
+    def _genai_steps(self, prompts: list[list[int]], params: GenerationParams, stopped: Callable[[int], bool],
+                     cancels: Sequence[CancelToken]) -> Iterator[list[int | None]]:
+        """One onnxruntime-genai generator per prompt, stepped in turn; each unit of compute in its
+        request's turn."""
+        generators = [self._generator([p], params, min(len(p) + params.max_new_tokens, self.context_length),
+                                      cancels[i].turn) for i, p in enumerate(prompts)]
         while True:
             step: list[int | None] = [None] * len(prompts)
             for i, generator in enumerate(generators):
                 if generator is None or stopped(i) or generator.is_done():
                     generators[i] = None
                     continue
-                generator.generate_next_token()
-                step[i] = int(np.asarray(generator.get_next_tokens()).reshape(-1)[0])
+                with cancels[i].turn(1):
+                    generator.generate_next_token()
+                    step[i] = int(np.asarray(generator.get_next_tokens()).reshape(-1)[0])
             if all(g is None for g in generators):
                 return
             yield step
@@ -210,7 +215,8 @@ class GenAIEngine(Engine):
                 self._batch = BatchDecoder(self.folder, self._read_json("genai_config.json"), [self.provider])
             return self._batch
 
-    def _generator(self, encoded: list[list[int]], params: GenerationParams, max_length: int):
+    def _generator(self, encoded: list[list[int]], params: GenerationParams, max_length: int,
+                   turn: Callable[[int], AbstractContextManager]):
         og = self._og
         gp = og.GeneratorParams(self.model)
         options: dict = {"max_length": max_length, "batch_size": len(encoded)}
@@ -232,13 +238,16 @@ class GenAIEngine(Engine):
         generator = og.Generator(self.model, gp)
         batch = np.array(encoded, dtype=np.int32)
         if len(encoded) > 1:
-            generator.append_tokens(batch)
+            with turn(batch.size):
+                generator.append_tokens(batch)
         else:
             # In chunks: onnxruntime-genai holds the GIL while it reads a prompt, so one long prefill
-            # stopped the event loop (and /health) for seconds; between chunks other threads run.
-            # The tokens generated are the same (checked on the tiny model), and it is faster.
+            # stopped the event loop (and /health) for seconds; between chunks other threads run, and
+            # another request may take its turn (turns.py). The tokens generated are the same
+            # (checked on the tiny model), and it is faster.
             for start in range(0, len(batch[0]), PREFILL_CHUNK):
-                generator.append_tokens(batch[0][start:start + PREFILL_CHUNK])
+                with turn(len(batch[0][start:start + PREFILL_CHUNK])):
+                    generator.append_tokens(batch[0][start:start + PREFILL_CHUNK])
         return generator
 
     def _next(self, i: int, token: int, streams: list[TextStream], finished: list[bool]) -> Chunk | None:

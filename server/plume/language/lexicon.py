@@ -8,6 +8,7 @@ term). Read at each request's first use after the file changed, so edits need no
 from __future__ import annotations
 
 import re
+import threading
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,14 +68,16 @@ def load(data_dir: Path | None = None) -> Lexicon:
 
 
 _cache: dict[Path | None, tuple[float, Lexicon]] = {}
+_loading = threading.Lock()  # one load per change: sixteen first requests built sixteen lexicons
 
 
 def for_data_dir(data_dir: Path | None) -> Lexicon:
     """The lexicon for this server, reloaded when the commune's file changes."""
     commune = data_dir / COMMUNE_FILE if data_dir else None
-    stamp = commune.stat().st_mtime if commune is not None and commune.is_file() else 0.0
-    cached = _cache.get(data_dir)
-    if cached is None or cached[0] != stamp:
-        cached = (stamp, load(data_dir))
-        _cache[data_dir] = cached
-    return cached[1]
+    with _loading:
+        stamp = commune.stat().st_mtime if commune is not None and commune.is_file() else 0.0
+        cached = _cache.get(data_dir)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, load(data_dir))
+            _cache[data_dir] = cached
+        return cached[1]

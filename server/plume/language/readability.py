@@ -17,6 +17,7 @@ Definitions (reproducible by hand, see docs/writing-tasks.md):
 from __future__ import annotations
 
 import re
+import threading
 
 import msgspec
 
@@ -69,12 +70,32 @@ def letters(word: str) -> int:
 
 
 def is_rare(word: str) -> bool:
-    from wordfreq import zipf_frequency
-
     bare = _ELISION.sub("", word)
     if not bare.isalpha() or len(bare) < 2:
         return False
-    return zipf_frequency(bare.lower(), "fr") < RARE_ZIPF
+    return _zipf_frequency()(bare.lower(), "fr") < RARE_ZIPF
+
+
+_frequencies_lock = threading.Lock()
+_frequencies_loaded = False
+
+
+def _zipf_frequency():
+    """wordfreq's lookup, once its French list is in memory. wordfreq reads the list on first use
+    (0.4 s, 30 MB) without a lock: sixteen first requests at once read it sixteen times (3.8 s)."""
+    global _frequencies_loaded
+    from wordfreq import zipf_frequency
+
+    if not _frequencies_loaded:
+        with _frequencies_lock:
+            if not _frequencies_loaded:
+                zipf_frequency("le", "fr")
+                _frequencies_loaded = True
+    return zipf_frequency
+
+
+def warm_up() -> None:
+    _zipf_frequency()
 
 
 def grammar_counts(text: str) -> tuple[int, int]:

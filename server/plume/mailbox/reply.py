@@ -12,7 +12,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
 
 from plume.mail.parse import MailMessage
-from plume.tasks.acknowledge import Acknowledgement, acknowledge_text
+from plume.tasks.acknowledge import Acknowledgement
+from plume.tasks.acknowledge_wording import acknowledge_text
 
 REFERENCE_HEADER = "X-Plume-Reference"
 

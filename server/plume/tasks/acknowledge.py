@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 import anyio
 import msgspec
 
+from plume import workers
 from plume.errors import InvalidRequest
 from plume.inference.base import Inference, Message
 from plume.inference.errors import GenerationFailed
@@ -26,6 +27,7 @@ from plume.mail.parse import MailMessage
 from plume.search.collections import COLLECTION_ID
 from plume.search.service import Hit
 from plume.tasks.base import Call, Event, Job, Letter, Offer, TaskBase
+from plume.tasks.acknowledge_wording import acknowledge_text, civility_of
 from plume.tasks.common import InvalidModelOutput, complete_structured, fence
 from plume.tasks.mail_in import MailIn, commune_rules, read_mail, with_mail_warnings
 from plume.tasks.reference_book import ReferenceBook, message_key, reference_for
@@ -93,119 +95,6 @@ class Acknowledgement(msgspec.Struct, kw_only=True):
                                                           self.sender)
 
 
-def civility_of(mail: MailMessage) -> str:
-    """'Madame', 'Monsieur' when the message says so (signature or salutation), else both."""
-    first = (mail.sender_name.split() or [""])[0].lower()
-    if re.search(r"^(?:mme|madame)\b", mail.sender_name, re.I) or first in _FEMININE:
-        return "Madame"
-    if re.search(r"^(?:m\.|monsieur)\s", mail.sender_name, re.I) or first in _MASCULINE:
-        return "Monsieur"
-    return "Madame, Monsieur"
-
-
-# A short list is enough: when unsure the letter says "Madame, Monsieur", which is always correct.
-_FEMININE = {"maria", "sophie", "claire", "anne", "marie", "nathalie", "isabelle", "catherine", "sandrine", "laura",
-             "julie", "sarah", "christine", "monique", "françoise", "valérie", "céline", "martine", "sylvie"}
-_MASCULINE = {"jean", "jean-marc", "paul", "pierre", "pierre-alain", "thomas", "michel", "daniel", "marc",
-              "nicolas", "philippe", "alain", "laurent", "david", "olivier", "patrick", "christophe", "andré"}
-
-
-def written_date(value: date, language: str) -> str:
-    """« 1er décembre 2026 », « 1. Dezember 2026 », « 1º dicembre 2026 », « 1 December 2026 » (the
-    same as the letter templates' language versions write them)."""
-    from plume.documents.formatting import format_date_long
-
-    return format_date_long(value, language)
-
-
-def _greeting(ack: Acknowledgement, language: str) -> str:
-    last = ack.sender.split()[-1] if ack.sender_name_is_person() and ack.sender.split() else ""
-    known = ack.civility in ("Madame", "Monsieur") and last
-    if language == "de":
-        return (f"Sehr geehrte Frau {last}," if ack.civility == "Madame" else f"Sehr geehrter Herr {last},") \
-            if known else "Sehr geehrte Damen und Herren,"
-    if language == "it":
-        return (f"Gentile Signora {last}," if ack.civility == "Madame" else f"Egregio Signor {last},") \
-            if known else "Gentili Signore e Signori,"
-    if language == "en":
-        return (f"Dear Ms {last}," if ack.civility == "Madame" else f"Dear Mr {last},") if known else "Dear Sir or Madam,"
-    return f"{ack.civility},"
-
-
-# The uniform wording, language by language: {subject}, {reference}, {received}, {service}, {days}.
-# German and Italian letters go on in lower case after the greeting's comma.
-WORDING = {
-    "fr": {
-        "object": "Objet : accusé de réception – {subject}", "no_subject": "votre message",
-        "reference": "Référence : {reference}",
-        "received": "Nous accusons réception de votre message du {received}", "titled": " intitulé « {subject} ».",
-        "summary": "Nous comprenons votre demande ainsi : {summary}",
-        "service": "Votre demande a été transmise au service compétent ({service}), qui la traitera dans un délai "
-                   "habituel de {days} jours ouvrables.",
-        "recall": "Merci de rappeler la référence {reference} dans toute correspondance à ce sujet.",
-        "closing": "Nous vous prions d'agréer, {civility}, nos salutations distinguées.",
-    },
-    "de": {
-        "object": "Betreff: Eingangsbestätigung – {subject}", "no_subject": "Ihre Nachricht",
-        "reference": "Referenz: {reference}",
-        "received": "wir bestätigen den Eingang Ihrer Nachricht vom {received}", "titled": " mit dem Betreff «{subject}».",
-        "summary": "Wir verstehen Ihr Anliegen so: {summary}",
-        "service": "Ihr Anliegen wurde an die zuständige Stelle ({service}) weitergeleitet, die es in der Regel "
-                   "innert {days} Arbeitstagen bearbeitet.",
-        "recall": "Bitte geben Sie bei jeder weiteren Korrespondenz die Referenz {reference} an.",
-        "closing": "Freundliche Grüsse",
-    },
-    "it": {
-        "object": "Oggetto: conferma di ricezione – {subject}", "no_subject": "il suo messaggio",
-        "reference": "Riferimento: {reference}",
-        "received": "confermiamo di aver ricevuto il suo messaggio del {received}", "titled": " con oggetto «{subject}».",
-        "summary": "Abbiamo compreso la sua richiesta così: {summary}",
-        "service": "La sua richiesta è stata trasmessa al servizio competente ({service}), che la tratterà di norma "
-                   "entro {days} giorni lavorativi.",
-        "recall": "La preghiamo di indicare il riferimento {reference} in ogni corrispondenza su questo tema.",
-        "closing": "Distinti saluti",
-    },
-    "en": {
-        "object": "Subject: acknowledgement of receipt – {subject}", "no_subject": "your message",
-        "reference": "Reference: {reference}",
-        "received": "We acknowledge receipt of your message of {received}", "titled": " entitled “{subject}”.",
-        "summary": "We understand your request as follows: {summary}",
-        "service": "Your request has been passed on to the competent department ({service}), which usually "
-                   "handles it within {days} working days.",
-        "recall": "Please quote the reference {reference} in any correspondence on this matter.",
-        "closing": "Yours faithfully,",
-    },
-}
-
-
-def acknowledge_text(ack: Acknowledgement, commune_name: str = "") -> str:
-    """The uniform wording in the acknowledgement's language. Facts only from the commune's side, the
-    summary in its own sentence."""
-    language = ack.language if ack.language in WORDING else "fr"
-    w = WORDING[language]
-    received = written_date(date.fromisoformat(ack.received), language)
-    lines = [
-        w["object"].format(subject=ack.subject or w["no_subject"]),
-        w["reference"].format(reference=ack.reference),
-        "",
-        _greeting(ack, language),
-        "",
-        w["received"].format(received=received) + (w["titled"].format(subject=ack.subject) if ack.subject else "."),
-    ]
-    if ack.summary:
-        lines.append(w["summary"].format(summary=ack.summary))
-    lines += [
-        w["service"].format(service=ack.service, days=ack.delay_days),
-        *([ack.applicable] if ack.applicable else []),
-        w["recall"].format(reference=ack.reference),
-        "",
-        w["closing"].format(civility=ack.civility),
-    ]
-    if commune_name:
-        lines += ["", commune_name]
-    return "\n".join(lines)
-
-
 def sender_language(mail: MailMessage) -> str:
     """fr, de, it or en when the message is clearly written in it; else French, the commune's language."""
     return language_or_french(f"{mail.subject}\n{mail.body[:3000]}", among=LANGUAGES)
@@ -226,27 +115,12 @@ async def acknowledge(mail: MailMessage, rules: Rules, inference: Inference | No
                       book: ReferenceBook | None = None, language: str | None = None,
                       cited: Hit | None = None) -> Acknowledgement:
     """`language` (one of LANGUAGES) overrides the sender's language detected on the message; `cited`:
-    the passage of the commune's documents that applies, named in its own sentence."""
-    triage: TriageResult = triage_by_rules(mail, rules)
-    received = (mail.date.date() if mail.date else None) or today or date.today()
-    service = rules.service(triage.service)
-    warnings = []
-    if triage.phishing and triage.category == rules.phishing.category:
-        raise Suspicious(list(triage.phishing))
-    if mail.automatic:
-        raise Automatic(mail.automatic)
-    if any("injection" in r for r in triage.reasons):
-        warnings.append("Le message contient un passage qui s'adresse à un assistant : il a été ignoré.")
-    ack = Acknowledgement(
-        text="", reference=book.reference(mail, received) if book else reference_for(mail, received), sender=mail.sender_name or mail.sender_address,
-        sender_email=mail.sender_address, received=received.isoformat(), subject=mail.subject,
-        service=(service.title or service.name) if service else triage.service,
-        delay_days=service.delay_days if service else DEFAULT_DELAY_DAYS,
-        summary=None, civility=civility_of(mail), attachments=[a.filename for a in mail.attachments],
-        values={}, warnings=warnings, engine="rules", language=language or sender_language(mail),
-        applicable_source=cited,
-    )
+    the passage of the commune's documents that applies, named in its own sentence. The rules' part
+    (reading the message, numbering it in the reference book, which writes to disk) runs in a worker
+    thread, never on the event loop."""
+    ack = await workers.run("text", _by_rules, mail, rules, today, book, language)
     if cited is not None:
+        ack.applicable_source = cited
         ack.applicable = applicable_line(cited, ack.language)
     if inference is not None:
         body, _ = strip_injection(mail.body, rules)
@@ -263,6 +137,33 @@ async def acknowledge(mail: MailMessage, rules: Rules, inference: Inference | No
         except GenerationFailed as exc:  # the engine broke on this message: no answer, like an invalid one
             raise InvalidModelOutput(TASK, "erreur du moteur") from exc
         ack.summary, ack.engine = " ".join(answer.summary.split()), completion.model
+    return await workers.run("text", _worded, ack, mail, commune_name)
+
+
+def _by_rules(mail: MailMessage, rules: Rules, today: date | None, book: ReferenceBook | None,
+              language: str | None) -> Acknowledgement:
+    """The acknowledgement the rules give (no text yet), numbered; Suspicious or Automatic refuse it."""
+    triage: TriageResult = triage_by_rules(mail, rules)
+    received = (mail.date.date() if mail.date else None) or today or date.today()
+    service = rules.service(triage.service)
+    warnings = []
+    if triage.phishing and triage.category == rules.phishing.category:
+        raise Suspicious(list(triage.phishing))
+    if mail.automatic:
+        raise Automatic(mail.automatic)
+    if any("injection" in r for r in triage.reasons):
+        warnings.append("Le message contient un passage qui s'adresse à un assistant : il a été ignoré.")
+    return Acknowledgement(
+        text="", reference=book.reference(mail, received) if book else reference_for(mail, received), sender=mail.sender_name or mail.sender_address,
+        sender_email=mail.sender_address, received=received.isoformat(), subject=mail.subject,
+        service=(service.title or service.name) if service else triage.service,
+        delay_days=service.delay_days if service else DEFAULT_DELAY_DAYS,
+        summary=None, civility=civility_of(mail), attachments=[a.filename for a in mail.attachments],
+        values={}, warnings=warnings, engine="rules", language=language or sender_language(mail),
+    )
+
+
+def _worded(ack: Acknowledgement, mail: MailMessage, commune_name: str) -> Acknowledgement:
     ack.text = acknowledge_text(ack, commune_name)
     ack.values = template_values(ack, mail)
     return ack
@@ -342,7 +243,7 @@ class AcknowledgeTask(TaskBase):
         return request.eml, request.body, request.subject
 
     async def prepare(self, request: AcknowledgeIn, call: Call) -> Job:
-        mail = read_mail(request)
+        mail = await workers.run("text", read_mail, request)
         return Job(request, call, engine=request.engine, data=(mail, commune_rules(call.services.settings.data_dir)))
 
     async def rules(self, job: Job) -> dict[str, Any]:

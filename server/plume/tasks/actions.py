@@ -25,6 +25,7 @@ import tomli_w
 from babel.dates import format_date
 from jinja2 import TemplateError, TemplateSyntaxError
 
+from plume import workers
 from plume.documents.budget import BudgetExceeded, spending
 from plume.documents.formatting import plain_environment
 from plume.errors import InvalidRequest, NotFound
@@ -250,7 +251,7 @@ class ActionTask(TaskBase):
         action = found.get(request.action_id)
         if action is None:
             raise UnknownAction()
-        language = request.language or await anyio.to_thread.run_sync(language_or_french, request.text)
+        language = request.language or await workers.run("text", language_or_french, request.text)
         try:
             prompt = messages(action, request.text, language)
         except InvalidAction as exc:  # a hand edit of actions.toml the PUT route would have refused

@@ -9,16 +9,17 @@ rules left missing or uncertain, and its values are checked like any user input.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import date
 from typing import Any, Literal
 
 import anyio
 import msgspec
 
+from plume import workers
 from plume.errors import InvalidRequest
 from plume.inference.base import Inference, Message
 from plume.language import breaks
@@ -281,7 +282,8 @@ def _in_source(value: Any, spec: FieldSpec, text: str) -> bool:
 
 async def extract(text: str, fields: list[FieldSpec], inference: Inference | None = None, *,
                   user: str | None = None, reference: date | None = None, nlp=None) -> Extraction:
-    values, missing, uncertain = await asyncio.to_thread(extract_by_rules, text, fields, reference=reference, nlp=nlp)
+    values, missing, uncertain = await workers.run(
+        "text", partial(extract_by_rules, text, fields, reference=reference, nlp=nlp))
     engine = "rules"
     if inference is not None and (missing or uncertain):
         answer, completion = await complete_structured(

@@ -5,6 +5,10 @@ a check that raises ValueError, one retry with the error, then InvalidModelOutpu
 Server-Sent Events: ("delta", piece) while the model writes, ("restart", reason) when the first
 attempt failed its check and a second one begins (clients drop the text received so far), and
 finally ("final", text) with the checked text.
+
+The checks run in a worker thread: they parse the answer (spaCy, Grammalecte, difflib), which takes
+a second or more on a long text, and on the event loop that second froze every other request
+(issue 24: under 40 clients, uploads and renders stalled past their 60 s behind these checks).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from plume import workers
 from plume.inference.base import Inference, Message
 from plume.tasks.common import InvalidModelOutput
 
@@ -52,19 +57,26 @@ async def generate_checked(
             output = "".join(pieces)
         else:
             output = (await inference.complete(task, history, max_tokens=max_tokens, user=user, **options)).text
-        try:
-            basic_check(output)
-            check(output)
-            if attempt == 0 and first_try_check is not None:
-                first_try_check(output)
-        except ValueError as exc:
-            error = str(exc)[:300]
+        error = await workers.run("text", _refusal, output, check, first_try_check if attempt == 0 else None)
+        if error:
             history = [*messages, Message("assistant", output[:2000]),
                        Message("user", f"Ta réponse ne convient pas ({error}). Recommence en respectant les consignes.")]
             continue
         yield "final", output.strip()
         return
     raise InvalidModelOutput(task, error)
+
+
+def _refusal(output: str, check: Callable[[str], None], first_try_check: Callable[[str], None] | None) -> str:
+    """Why `output` is refused ("" when it passes), for the retry prompt. Blocking: a worker thread."""
+    try:
+        basic_check(output)
+        check(output)
+        if first_try_check is not None:
+            first_try_check(output)
+    except ValueError as exc:
+        return str(exc)[:300] or "réponse refusée"
+    return ""
 
 
 async def final_text(events: AsyncIterator[tuple[str, str]]) -> str:

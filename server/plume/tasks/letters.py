@@ -12,6 +12,7 @@ from typing import Any
 
 import anyio
 
+from plume import workers
 from plume.errors import Unavailable
 from plume.tasks.base import Letter
 
@@ -31,7 +32,7 @@ async def render_letter(templates: Any, letter: Letter) -> Any:
     fields = {f.name: f for f in info.fields}
     typed = {name: as_type(value, fields[name].type) for name, value in letter.values.items()
              if name in fields and value not in (None, "")}
-    return await anyio.to_thread.run_sync(templates.render, letter.template_id, typed, letter.format, letter.language)
+    return await workers.run("render", templates.render, letter.template_id, typed, letter.format, letter.language)
 
 
 def as_type(value: Any, kind: str) -> Any:

@@ -7,9 +7,9 @@ import difflib
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-import anyio
 import msgspec
 
+from plume import workers
 from plume.inference.base import Inference, Message
 from plume.language import breaks, facts, grammar
 from plume.language.lexicon import Lexicon, for_data_dir
@@ -146,8 +146,8 @@ def _keeps_facts(text: str, known: list[tuple[str, str]]):
 async def rewrite_events(inference: Inference, text: str, level: str, lexicon: Lexicon, *, stream: bool,
                          user: str | None = None) -> AsyncIterator[tuple[str, str]]:
     """The rewrite; a first answer that lost a number, date, amount or name gets a second try that names them."""
-    known = await anyio.to_thread.run_sync(facts.facts, text)
-    before = await anyio.to_thread.run_sync(measure, text)
+    known = await workers.run("text", facts.facts, text)
+    before = await workers.run("text", measure, text)
     checks = (_check(text), _is_better(text, before), _no_new_errors(text))
 
     def check(output: str) -> None:
@@ -174,7 +174,7 @@ async def with_model(inference: Inference, text: str, level: str, lexicon: Lexic
                      **_: Any) -> PlainResult:
     rewritten = await final_text(rewrite_events(inference, text, level, lexicon, stream=False, user=user))
     model = inference.model_for(TASK) or "model"
-    return await anyio.to_thread.run_sync(finish_rewrite, text, rewritten, level, lexicon, model)
+    return await workers.run("text", finish_rewrite, text, rewritten, level, lexicon, model)
 
 
 class PlainLanguageTask(TaskBase):
@@ -196,7 +196,7 @@ class PlainLanguageTask(TaskBase):
 
     async def rules(self, job: Job) -> dict[str, Any]:
         request = job.request
-        return msgspec.to_builtins(await anyio.to_thread.run_sync(with_rules, request.text, request.level, job.data))
+        return msgspec.to_builtins(await workers.run("text", with_rules, request.text, request.level, job.data))
 
     async def model(self, job: Job, stream: bool) -> AsyncIterator[Event]:
         request, model = job.request, job.inference.model_for(TASK) or "model"
@@ -206,7 +206,7 @@ class PlainLanguageTask(TaskBase):
             if kind != "final":
                 yield kind, value
                 continue
-            result = await anyio.to_thread.run_sync(finish_rewrite, request.text, value, request.level, job.data, model)
+            result = await workers.run("text", finish_rewrite, request.text, value, request.level, job.data, model)
             yield "result", msgspec.to_builtins(result)
 
 

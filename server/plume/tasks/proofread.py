@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import anyio
 import msgspec
 
+from plume import workers
 from plume.errors import Unavailable
 from plume.inference.base import Inference
 from plume.language.detect import language_or_french
@@ -96,11 +96,11 @@ class ProofreadTask(TaskBase):
     rules_engine = "grammalecte"
 
     async def prepare(self, request: ProofreadRequest, call: Call) -> Job:
-        language = request.language or await anyio.to_thread.run_sync(language_or_french, request.text)
+        language = request.language or await workers.run("text", language_or_french, request.text)
         return Job(request, call, engine="rules", data=language)
 
     async def rules(self, job: Job) -> dict[str, Any]:
-        return msgspec.to_builtins(await anyio.to_thread.run_sync(proofread, job.request.text, job.data))
+        return msgspec.to_builtins(await workers.run("text", proofread, job.request.text, job.data))
 
     def describe(self, offer: Offer) -> dict[str, Any]:
         return capability(available(), ["grammalecte"], NO_PROOFREAD, NO_PROOFREAD_DE,

@@ -7,9 +7,9 @@ import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-import anyio
 import msgspec
 
+from plume import workers
 from plume.inference.base import Inference, Message
 from plume.language import breaks, extractive, facts
 from plume.language.sentences import sentences
@@ -171,7 +171,7 @@ async def events(inference: Inference, text: str, length: str, *, stream: bool,
         if len(parts) >= len(summaries):  # no progress: stop splitting, summarise what fits
             parts = [joined[:budget]]
     yield "progress", {"stage": "final", "part": 1, "parts": 1}
-    figures = await anyio.to_thread.run_sync(key_figures, text, length)
+    figures = await workers.run("text", key_figures, text, length)
     async for event in generate_checked(inference, TASK, final_prompt(parts[0], length, merged, figures),
                                         _check(parts[0]),
                                         stream=stream, max_tokens=SUMMARY_TOKENS[length], user=user):
@@ -201,7 +201,7 @@ class SummaryTask(TaskBase):
         return {**super().describe(offer), "lengths": list(SUMMARY_TOKENS)}
 
     async def rules(self, job: Job) -> dict[str, Any]:
-        return msgspec.to_builtins(await anyio.to_thread.run_sync(with_rules, job.request.text, job.request.length))
+        return msgspec.to_builtins(await workers.run("text", with_rules, job.request.text, job.request.length))
 
     async def model(self, job: Job, stream: bool) -> AsyncIterator[Event]:
         length, parts = job.request.length, 1

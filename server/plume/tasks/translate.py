@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-import anyio
 import msgspec
 
+from plume import workers
 from plume.errors import InvalidRequest, Unavailable
 from plume.inference.base import Inference, Message, ModelUnavailable
 from plume.language import apertium, breaks, grammar, tags
@@ -165,7 +165,7 @@ async def _checked(result: TranslateResult, html: bool) -> TranslateResult:
     if result.target != "fr":
         return result
     plain = tags.plain(result.text) if html else result.text
-    found = await anyio.to_thread.run_sync(grammar.errors_in, plain)
+    found = await workers.run("text", grammar.errors_in, plain)
     if found:
         result.warnings.append(f"La traduction contient {len(found)} faute(s) possible(s) de grammaire ou "
                                "d'orthographe : relisez-la (« Corriger » les montre une à une).")
@@ -182,7 +182,7 @@ async def _with_apertium(text: str, source: str, target: str, html: bool) -> Tra
 
     async def one(run: str, as_html: bool = False) -> str:
         try:
-            done = await anyio.to_thread.run_sync(lambda: apertium.run(run, source, target, html=as_html))
+            done = await workers.run("text", lambda: apertium.run(run, source, target, html=as_html))
         except apertium.ApertiumError as exc:  # its message names the failure, never the text
             raise TranslatorFailed(f"Le traducteur Apertium n'a pas pu traduire le texte ({exc}).") from exc
         unknown.extend(w for w in done.unknown if w not in unknown)
@@ -364,7 +364,7 @@ def _code(language: str) -> str:
 async def _detected(text: str, notes: list[str]) -> str:
     """The detected language. A short text (a heading, « Madame, ») is often uncertain: then it is taken
     as French, the commune's language, and a warning says so."""
-    language = await anyio.to_thread.run_sync(sure_language, text)
+    language = await workers.run("text", sure_language, text)
     if language is None:
         notes.append(UNCERTAIN)
         return "fr"

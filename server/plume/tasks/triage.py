@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import anyio
 import msgspec
 
+from plume import workers
 from plume.inference.base import Inference, Message
 from plume.inference.errors import GenerationFailed
 from plume.language.detect import language_or_french
@@ -271,7 +272,7 @@ def triage_messages(mail: MailMessage, rules: Rules, directory_text: str = "") -
 async def triage(mail: MailMessage, rules: Rules, inference: Inference | None = None,
                  user: str | None = None, directory_text: str = "") -> TriageResult:
     """Rules always; the model refines category, service, reply and summary when one is installed."""
-    result = triage_by_rules(mail, rules)
+    result = await workers.run("text", triage_by_rules, mail, rules)
     if inference is None or not inference.has_model(TASK):
         return result
     try:
@@ -344,7 +345,7 @@ class TriageTask(TaskBase):
         return request.eml, request.body, request.subject
 
     async def prepare(self, request: MailIn, call: Call) -> Job:
-        mail = read_mail(request)
+        mail = await workers.run("text", read_mail, request)
         rules = commune_rules(call.services.settings.data_dir)
         routing: Routing | None = call.services.triage_routing
         router = await anyio.to_thread.run_sync(routing.router) if routing is not None else None  # embeds: CPU

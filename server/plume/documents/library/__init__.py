@@ -19,9 +19,9 @@ from plume.documents.library.catalog import FieldInfo, TemplateInfo, TemplateNot
 from plume.documents.library.render import WARNING_HEADER, Format, RenderedDocument, ascii_filename
 from plume.documents.library.service import TemplateLibrary
 from plume.documents.library.store import NoSpaceLeft, UploadNotAModel, UploadRefused, UploadTooLarge
-from plume.documents.pdf import PdfUnavailable
+from plume.documents.pdf import PdfRefused, PdfUnavailable
 from plume.documents.values import FieldErrors
 
 __all__ = ["TemplateLibrary", "TemplateInfo", "FieldInfo", "RenderedDocument", "TemplateVersion",
-           "TemplateNotFound", "FieldErrors", "FormatUnavailable", "PdfUnavailable", "UploadRefused", "UploadTooLarge",
+           "TemplateNotFound", "FieldErrors", "FormatUnavailable", "PdfUnavailable", "PdfRefused", "UploadRefused", "UploadTooLarge",
            "UploadNotAModel", "NoSpaceLeft", "RenderFailed", "Format", "WARNING_HEADER", "ascii_filename"]

@@ -58,6 +58,8 @@ class TemplateVersion(msgspec.Struct, kw_only=True):
     uploaded_at: str | None = None
     uploaded_by: str | None = None
     sha256: str | None = None
+    # What the owner should know of this version, in French (e.g. LibreOffice cannot make its PDF).
+    warnings: list[str] = msgspec.field(default_factory=list)
 
 
 class TemplateNotFound(NotFound, KeyError):

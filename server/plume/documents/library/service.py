@@ -16,7 +16,7 @@ from plume.documents.library.catalog import Catalog, Entry, TemplateInfo, Templa
 from plume.documents.library.reload import Reloader
 from plume.documents.library.render import Format, RenderedDocument, render_entry
 from plume.documents.library.store import (NoSpaceLeft, UploadRefused, VersionStore, check_upload_parts,
-                                           checked_manifest, current_manifest, upload_name)
+                                           checked_manifest, current_manifest, model_files, upload_name)
 from plume.documents.manifest import Manifest
 from plume.documents.pdf import PdfConverter
 from plume.documents.values import validate
@@ -33,6 +33,7 @@ class TemplateLibrary:
     pdf_timeout_s: float = 90.0
     poll_interval_s: float = 1.0
     budgets: TemplateBudgets = field(default_factory=TemplateBudgets)
+    pdf_check_at_upload: bool = True  # does LibreOffice open each uploaded model? (a warning if not)
 
     def __post_init__(self) -> None:
         self.catalog = Catalog()
@@ -109,7 +110,7 @@ class TemplateLibrary:
         model_name = upload_name(file_name, language) if data is not None else None
         try:
             number = self.store.add(template_id, current, model_name, data, manifest, user, images, self.commune,
-                                    self.budgets)
+                                    self.budgets, warn=self._pdf_warnings if self.pdf_check_at_upload else None)
             self.refresh(force=True)
             return next(v for v in self.versions(template_id) if v.revision == number)
         except OSError as exc:
@@ -117,6 +118,11 @@ class TemplateLibrary:
                 raise NoSpaceLeft("Espace disque insuffisant sur le serveur : la nouvelle version n'a pas "
                                   "été enregistrée ; la version en place est conservée.") from None
             raise
+
+    def _pdf_warnings(self, folder: Path) -> list[str]:
+        """For each model of a staged version that LibreOffice cannot open (so no PDF of its letters)."""
+        return [f"{name} : {warning}" for name in model_files(folder) if name != "template.toml"
+                and (warning := self.pdf.check((folder / name).read_bytes(), Path(name).suffix[1:]))]
 
     # -- loading ----------------------------------------------------------------------------
     def refresh(self, force: bool = False) -> None:

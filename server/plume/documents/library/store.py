@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,8 @@ class VersionStore:
             meta = _read_json(folder / "upload.json")
             result.append(TemplateVersion(revision=number, source="téléversement", current=current == number,
                                           files=version_files(folder), uploaded_at=meta.get("uploaded_at"),
-                                          uploaded_by=meta.get("uploaded_by"), sha256=meta.get("sha256")))
+                                          uploaded_by=meta.get("uploaded_by"), sha256=meta.get("sha256"),
+                                          warnings=list(meta.get("warnings", []))))
         return result
 
     def remove_torn(self) -> int:
@@ -127,9 +129,10 @@ class VersionStore:
 
     def add(self, template_id: str, current: Entry | None, model_name: str | None, data: bytes | None,
             manifest: bytes, user: str | None, images: list[tuple[str, bytes]], commune: dict[str, Any],
-            budgets: TemplateBudgets) -> int:
+            budgets: TemplateBudgets, warn: Callable[[Path], list[str]] | None = None) -> int:
         """Stage the new version (the current one's other files carried over), lint it in its own
-        process, and rename it into place; returns its number. UploadRefused on lint errors."""
+        process, and rename it into place; returns its number. UploadRefused on lint errors.
+        `warn(folder)`: what the owner should know of the staged version (kept in upload.json)."""
         base = self.uploads_dir / template_id
         base.mkdir(parents=True, exist_ok=True)
         # Leftovers of a killed upload are removed at start (remove_torn), never here: another
@@ -143,6 +146,8 @@ class VersionStore:
                     "sha256": hashlib.sha256(data if data is not None else manifest).hexdigest()}
             if images:
                 meta["images"] = sorted(name for name, _ in images)
+            if warn is not None and (warnings := warn(staging)):
+                meta["warnings"] = warnings
             (staging / "upload.json").write_text(json.dumps(meta), encoding="utf-8")
             fsync_dir(staging)
             return self._commit(base, staging)
