@@ -1,7 +1,6 @@
 """One scheduler in front of every engine.
 
-- Bounded: at most `queue_size` requests wait for an engine (running ones are not counted); past
-  that a request is refused at once with 503 and `Retry-After`, never queued without limit.
+- Bounded: at most `queue_size` requests wait for an engine; past that, 503 and `Retry-After` at once.
 - Fair: each user has their own line; when an engine slot frees up, the user served least recently
   goes first (round-robin): one person's twenty summaries do not starve a colleague's translation.
 - Batched: up to `max_batch` generations at once per engine, on worker threads; with `generate_batch`
@@ -83,8 +82,7 @@ def _batchable(job: Job, interactive_first: bool = False) -> bool:
 
 
 def _batch_key(job: Job) -> tuple:
-    """Requests batched together share their sampling settings and output schema (the token limit
-    is kept per row)."""
+    """Requests batched together share their sampling settings and output schema (not the token limit)."""
     p = job.params
     return (p.temperature, p.top_p, p.num_beams, p.seed, p.json_schema)
 
@@ -158,8 +156,8 @@ class Scheduler:
     # -- dispatch (event loop only) ------------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        """Start waiting jobs whose engine is free, least recently served user first; a batching
-        engine takes, with that job, the next compatible waiting jobs (in the same fair order)."""
+        """Start waiting jobs whose engine is free, least recently served user first; a batching engine
+        takes the next compatible waiting jobs with it."""
         self._dispatch_pending = False
         while True:
             order = sorted(self._lines, key=lambda user: self._served.get(user, 0))  # stable: arrival breaks ties
