@@ -22,20 +22,9 @@ model=$cache/$id
 catalog=$cache/models.toml
 python=${PYTHON:-python3}
 
-say() { echo "reference-speech: $*" >&2; }
-fail() { echo "reference-speech : $*" >&2; exit 1; }
-need_space() {
-  local free_mb
-  free_mb=$(df -Pm "$1" | awk 'NR == 2 { print $4 }')
-  if [ "$free_mb" -lt "$2" ]; then
-    fail "disque presque plein : ${free_mb} Mo libres dans $1, il en faut au moins $2 ($3). Libérez de la place, puis relancez."
-  fi
-}
-# pip, without the lines about this machine's local package mirrors; keeps pip's exit status.
-pip_quiet() {
-  "$@" 2>&1 | { grep -v '^WARNING: Location' || true; } >&2
-  return "${PIPESTATUS[0]}"
-}
+name=reference-speech
+# shellcheck source=reference-common.sh
+source "$(dirname "$0")/reference-common.sh"
 
 mkdir -p "$cache" || fail "impossible de créer le dossier de cache $cache."
 tmp=$(mktemp -d "$cache/.work.XXXXXX")
