@@ -24,7 +24,7 @@ from tests.conftest import REPO, free_port, plume_cli, require_tool, start_model
 from tests.fake_upstream import FakeUpstream, wait_model_ready
 from tests.libreoffice.office import OFFICE_PACKAGES, Office, available, install_extension
 from tests.speech_audio import SEANCE, Recording, encode, espeak_available, speak, synthesize, tiny_speech_catalog
-from tests.test_search_answer import CONFIG, DOG_TAX, UNRELATED, good
+from tests.test_search_answer import DOG_TAX, UNRELATED, good, indexed_corpus
 
 pytestmark = pytest.mark.libreoffice
 
@@ -51,11 +51,7 @@ def shared(tmp_path_factory) -> Path:
 def site(tmp_path_factory):
     """The test collections indexed by the CLI; a scripted model for answers; the tiny Whisper."""
     tmp = tmp_path_factory.mktemp("lo-panels")
-    shutil.copytree(REPO / "tests" / "data" / "search", tmp / "docs")
-    (tmp / "plume.toml").write_text(CONFIG, encoding="utf-8")
-    collections = tmp / "docs" / "collections.toml"
-    plume_cli("search", "index", "--collections", str(collections), "--config", str(tmp / "plume.toml"), "--quiet",
-              data=tmp / "data")
+    collections, config = indexed_corpus(tmp)
     fake = FakeUpstream(good)
     catalog = fake.catalog(tmp / "models.toml", ["answer"])
     # Whisper's fallback ladder makes the random model try each 30-second step six times (about a second
@@ -64,7 +60,7 @@ def site(tmp_path_factory):
     catalog.write_text(catalog.read_text(encoding="utf-8") + "\n" + speech.replace(
         "temperatures = [0.0]", "temperatures = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]"), encoding="utf-8")
     server = start_server(tmp, "--models", str(catalog), "--collections", str(collections), "--config",
-                          str(tmp / "plume.toml"), env={"PLUME_MAX_AUDIO_BYTES": str(MAX_AUDIO_BYTES)})
+                          str(config), env={"PLUME_MAX_AUDIO_BYTES": str(MAX_AUDIO_BYTES)})
     try:
         wait_model_ready(server)
         yield server, fake

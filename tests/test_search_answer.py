@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 from httpx_sse import connect_sse
@@ -52,16 +53,23 @@ def good(messages: list[dict]) -> str:
                      ("Pour chaque chien supplémentaire, elle est de CHF 180.–.", [n]))
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("answer")
+def indexed_corpus(tmp: Path) -> tuple[Path, Path]:
+    """The test corpus copied to `tmp/docs` and indexed by the command line, as IT would: (its
+    collections file, the plume.toml that names the embedder). The index lives in `tmp/data`."""
     shutil.copytree(CORPUS, tmp / "docs")
     (tmp / "plume.toml").write_text(CONFIG, encoding="utf-8")
     collections = tmp / "docs" / "collections.toml"
     plume_cli("search", "index", "--collections", str(collections), "--config", str(tmp / "plume.toml"), "--quiet",
               data=tmp / "data")
+    return collections, tmp / "plume.toml"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("answer")
+    collections, config = indexed_corpus(tmp)
     with scripted_server(tmp, good, ["answer"], extra=("--collections", str(collections), "--config",
-                                                        str(tmp / "plume.toml"))) as (server, fake):
+                                                        str(config))) as (server, fake):
         server.tokens["rh"] = server.add_user("Claire Rochat", "user")
         server.site = tmp  # for the command line's tests: the same index, catalog and settings
         yield server, fake

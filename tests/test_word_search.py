@@ -11,19 +11,16 @@ with the server's reason where the server cannot. Screenshots: artifacts/word/re
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
-from tests.conftest import REPO, plume_cli
 from tests.fake_upstream import scripted_server
-from tests.test_search_answer import CONFIG, DOG_TAX, UNRELATED, good
+from tests.test_search_answer import DOG_TAX, UNRELATED, good, indexed_corpus
 from tests.word.fixtures import browser, open_pane  # noqa: F401 - fixtures
 from tests.word.pane import Pane
 
 pytestmark = [pytest.mark.browser]
 
-CORPUS = REPO / "tests" / "data" / "search"
 DOG_LAW = "Règlement communal sur la détention et la taxe des chiens"
 
 
@@ -31,13 +28,9 @@ DOG_LAW = "Règlement communal sur la détention et la taxe des chiens"
 def site(tmp_path_factory):
     """The corpus indexed with one embedder, a server on it whose only model is scripted."""
     tmp = tmp_path_factory.mktemp("word-search")
-    shutil.copytree(CORPUS, tmp / "docs")
-    (tmp / "plume.toml").write_text(CONFIG, encoding="utf-8")
-    collections = tmp / "docs" / "collections.toml"
-    plume_cli("search", "index", "--collections", str(collections), "--config", str(tmp / "plume.toml"), "--quiet",
-              data=tmp / "data")
+    collections, config = indexed_corpus(tmp)
     with scripted_server(tmp, good, ["answer"], extra=("--collections", str(collections), "--config",
-                                                        str(tmp / "plume.toml"))) as (server, fake):
+                                                        str(config))) as (server, fake):
         yield server, fake
 
 
